@@ -1,0 +1,231 @@
+"""The wire shapes of mem-mcp: one pydantic model per shape, shared by the service, the MCP tools and
+the CLI. Field descriptions end up in the MCP output schemas, so they are written for the reader."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MemoryStatus = Literal["active", "superseded", "deleted"]
+EventType = Literal["ADD", "UPDATE", "DELETE", "NONE"]
+Role = Literal["user", "assistant", "system", "tool"]
+
+#: Built-in extraction strategies; a memory's ``type`` is the strategy that produced it.
+BUILTIN_STRATEGIES: tuple[str, ...] = ("fact", "preference", "episodic", "summary", "profile", "tool")
+
+#: How search results are grouped (DESIGN §4): group name -> memory types in it.
+RESULT_GROUPS: dict[str, tuple[str, ...]] = {
+    "facts": ("fact", "episodic", "summary", "profile", "note"),
+    "preferences": ("preference",),
+    "tool_experience": ("tool",),
+    "skills": ("skill",),
+}
+
+
+class Scope(BaseModel):
+    """Who a memory belongs to: application, end user (tenant), agent, and run (session)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str = Field(description="Application id.")
+    tenant_id: str = Field(description="End-user id.")
+    agent_id: str = Field(description="Agent id; '*' matches every agent on search and list.")
+    run_id: str = Field(description="Run (conversation/session) id; '*' matches every run on search and list.")
+
+
+class ScopeInput(BaseModel):
+    """A scope as a caller sends it: any omitted segment is filled from the connection's defaults."""
+
+    app_id: str | None = Field(default=None, description="Application id. Usually omitted.")
+    tenant_id: str | None = Field(default=None, description="End-user id. Usually omitted.")
+    agent_id: str | None = Field(default=None, description="Agent id, or '*' on search/list for every agent.")
+    run_id: str | None = Field(default=None, description="Run/session id, or '*' on search/list for every run.")
+
+
+class CustomStrategy(BaseModel):
+    """A store-specific extraction strategy (used by the LLM extractor)."""
+
+    name: str = Field(min_length=1, max_length=64, description="Strategy name; becomes the memory type.")
+    type: str = Field(default="fact", description="Built-in type it behaves like (fact, preference, ...).")
+    extraction_prompt: str = Field(default="", max_length=8000, description="What to extract.")
+    update_prompt: str = Field(default="", max_length=8000, description="How to reconcile with what is known.")
+    description: str = Field(default="", max_length=2000)
+
+
+class MemoryStore(BaseModel):
+    """A named container of memories, pinned to one embedding model."""
+
+    name: str
+    description: str = ""
+    extraction_strategies: list[str] = Field(default_factory=lambda: ["fact", "preference"])
+    custom_strategies: list[CustomStrategy] = Field(default_factory=list)
+    short_term_ttl: int = Field(default=30, description="Days raw messages are kept.")
+    embedding_model: str
+    embedding_dim: int
+    memory_count: int | None = Field(default=None, description="Active memories (filled by get, not by list).")
+    created_at: datetime
+    updated_at: datetime
+
+
+class StoreList(BaseModel):
+    stores: list[MemoryStore]
+
+
+class Memory(BaseModel):
+    """One memory unit (its current version unless read from history)."""
+
+    id: str
+    store: str
+    scope: Scope
+    text: str
+    type: str = Field(description="The strategy that produced it: fact, preference, episodic, summary, profile, tool, note or a custom one.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    confidence: float = 1.0
+    status: MemoryStatus = "active"
+    source: list[str] = Field(default_factory=list, description="Ids of the messages or request it came from.")
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+    valid_from: datetime
+    superseded_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+class MemoryEvent(BaseModel):
+    """What one write changed."""
+
+    event: EventType
+    memory_id: str
+    text: str = ""
+    old_text: str | None = None
+    type: str | None = None
+
+
+class WriteResult(BaseModel):
+    """The answer to a write: the events it caused and the request it was logged under."""
+
+    request_id: str
+    status: Literal["done", "pending", "running", "failed"] = "done"
+    events: list[MemoryEvent] = Field(default_factory=list)
+    message_ids: list[str] = Field(default_factory=list, description="Ids of the stored short-term messages.")
+    memory: Memory | None = Field(default=None, description="The memory as it is now (update and delete).")
+    note: str | None = None
+
+
+class SearchHit(BaseModel):
+    memory: Memory
+    score: float = Field(ge=0.0, le=1.0, description="Relevance in [0, 1]; higher is better.")
+
+
+class SearchResult(BaseModel):
+    """Ranked hits, plus the same hits grouped by kind (facts, preferences, tool_experience, skills)."""
+
+    results: list[SearchHit]
+    groups: dict[str, list[SearchHit]] = Field(default_factory=dict)
+    total_candidates: int = 0
+
+
+class MemoryPage(BaseModel):
+    """A page of memories with the total that matched."""
+
+    memories: list[Memory]
+    total: int
+    offset: int
+    limit: int
+
+
+class HistoryEntry(BaseModel):
+    """One change in a memory's life."""
+
+    event: EventType
+    version: int
+    text: str
+    old_text: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: MemoryStatus
+    at: datetime
+    request_id: str | None = None
+
+
+class MemoryHistory(BaseModel):
+    memory_id: str
+    entries: list[HistoryEntry]
+
+
+class Message(BaseModel):
+    """A short-term (raw) message of a run."""
+
+    id: str
+    scope: Scope
+    role: Role
+    content: str
+    seq: int
+    created_at: datetime
+    request_id: str | None = None
+
+
+class MessageList(BaseModel):
+    messages: list[Message]
+
+
+class RequestRecord(BaseModel):
+    """One logged operation."""
+
+    request_id: str
+    operation: str
+    store: str | None
+    scope: Scope | None
+    actor: str | None = None
+    created_at: datetime
+    duration_ms: float
+    outcome: Literal["ok", "error", "pending", "running", "done", "failed"]
+    error_code: str | None = None
+    detail: str | None = None
+
+
+class RequestList(BaseModel):
+    requests: list[RequestRecord]
+
+
+class Deleted(BaseModel):
+    """Confirmation of a store delete."""
+
+    deleted: bool
+    name: str
+    memories_deleted: int = 0
+
+
+class Stats(BaseModel):
+    store: str
+    embedding_model: str
+    memories_active: int
+    memories_superseded: int
+    memories_deleted: int
+    messages: int
+    by_type: dict[str, int]
+
+
+class TextPart(BaseModel):
+    """A text part of a message (other part types are not stored)."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class MessageInput(BaseModel):
+    """One conversation turn as a caller sends it."""
+
+    role: Role = Field(description="user, assistant, system or tool.")
+    content: str | list[TextPart] = Field(description="The text, or a list of text parts.")
+    created_at: datetime | None = Field(default=None, description="When it was said (default: now).")
+
+    def plain_text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(part.text for part in self.content)
+
+
+OrderBy = Literal["relevance", "created_at_desc", "created_at_asc", "updated_at_desc", "updated_at_asc"]

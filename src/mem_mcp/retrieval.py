@@ -1,0 +1,141 @@
+"""Pure retrieval logic: the terms the full-text index sees, and how vector and keyword evidence are
+fused into one score in [0, 1]. No I/O here; ``store.py`` runs the queries, ``service.py`` composes.
+
+Full-text terms. LanceDB's ``simple`` tokenizer finds nothing inside Chinese text (a run of Han
+characters is one token), and its ``ngram`` tokenizer turns English into noise. So we tokenise
+ourselves and index the result in a ``fts_text`` column: Latin-script words as words (the index
+then lower-cases and stems them), CJK text as overlapping character bigrams plus single characters
+(as Lucene's CJK analyzer does), minus a few function characters. Queries go through the same
+function, so no caller text ever reaches the FTS query parser as syntax.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+# Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+_CJK_RE = re.compile(rf"^[{_CJK}]+$")
+# Single characters too common to carry meaning on their own (bigrams containing them are kept).
+_CJK_STOP = set("的了是我你他她它们在和与也就都而及或这那有吗呢吧啊呀哦嗯个之其为以于")
+_EN_STOP = {
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "of", "to", "in",
+    "on", "at", "for", "and", "or", "what", "which", "who", "whom", "how", "when", "where", "why", "i", "me",
+    "my", "you", "your", "it", "its", "this", "that", "these", "those", "with", "about", "as", "by", "from",
+}
+
+
+def fts_terms(text: str) -> list[str]:
+    """The index terms of a text: lower-cased words, and CJK unigrams and bigrams."""
+    terms: list[str] = []
+    for tok in _TOKEN_RE.findall(text):
+        if _CJK_RE.match(tok):
+            terms.extend(ch for ch in tok if ch not in _CJK_STOP)
+            terms.extend(tok[i : i + 2] for i in range(len(tok) - 1))
+        else:
+            terms.append(tok.lower())
+    return terms
+
+
+def fts_text(text: str) -> str:
+    """What goes into the ``fts_text`` column (and, for a query, into the FTS query)."""
+    return " ".join(fts_terms(text))
+
+
+def query_terms(text: str) -> set[str]:
+    """Distinct content terms of a query, for coverage scoring."""
+    return {t for t in fts_terms(text) if t not in _EN_STOP}
+
+
+def _stem(term: str) -> str:
+    # A light English suffix strip so "likes"/"liked"/"liking" meet "like"; coverage only.
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(term) > len(suffix) + 2 and term.endswith(suffix):
+            return term[: -len(suffix)]
+    return term
+
+
+def coverage(query: set[str], document_terms: str) -> float:
+    """Fraction of the query's content terms that occur in the document, in [0, 1]."""
+    if not query:
+        return 0.0
+    doc = {_stem(t) for t in document_terms.split()}
+    return sum(1 for t in query if _stem(t) in doc) / len(query)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Maps a model's raw cosine similarity to [0, 1]: ``floor`` is what unrelated texts score."""
+
+    floor: float
+    ceiling: float
+
+    def __call__(self, cosine: float) -> float:
+        return min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
+
+
+# e5 models squeeze every pair into a narrow, high band (unrelated texts score ~0.72-0.78);
+# classic sentence-transformers spread over [0, 1]. Measured by bench/calibration.py.
+_CALIBRATIONS: dict[str, Calibration] = {
+    "e5": Calibration(floor=0.74, ceiling=0.93),
+}
+_DEFAULT_CALIBRATION = Calibration(floor=0.15, ceiling=0.85)
+
+
+def calibration_for(model_name: str) -> Calibration:
+    lowered = model_name.lower()
+    for key, cal in _CALIBRATIONS.items():
+        if key in lowered:
+            return cal
+    return _DEFAULT_CALIBRATION
+
+
+@dataclass
+class Candidate:
+    """One memory row found by the vector search, the keyword search, or both."""
+
+    row: dict
+    cosine: float
+
+
+SEMANTIC_WEIGHT = 0.7
+KEYWORD_WEIGHT = 0.3
+CURRENT_RUN_BOOST = 0.05
+
+
+def fuse(
+    candidates: list[Candidate],
+    query: str,
+    calibration: Calibration,
+    *,
+    rerank: bool,
+    current_run: str | None,
+) -> list[tuple[dict, float]]:
+    """Score candidates in [0, 1] and rank them, best first.
+
+    With ``rerank`` the score blends calibrated semantic similarity with query-term coverage (so an
+    exact keyword hit beats a vague neighbour) and lifts the caller's current run a little; without
+    it the score is the calibrated semantic similarity alone. Ties go to the newer memory.
+    """
+    terms = query_terms(query)
+    scored: list[tuple[dict, float]] = []
+    for cand in candidates:
+        semantic = calibration(cand.cosine)
+        if rerank:
+            keyword = coverage(terms, cand.row.get("fts_text", ""))
+            score = SEMANTIC_WEIGHT * semantic + KEYWORD_WEIGHT * keyword
+            if current_run and cand.row.get("run_id") == current_run:
+                score += CURRENT_RUN_BOOST
+        else:
+            score = semantic
+        scored.append((cand.row, round(min(1.0, max(0.0, score)), 6)))
+    scored.sort(key=lambda item: (item[1], _ts(item[0].get("updated_at"))), reverse=True)
+    return scored
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if isinstance(value, datetime) else -math.inf

@@ -1,0 +1,1216 @@
+"""The transport-free core: every operation of DESIGN §3, used by the MCP server, the CLI, and any
+agent that embeds mem-mcp directly.
+
+``MemoryService`` is the one implementation (blocking; LanceDB and the embedders are blocking
+libraries). ``AsyncMemoryService`` runs the same methods in a worker thread. Every public operation
+validates its input with a typed error before anything is written, and is recorded in the request
+log with its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+from pydantic import ValidationError
+
+from . import retrieval
+from .config import Settings
+from .embeddings import Embedder, make_embedder
+from .errors import (
+    AlreadyExistsError,
+    EmbeddingMismatchError,
+    EmptyTextError,
+    InvalidArgumentError,
+    MemMcpError,
+    MemoryNotFoundError,
+    StoreNotFoundError,
+    TextTooLongError,
+)
+from .filters import compile_filter, sql_string
+from .models import (
+    BUILTIN_STRATEGIES,
+    RESULT_GROUPS,
+    CustomStrategy,
+    Deleted,
+    HistoryEntry,
+    Memory,
+    MemoryEvent,
+    MemoryHistory,
+    MemoryPage,
+    MemoryStore,
+    Message,
+    MessageInput,
+    MessageList,
+    OrderBy,
+    RequestList,
+    RequestRecord,
+    Scope,
+    ScopeInput,
+    SearchHit,
+    SearchResult,
+    Stats,
+    StoreList,
+    WriteResult,
+)
+from .scope import SEGMENTS, ScopeDefaults, resolve_scope
+from .store import MEMORY_COLUMNS, Database, memory_table_name
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STORE = "default"
+MAX_TOP_K = 50
+MAX_LIST_LIMIT = 500
+MAX_MESSAGES_PER_CALL = 500
+MAX_TAGS = 32
+_STORE_NAME_CHARS = 64
+_ORDER_COLUMNS = {
+    "created_at_desc": ("created_at", "descending"),
+    "created_at_asc": ("created_at", "ascending"),
+    "updated_at_desc": ("updated_at", "descending"),
+    "updated_at_asc": ("updated_at", "ascending"),
+}
+_READ_COLUMNS = [c for c in MEMORY_COLUMNS]
+
+ScopeArg = ScopeInput | Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who is calling: the scope defaults of the connection and a name for the request log."""
+
+    defaults: ScopeDefaults = field(default_factory=ScopeDefaults)
+    actor: str | None = None
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+class MemoryService:
+    """Memory stores, memories, short-term messages and the request log over one database.
+
+    >>> svc = MemoryService(Settings(data_dir=tmp_path))
+    >>> svc.add_memories(text="The user prefers short answers")
+    >>> svc.search_memories(query="how should I answer?").results[0].memory.text
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        database: Database | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = database or Database(settings.database_uri)
+        self._embedders: dict[str, Embedder] = {}
+        self._configured = embedder
+        self._lock = threading.RLock()
+        self._ready = False
+        self._msg_writes = 0
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def default_context(self) -> CallContext:
+        return CallContext(
+            ScopeDefaults(app_id=self.settings.default_app, tenant_id=self.settings.default_tenant)
+        )
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured embedder, used for new stores (created lazily; loading is lazier still)."""
+        with self._lock:
+            if self._configured is None:
+                self._configured = make_embedder(self.settings.embedding_model, self.settings.model_cache_dir)
+            self._embedders.setdefault(self._configured.name, self._configured)
+            return self._configured
+
+    def _embedder_for(self, store: MemoryStore) -> Embedder:
+        configured = self.embedder
+        with self._lock:
+            emb = self._embedders.get(store.embedding_model)
+            if emb is None:
+                try:
+                    emb = make_embedder(store.embedding_model, self.settings.model_cache_dir)
+                except MemMcpError as exc:
+                    raise EmbeddingMismatchError(
+                        f"Store {store.name!r} was created with the embedding model {store.embedding_model!r}, "
+                        f"which cannot be loaded here ({exc}). Re-embed it with the configured model: "
+                        f"`mem-mcp reindex --store {store.name} --model {configured.name}`.",
+                        field="store",
+                    ) from exc
+                self._embedders[store.embedding_model] = emb
+        if emb.dim != store.embedding_dim:
+            raise EmbeddingMismatchError(
+                f"Store {store.name!r} holds {store.embedding_dim}-dimensional vectors but {emb.name!r} makes "
+                f"{emb.dim}-dimensional ones. Run `mem-mcp reindex --store {store.name} --model {emb.name}`.",
+                field="store",
+            )
+        return emb
+
+    def warm_up(self) -> None:
+        """Open the database, make sure the default store exists, and load the embedding model."""
+        self._ensure_ready()
+        self.embedder.load()
+
+    def _ensure_ready(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            if self._store_row(DEFAULT_STORE) is None:
+                emb = self.embedder
+                self._insert_store(
+                    DEFAULT_STORE, "The default memory store.", ["fact", "preference"], [], 30, emb
+                )
+            self._purge_expired_messages()
+            self._ready = True
+
+    @contextmanager
+    def _request(self, operation: str, ctx: CallContext | None, store: str | None = None) -> Iterator["_Req"]:
+        """Time an operation and write it to the request log, whatever its outcome."""
+        self._ensure_ready()
+        req = _Req(request_id=new_id("req"), store=store)
+        started = time.perf_counter()
+        outcome, code, detail = "ok", None, None
+        try:
+            yield req
+        except MemMcpError as exc:
+            outcome, code, detail = "error", exc.code, exc.message[:500]
+            raise
+        except Exception as exc:
+            outcome, code, detail = "error", "INTERNAL", type(exc).__name__
+            raise
+        finally:
+            scope = req.scope
+            row = {
+                "request_id": req.request_id,
+                "operation": operation,
+                "store": req.store,
+                **{seg: (getattr(scope, seg) if scope else None) for seg in SEGMENTS},
+                "actor": ctx.actor if ctx else None,
+                "created_at": now(),
+                "duration_ms": (time.perf_counter() - started) * 1000,
+                "outcome": req.outcome or outcome,
+                "error_code": code,
+                "detail": detail or req.detail,
+            }
+            try:
+                self.db.insert(self.db.requests(), [row])
+            except Exception:  # the log must never turn a done operation into a failure
+                log.exception("could not write the request log")
+
+    # -- stores ---------------------------------------------------------------------------------
+
+    def _store_row(self, name: str) -> dict[str, Any] | None:
+        rows = self.db.rows(self.db.stores(), f"name = {sql_string(name)}")
+        return rows[0] if rows else None
+
+    def _store(self, name: str) -> MemoryStore:
+        row = self._store_row(name)
+        if row is None:
+            names = [r["name"] for r in self.db.rows(self.db.stores(), None, ["name"])]
+            raise StoreNotFoundError(
+                f"Memory store {name!r} does not exist. Existing stores: {sorted(names)}. "
+                "Create it with create_memory_store, or omit `store` to use 'default'.",
+                field="store",
+            )
+        return _store_model(row)
+
+    def _table_of(self, name: str) -> tuple[MemoryStore, Any, str]:
+        row = self._store_row(name)
+        if row is None:
+            self._store(name)  # raises the helpful error
+        store = _store_model(row)  # type: ignore[arg-type]
+        return store, self.db.memories(row["table_name"], int(row["embedding_dim"])), row["table_name"]
+
+    def _insert_store(
+        self,
+        name: str,
+        description: str,
+        strategies: list[str],
+        custom: list[CustomStrategy],
+        ttl: int,
+        emb: Embedder,
+        generation: int = 0,
+    ) -> MemoryStore:
+        ts = now()
+        row = {
+            "name": name,
+            "description": description,
+            "extraction_strategies": json.dumps(strategies),
+            "custom_strategies": json.dumps([c.model_dump() for c in custom], ensure_ascii=False),
+            "short_term_ttl": ttl,
+            "embedding_model": emb.name,
+            "embedding_dim": emb.dim,
+            "table_name": memory_table_name(name, generation),
+            "created_at": ts,
+            "updated_at": ts,
+        }
+        # merge_insert on the name: two processes creating the same store converge on one row.
+        self.db.upsert(self.db.stores(), "name", [row])
+        self.db.memories(row["table_name"], emb.dim)
+        return _store_model(row)
+
+    def create_store(
+        self,
+        name: str,
+        description: str = "",
+        extraction_strategies: Sequence[str] | None = None,
+        custom_strategies: Sequence[CustomStrategy | Mapping[str, Any]] | None = None,
+        short_term_ttl: int = 30,
+        *,
+        ctx: CallContext | None = None,
+    ) -> MemoryStore:
+        """Create a memory store, pinned to the configured embedding model. Usable at once."""
+        with self._request("CreateMemoryStore", ctx, name):
+            _check_store_name(name)
+            custom = _custom_strategies(custom_strategies)
+            strategies = _strategies(extraction_strategies, custom)
+            _check_ttl(short_term_ttl)
+            if self._store_row(name) is not None:
+                raise AlreadyExistsError(
+                    f"Memory store {name!r} already exists. Use it as it is, update it with "
+                    "update_memory_store, or pick another name.",
+                    field="name",
+                )
+            return self._insert_store(name, description, strategies, custom, short_term_ttl, self.embedder)
+
+    def get_store(self, name: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> MemoryStore:
+        with self._request("GetMemoryStore", ctx, name):
+            store, table, _ = self._table_of(name)
+            return store.model_copy(update={"memory_count": self.db.count(table, "status = 'active'")})
+
+    def list_stores(self, *, ctx: CallContext | None = None) -> StoreList:
+        with self._request("ListMemoryStores", ctx):
+            rows = self.db.rows(self.db.stores(), None, order_by=[("created_at", "ascending")])
+            return StoreList(stores=[_store_model(r) for r in rows])
+
+    def update_store(
+        self,
+        name: str,
+        description: str | None = None,
+        extraction_strategies: Sequence[str] | None = None,
+        custom_strategies: Sequence[CustomStrategy | Mapping[str, Any]] | None = None,
+        short_term_ttl: int | None = None,
+        *,
+        ctx: CallContext | None = None,
+    ) -> MemoryStore:
+        """Change a store's description, strategies or TTL (its embedding model changes only by reindex)."""
+        with self._request("UpdateMemoryStore", ctx, name):
+            current = self._store(name)
+            values: dict[str, Any] = {}
+            if description is not None:
+                values["description"] = description
+            custom = current.custom_strategies
+            if custom_strategies is not None:
+                custom = _custom_strategies(custom_strategies)
+                values["custom_strategies"] = json.dumps([c.model_dump() for c in custom], ensure_ascii=False)
+            if extraction_strategies is not None or custom_strategies is not None:
+                strategies = _strategies(extraction_strategies or current.extraction_strategies, custom)
+                values["extraction_strategies"] = json.dumps(strategies)
+            if short_term_ttl is not None:
+                _check_ttl(short_term_ttl)
+                values["short_term_ttl"] = short_term_ttl
+            if values:
+                values["updated_at"] = now()
+                self.db.update(self.db.stores(), f"name = {sql_string(name)}", values)
+            return self._store(name)
+
+    def delete_store(self, name: str, *, ctx: CallContext | None = None) -> Deleted:
+        """Delete a store with all its memories and messages. The default store cannot be deleted."""
+        with self._request("DeleteMemoryStore", ctx, name):
+            if name == DEFAULT_STORE:
+                raise InvalidArgumentError(
+                    "The 'default' store cannot be deleted; delete its memories one by one instead.", field="name"
+                )
+            store, table, table_name = self._table_of(name)
+            count = self.db.count(table, None)
+            self.db.delete(self.db.stores(), f"name = {sql_string(name)}")
+            self.db.drop_table(table_name)
+            self.db.delete(self.db.messages(), f"store = {sql_string(name)}")
+            return Deleted(deleted=True, name=name, memories_deleted=count)
+
+    # -- adding ---------------------------------------------------------------------------------
+
+    def add_memories(
+        self,
+        text: str | None = None,
+        messages: Sequence[MessageInput | Mapping[str, Any]] | None = None,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        metadata: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        type: str = "fact",
+        sync: bool = True,
+        ctx: CallContext | None = None,
+    ) -> WriteResult:
+        """Save ``text`` as a memory, as given, and/or store ``messages`` as the run's short-term memory.
+
+        Saying the same text again in the same scope answers NONE instead of storing a duplicate.
+        """
+        ctx = ctx or self.default_context()
+        with self._request("AddMemories", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "write")
+            req.scope = resolved
+            if text is None and not messages:
+                raise InvalidArgumentError(
+                    "Give `text` (a memory to save as written) or `messages` (a conversation).", field="text"
+                )
+            clean_text = self._check_text(text, "text") if text is not None else None
+            parsed = _parse_messages(messages, self.settings.max_text_chars) if messages else []
+            meta = _check_metadata(metadata)
+            tag_list = _check_tags(tags)
+            mem_type = _check_type(type)
+            st, table, _ = self._table_of(store)
+            emb = self._embedder_for(st) if clean_text is not None else None
+
+            message_ids = self._store_messages(store, resolved, parsed, req.request_id) if parsed else []
+            events: list[MemoryEvent] = []
+            if clean_text is not None and emb is not None:
+                events.append(
+                    self._add_text(
+                        st, table, emb, resolved, clean_text, mem_type, meta, tag_list, message_ids or [req.request_id], req.request_id
+                    )
+                )
+            note = None
+            if parsed and clean_text is None:
+                note = (
+                    f"Stored {len(parsed)} message(s) as short-term memory of run {resolved.run_id!r}. "
+                    "To keep a fact long-term, call add_memories with `text`."
+                )
+            return WriteResult(request_id=req.request_id, status="done", events=events, message_ids=message_ids, note=note)
+
+    def _check_text(self, text: Any, name: str) -> str:
+        if not isinstance(text, str):
+            raise InvalidArgumentError(f"`{name}` must be a string.", field=name)
+        stripped = text.strip()
+        if not stripped:
+            raise EmptyTextError(f"`{name}` is empty; give the fact to remember as a sentence.", field=name)
+        limit = self.settings.max_text_chars
+        if len(stripped) > limit:
+            raise TextTooLongError(
+                f"`{name}` has {len(stripped)} characters; the limit is {limit}. Split it into several "
+                "shorter memories (one fact each).",
+                field=name,
+            )
+        return stripped
+
+    def _add_text(
+        self,
+        store: MemoryStore,
+        table: Any,
+        emb: Embedder,
+        scope: Scope,
+        text: str,
+        mem_type: str,
+        metadata: dict[str, Any],
+        tags: list[str],
+        source: list[str],
+        request_id: str,
+    ) -> MemoryEvent:
+        existing = self.db.rows(
+            table, f"{_scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
+        )
+        if existing:
+            return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
+        vector = emb.embed_documents([text])[0]
+        ts = now()
+        memory_id = new_id("mem")
+        row = _memory_row(
+            memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id
+        )
+        self.db.insert(table, [row])
+        return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
+
+    def _store_messages(self, store: str, scope: Scope, messages: list[MessageInput], request_id: str) -> list[str]:
+        table = self.db.messages()
+        last = self.db.rows(
+            table, f"store = {sql_string(store)} AND {_scope_where(scope)}", ["seq"], [("seq", "descending")], limit=1
+        )
+        seq = last[0]["seq"] + 1 if last else 0
+        ts = now()
+        rows = []
+        for i, msg in enumerate(messages):
+            rows.append(
+                {
+                    "id": new_id("msg"),
+                    "store": store,
+                    **scope.model_dump(),
+                    "role": msg.role,
+                    "content": msg.plain_text(),
+                    "seq": seq + i,
+                    "created_at": msg.created_at or ts,
+                    "request_id": request_id,
+                }
+            )
+        self.db.insert(table, rows)
+        self._msg_writes += 1
+        if self._msg_writes % 100 == 0:
+            self._purge_expired_messages()
+        return [r["id"] for r in rows]
+
+    def _purge_expired_messages(self) -> None:
+        for row in self.db.rows(self.db.stores(), None, ["name", "short_term_ttl"]):
+            cutoff = now() - timedelta(days=int(row["short_term_ttl"]))
+            self.db.delete(
+                self.db.messages(), f"store = {sql_string(row['name'])} AND created_at < {_ts_literal(cutoff)}"
+            )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def search_memories(
+        self,
+        query: str | None = None,
+        messages: Sequence[MessageInput | Mapping[str, Any]] | None = None,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        top_k: int = 10,
+        min_score: float = 0.0,
+        types: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        order_by: OrderBy = "relevance",
+        offset: int = 0,
+        rerank: bool = True,
+        include_superseded: bool = False,
+        ctx: CallContext | None = None,
+    ) -> SearchResult:
+        """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'."""
+        ctx = ctx or self.default_context()
+        with self._request("SearchMemories", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "read")
+            req.scope = resolved
+            _check_int("top_k", top_k, 1, MAX_TOP_K)
+            _check_int("offset", offset, 0, 10_000)
+            if not isinstance(min_score, (int, float)) or isinstance(min_score, bool) or not 0 <= min_score <= 1:
+                raise InvalidArgumentError(f"min_score must be a number in [0, 1], got {min_score!r}.", field="min_score")
+            _check_order(order_by)
+            query_text, context_text = self._query_from(query, messages)
+            st, table, _ = self._table_of(store)
+            emb = self._embedder_for(st)
+            where = self._where(resolved, filter, types, include_superseded)
+
+            qvec = emb.embed_query(query_text)
+            if context_text:
+                # The last user turn weighs most; earlier turns steer a little.
+                blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
+                qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
+            pool = min(200, max(50, (top_k + offset) * 4))
+            cols = _READ_COLUMNS
+            candidates: dict[str, retrieval.Candidate] = {}
+            for row in self.db.vector_search(table, qvec, where, pool, cols):
+                candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
+            for row in self.db.fts_search(table, retrieval.fts_text(query_text), where, pool, cols):
+                if row["row_key"] not in candidates:
+                    vec = np.asarray(row["vector"], dtype=np.float32)
+                    candidates[row["row_key"]] = retrieval.Candidate(row, float(vec @ qvec))
+            current_run = ctx.defaults.run_id if resolved.run_id == "*" else None
+            ranked = retrieval.fuse(
+                list(candidates.values()), query_text, retrieval.calibration_for(emb.name),
+                rerank=rerank, current_run=current_run,
+            )
+            ranked = [(row, score) for row, score in ranked if score >= min_score]
+            if order_by != "relevance":
+                col, direction = _ORDER_COLUMNS[order_by]
+                ranked.sort(key=lambda item: item[0][col], reverse=direction == "descending")
+            page = ranked[offset : offset + top_k]
+            hits = [SearchHit(memory=_memory_model(row, store), score=score) for row, score in page]
+            return SearchResult(results=hits, groups=_group(hits), total_candidates=len(ranked))
+
+    def _query_from(
+        self, query: str | None, messages: Sequence[MessageInput | Mapping[str, Any]] | None
+    ) -> tuple[str, str]:
+        if query is not None:
+            return self._check_text(query, "query"), ""
+        if not messages:
+            raise InvalidArgumentError(
+                "Give `query` (what to look for) or `messages` (the recent conversation).", field="query"
+            )
+        parsed = _parse_messages(messages, self.settings.max_text_chars)
+        users = [m.plain_text() for m in parsed if m.role == "user" and m.plain_text().strip()]
+        if not users:
+            raise InvalidArgumentError("`messages` has no user turn with text to search for.", field="messages")
+        earlier = " ".join(m.plain_text() for m in parsed[-6:-1] if m.plain_text().strip())
+        return users[-1].strip()[: self.settings.max_text_chars], earlier[: self.settings.max_text_chars]
+
+    def _where(
+        self, scope: Scope, filter: Mapping[str, Any] | None, types: Sequence[str] | None, include_superseded: bool
+    ) -> str:
+        parts = [_scope_where(scope)]
+        compiled = compile_filter(filter)
+        if not (filter and _mentions(filter, "status")):
+            parts.append("status IN ('active', 'superseded')" if include_superseded else "status = 'active'")
+        if types:
+            if isinstance(types, str) or not all(isinstance(t, str) and t for t in types):
+                raise InvalidArgumentError("`types` must be a list of memory types, e.g. ['fact', 'preference'].", field="types")
+            parts.append(f"type IN ({', '.join(sql_string(t) for t in types)})")
+        if compiled:
+            parts.append(f"({compiled})")
+        return " AND ".join(parts)
+
+    def list_memories(
+        self,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        filter: Mapping[str, Any] | None = None,
+        types: Sequence[str] | None = None,
+        order_by: OrderBy = "created_at_desc",
+        offset: int = 0,
+        limit: int = 20,
+        include_superseded: bool = False,
+        ctx: CallContext | None = None,
+    ) -> MemoryPage:
+        """A page of memories in a scope (newest first by default), with the total that matched."""
+        ctx = ctx or self.default_context()
+        with self._request("ListMemories", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "list")
+            req.scope = resolved
+            _check_int("limit", limit, 1, MAX_LIST_LIMIT)
+            _check_int("offset", offset, 0, 10**9)
+            _check_order(order_by)
+            _, table, _ = self._table_of(store)
+            where = self._where(resolved, filter, types, include_superseded)
+            col, direction = _ORDER_COLUMNS.get(order_by, ("created_at", "descending"))
+            total = self.db.count(table, where)
+            rows = self.db.rows(table, where, _READ_COLUMNS, [(col, direction), ("row_key", "ascending")], offset, limit)
+            return MemoryPage(memories=[_memory_model(r, store) for r in rows], total=total, offset=offset, limit=limit)
+
+    def _current_row(self, table: Any, memory_id: str, scope: Scope, store: str) -> dict[str, Any]:
+        if not isinstance(memory_id, str) or not memory_id.strip():
+            raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
+        rows = self.db.rows(
+            table,
+            f"id = {sql_string(memory_id)} AND {_scope_where(scope)} AND status IN ('active', 'deleted')",
+            _READ_COLUMNS,
+            [("version", "descending")],
+            limit=1,
+        )
+        if not rows:
+            raise MemoryNotFoundError(
+                f"No memory {memory_id!r} in store {store!r} for scope {scope.model_dump()}. Check the id and "
+                "the scope (search_memories with agent_id/run_id '*' shows each memory's full scope).",
+                field="memory_id",
+            )
+        return rows[0]
+
+    def get_memory(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> Memory:
+        ctx = ctx or self.default_context()
+        with self._request("GetMemory", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "write")
+            req.scope = resolved
+            _, table, _ = self._table_of(store)
+            return _memory_model(self._current_row(table, memory_id, resolved, store), store)
+
+    def lookup_memory(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> Memory:
+        """Find a memory by id within an app and tenant, whatever its agent and run (for resource reads)."""
+        ctx = ctx or self.default_context()
+        with self._request("GetMemory", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "read")
+            req.scope = resolved
+            _, table, _ = self._table_of(store)
+            return _memory_model(self._current_row(table, memory_id, resolved, store), store)
+
+    def update_memory(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        tags: Sequence[str] | None = None,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        ctx: CallContext | None = None,
+    ) -> WriteResult:
+        """Write a new version of a memory (new text and/or metadata); the old version stays in history."""
+        ctx = ctx or self.default_context()
+        with self._request("UpdateMemory", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "write")
+            req.scope = resolved
+            if text is None and metadata is None and tags is None:
+                raise InvalidArgumentError("Give new `text` and/or `metadata` to update.", field="text")
+            new_text = self._check_text(text, "text") if text is not None else None
+            meta = _check_metadata(metadata) if metadata is not None else None
+            tag_list = _check_tags(tags) if tags is not None else None
+            st, table, _ = self._table_of(store)
+            current = self._current_row(table, memory_id, resolved, store)
+            if current["status"] == "deleted":
+                raise MemoryNotFoundError(
+                    f"Memory {memory_id!r} was deleted; add it again with add_memories instead.", field="memory_id"
+                )
+            ts = now()
+            text_out = new_text if new_text is not None else current["text"]
+            if new_text is not None and new_text != current["text"]:
+                vector = self._embedder_for(st).embed_documents([new_text])[0]
+            else:
+                vector = np.asarray(self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", ["vector"])[0]["vector"])
+            version = int(current["version"]) + 1
+            new_row = _memory_row(
+                memory_id, version, resolved, text_out, vector, current["type"],
+                meta if meta is not None else json.loads(current["metadata"] or "{}"),
+                tag_list if tag_list is not None else list(current["tags"] or []),
+                float(current["confidence"]), "active", list(current["source"] or []),
+                current["created_at"], ts, ts, req.request_id,
+            )
+            old_row = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)[0]
+            old_row.update(status="superseded", superseded_at=ts)
+            self.db.upsert(table, "row_key", [old_row, new_row])
+            event = MemoryEvent(event="UPDATE", memory_id=memory_id, text=text_out, old_text=current["text"], type=current["type"])
+            return WriteResult(request_id=req.request_id, events=[event], memory=_memory_model(new_row, store))
+
+    def delete_memory(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> WriteResult:
+        """Soft-delete a memory: it leaves search and list, its history stays readable."""
+        ctx = ctx or self.default_context()
+        with self._request("DeleteMemory", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "write")
+            req.scope = resolved
+            _, table, _ = self._table_of(store)
+            current = self._current_row(table, memory_id, resolved, store)
+            if current["status"] == "deleted":
+                return WriteResult(
+                    request_id=req.request_id,
+                    events=[MemoryEvent(event="NONE", memory_id=memory_id, text=current["text"])],
+                    memory=_memory_model(current, store),
+                    note="Already deleted.",
+                )
+            ts = now()
+            self.db.update(table, f"row_key = {sql_string(current['row_key'])}", {"status": "deleted", "deleted_at": ts})
+            current.update(status="deleted", deleted_at=ts)
+            event = MemoryEvent(event="DELETE", memory_id=memory_id, text=current["text"], old_text=current["text"], type=current["type"])
+            return WriteResult(request_id=req.request_id, events=[event], memory=_memory_model(current, store))
+
+    def memory_history(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> MemoryHistory:
+        """Every version of a memory, oldest first, with the event that made it."""
+        ctx = ctx or self.default_context()
+        with self._request("MemoryHistory", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "write")
+            req.scope = resolved
+            _, table, _ = self._table_of(store)
+            rows = self.db.rows(
+                table, f"id = {sql_string(memory_id)} AND {_scope_where(resolved)}", _READ_COLUMNS, [("version", "ascending")]
+            )
+            if not rows:
+                self._current_row(table, memory_id, resolved, store)  # raises the helpful error
+            entries: list[HistoryEntry] = []
+            previous: str | None = None
+            for row in rows:
+                meta = json.loads(row["metadata"] or "{}")
+                entries.append(
+                    HistoryEntry(
+                        event="ADD" if previous is None else "UPDATE", version=row["version"], text=row["text"],
+                        old_text=previous, metadata=meta, status=row["status"], at=row["valid_from"],
+                        request_id=row["request_id"],
+                    )
+                )
+                if row["status"] == "deleted":
+                    entries.append(
+                        HistoryEntry(
+                            event="DELETE", version=row["version"], text=row["text"], old_text=row["text"],
+                            metadata=meta, status="deleted", at=row["deleted_at"], request_id=None,
+                        )
+                    )
+                previous = row["text"]
+            return MemoryHistory(memory_id=memory_id, entries=entries)
+
+    def list_messages(
+        self,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        limit: int = 100,
+        offset: int = 0,
+        ctx: CallContext | None = None,
+    ) -> MessageList:
+        """The short-term messages of one run, in order."""
+        ctx = ctx or self.default_context()
+        with self._request("ListMessages", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "write")
+            req.scope = resolved
+            _check_int("limit", limit, 1, 1000)
+            _check_int("offset", offset, 0, 10**9)
+            self._store(store)
+            rows = self.db.rows(
+                self.db.messages(), f"store = {sql_string(store)} AND {_scope_where(resolved)}", None,
+                [("seq", "ascending")], offset, limit,
+            )
+            return MessageList(
+                messages=[
+                    Message(
+                        id=r["id"], scope=_scope_of(r), role=r["role"], content=r["content"], seq=r["seq"],
+                        created_at=r["created_at"], request_id=r["request_id"],
+                    )
+                    for r in rows
+                ]
+            )
+
+    def list_requests(
+        self,
+        *,
+        store: str | None = None,
+        scope: ScopeArg = None,
+        operation: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        ctx: CallContext | None = None,
+    ) -> RequestList:
+        """The request log, newest first, by scope, operation and time."""
+        ctx = ctx or self.default_context()
+        with self._request("ListRequests", ctx, store) as req:
+            resolved = resolve_scope(scope, ctx.defaults, "list")
+            req.scope = resolved
+            _check_int("limit", limit, 1, 1000)
+            parts = [_scope_where(resolved)]
+            if store is not None:
+                parts.append(f"store = {sql_string(store)}")
+            if operation:
+                parts.append(f"operation = {sql_string(operation)}")
+            if since is not None:
+                parts.append(f"created_at >= {_ts_literal(since)}")
+            rows = self.db.rows(self.db.requests(), " AND ".join(parts), None, [("created_at", "descending")], 0, limit)
+            return RequestList(
+                requests=[
+                    RequestRecord(
+                        request_id=r["request_id"], operation=r["operation"], store=r["store"],
+                        scope=_scope_of(r) if r["app_id"] else None, actor=r["actor"], created_at=r["created_at"],
+                        duration_ms=r["duration_ms"], outcome=r["outcome"], error_code=r["error_code"], detail=r["detail"],
+                    )
+                    for r in rows
+                ]
+            )
+
+    # -- maintenance ----------------------------------------------------------------------------
+
+    def stats(self, store: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> Stats:
+        with self._request("Stats", ctx, store):
+            st, table, _ = self._table_of(store)
+            data = self.db.arrow(table, None, ["status", "type"]).to_pylist()
+            by_status = {s: sum(1 for r in data if r["status"] == s) for s in ("active", "superseded", "deleted")}
+            by_type: dict[str, int] = {}
+            for r in data:
+                if r["status"] == "active":
+                    by_type[r["type"]] = by_type.get(r["type"], 0) + 1
+            messages = self.db.count(self.db.messages(), f"store = {sql_string(store)}")
+            return Stats(
+                store=store, embedding_model=st.embedding_model, memories_active=by_status["active"],
+                memories_superseded=by_status["superseded"], memories_deleted=by_status["deleted"],
+                messages=messages, by_type=by_type,
+            )
+
+    def export_memories(
+        self, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, include_history: bool = False,
+        ctx: CallContext | None = None,
+    ) -> list[dict[str, Any]]:
+        """Memories as JSON-ready records (one per line in JSON Lines); vectors are not exported."""
+        ctx = ctx or CallContext(ScopeDefaults(app_id=self.settings.default_app, tenant_id=self.settings.default_tenant))
+        with self._request("ExportMemories", ctx, store) as req:
+            parts: list[str] = []
+            if scope is not None:
+                resolved = resolve_scope(scope, ctx.defaults, "list")
+                req.scope = resolved
+                parts.append(_scope_where(resolved))
+            if not include_history:
+                parts.append("status = 'active'")
+            _, table, _ = self._table_of(store)
+            rows = self.db.rows(
+                table, " AND ".join(parts) or None, _READ_COLUMNS, [("created_at", "ascending"), ("id", "ascending"), ("version", "ascending")]
+            )
+            return [_export_record(r) for r in rows]
+
+    def import_memories(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        store: str = DEFAULT_STORE,
+        progress: Callable[[int], None] | None = None,
+        ctx: CallContext | None = None,
+    ) -> int:
+        """Import exported records (validated first: one bad record writes nothing). Idempotent:
+        importing the same records again replaces them instead of duplicating them."""
+        with self._request("ImportMemories", ctx, store):
+            st, table, _ = self._table_of(store)
+            emb = self._embedder_for(st)
+            parsed = [_parse_record(i + 1, rec, self) for i, rec in enumerate(records)]
+            written = 0
+            for start in range(0, len(parsed), 64):
+                batch = parsed[start : start + 64]
+                vectors = emb.embed_documents([r["text"] for r in batch])
+                rows = []
+                for rec, vec in zip(batch, vectors):
+                    rows.append(
+                        _memory_row(
+                            rec["id"], rec["version"], rec["scope"], rec["text"], vec, rec["type"], rec["metadata"],
+                            rec["tags"], rec["confidence"], rec["status"], rec["source"], rec["created_at"],
+                            rec["updated_at"], rec["valid_from"], rec["request_id"],
+                            superseded_at=rec["superseded_at"], deleted_at=rec["deleted_at"],
+                        )
+                    )
+                self.db.upsert(table, "row_key", rows)
+                written += len(rows)
+                if progress:
+                    progress(len(rows))
+            return written
+
+    def reindex(
+        self, store: str, model: str | None = None, *, progress: Callable[[int], None] | None = None,
+        ctx: CallContext | None = None,
+    ) -> MemoryStore:
+        """Re-embed every version of every memory of a store with ``model`` (default: the configured one)."""
+        with self._request("Reindex", ctx, store):
+            row = self._store_row(store)
+            if row is None:
+                self._store(store)
+            emb = make_embedder(model, self.settings.model_cache_dir) if model else self.embedder
+            old_table = self.db.memories(row["table_name"], int(row["embedding_dim"]))  # type: ignore[index]
+            generation = int(row["table_name"].rsplit("_", 1)[1]) + 1  # type: ignore[index]
+            new_name = memory_table_name(store, generation)
+            self.db.drop_table(new_name)  # a leftover of an interrupted reindex
+            new_table = self.db.memories(new_name, emb.dim)
+            data = self.db.arrow(old_table, None).to_pylist()
+            for start in range(0, len(data), 64):
+                batch = data[start : start + 64]
+                vectors = emb.embed_documents([r["text"] for r in batch])
+                for r, vec in zip(batch, vectors):
+                    r["vector"] = vec.tolist()
+                self.db.insert(new_table, batch)
+                if progress:
+                    progress(len(batch))
+            self.db.update(
+                self.db.stores(), f"name = {sql_string(store)}",
+                {"embedding_model": emb.name, "embedding_dim": emb.dim, "table_name": new_name, "updated_at": now()},
+            )
+            self.db.drop_table(row["table_name"])  # type: ignore[index]
+            with self._lock:
+                self._embedders[emb.name] = emb
+            return self._store(store)
+
+
+@dataclass
+class _Req:
+    request_id: str
+    store: str | None
+    scope: Scope | None = None
+    outcome: str | None = None
+    detail: str | None = None
+
+
+class AsyncMemoryService:
+    """The same operations as ``MemoryService``, awaitable: each runs in a worker thread.
+
+    >>> svc = AsyncMemoryService(MemoryService(Settings()))
+    >>> await svc.search_memories(query="咖啡")
+    """
+
+    def __init__(self, service: MemoryService) -> None:
+        self.sync = service
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.sync, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(attr, *args, **kwargs)
+
+        call.__name__ = name
+        call.__doc__ = attr.__doc__
+        return call
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _ts_literal(value: datetime) -> str:
+    return f"timestamp '{value.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
+
+
+def _scope_where(scope: Scope) -> str:
+    return " AND ".join(
+        f"{seg} = {sql_string(getattr(scope, seg))}" for seg in SEGMENTS if getattr(scope, seg) != "*"
+    )
+
+
+def _scope_of(row: Mapping[str, Any]) -> Scope:
+    return Scope(**{seg: row[seg] for seg in SEGMENTS})
+
+
+def _mentions(obj: Any, key: str) -> bool:
+    if isinstance(obj, Mapping):
+        return any(k == key or _mentions(v, key) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_mentions(v, key) for v in obj)
+    return False
+
+
+def _memory_row(
+    memory_id: str,
+    version: int,
+    scope: Scope,
+    text: str,
+    vector: np.ndarray | Sequence[float],
+    mem_type: str,
+    metadata: Mapping[str, Any],
+    tags: list[str],
+    confidence: float,
+    status: str,
+    source: list[str],
+    created_at: datetime,
+    updated_at: datetime,
+    valid_from: datetime,
+    request_id: str | None,
+    *,
+    superseded_at: datetime | None = None,
+    deleted_at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "row_key": f"{memory_id}:{version}",
+        "id": memory_id,
+        "version": version,
+        **scope.model_dump(),
+        "text": text,
+        "fts_text": retrieval.fts_text(text),
+        "vector": np.asarray(vector, dtype=np.float32).tolist(),
+        "type": mem_type,
+        "metadata": json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True),
+        "tags": tags,
+        "confidence": confidence,
+        "status": status,
+        "source": source,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "valid_from": valid_from,
+        "superseded_at": superseded_at,
+        "deleted_at": deleted_at,
+        "request_id": request_id,
+    }
+
+
+def _memory_model(row: Mapping[str, Any], store: str) -> Memory:
+    return Memory(
+        id=row["id"], store=store, scope=_scope_of(row), text=row["text"], type=row["type"],
+        metadata=json.loads(row["metadata"] or "{}"), tags=list(row["tags"] or []),
+        confidence=round(float(row["confidence"]), 4), status=row["status"], source=list(row["source"] or []),
+        version=int(row["version"]), created_at=row["created_at"], updated_at=row["updated_at"],
+        valid_from=row["valid_from"], superseded_at=row["superseded_at"], deleted_at=row["deleted_at"],
+    )
+
+
+def _store_model(row: Mapping[str, Any]) -> MemoryStore:
+    return MemoryStore(
+        name=row["name"], description=row["description"] or "",
+        extraction_strategies=json.loads(row["extraction_strategies"] or "[]"),
+        custom_strategies=[CustomStrategy(**c) for c in json.loads(row["custom_strategies"] or "[]")],
+        short_term_ttl=int(row["short_term_ttl"]), embedding_model=row["embedding_model"],
+        embedding_dim=int(row["embedding_dim"]), created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def _group(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
+    groups: dict[str, list[SearchHit]] = {}
+    for hit in hits:
+        name = next((g for g, kinds in RESULT_GROUPS.items() if hit.memory.type in kinds), "other")
+        groups.setdefault(name, []).append(hit)
+    return groups
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidArgumentError(f"`{name}` must be an integer from {low} to {high}, got {value!r}.", field=name)
+
+
+def _check_order(order_by: str) -> None:
+    if order_by != "relevance" and order_by not in _ORDER_COLUMNS:
+        raise InvalidArgumentError(
+            f"`order_by` {order_by!r} is not one of {['relevance', *_ORDER_COLUMNS]}.", field="order_by"
+        )
+
+
+def _check_store_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > _STORE_NAME_CHARS or any(
+        not (ch.isalnum() or ch in "-_.") for ch in name
+    ) or name.startswith("."):
+        raise InvalidArgumentError(
+            f"Store name {name!r} is invalid: use 1-{_STORE_NAME_CHARS} letters (any script), digits, '-', '_' or '.'.",
+            field="name",
+        )
+
+
+def _check_ttl(ttl: Any) -> None:
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 3650:
+        raise InvalidArgumentError(f"short_term_ttl must be a number of days from 1 to 3650, got {ttl!r}.", field="short_term_ttl")
+
+
+def _custom_strategies(items: Sequence[CustomStrategy | Mapping[str, Any]] | None) -> list[CustomStrategy]:
+    out: list[CustomStrategy] = []
+    for i, item in enumerate(items or []):
+        try:
+            out.append(item if isinstance(item, CustomStrategy) else CustomStrategy.model_validate(item))
+        except ValidationError as exc:
+            raise InvalidArgumentError(f"custom_strategies[{i}] is invalid: {exc.errors()[0]['msg']}.", field=f"custom_strategies[{i}]") from exc
+    names = [c.name for c in out]
+    if len(set(names)) != len(names) or set(names) & set(BUILTIN_STRATEGIES):
+        raise InvalidArgumentError("Custom strategy names must be unique and differ from the built-in ones.", field="custom_strategies")
+    return out
+
+
+def _strategies(items: Sequence[str] | None, custom: list[CustomStrategy]) -> list[str]:
+    chosen = list(items) if items is not None else ["fact", "preference"]
+    known = set(BUILTIN_STRATEGIES) | {c.name for c in custom}
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise InvalidArgumentError(
+            f"Unknown extraction strategies {unknown}; built in: {list(BUILTIN_STRATEGIES)}, or define them in custom_strategies.",
+            field="extraction_strategies",
+        )
+    return chosen
+
+
+def _check_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidArgumentError("`metadata` must be a JSON object, e.g. {\"source\": \"chat\"}.", field="metadata")
+    try:
+        encoded = json.dumps(dict(metadata), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"`metadata` must be JSON-serialisable: {exc}.", field="metadata") from exc
+    if len(encoded) > 16_000:
+        raise InvalidArgumentError("`metadata` is over 16,000 characters of JSON; keep it small.", field="metadata")
+    return dict(metadata)
+
+
+def _check_tags(tags: Any) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str) or not isinstance(tags, Sequence) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise InvalidArgumentError("`tags` must be a list of non-empty strings.", field="tags")
+    if len(tags) > MAX_TAGS:
+        raise InvalidArgumentError(f"At most {MAX_TAGS} tags per memory.", field="tags")
+    return [t.strip() for t in tags]
+
+
+def _check_type(mem_type: Any) -> str:
+    if not isinstance(mem_type, str) or not mem_type.strip() or len(mem_type) > 64:
+        raise InvalidArgumentError("`type` must be a memory type name such as 'fact' or 'preference'.", field="type")
+    return mem_type.strip()
+
+
+def _parse_messages(messages: Any, max_chars: int) -> list[MessageInput]:
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise InvalidArgumentError("`messages` must be a list of {role, content} objects.", field="messages")
+    if len(messages) > MAX_MESSAGES_PER_CALL:
+        raise InvalidArgumentError(f"At most {MAX_MESSAGES_PER_CALL} messages per call; send them in batches.", field="messages")
+    parsed: list[MessageInput] = []
+    for i, raw in enumerate(messages):
+        try:
+            msg = raw if isinstance(raw, MessageInput) else MessageInput.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InvalidArgumentError(
+                f"messages[{i}] is invalid at {where or 'the top'}: {err['msg']}. Each message is "
+                "{\"role\": \"user\"|\"assistant\"|\"system\"|\"tool\", \"content\": \"text\"}.",
+                field=f"messages[{i}]",
+            ) from exc
+        content = msg.plain_text()
+        if not content.strip():
+            raise EmptyTextError(f"messages[{i}].content is empty.", field=f"messages[{i}].content")
+        if len(content) > max_chars * 4:
+            raise TextTooLongError(
+                f"messages[{i}].content has {len(content)} characters; the limit is {max_chars * 4}.",
+                field=f"messages[{i}].content",
+            )
+        parsed.append(msg)
+    return parsed
+
+
+_EXPORT_TIMES = ("created_at", "updated_at", "valid_from", "superseded_at", "deleted_at")
+
+
+def _export_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "id": row["id"],
+        "version": int(row["version"]),
+        "scope": _scope_of(row).model_dump(),
+        "text": row["text"],
+        "type": row["type"],
+        "metadata": json.loads(row["metadata"] or "{}"),
+        "tags": list(row["tags"] or []),
+        "confidence": round(float(row["confidence"]), 6),
+        "status": row["status"],
+        "source": list(row["source"] or []),
+        "request_id": row["request_id"],
+    }
+    for key in _EXPORT_TIMES:
+        value = row[key]
+        rec[key] = value.astimezone(timezone.utc).isoformat() if value is not None else None
+    return rec
+
+
+def _parse_record(line: int, rec: Any, svc: MemoryService) -> dict[str, Any]:
+    def bad(msg: str) -> InvalidArgumentError:
+        return InvalidArgumentError(f"Import record {line}: {msg}. Nothing was imported.", field=f"records[{line}]")
+
+    if not isinstance(rec, Mapping):
+        raise bad("not a JSON object")
+    try:
+        scope = Scope.model_validate(rec.get("scope"))
+        resolve_scope(scope.model_dump(), ScopeDefaults(), "write")
+    except (ValidationError, MemMcpError) as exc:
+        raise bad(f"invalid scope ({exc})") from exc
+    text = rec.get("text")
+    try:
+        text = svc._check_text(text, "text")
+    except MemMcpError as exc:
+        raise bad(str(exc)) from exc
+    ts = now()
+    times: dict[str, datetime | None] = {}
+    for key in _EXPORT_TIMES:
+        value = rec.get(key)
+        if value is None:
+            times[key] = ts if key in ("created_at", "updated_at", "valid_from") else None
+            continue
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise bad(f"{key} {value!r} is not an ISO 8601 time") from exc
+        times[key] = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    status = rec.get("status", "active")
+    if status not in ("active", "superseded", "deleted"):
+        raise bad(f"status {status!r} is not active, superseded or deleted")
+    memory_id = rec.get("id") or new_id("mem")
+    version = rec.get("version", 1)
+    if not isinstance(memory_id, str) or not isinstance(version, int) or version < 1:
+        raise bad("id must be a string and version a positive integer")
+    try:
+        return {
+            "id": memory_id, "version": version, "scope": scope, "text": text,
+            "type": _check_type(rec.get("type", "fact")), "metadata": _check_metadata(rec.get("metadata")),
+            "tags": _check_tags(rec.get("tags")), "confidence": float(rec.get("confidence", 1.0)),
+            "status": status, "source": [str(s) for s in rec.get("source") or []],
+            "request_id": rec.get("request_id"), **times,
+        }
+    except MemMcpError as exc:
+        raise bad(str(exc)) from exc

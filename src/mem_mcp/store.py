@@ -1,0 +1,331 @@
+"""LanceDB storage: the only module that imports ``lancedb``.
+
+Tables:
+- ``stores``: one row per memory store (settings, pinned embedding model, the memory table it uses).
+- ``mem_<hash>_<n>``: one table per store (its vector dimension is the store's), one row per memory
+  *version* keyed by ``row_key`` = ``<id>:<version>``. The newest version of a memory is ``active``
+  or ``deleted``; older versions are ``superseded``. An update writes the new version and retires the
+  old one in a single ``merge_insert`` commit, so a reader never sees two current versions.
+- ``messages``: short-term messages of every store and run.
+- ``requests``: the request log.
+
+Connections use ``read_consistency_interval=0`` so each read sees the latest commit of any other
+process (a CLI beside a running server, several HTTP workers); writes that lose an optimistic
+commit race are retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+import numpy as np
+import pyarrow as pa
+
+from .errors import ConflictError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TS = pa.timestamp("us", tz="UTC")
+
+STORES_SCHEMA = pa.schema(
+    [
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("description", pa.string()),
+        pa.field("extraction_strategies", pa.string()),  # JSON list
+        pa.field("custom_strategies", pa.string()),  # JSON list
+        pa.field("short_term_ttl", pa.int32()),
+        pa.field("embedding_model", pa.string()),
+        pa.field("embedding_dim", pa.int32()),
+        pa.field("table_name", pa.string()),
+        pa.field("created_at", TS),
+        pa.field("updated_at", TS),
+    ]
+)
+
+MESSAGES_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("store", pa.string()),
+        pa.field("app_id", pa.string()),
+        pa.field("tenant_id", pa.string()),
+        pa.field("agent_id", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("role", pa.string()),
+        pa.field("content", pa.string()),
+        pa.field("seq", pa.int64()),
+        pa.field("created_at", TS),
+        pa.field("request_id", pa.string()),
+    ]
+)
+
+REQUESTS_SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("operation", pa.string()),
+        pa.field("store", pa.string()),
+        pa.field("app_id", pa.string()),
+        pa.field("tenant_id", pa.string()),
+        pa.field("agent_id", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("actor", pa.string()),
+        pa.field("created_at", TS),
+        pa.field("duration_ms", pa.float64()),
+        pa.field("outcome", pa.string()),
+        pa.field("error_code", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
+#: Columns of a memory table other than the vector; reads select these.
+MEMORY_COLUMNS = (
+    "row_key", "id", "version", "app_id", "tenant_id", "agent_id", "run_id", "text", "fts_text", "type",
+    "metadata", "tags", "confidence", "status", "source", "created_at", "updated_at", "valid_from",
+    "superseded_at", "deleted_at", "request_id",
+)
+_SCOPE_INDEXED = ("id", "app_id", "tenant_id", "agent_id", "run_id", "status", "type")
+# Past this many rows a flat vector scan is slower than an ANN index (bench/latency.py).
+ANN_INDEX_MIN_ROWS = 50_000
+# Fold new rows into the indexes after this many writes to a table (unindexed rows are still found,
+# by a slower flat scan, so this is about speed, not correctness).
+OPTIMIZE_EVERY_WRITES = 100
+
+
+def memory_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("row_key", pa.string(), nullable=False),
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("version", pa.int32()),
+            pa.field("app_id", pa.string()),
+            pa.field("tenant_id", pa.string()),
+            pa.field("agent_id", pa.string()),
+            pa.field("run_id", pa.string()),
+            pa.field("text", pa.string()),
+            pa.field("fts_text", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+            pa.field("type", pa.string()),
+            # Lance's JSON type: filters can reach inside with json_get_string(metadata, 'key').
+            pa.field("metadata", pa.json_(pa.string())),
+            pa.field("tags", pa.list_(pa.string())),
+            pa.field("confidence", pa.float32()),
+            pa.field("status", pa.string()),
+            pa.field("source", pa.list_(pa.string())),
+            pa.field("created_at", TS),
+            pa.field("updated_at", TS),
+            pa.field("valid_from", TS),
+            pa.field("superseded_at", TS),
+            pa.field("deleted_at", TS),
+            pa.field("request_id", pa.string()),
+        ]
+    )
+
+
+def memory_table_name(store: str, generation: int) -> str:
+    """A filesystem-safe table name for a store (store names may be Chinese)."""
+    digest = hashlib.sha1(store.encode("utf-8")).hexdigest()[:16]
+    return f"mem_{digest}_{generation}"
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "conflict" in text or "retryable" in text or "concurrent" in text
+
+
+class Database:
+    """The embedded database. Opened lazily: importing lancedb costs about a second, and a stdio
+    server must answer ``initialize`` before that."""
+
+    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+        self.uri = uri
+        self._storage_options = storage_options
+        self._conn: Any = None
+        self._tables: dict[str, Any] = {}
+        # The schema each table was created with. Writes use it rather than the schema LanceDB reports,
+        # which shows the JSON column as raw binary: data must arrive typed as JSON to be encoded.
+        self._schemas: dict[str, pa.Schema] = {}
+        self._writes: dict[str, int] = {}
+        self._lock = threading.RLock()
+
+    # -- connection and tables ------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        with self._lock:
+            if self._conn is None:
+                import lancedb
+
+                self._conn = lancedb.connect(
+                    self.uri, read_consistency_interval=timedelta(0), storage_options=self._storage_options
+                )
+            return self._conn
+
+    def _table(self, name: str, schema: pa.Schema, setup: Callable[[Any], None] | None = None) -> Any:
+        with self._lock:
+            table = self._tables.get(name)
+            if table is not None:
+                return table
+            self._schemas[name] = schema
+            conn = self._connect()
+            try:
+                table = conn.open_table(name)
+            except (FileNotFoundError, ValueError):
+                table = conn.create_table(name, schema=schema, exist_ok=True)
+                if setup is not None:
+                    self._retry(lambda: setup(table))
+            self._tables[name] = table
+            return table
+
+    def _retry(self, fn: Callable[[], T], attempts: int = 8) -> T:
+        delay = 0.02
+        for attempt in range(attempts):
+            try:
+                return fn()
+            except (OSError, RuntimeError, ValueError) as exc:
+                if not _is_conflict(exc) or attempt == attempts - 1:
+                    if _is_conflict(exc):
+                        raise ConflictError(
+                            "Another writer kept changing the same data; nothing was written. Retry the call."
+                        ) from exc
+                    raise
+                log.debug("commit conflict, retrying: %s", exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")
+
+    def stores(self) -> Any:
+        return self._table("stores", STORES_SCHEMA)
+
+    def messages(self) -> Any:
+        def setup(t: Any) -> None:
+            from lancedb.index import BTree
+
+            for col in ("store", "tenant_id", "run_id"):
+                t.create_index(col, config=BTree(), replace=True)
+
+        return self._table("messages", MESSAGES_SCHEMA, setup)
+
+    def requests(self) -> Any:
+        return self._table("requests", REQUESTS_SCHEMA)
+
+    def memories(self, table_name: str, dim: int) -> Any:
+        def setup(t: Any) -> None:
+            from lancedb.index import FTS, BTree
+
+            for col in _SCOPE_INDEXED:
+                t.create_index(col, config=BTree(), replace=True)
+            # Terms are pre-tokenised by retrieval.fts_text; "simple" splits them on spaces and
+            # stems the English ones.
+            t.create_index(
+                "fts_text",
+                config=FTS(base_tokenizer="simple", lower_case=True, stem=True, remove_stop_words=False),
+                replace=True,
+            )
+
+        return self._table(table_name, memory_schema(dim), setup)
+
+    def drop_table(self, name: str) -> None:
+        with self._lock:
+            self._tables.pop(name, None)
+            try:
+                self._connect().drop_table(name)
+            except (FileNotFoundError, ValueError):
+                pass
+
+    # -- generic row operations -----------------------------------------------------------------
+
+    def insert(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        data = pa.Table.from_pylist(list(rows), schema=self._schemas[table.name])
+        self._retry(lambda: table.add(data))
+        self._after_write(table)
+
+    def upsert(self, table: Any, key: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows, replacing those with the same ``key``: one atomic commit."""
+        if not rows:
+            return
+        data = pa.Table.from_pylist(list(rows), schema=self._schemas[table.name])
+        self._retry(
+            lambda: table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+        )
+        self._after_write(table)
+
+    def update(self, table: Any, where: str, values: dict[str, Any]) -> None:
+        self._retry(lambda: table.update(where=where, values=values))
+        self._after_write(table)
+
+    def delete(self, table: Any, where: str) -> None:
+        self._retry(lambda: table.delete(where))
+
+    def rows(
+        self,
+        table: Any,
+        where: str | None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[tuple[str, str]] = (),
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows matching ``where``, sorted, then sliced ``[offset:offset+limit]``."""
+        data = self.arrow(table, where, columns)
+        if order_by:
+            data = data.sort_by(list(order_by))
+        if offset or limit is not None:
+            data = data.slice(offset, limit if limit is not None else data.num_rows)
+        return data.to_pylist()
+
+    def arrow(self, table: Any, where: str | None, columns: Sequence[str] | None = None) -> pa.Table:
+        query = table.search()
+        if where:
+            query = query.where(where)
+        if columns:
+            query = query.select(list(columns))
+        return query.limit(None).to_arrow()
+
+    def count(self, table: Any, where: str | None) -> int:
+        return table.count_rows(where) if where else table.count_rows()
+
+    def vector_search(
+        self, table: Any, vector: np.ndarray, where: str | None, limit: int, columns: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        query = table.search(vector.astype(np.float32).tolist(), vector_column_name="vector").distance_type("cosine")
+        if where:
+            query = query.where(where, prefilter=True)
+        return query.select([*columns, "vector"]).limit(limit).to_list()
+
+    def fts_search(
+        self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        if not text.strip():
+            return []
+        query = table.search(text, query_type="fts", fts_columns="fts_text")
+        if where:
+            query = query.where(where, prefilter=True)
+        return query.select([*columns, "vector"]).limit(limit).to_list()
+
+    # -- maintenance ----------------------------------------------------------------------------
+
+    def _after_write(self, table: Any) -> None:
+        name = table.name
+        count = self._writes.get(name, 0) + 1
+        self._writes[name] = count
+        if count % OPTIMIZE_EVERY_WRITES == 0:
+            self.optimize(table)
+
+    def optimize(self, table: Any) -> None:
+        """Compact files, fold new rows into the indexes, and build the ANN index once it pays."""
+        try:
+            if "vector" in table.schema.names and table.count_rows() >= ANN_INDEX_MIN_ROWS:
+                indexed = {tuple(i.columns) for i in table.list_indices()}
+                if ("vector",) not in indexed:
+                    table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+            table.optimize(cleanup_older_than=timedelta(days=7))
+        except (OSError, RuntimeError, ValueError) as exc:
+            # Maintenance must never fail a user's write; the next round tries again.
+            log.warning("optimize of %s skipped: %s", table.name, exc)

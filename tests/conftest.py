@@ -1,0 +1,60 @@
+"""Shared fixtures. Tests never touch the home directory or the network: data lives in tmp_path,
+and models come from installed packages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pytest
+
+from mem_mcp.config import Settings
+from mem_mcp.retrieval import fts_terms
+from mem_mcp.service import MemoryService
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class HashEmbedder:
+    """A deterministic bag-of-terms embedder implementing the ``Embedder`` protocol: texts that share
+    terms are close. For unit tests of logic; end-to-end tests use the real default model."""
+
+    name = "test/hash-64"
+
+    def __init__(self, dim: int = 64) -> None:
+        self._dim = dim
+        self.loaded = False
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def load(self) -> None:
+        self.loaded = True
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for term in fts_terms(text) or [text]:
+            h = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
+            vec[h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
+        vec[0] += 0.01  # never the zero vector
+        return vec / np.linalg.norm(vec)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._one(text)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", _env_file=None)
+
+
+@pytest.fixture
+def service(settings: Settings) -> MemoryService:
+    return MemoryService(settings, embedder=HashEmbedder())
