@@ -18,7 +18,7 @@ from datetime import datetime
 
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+_TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RE = re.compile(rf"^[{_CJK}]+$")
 # Single characters too common to carry meaning on their own (bigrams containing them are kept).
 _CJK_STOP = set("的了是我你他她它们在和与也就都而及或这那有吗呢吧啊呀哦嗯个之其为以于")
@@ -53,10 +53,11 @@ def query_terms(text: str) -> set[str]:
 
 def _stem(term: str) -> str:
     # A light English suffix strip so "likes"/"liked"/"liking" meet "like"; coverage only.
-    for suffix in ("ing", "ed", "es", "s"):
+    for suffix in ("ing", "ed", "s"):
         if len(term) > len(suffix) + 2 and term.endswith(suffix):
-            return term[: -len(suffix)]
-    return term
+            term = term[: -len(suffix)]
+            break
+    return term[:-1] if len(term) > 3 and term.endswith("e") else term
 
 
 def coverage(query: set[str], document_terms: str) -> float:

