@@ -365,7 +365,7 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
 
     @mcp.tool(annotations=read_only)
     async def list_memory_stores(ctx: Context) -> StoreList:
-        """List the memory stores."""
+        """List the memory stores (containers of memories, e.g. one per project) with their settings."""
         state = _state(ctx)
         return await state.service.list_stores(ctx=call_context(ctx, state))
 
