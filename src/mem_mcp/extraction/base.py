@@ -1,0 +1,106 @@
+"""The extraction contract (DESIGN §5).
+
+An ``Extractor`` reads new conversation messages, with the store's strategies and the relevant existing
+memories of the scope, and proposes candidate memories. Consolidation (``consolidation.py``) then decides
+per candidate: ADD, UPDATE an existing memory, DELETE one the conversation retracts, or NONE. An extractor
+backed by an LLM may also make those decisions itself (``reconcile``); existing memories are shown to it
+under short local ids ("m1", "m2", ...), never raw UUIDs it could invent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from ..errors import MemMcpError
+
+
+class ExtractionError(MemMcpError, RuntimeError):
+    """Extraction failed (LLM unreachable, rate limited past retries, or an invalid answer). The
+    messages are already stored; the job can be retried."""
+
+    code = "EXTRACTION_FAILED"
+
+
+class ExtractMessage(BaseModel):
+    """One stored message, as the extractor sees it."""
+
+    id: str
+    role: Literal["user", "assistant", "system", "tool"]
+    content: str
+    created_at: datetime
+
+
+class StrategySpec(BaseModel):
+    """What to extract: a built-in strategy or a store's custom one."""
+
+    name: str = Field(description="Becomes the memory's type: fact, preference, episodic, summary, profile, tool, or custom.")
+    type: str = Field(default="fact", description="The built-in kind it behaves like.")
+    description: str = ""
+    extraction_prompt: str = ""
+    update_prompt: str = ""
+
+
+class ExistingMemory(BaseModel):
+    """A memory already known for the scope, under a short local id."""
+
+    short_id: str = Field(description="m1, m2, ...: local to one extraction call.")
+    text: str
+    type: str
+
+
+class CandidateMemory(BaseModel):
+    """A memory the extractor proposes."""
+
+    text: str = Field(min_length=1, description="Self-contained, in the conversation's language, third person.")
+    type: str = Field(description="The strategy that produced it.")
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    source_message_ids: list[str] = Field(default_factory=list, description="Ids of the messages it came from.")
+    reasoning: str | None = Field(default=None, description="Why (preferences: explicit or implicit, and the evidence).")
+    key: str | None = Field(
+        default=None,
+        description="A stable slot for single-valued facts (e.g. 'drink', 'home_city', 'name', 'employer'): a new "
+        "value for the same key replaces the old memory.",
+    )
+    retracts: bool = Field(
+        default=False, description="True when the user asks to forget or withdraws something (\"forget my address\")."
+    )
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class ReconcileDecision(BaseModel):
+    """An extractor's decision for one candidate against the existing memories."""
+
+    candidate: int = Field(ge=0, description="Index of the candidate.")
+    action: Literal["ADD", "UPDATE", "DELETE", "NONE"]
+    target: str | None = Field(default=None, description="short_id of the existing memory for UPDATE/DELETE/NONE.")
+    text: str | None = Field(default=None, description="The merged text for UPDATE (default: the candidate's text).")
+
+
+class ExtractionInput(BaseModel):
+    messages: list[ExtractMessage]
+    strategies: list[StrategySpec]
+    existing: list[ExistingMemory] = Field(default_factory=list)
+    now: datetime
+
+
+class ExtractionResult(BaseModel):
+    candidates: list[CandidateMemory] = Field(default_factory=list)
+    #: Set only by extractors that reconcile themselves; otherwise consolidation uses thresholds.
+    decisions: list[ReconcileDecision] | None = None
+    extractor: str
+    model: str | None = None
+
+
+@runtime_checkable
+class Extractor(Protocol):
+    """Proposes memories from messages. Blocking; runs in a worker thread or job."""
+
+    name: str
+    model: str | None
+
+    def extract(self, data: ExtractionInput) -> ExtractionResult:
+        """Return candidates (and, optionally, decisions). Raise ExtractionError on failure."""
+        ...
