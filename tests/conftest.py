@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mem_mcp.config import Settings
+from mem_mcp.extraction import ExtractionInput, ExtractionResult
 from mem_mcp.retrieval import fts_terms
 from mem_mcp.service import MemoryService
 
@@ -50,6 +51,16 @@ class HashEmbedder:
         return self._one(text)
 
 
+class NoopExtractor:
+    """An ``Extractor`` that finds nothing: for tests of the service that are not about extraction."""
+
+    name = "noop"
+    model = None
+
+    def extract(self, data: ExtractionInput) -> ExtractionResult:
+        return ExtractionResult(candidates=[], extractor=self.name)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", _env_file=None)
@@ -57,4 +68,4 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def service(settings: Settings) -> MemoryService:
-    return MemoryService(settings, embedder=HashEmbedder())
+    return MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())

@@ -14,9 +14,10 @@ from mem_mcp.server import build_server
 from mem_mcp.service import MemoryService
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from conftest import HashEmbedder, NoopExtractor  # noqa: E402
 
 TOOLS = {
+    "get_request", "retry_request",
     "create_memory_store", "get_memory_store", "list_memory_stores", "update_memory_store", "delete_memory_store",
     "add_memories", "search_memories", "list_memories", "get_memory", "update_memory", "delete_memory",
     "memory_history", "list_messages", "list_requests",
@@ -25,7 +26,7 @@ TOOLS = {
 
 @pytest.fixture
 def server(settings):
-    return build_server(settings, MemoryService(settings, embedder=HashEmbedder()))
+    return build_server(settings, MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor()))
 
 
 def _client(server):

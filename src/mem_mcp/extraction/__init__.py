@@ -23,3 +23,26 @@ __all__ = [
     "ReconcileDecision",
     "StrategySpec",
 ]
+
+
+def make_extractor(settings: "Settings") -> Extractor:
+    """The extractor the settings ask for: Anthropic when a key is set (or chosen), else offline."""
+    choice = settings.extractor
+    key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+    if choice == "anthropic" or (choice == "auto" and key):
+        if not key:
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                "MEM_MCP_EXTRACTOR=anthropic needs ANTHROPIC_API_KEY; set it or use MEM_MCP_EXTRACTOR=offline.",
+                field="extractor",
+            )
+        from .anthropic import AnthropicExtractor
+
+        return AnthropicExtractor(api_key=key, model=settings.anthropic_model)
+    from .offline import OfflineExtractor
+
+    return OfflineExtractor()
+
+
+from ..config import Settings  # noqa: E402  (type only; config imports nothing of ours)
