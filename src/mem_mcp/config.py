@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # Upper bound on one memory's text, in characters.
     max_text_chars: int = Field(default=8000, gt=0)
     # Extraction: "auto" uses Anthropic when a key is set, the offline rule-based extractor otherwise.
-    extractor: Literal["auto", "anthropic", "offline", "sampling"] = "auto"
+    extractor: Literal["auto", "anthropic", "offline"] = "auto"
     # The Claude model the Anthropic extractor uses.
     anthropic_model: str = "claude-haiku-4-5"
     anthropic_api_key: SecretStr | None = Field(

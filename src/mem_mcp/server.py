@@ -193,7 +193,8 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         ] = None,
         messages: Annotated[
             list[MessageInput] | None,
-            Field(description="Recent conversation turns [{role, content}] to keep as this run's short-term memory."),
+            Field(description="Conversation turns [{role, content}]: saved as this run's short-term memory, and "
+                  "mem-mcp extracts the lasting memories from them."),
         ] = None,
         metadata: Annotated[dict[str, Any] | None, Field(description="Optional JSON object stored with the memory.")] = None,
         tags: Annotated[list[str] | None, Field(description="Optional labels, e.g. ['work'].")] = None,
@@ -207,9 +208,11 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         """Save something worth remembering about the user for future conversations.
 
         Call it when the user shares a lasting fact, preference, plan, reminder or personal detail, or says
-        "remember ...". Write `text` as one self-contained sentence in the user's language ("The user is
-        allergic to peanuts" / "用户对花生过敏"). Saying the same thing twice is harmless (event NONE).
-        Returns the events: ADD with the new memory's id, or NONE if it was already known.
+        "remember ...". Either write `text` as one self-contained sentence in the user's language ("The user is
+        allergic to peanuts" / "用户对花生过敏"), or pass the recent `messages` and let mem-mcp extract the
+        memories and reconcile them with what it knows (a changed fact UPDATEs the old memory, "forget my
+        address" DELETEs it). Saying the same thing twice is harmless (event NONE). Returns the events:
+        ADD, UPDATE (with old_text), DELETE or NONE, each with the memory id.
         """
         state = _state(ctx)
         return await state.service.add_memories(
