@@ -169,9 +169,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 out.close()
         print(f"exported {len(records)} memories", file=sys.stderr)
     elif cmd == "import":
-        records = _read_jsonl(args.file)
+        lines, records = _read_jsonl(args.file)
         with _progress(len(records), "import") as bar:
-            count = svc.import_memories(records, store=args.store, progress=bar.update)
+            try:
+                count = svc.import_memories(records, store=args.store, progress=bar.update)
+            except InvalidArgumentError as exc:
+                record = exc.details.get("record")
+                if record is None:
+                    raise
+                # Point at the file line, not the record's position (blank lines are skipped).
+                raise InvalidArgumentError(f"{args.file}:{lines[record - 1]}: {exc.message}", field="file") from exc
         _print(args, {"imported": count}, f"imported {count} memories into {args.store!r}")
     elif cmd == "stats":
         s = svc.stats(args.store)
@@ -191,19 +198,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _read_jsonl(path: Path) -> list[Any]:
+def _read_jsonl(path: Path) -> tuple[list[int], list[Any]]:
     if not path.exists():
         raise InvalidArgumentError(f"{path} does not exist; give the path of a file written by `mem-mcp export`.", field="file")
-    records = []
+    records: list[Any] = []
+    lines: list[int] = []
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            lines.append(n)
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise InvalidArgumentError(f"{path}:{n} is not valid JSON ({exc.msg}); nothing was imported.", field="file") from exc
-    return records
+    return lines, records
 
 
 def _doctor(args: argparse.Namespace, settings: Settings, svc: Any) -> int:

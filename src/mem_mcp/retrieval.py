@@ -26,6 +26,8 @@ _EN_STOP = {
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "of", "to", "in",
     "on", "at", "for", "and", "or", "what", "which", "who", "whom", "how", "when", "where", "why", "i", "me",
     "my", "you", "your", "it", "its", "this", "that", "these", "those", "with", "about", "as", "by", "from",
+    # Memories are written in the third person, so "user"/"用户" is in nearly all of them and says nothing.
+    "user", "users", "用户", "用", "户",
 }
 
 

@@ -229,7 +229,7 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
             Field(description="Alternatively the recent conversation; the last user turn weighs most."),
         ] = None,
         top_k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 10,
-        min_score: Annotated[float, Field(description="Drop results scoring below this (0-1); 0.3 keeps only clear matches.", ge=0, le=1)] = 0.0,
+        min_score: Annotated[float, Field(description="Drop results scoring below this relevance (0-1). Default 0 keeps the top_k best.", ge=0, le=1)] = 0.0,
         types: Annotated[list[str] | None, Field(description="Only these memory types, e.g. ['preference'].")] = None,
         filter: FilterArg = None,
         order_by: Annotated[OrderBy, Field(description="relevance (default) or a time order.")] = "relevance",
@@ -444,7 +444,9 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         description="Recall what is known about the user on a topic, to use in the answer.",
     )
     async def recall_user_context(topic: str, ctx: Context) -> str:
-        result = await state.service.search_memories(query=topic, top_k=10, min_score=0.2, ctx=call_context(ctx, state))
+        # No score floor: calibrated scores vary by model and language, and the prompt is read by a model that
+        # can ignore what does not fit; missing a memory is worse than showing a weak one.
+        result = await state.service.search_memories(query=topic, top_k=8, ctx=call_context(ctx, state))
         if not result.results:
             return (
                 f"I have no saved memories about {topic!r} yet. Answer normally, and if the user shares "

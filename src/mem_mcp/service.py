@@ -224,7 +224,9 @@ class MemoryService:
             outcome, code, detail = "error", "INTERNAL", type(exc).__name__
             raise
         finally:
-            scope = req.scope
+            # Operations without a memory scope (stores, jobs) or whose scope was refused are logged under
+            # the caller's own app and tenant, so list_requests finds them.
+            scope = req.scope or _default_scope(ctx or self.default_context())
             row = {
                 "request_id": req.request_id,
                 "operation": operation,
@@ -1245,6 +1247,11 @@ def _scope_where(scope: Scope) -> str:
     )
 
 
+def _default_scope(ctx: CallContext) -> Scope:
+    d = ctx.defaults
+    return Scope(app_id=d.app_id, tenant_id=d.tenant_id, agent_id=d.agent_id, run_id=d.run_id)
+
+
 def _scope_of(row: Mapping[str, Any]) -> Scope:
     return Scope(**{seg: row[seg] for seg in SEGMENTS})
 
@@ -1506,7 +1513,9 @@ def _export_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _parse_record(line: int, rec: Any, svc: MemoryService) -> dict[str, Any]:
     def bad(msg: str) -> InvalidArgumentError:
-        return InvalidArgumentError(f"Import record {line}: {msg}. Nothing was imported.", field=f"records[{line}]")
+        return InvalidArgumentError(
+            f"Import record {line}: {msg.rstrip('.')}. Nothing was imported.", field=f"records[{line}]", record=line
+        )
 
     if not isinstance(rec, Mapping):
         raise bad("not a JSON object")
