@@ -14,7 +14,7 @@ from typing import Callable
 import pytest
 
 from mem_mcp.config import Settings
-from mem_mcp.consolidation import DUPLICATE_SIMILARITY, Neighbour, decide, normalise
+from mem_mcp.consolidation import DUPLICATE_COSINE, IDENTICAL_COSINE, Neighbour, decide, normalise
 from mem_mcp.errors import InvalidArgumentError, RequestNotFoundError
 from mem_mcp.extraction import CandidateMemory, ExtractionError, ExtractionInput, ExtractionResult, Extractor, ReconcileDecision
 from mem_mcp.service import MemoryService
@@ -81,8 +81,13 @@ def test_rules():
     same = CandidateMemory(text="the user lives in paris", type="fact")
     assert decide(same, [Neighbour(row, 0.2)]).action == "NONE"
     near = CandidateMemory(text="User resides in Paris", type="fact")
-    assert decide(near, [Neighbour(row, DUPLICATE_SIMILARITY)]).action == "NONE"
-    assert decide(near, [Neighbour(row, DUPLICATE_SIMILARITY - 0.01)]).action == "ADD"
+    assert decide(near, [Neighbour(row, 0.99, IDENTICAL_COSINE)]).action == "NONE"
+    assert decide(near, [Neighbour(row, 0.99, IDENTICAL_COSINE - 0.01)]).action == "ADD"  # words differ too much
+    close = CandidateMemory(text="The user lives in Paris now", type="fact")
+    assert decide(close, [Neighbour(row, 0.9, DUPLICATE_COSINE)]).action == "NONE"  # close and same words
+    peanuts = {"id": "p", "text": "用户对花生过敏", "key": None, "type": "fact"}
+    seafood = CandidateMemory(text="用户对海鲜过敏", type="fact")
+    assert decide(seafood, [Neighbour(peanuts, 0.95, 0.964)]).action == "ADD"  # the e5 cosine of this pair
     forget = CandidateMemory(text="The user's home city", type="fact", key="home_city", retracts=True)
     assert decide(forget, [Neighbour(row, 0.1)]).action == "DELETE"
     assert decide(forget, []).action == "NONE"

@@ -9,7 +9,10 @@ these rules decide:
    memory above ``RETRACT_SIMILARITY``; with no such memory it is NONE.
 2. The same text (ignoring case, spaces and end punctuation) is NONE.
 3. The same key ("drink", "home_city") is an UPDATE: a single-valued fact got a new value.
-4. A near duplicate (calibrated similarity >= ``DUPLICATE_SIMILARITY``, same type) is NONE.
+4. A near duplicate of the same type is NONE: nearly identical embeddings (cosine >= ``IDENTICAL_COSINE``),
+   or close ones (>= ``DUPLICATE_COSINE``) that also share most of their words. Embeddings alone cannot
+   tell "allergic to peanuts" from "allergic to seafood" (multilingual-e5 scores them 0.96, a paraphrase
+   0.98), and a fact wrongly judged known is lost, so the bar is high and words must agree.
 5. Anything else is ADD.
 """
 
@@ -20,11 +23,15 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from .extraction.base import CandidateMemory, ExtractionError, ReconcileDecision
+from .retrieval import fts_terms
 
 Action = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 
-#: Calibrated similarity (retrieval.Calibration) at which two memories say the same thing.
-DUPLICATE_SIMILARITY = 0.9
+#: Raw cosine between two memories' embeddings above which they say the same thing.
+IDENTICAL_COSINE = 0.985
+#: Raw cosine above which two memories are duplicates if they also share DUPLICATE_OVERLAP of their terms.
+DUPLICATE_COSINE = 0.95
+DUPLICATE_OVERLAP = 0.6
 #: How close a retraction must be to a memory to delete it when no key matches.
 RETRACT_SIMILARITY = 0.55
 
@@ -38,10 +45,23 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class Neighbour:
-    """An existing active memory near a candidate: its row and calibrated similarity in [0, 1]."""
+    """An existing active memory near a candidate: its row, calibrated similarity in [0, 1], raw cosine."""
 
     row: Mapping[str, Any]
     similarity: float
+    cosine: float = 0.0
+
+
+def overlap(a: str, b: str) -> float:
+    """Jaccard overlap of two texts' terms (words; CJK characters and bigrams)."""
+    ta, tb = set(fts_terms(a)), set(fts_terms(b))
+    return len(ta & tb) / len(ta | tb) if ta or tb else 1.0
+
+
+def near_duplicate(text: str, neighbour: Neighbour) -> bool:
+    if neighbour.cosine >= IDENTICAL_COSINE:
+        return True
+    return neighbour.cosine >= DUPLICATE_COSINE and overlap(text, neighbour.row["text"]) >= DUPLICATE_OVERLAP
 
 
 @dataclass(frozen=True)
@@ -69,8 +89,9 @@ def decide(candidate: CandidateMemory, neighbours: Sequence[Neighbour]) -> Plan:
             return Plan("NONE", candidate, n.row["text"], n.row)
     if keyed:
         return Plan("UPDATE", candidate, candidate.text, keyed[0].row)
-    if best is not None and best.similarity >= DUPLICATE_SIMILARITY and best.row.get("type") == candidate.type:
-        return Plan("NONE", candidate, best.row["text"], best.row)
+    for n in sorted(neighbours, key=lambda n: n.cosine, reverse=True):
+        if n.row.get("type") == candidate.type and near_duplicate(candidate.text, n):
+            return Plan("NONE", candidate, n.row["text"], n.row)
     return Plan("ADD", candidate, candidate.text)
 
 

@@ -959,10 +959,12 @@ class MemoryService:
             plan = decided.get(i)
             if plan is None:
                 near = self.db.vector_search(table, vector, pool_where, 5, _READ_COLUMNS)
-                neighbours = [Neighbour(r, calibration(1.0 - float(r["_distance"]))) for r in near]
+                neighbours = [
+                    Neighbour(r, calibration(1.0 - float(r["_distance"])), 1.0 - float(r["_distance"])) for r in near
+                ]
                 if cand.key:
                     keyed = self.db.rows(table, f"{pool_where} AND key = {sql_string(cand.key)}", _READ_COLUMNS, [("updated_at", "descending")], limit=1)
-                    neighbours += [Neighbour(r, 1.0) for r in keyed]
+                    neighbours += [Neighbour(r, 1.0, 0.0) for r in keyed]
                 plan = decide(cand, neighbours)
             events.append(self._apply(plan, st, table, scope, vector, result, job, job_meta))
         return events
