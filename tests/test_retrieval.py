@@ -2,7 +2,16 @@
 
 from datetime import datetime, timezone
 
-from mem_mcp.retrieval import Calibration, Candidate, calibration_for, coverage, fts_terms, fuse, query_terms
+from mem_mcp.retrieval import (
+    Calibration,
+    Candidate,
+    QueryCalibration,
+    calibration_for,
+    coverage,
+    fts_terms,
+    fuse,
+    query_terms,
+)
 
 
 def test_chinese_becomes_unigrams_and_bigrams_without_function_characters():
@@ -38,7 +47,7 @@ def _row(key, text, run="r1", ts=0):
 
 
 def test_fuse_prefers_keyword_hit_at_equal_similarity_and_boosts_current_run():
-    cal = Calibration(0.0, 1.0)
+    cal = QueryCalibration({"en": 0.0}, 1.0)
     a = Candidate(_row("a", "The user likes coffee"), 0.6)
     b = Candidate(_row("b", "Something else entirely"), 0.6)
     ranked = fuse([b, a], "coffee", cal, rerank=True, current_run=None)
@@ -49,9 +58,20 @@ def test_fuse_prefers_keyword_hit_at_equal_similarity_and_boosts_current_run():
 
 
 def test_fuse_without_rerank_is_semantic_only_and_ties_go_to_newer():
-    cal = Calibration(0.0, 1.0)
+    cal = QueryCalibration({"en": 0.0}, 1.0)
     old = Candidate(_row("old", "x", ts=1), 0.5)
     new = Candidate(_row("new", "x", ts=2), 0.5)
     ranked = fuse([old, new], "coffee", cal, rerank=False, current_run=None)
     assert [r["row_key"] for r, _ in ranked] == ["new", "old"]
     assert ranked[0][1] == 0.5
+
+
+def test_query_calibration_uses_the_floor_of_the_memory_language():
+    from mem_mcp.retrieval import language
+
+    assert language("用户喜欢茶") == "zh" and language("The user likes tea") == "en"
+    # Measured e5 cosines for a Chinese question: unrelated Chinese memories ~0.87, its English answer 0.82,
+    # unrelated English ~0.76. Per-language floors let the answer win.
+    cal = QueryCalibration.from_background({"zh": [0.86, 0.87, 0.88], "en": [0.75, 0.76, 0.77]}, 0.10)
+    assert cal(0.82, "en") > cal(0.87, "zh")
+    assert cal(0.5, "en") == 0.0 and cal(0.99, "en") == 1.0

@@ -128,7 +128,9 @@ def test_search_options(service):
     res = service.search_memories(query="tea", scope=scope)
     assert set(res.groups) <= {"facts", "preferences", "tool_experience", "skills"}
     assert "preferences" in res.groups
-    assert service.search_memories(query="tea", scope=scope, min_score=1.0).results == []
+    strict = service.search_memories(query="tea", scope=scope, min_score=0.5).results
+    assert all(h.score >= 0.5 for h in strict)
+    assert len(strict) < len(service.search_memories(query="tea", scope=scope).results)
     two = service.search_memories(query="tea", scope=scope, top_k=2)
     assert len(two.results) == 2
     paged = service.search_memories(query="tea", scope=scope, top_k=2, offset=2)

