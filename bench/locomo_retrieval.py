@@ -44,6 +44,7 @@ What-if modes re-run the hybrid search with module attributes of ``mem_mcp.retri
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 import tempfile
@@ -170,8 +171,6 @@ def main() -> int:
     # label -> {module attribute of retrieval: value}, set around each search of that mode.
     what_if: dict[str, dict[str, Any]] = {}
     for spec in args.what_if:
-        import ast
-
         changes: dict[str, Any] = {}
         for part in re.split(r",(?=\s*[A-Za-z_]\w*\s*=)", spec):
             name, _, value = part.partition("=")
@@ -186,7 +185,7 @@ def main() -> int:
             what_if[f"hybrid weights({sw},{kw})"] = {"SEMANTIC_WEIGHT": sw, "KEYWORD_WEIGHT": kw}
     modes += list(what_if)
     top_k = args.top_k
-    ks = tuple(k for k in KS if k <= top_k) or (top_k,)
+    ks = tuple(sorted({k for k in KS if k <= top_k} | {top_k}))
 
     data = json.loads(Path(args.data).read_text(encoding="utf-8"))
     if args.samples:
@@ -313,7 +312,7 @@ def main() -> int:
         entry["by_category"] = {}
         for cat, name in CATEGORIES.items():
             sub = [r for r in rows if r["category"] == cat]
-            entry["by_category"][name] = {"n": len(sub), f"recall@{top_k}": score(sub)[f"recall@{ks[-1]}"]}
+            entry["by_category"][name] = {"n": len(sub), f"recall@{top_k}": score(sub)[f"recall@{top_k}"]}
         if mode != "oracle":
             entry["latency"] = summary_ms(times[mode])
         results[mode] = entry
@@ -328,7 +327,7 @@ def main() -> int:
             [mode, *(r[f"recall@{k}"] for k in ks), *(r[f"any@{k}"] for k in ks),
              lat.get("p50_ms", "-"), lat.get("p95_ms", "-")]
         )
-    for name, value in REFERENCE.items():
+    for name, value in (REFERENCE.items() if top_k == 10 else ()):
         rows_md.append([name, *(["-"] * (len(ks) - 1)), value, *(["-"] * len(ks)), "-", "-"])
     if hasattr(retrieval, "QueryCalibration") and hasattr(retrieval, "span_for"):
         scoring = f"per-query floors (retrieval.BACKGROUND), span {retrieval.span_for(emb.name)}"
