@@ -77,7 +77,7 @@ from .models import (
     StoreList,
     WriteResult,
 )
-from .scope import SEGMENTS, ScopeDefaults, resolve_scope
+from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
 from .store import MEMORY_COLUMNS, Database, memory_table_name
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ class MemoryService:
         self._configured = embedder
         self._extractor = extractor
         self._background: dict[str, dict[str, np.ndarray]] = {}
+        self._background_lock = threading.Lock()
         self._queue: queue.Queue[str | None] | None = None
         self._worker: threading.Thread | None = None
         self._lock = threading.RLock()
@@ -586,11 +587,11 @@ class MemoryService:
 
     def _query_calibration(self, emb: Embedder, qvec: np.ndarray) -> retrieval.QueryCalibration:
         """Floors for this query from the built-in background sentences (embedded once per model)."""
-        with self._lock:
+        # Its own lock: the first search and the warm-up must not both embed the background.
+        with self._background_lock:
             background = self._background.get(emb.name)
-        if background is None:
-            background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
-            with self._lock:
+            if background is None:
+                background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
                 self._background[emb.name] = background
         return retrieval.QueryCalibration.from_background(
             {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()}, retrieval.span_for(emb.name)
@@ -676,20 +677,19 @@ class MemoryService:
     def get_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
     ) -> Memory:
-        ctx = ctx or self.default_context()
-        with self._request("GetMemory", ctx, store) as req:
-            resolved = resolve_scope(scope, ctx.defaults, "write")
-            req.scope = resolved
-            _, table, _ = self._table_of(store)
-            return _memory_model(self._current_row(table, memory_id, resolved, store), store)
+        """One memory by id; the scope must be concrete."""
+        return self._get(memory_id, store, scope, ctx, "write")
 
     def lookup_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
     ) -> Memory:
         """Find a memory by id within an app and tenant, whatever its agent and run (for resource reads)."""
+        return self._get(memory_id, store, scope, ctx, "read")
+
+    def _get(self, memory_id: str, store: str, scope: ScopeArg, ctx: CallContext | None, mode: Mode) -> Memory:
         ctx = ctx or self.default_context()
         with self._request("GetMemory", ctx, store) as req:
-            resolved = resolve_scope(scope, ctx.defaults, "read")
+            resolved = resolve_scope(scope, ctx.defaults, mode)
             req.scope = resolved
             _, table, _ = self._table_of(store)
             return _memory_model(self._current_row(table, memory_id, resolved, store), store)
@@ -1135,7 +1135,7 @@ class MemoryService:
         ctx: CallContext | None = None,
     ) -> list[dict[str, Any]]:
         """Memories as JSON-ready records (one per line in JSON Lines); vectors are not exported."""
-        ctx = ctx or CallContext(ScopeDefaults(app_id=self.settings.default_app, tenant_id=self.settings.default_tenant))
+        ctx = ctx or self.default_context()
         with self._request("ExportMemories", ctx, store) as req:
             parts: list[str] = []
             if scope is not None:

@@ -326,7 +326,7 @@ class Database:
         query = table.search(vector.astype(np.float32).tolist(), vector_column_name="vector").distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
-        return query.select([*columns, "vector", "_distance"]).limit(limit).to_list()
+        return query.select([*columns, "_distance"]).limit(limit).to_list()
 
     def fts_search(
         self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str]

@@ -1,5 +1,9 @@
 """Turning conversations into memories: the ``Extractor`` protocol and its implementations."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .base import (
     CandidateMemory,
     ExistingMemory,
@@ -11,6 +15,9 @@ from .base import (
     ReconcileDecision,
     StrategySpec,
 )
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 __all__ = [
     "CandidateMemory",
@@ -25,7 +32,7 @@ __all__ = [
 ]
 
 
-def make_extractor(settings: "Settings") -> Extractor:
+def make_extractor(settings: Settings) -> Extractor:
     """The extractor the settings ask for: Anthropic when a key is set (or chosen), else offline."""
     choice = settings.extractor
     key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
@@ -44,5 +51,3 @@ def make_extractor(settings: "Settings") -> Extractor:
 
     return OfflineExtractor()
 
-
-from ..config import Settings  # noqa: E402  (type only; config imports nothing of ours)
