@@ -61,6 +61,18 @@ class InvalidFilterError(InvalidArgumentError):
     code = "INVALID_FILTER"
 
 
+class EmptySchemaError(InvalidArgumentError):
+    """A profile schema would have no attributes."""
+
+    code = "EMPTY_SCHEMA"
+
+
+class DuplicateAttributeError(InvalidArgumentError):
+    """Two attributes of a profile schema have the same name, or names that mean the same thing."""
+
+    code = "DUPLICATE_ATTRIBUTE"
+
+
 class NotFoundError(MemMcpError, LookupError):
     """Something the caller named does not exist."""
 
@@ -83,6 +95,18 @@ class RequestNotFoundError(NotFoundError):
     """No request with that id was logged."""
 
     code = "REQUEST_NOT_FOUND"
+
+
+class ProfileSchemaNotFoundError(NotFoundError):
+    """No profile schema with that id exists for the app."""
+
+    code = "PROFILE_SCHEMA_NOT_FOUND"
+
+
+class AttributeNotFoundError(NotFoundError):
+    """The profile schema has no attribute with that id."""
+
+    code = "ATTRIBUTE_NOT_FOUND"
 
 
 class AlreadyExistsError(MemMcpError, ValueError):

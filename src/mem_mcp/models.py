@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 MemoryStatus = Literal["active", "superseded", "deleted"]
 EventType = Literal["ADD", "UPDATE", "DELETE", "NONE"]
@@ -107,12 +107,26 @@ class MemoryEvent(BaseModel):
     type: str | None = None
 
 
+class ProfileEvent(BaseModel):
+    """What an extraction changed in a user profile: one attribute's value."""
+
+    event: EventType = Field(description="ADD (first value), UPDATE (changed, see old_value), DELETE (cleared) or NONE.")
+    profile_schema_id: str
+    attribute_id: str
+    name: str
+    value: str | None = None
+    old_value: str | None = None
+
+
 class WriteResult(BaseModel):
     """The answer to a write: the events it caused and the request it was logged under."""
 
     request_id: str
     status: Literal["done", "pending", "running", "failed"] = "done"
     events: list[MemoryEvent] = Field(default_factory=list)
+    profile_events: list[ProfileEvent] = Field(
+        default_factory=list, description="Profile attributes it filled or changed (with profile_schema_id)."
+    )
     message_ids: list[str] = Field(default_factory=list, description="Ids of the stored short-term messages.")
     memory: Memory | None = Field(default=None, description="The memory as it is now (update and delete).")
     note: str | None = None
@@ -140,6 +154,8 @@ class RequestStatus(BaseModel):
     scope: Scope
     message_ids: list[str]
     events: list[MemoryEvent] = Field(default_factory=list)
+    profile_events: list[ProfileEvent] = Field(default_factory=list)
+    profile_schema_id: str | None = None
     attempts: int = 0
     error_code: str | None = None
     error: str | None = None
@@ -225,6 +241,125 @@ class Stats(BaseModel):
     memories_deleted: int
     messages: int
     by_type: dict[str, int]
+
+
+# -- profiles ---------------------------------------------------------------------------------------
+
+
+def _without_none(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    for key in keys:
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
+
+
+class ProfileAttribute(BaseModel):
+    """One attribute of a profile schema."""
+
+    attribute_id: str
+    name: str
+    description: str = ""
+    default_value: str | None = Field(default=None, description="Reported when the user's value is unknown.")
+
+
+class ProfileAttributeInput(BaseModel):
+    """An attribute as a caller defines it."""
+
+    name: str = Field(min_length=1, max_length=64, description="Unique in the schema, e.g. '年龄' or 'occupation'.")
+    description: str = Field(default="", max_length=1000, description="What to extract, e.g. '用户目前居住的城市'.")
+    default_value: str | None = Field(default=None, max_length=1000, description="Optional initial value.")
+
+
+class AttributeOperation(BaseModel):
+    """One change to a schema's attributes: add a new one, or update or delete one by attribute_id."""
+
+    op: Literal["add", "update", "delete"]
+    attribute_id: str | None = Field(default=None, description="Required for update and delete.")
+    name: str | None = Field(default=None, max_length=64, description="Required for add; a new name for update.")
+    description: str | None = Field(default=None, max_length=1000)
+    default_value: str | None = Field(default=None, max_length=1000, description="'' clears it on update.")
+
+
+class ProfileSchema(BaseModel):
+    """A named list of attributes to extract about each user of an app."""
+
+    profile_schema_id: str
+    name: str
+    description: str = ""
+    app_id: str
+    attributes: list[ProfileAttribute]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProfileSchemaSummary(BaseModel):
+    profile_schema_id: str
+    name: str
+    description: str = ""
+    attribute_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProfileSchemaList(BaseModel):
+    """A page of profile schemas with the total."""
+
+    profile_schemas: list[ProfileSchemaSummary]
+    total: int
+
+
+class ProfileSchemaDeleted(BaseModel):
+    deleted: bool
+    profile_schema_id: str
+    values_deleted: int = Field(default=0, description="Stored profile values (all users, all versions) removed.")
+
+
+class ProfileValueVersion(BaseModel):
+    """One version of a user's attribute value, oldest first in a history."""
+
+    version: int
+    event: EventType
+    value: str | None = Field(default=None, description="Absent when the value was cleared.")
+    source: list[str] = Field(default_factory=list, description="Ids of the messages it came from.")
+    extractor: str | None = None
+    model: str | None = None
+    confidence: float | None = None
+    request_id: str | None = None
+    at: datetime
+    superseded_at: datetime | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_none(handler(self), ("value", "model", "superseded_at"))
+
+
+class UserProfileAttribute(BaseModel):
+    """One attribute of a user's profile. ``value`` is absent while it is unknown (``default_value``, when
+    the schema has one, is reported beside it, not as the value)."""
+
+    attribute_id: str
+    name: str
+    description: str = ""
+    value: str | None = None
+    default_value: str | None = None
+    updated_at: datetime | None = Field(default=None, description="When the value last changed; absent when unknown.")
+    source: list[str] = Field(default_factory=list, description="Ids of the messages the current value came from.")
+    history: list[ProfileValueVersion] | None = Field(default=None, description="Every version, when asked for.")
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_none(handler(self), ("value", "default_value", "updated_at", "history"))
+
+
+class UserProfile(BaseModel):
+    """What is known about one user (app + tenant) for the attributes of one schema."""
+
+    profile_schema_id: str
+    schema_name: str
+    schema_description: str = ""
+    app_id: str
+    tenant_id: str
+    attributes: list[UserProfileAttribute]
 
 
 class TextPart(BaseModel):

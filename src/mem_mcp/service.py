@@ -18,11 +18,15 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from .profiles import ProfileManager
 
 from . import retrieval
 from .config import Settings
@@ -76,6 +80,15 @@ from .models import (
     Stats,
     StoreList,
     WriteResult,
+)
+from .models import (
+    AttributeOperation,
+    ProfileAttributeInput,
+    ProfileEvent,
+    ProfileSchema,
+    ProfileSchemaDeleted,
+    ProfileSchemaList,
+    UserProfile,
 )
 from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
 from .store import MEMORY_COLUMNS, Database, memory_table_name
@@ -167,6 +180,13 @@ class MemoryService:
             if self._extractor is None:
                 self._extractor = make_extractor(self.settings)
             return self._extractor
+
+    @cached_property
+    def profiles(self) -> ProfileManager:
+        """Profile schemas and user profiles (profiles.py), over this service's database and request log."""
+        from .profiles import ProfileManager
+
+        return ProfileManager(self)
 
     def _embedder_for(self, store: MemoryStore) -> Embedder:
         configured = self.embedder
@@ -392,11 +412,15 @@ class MemoryService:
         tags: Sequence[str] | None = None,
         type: str = "fact",
         sync: bool = True,
+        profile_schema_id: str | None = None,
+        profile_schema: str | None = None,
         ctx: CallContext | None = None,
     ) -> WriteResult:
         """Save ``text`` as a memory, as given, and/or store ``messages`` as the run's short-term memory.
 
-        Saying the same text again in the same scope answers NONE instead of storing a duplicate.
+        Saying the same text again in the same scope answers NONE instead of storing a duplicate. With
+        ``profile_schema_id`` (or ``profile_schema``, seed 001's spelling), the extraction from ``messages``
+        also fills the user's profile for that schema (``profile_events``).
         """
         ctx = ctx or self.default_context()
         with self._request("AddMemories", ctx, store) as req:
@@ -411,12 +435,14 @@ class MemoryService:
             meta = _check_metadata(metadata)
             tag_list = _check_tags(tags)
             mem_type = _check_type(type)
+            schema_id = self.profiles.schema_for_add(profile_schema_id, profile_schema, resolved, bool(parsed))
             st, table, _ = self._table_of(store)
             emb = self._embedder_for(st) if clean_text is not None else None
 
             # Messages are saved before anything else happens: a failed extraction loses nothing.
             message_ids = self._store_messages(store, resolved, parsed, req.request_id) if parsed else []
             events: list[MemoryEvent] = []
+            profile_events: list[ProfileEvent] = []
             if clean_text is not None and emb is not None:
                 events.append(
                     self._add_text(
@@ -425,10 +451,11 @@ class MemoryService:
                 )
             status, note = "done", None
             if parsed:
-                self._create_job(req.request_id, store, resolved, message_ids, meta)
+                self._create_job(req.request_id, store, resolved, message_ids, meta, schema_id)
                 if sync:
                     job = self._run_job(req.request_id)
                     events.extend(job.events)
+                    profile_events = job.profile_events
                     status = job.status
                     if job.status == "failed":
                         req.outcome = "failed"
@@ -444,7 +471,8 @@ class MemoryService:
                         f"Check with get_request({req.request_id!r})."
                     )
             return WriteResult(
-                request_id=req.request_id, status=status, events=events, message_ids=message_ids, note=note
+                request_id=req.request_id, status=status, events=events, message_ids=message_ids, note=note,
+                profile_events=profile_events,
             )
 
     def _check_text(self, text: Any, name: str) -> str:
@@ -895,7 +923,10 @@ class MemoryService:
 
     # -- extraction jobs ------------------------------------------------------------------------
 
-    def _create_job(self, request_id: str, store: str, scope: Scope, message_ids: list[str], metadata: dict[str, Any]) -> None:
+    def _create_job(
+        self, request_id: str, store: str, scope: Scope, message_ids: list[str], metadata: dict[str, Any],
+        profile_schema_id: str | None = None,
+    ) -> None:
         ts = now()
         self.db.insert(
             self.db.jobs(),
@@ -903,6 +934,7 @@ class MemoryService:
                 "request_id": request_id, "store": store, **scope.model_dump(), "message_ids": message_ids,
                 "metadata": json.dumps(metadata, ensure_ascii=False), "status": "pending", "attempts": 0,
                 "error_code": None, "error": None, "events": "[]", "created_at": ts, "updated_at": ts,
+                "profile_schema_id": profile_schema_id, "profile_events": "[]",
             }],
         )
 
@@ -924,7 +956,7 @@ class MemoryService:
         job = self._job_row(request_id)
         self._set_job(request_id, status="running", attempts=int(job["attempts"]) + 1)
         try:
-            events = self._extract(job)
+            events, profile_events = self._extract(job)
         except MemMcpError as exc:
             log.warning("extraction job %s failed: %s", request_id, exc)
             self._set_job(request_id, status="failed", error_code=exc.code, error=exc.message[:2000])
@@ -935,10 +967,11 @@ class MemoryService:
             self._set_job(
                 request_id, status="done", error_code=None, error=None,
                 events=json.dumps([e.model_dump() for e in events], ensure_ascii=False),
+                profile_events=json.dumps([e.model_dump() for e in profile_events], ensure_ascii=False),
             )
         return _status_model(self._job_row(request_id))
 
-    def _extract(self, job: Mapping[str, Any]) -> list[MemoryEvent]:
+    def _extract(self, job: Mapping[str, Any]) -> tuple[list[MemoryEvent], list[ProfileEvent]]:
         st, table, _ = self._table_of(job["store"])
         emb = self._embedder_for(st)
         scope = _scope_of(job)
@@ -955,12 +988,14 @@ class MemoryService:
             self.db.vector_search(table, emb.embed_query(user_text), pool_where, 10, _READ_COLUMNS) if user_text else []
         )
         existing = {f"m{i + 1}": row for i, row in enumerate(existing_rows)}
+        profile = self.profiles.spec_for_job(job)
         result = self.extractor.extract(
             ExtractionInput(
                 messages=messages,
                 strategies=_strategy_specs(st),
                 existing=[ExistingMemory(short_id=k, text=r["text"], type=r["type"]) for k, r in existing.items()],
                 now=now(),
+                profile=profile,
             )
         )
         decided = plans_from_decisions(result.candidates, result.decisions, existing) if result.decisions is not None else {}
@@ -982,7 +1017,7 @@ class MemoryService:
                     neighbours += [Neighbour(r, 1.0, 0.0) for r in keyed]
                 plan = decide(cand, neighbours)
             events.append(self._apply(plan, st, table, scope, vector, result, job, job_meta))
-        return events
+        return events, self.profiles.apply_updates(job, profile, result, messages)
 
     def _apply(
         self, plan: Plan, store: MemoryStore, table: Any, scope: Scope, vector: np.ndarray,
@@ -1111,6 +1146,56 @@ class MemoryService:
         d = ctx.defaults
         if d.locked and not d.admin and (job["app_id"], job["tenant_id"]) != (d.app_id, d.tenant_id):
             raise RequestNotFoundError(f"No extraction request {job['request_id']!r}.", field="request_id")
+
+    # -- profiles (the logic is in profiles.py) -------------------------------------------------
+
+    def create_profile_schema(
+        self, name: str, attributes: Sequence[ProfileAttributeInput | Mapping[str, Any]], description: str = "",
+        *, app_id: str | None = None, ctx: CallContext | None = None,
+    ) -> ProfileSchema:
+        """Define the attributes to extract about each user of the app (e.g. 年龄, 职业, 爱好). Names must be
+        unique and not near-synonyms of each other (姓名/名字, 年龄/岁数)."""
+        return self.profiles.create_schema(name, attributes, description, app_id=app_id, ctx=ctx)
+
+    def list_profile_schemas(
+        self, *, offset: int = 0, limit: int = 50, app_id: str | None = None, ctx: CallContext | None = None
+    ) -> ProfileSchemaList:
+        """The app's profile schemas, oldest first, with the total."""
+        return self.profiles.list_schemas(offset=offset, limit=limit, app_id=app_id, ctx=ctx)
+
+    def get_profile_schema(
+        self, profile_schema_id: str, *, app_id: str | None = None, ctx: CallContext | None = None
+    ) -> ProfileSchema:
+        """One profile schema with its attributes."""
+        return self.profiles.get_schema(profile_schema_id, app_id=app_id, ctx=ctx)
+
+    def update_profile_schema(
+        self, profile_schema_id: str, *, name: str | None = None, description: str | None = None,
+        attribute_operations: Sequence[AttributeOperation | Mapping[str, Any]] | None = None,
+        app_id: str | None = None, ctx: CallContext | None = None,
+    ) -> ProfileSchema:
+        """Rename or describe a schema, and add, update or delete attributes ({"op": "add"|"update"|"delete",
+        "attribute_id", "name", "description", "default_value"}). A deleted attribute's values go with it."""
+        return self.profiles.update_schema(
+            profile_schema_id, name=name, description=description, attribute_operations=attribute_operations,
+            app_id=app_id, ctx=ctx,
+        )
+
+    def delete_profile_schema(
+        self, profile_schema_id: str, *, app_id: str | None = None, ctx: CallContext | None = None
+    ) -> ProfileSchemaDeleted:
+        """Delete a schema and every user's values for it."""
+        return self.profiles.delete_schema(profile_schema_id, app_id=app_id, ctx=ctx)
+
+    def get_user_profile(
+        self, profile_schema_id: str, *, tenant_id: str | None = None, app_id: str | None = None,
+        include_history: bool = False, ctx: CallContext | None = None,
+    ) -> UserProfile:
+        """A user's profile: each attribute with its value (absent while unknown), default value and when it
+        changed; with ``include_history`` every earlier value and the messages it came from."""
+        return self.profiles.get_user_profile(
+            profile_schema_id, tenant_id=tenant_id, app_id=app_id, include_history=include_history, ctx=ctx
+        )
 
     # -- maintenance ----------------------------------------------------------------------------
 
@@ -1381,6 +1466,8 @@ def _status_model(job: Mapping[str, Any]) -> RequestStatus:
         request_id=job["request_id"], status=job["status"], store=job["store"], scope=_scope_of(job),
         message_ids=list(job["message_ids"] or []),
         events=[MemoryEvent.model_validate(e) for e in json.loads(job["events"] or "[]")],
+        profile_events=[ProfileEvent.model_validate(e) for e in json.loads(job.get("profile_events") or "[]")],
+        profile_schema_id=job.get("profile_schema_id"),
         attempts=int(job["attempts"]), error_code=job["error_code"], error=job["error"],
         created_at=job["created_at"], updated_at=job["updated_at"],
     )

@@ -8,6 +8,9 @@ Tables:
   old one in a single ``merge_insert`` commit, so a reader never sees two current versions.
 - ``messages``: short-term messages of every store and run.
 - ``requests``: the request log.
+- ``profile_schemas``: one row per profile schema of an app, its attributes as a JSON list.
+- ``profile_values``: one row per *version* of a user's profile attribute (per schema, app and tenant):
+  the ``current`` version and the ``superseded`` ones before it, each with the messages it came from.
 
 Connections use ``read_consistency_interval=0`` so each read sees the latest commit of any other
 process (a CLI beside a running server, several HTTP workers); writes that lose an optimistic
@@ -100,6 +103,42 @@ JOBS_SCHEMA = pa.schema(
         pa.field("events", pa.string()),  # JSON list of events
         pa.field("created_at", TS),
         pa.field("updated_at", TS),
+        # Added with user profiles; tables created before get them (null) when opened.
+        pa.field("profile_schema_id", pa.string()),
+        pa.field("profile_events", pa.string()),  # JSON list of profile events
+    ]
+)
+
+PROFILE_SCHEMAS_SCHEMA = pa.schema(
+    [
+        pa.field("profile_schema_id", pa.string(), nullable=False),
+        pa.field("app_id", pa.string()),
+        pa.field("name", pa.string()),
+        pa.field("description", pa.string()),
+        pa.field("attributes", pa.string()),  # JSON list of {attribute_id, name, description, default_value}
+        pa.field("created_at", TS),
+        pa.field("updated_at", TS),
+    ]
+)
+
+PROFILE_VALUES_SCHEMA = pa.schema(
+    [
+        pa.field("row_key", pa.string(), nullable=False),
+        pa.field("profile_schema_id", pa.string()),
+        pa.field("attribute_id", pa.string()),
+        pa.field("app_id", pa.string()),
+        pa.field("tenant_id", pa.string()),
+        pa.field("version", pa.int32()),
+        pa.field("value", pa.string()),  # null: the value was cleared
+        pa.field("status", pa.string()),  # current, superseded
+        pa.field("event", pa.string()),  # ADD, UPDATE, DELETE
+        pa.field("source", pa.list_(pa.string())),  # message ids
+        pa.field("confidence", pa.float32()),
+        pa.field("extractor", pa.string()),
+        pa.field("model", pa.string()),
+        pa.field("request_id", pa.string()),
+        pa.field("created_at", TS),
+        pa.field("superseded_at", TS),
     ]
 )
 
@@ -202,8 +241,23 @@ class Database:
                 table = conn.create_table(name, schema=schema, exist_ok=True)
                 if setup is not None:
                     self._retry(lambda: setup(table))
+            else:
+                self._add_missing_columns(table, schema)
             self._tables[name] = table
             return table
+
+    def _add_missing_columns(self, table: Any, schema: pa.Schema) -> None:
+        """Bring a table made by an older version up to ``schema``: new columns are added, all null."""
+        have = set(table.schema.names)
+        missing = [f for f in schema if f.name not in have]
+        if missing:
+            log.info("adding columns %s to %s", [f.name for f in missing], table.name)
+            try:
+                self._retry(lambda: table.add_columns(pa.schema(missing)))
+            except (OSError, RuntimeError, ValueError):
+                # Another process may have added them first.
+                if any(f.name not in set(table.schema.names) for f in missing):
+                    raise
 
     def _retry(self, fn: Callable[[], T], attempts: int = 8) -> T:
         delay = 0.02
@@ -239,6 +293,18 @@ class Database:
 
     def jobs(self) -> Any:
         return self._table("jobs", JOBS_SCHEMA)
+
+    def profile_schemas(self) -> Any:
+        return self._table("profile_schemas", PROFILE_SCHEMAS_SCHEMA)
+
+    def profile_values(self) -> Any:
+        def setup(t: Any) -> None:
+            from lancedb.index import BTree
+
+            for col in ("profile_schema_id", "tenant_id"):
+                t.create_index(col, config=BTree(), replace=True)
+
+        return self._table("profile_values", PROFILE_VALUES_SCHEMA, setup)
 
     def memories(self, table_name: str, dim: int) -> Any:
         def setup(t: Any) -> None:

@@ -12,6 +12,9 @@ from .base import (
     ExtractionResult,
     ExtractMessage,
     Extractor,
+    ProfileAttributeSpec,
+    ProfileSpec,
+    ProfileUpdate,
     ReconcileDecision,
     StrategySpec,
 )
@@ -27,6 +30,9 @@ __all__ = [
     "ExtractionResult",
     "ExtractMessage",
     "Extractor",
+    "ProfileAttributeSpec",
+    "ProfileSpec",
+    "ProfileUpdate",
     "ReconcileDecision",
     "StrategySpec",
 ]

@@ -5,6 +5,10 @@ memories of the scope, and proposes candidate memories. Consolidation (``consoli
 per candidate: ADD, UPDATE an existing memory, DELETE one the conversation retracts, or NONE. An extractor
 backed by an LLM may also make those decisions itself (``reconcile``); existing memories are shown to it
 under short local ids ("m1", "m2", ...), never raw UUIDs it could invent.
+
+With a profile schema (``ExtractionInput.profile``), an extractor also proposes ``ProfileUpdate``s: the new
+value of an attribute, written in full (a multi-valued attribute such as hobbies merges the current value
+with the new one), or a request to clear it. ``profiles.py`` consolidates them per attribute with history.
 """
 
 from __future__ import annotations
@@ -79,17 +83,50 @@ class ReconcileDecision(BaseModel):
     text: str | None = Field(default=None, description="The merged text for UPDATE (default: the candidate's text).")
 
 
+class ProfileAttributeSpec(BaseModel):
+    """One attribute of the profile schema passed to add_memories, with the user's current value."""
+
+    attribute_id: str
+    name: str
+    description: str = ""
+    current_value: str | None = Field(default=None, description="What the profile holds now; None when unknown.")
+
+
+class ProfileSpec(BaseModel):
+    """The profile schema to fill from the conversation."""
+
+    profile_schema_id: str
+    name: str
+    description: str = ""
+    attributes: list[ProfileAttributeSpec]
+
+
+class ProfileUpdate(BaseModel):
+    """A new value for one profile attribute (the whole value, not a diff), or a request to clear it."""
+
+    attribute_id: str = Field(description="An attribute_id of ExtractionInput.profile.")
+    value: str | None = Field(default=None, description="The attribute's new value, in the conversation's language.")
+    clear: bool = Field(default=False, description="True when the user withdraws the value (\"forget my address\").")
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    source_message_ids: list[str] = Field(default_factory=list, description="Ids of the messages it came from.")
+    reasoning: str | None = None
+
+
 class ExtractionInput(BaseModel):
     messages: list[ExtractMessage]
     strategies: list[StrategySpec]
     existing: list[ExistingMemory] = Field(default_factory=list)
     now: datetime
+    #: The profile schema to fill, when add_memories named one.
+    profile: ProfileSpec | None = None
 
 
 class ExtractionResult(BaseModel):
     candidates: list[CandidateMemory] = Field(default_factory=list)
     #: Set only by extractors that reconcile themselves; otherwise consolidation uses thresholds.
     decisions: list[ReconcileDecision] | None = None
+    #: Profile attribute updates (only when ExtractionInput.profile was given).
+    profile_updates: list[ProfileUpdate] = Field(default_factory=list)
     extractor: str
     model: str | None = None
 
@@ -102,5 +139,5 @@ class Extractor(Protocol):
     model: str | None
 
     def extract(self, data: ExtractionInput) -> ExtractionResult:
-        """Return candidates (and, optionally, decisions). Raise ExtractionError on failure."""
+        """Return candidates (and, optionally, decisions and profile updates). Raise ExtractionError on failure."""
         ...

@@ -40,6 +40,8 @@ Limits, honestly:
   that happens to state a fact ("I'm vegetarian, what should I cook?") keeps only its statement clause.
 * Custom strategies and ``summary`` are left to the LLM extractor; ``episodic`` gets one plain
   sentence per call listing what the user said or asked.
+
+With a profile schema, ``profile_rules.py`` fills the schema's attributes from the same clauses.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from typing import Callable, Literal
 
 from .base import CandidateMemory, ExtractionInput, ExtractionResult, ExtractMessage
 
-__all__ = ["OfflineExtractor"]
+__all__ = ["OfflineExtractor", "Sentence", "split_sentences"]
 
 Lang = Literal["zh", "en"]
 Kind = Literal[
@@ -1425,25 +1427,32 @@ def _analyse(clause: str, lang: Lang, question: bool, base: datetime, remember: 
     return hit or _request(ctx)
 
 
-def _message_hits(msg: ExtractMessage) -> list[_Hit]:
-    hits: list[_Hit] = []
-    base = msg.created_at
-    for sentence, ends_q in _sentences(msg.content):
+@dataclass
+class Sentence:
+    """One sentence of a user message: the whole of it (cleaned) and its clauses, each with an omitted
+    first-person subject restored and a flag saying whether it is a question."""
+
+    whole: str
+    lang: Lang
+    clauses: list[tuple[str, bool]]
+
+
+def split_sentences(text: str, base: datetime) -> list[Sentence]:
+    """Split a user message into sentences and cleaned clauses, as every offline rule sees them.
+
+    "我今年28岁，是一名软件工程师" gives the clauses "我今年28岁" and "我是一名软件工程师"; a time alone
+    ("明天上午10点，提醒我开会") is joined to the clause after it."""
+    out: list[Sentence] = []
+    for sentence, ends_q in _sentences(text):
         sentence = _strip_lead(sentence)
         if not sentence:
             continue
         lang: Lang = "zh" if _is_zh(sentence) else "en"
-        whole = _clean(sentence, lang)
-        # Some rules span a comma ("我不喝咖啡了，现在只喝茶"): try the whole sentence first.
-        ctx = _Ctx(whole, lang, False, base, _find_times(whole, base.date()))
-        hit = _change(ctx) if whole else None
-        if hit and hit.text:
-            hits.append(hit)
-            continue
-        clauses = _clauses(sentence, ends_q)
+        raw_clauses = _clauses(sentence, ends_q)
+        clauses: list[tuple[str, bool]] = []
         pending = ""
         previous_first_person = False
-        for i, raw in enumerate(clauses):
+        for i, raw in enumerate(raw_clauses):
             clause = _clean(raw, lang)
             if lang == "zh":
                 clause = _ZH_CONJ.sub("", clause)
@@ -1455,15 +1464,31 @@ def _message_hits(msg: ExtractMessage) -> list[_Hit]:
                     clause = "I " + clause
             if not clause:
                 continue
-            if _only_time(clause, base.date()) and i + 1 < len(clauses):
+            if _only_time(clause, base.date()) and i + 1 < len(raw_clauses):
                 # "明天上午10点，提醒我开会": a time alone belongs to the clause after it.
                 pending = f"{pending}{clause}{'' if lang == 'zh' else ' '}"
                 continue
             clause = (pending + clause) if pending else clause
             pending = ""
             previous_first_person = clause.startswith("我") if lang == "zh" else bool(_EN_FIRST_PERSON.match(clause))
-            question = _is_question(clause, lang, ends_q and i == len(clauses) - 1)
-            hit = _analyse(clause, lang, question, base)
+            clauses.append((clause, _is_question(clause, lang, ends_q and i == len(raw_clauses) - 1)))
+        out.append(Sentence(_clean(sentence, lang), lang, clauses))
+    return out
+
+
+def _message_hits(msg: ExtractMessage) -> list[_Hit]:
+    hits: list[_Hit] = []
+    base = msg.created_at
+    for sentence in split_sentences(msg.content, base):
+        whole = sentence.whole
+        # Some rules span a comma ("我不喝咖啡了，现在只喝茶"): try the whole sentence first.
+        ctx = _Ctx(whole, sentence.lang, False, base, _find_times(whole, base.date()))
+        hit = _change(ctx) if whole else None
+        if hit and hit.text:
+            hits.append(hit)
+            continue
+        for clause, question in sentence.clauses:
+            hit = _analyse(clause, sentence.lang, question, base)
             if hit and hit.text:
                 hits.append(hit)
     return hits
@@ -1629,4 +1654,12 @@ class OfflineExtractor:
             episode = _episode([(h, i) for h, i in found if h.kind != "tool"], first_user)
             if episode is not None and episode.text not in by_text:
                 candidates.append(episode)
-        return ExtractionResult(candidates=candidates, decisions=None, extractor=self.name, model=self.model)
+        updates = []
+        if data.profile is not None:
+            # Imported here: profile_rules builds on this module's clause splitting.
+            from .profile_rules import profile_updates
+
+            updates = profile_updates(data.messages, data.profile)
+        return ExtractionResult(
+            candidates=candidates, decisions=None, extractor=self.name, model=self.model, profile_updates=updates
+        )

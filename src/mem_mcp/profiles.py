@@ -1,0 +1,583 @@
+"""User profiles (DESIGN §2, seed 001): profile schemas, and each user's attribute values with history.
+
+A **profile schema** belongs to an app (``app_id``) and is shared by all its users: a name, a description
+and a list of attributes (``attribute_id``, ``name``, ``description``, ``default_value``), edited by
+add/update/delete operations. Attribute names are unique, and near-synonyms (姓名/名字, 年龄/岁数,
+name/full name, 年龄/age) are refused: extraction could put a value under either, so one would stay empty
+or the two would contradict each other.
+
+A **user profile** is, per schema and per ``app_id`` + ``tenant_id``, the current value of each
+attribute. ``add_memories(messages=..., profile_schema_id=...)`` lets the extractor propose new values;
+``apply_updates`` writes a new *version* of an attribute whose value changed and retires the old one in
+the same commit, so the earlier value stays in the attribute's history with the messages it came from.
+Tenants are isolated exactly like memories: the scope comes from ``resolve_scope`` with the caller's
+defaults, so a token bound to a tenant (HTTP) reads and fills only that tenant's profile.
+
+Schemas are shared by every user of an app, so a caller bound to one tenant (``ScopeDefaults.locked``
+without ``admin``) may read them but not create, change or delete them.
+
+``MemoryService`` exposes these operations with thin methods; every one goes through its request log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import (
+    AttributeNotFoundError,
+    DuplicateAttributeError,
+    EmptySchemaError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    ProfileSchemaNotFoundError,
+)
+from .extraction import ExtractionResult, ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
+from .extraction.profile_rules import name_key, near_synonym
+from .filters import sql_string
+from .models import (
+    AttributeOperation,
+    ProfileAttribute,
+    ProfileAttributeInput,
+    ProfileEvent,
+    ProfileSchema,
+    ProfileSchemaDeleted,
+    ProfileSchemaList,
+    ProfileSchemaSummary,
+    ProfileValueVersion,
+    Scope,
+    UserProfile,
+    UserProfileAttribute,
+)
+from .scope import resolve_scope
+
+# service.py imports this module lazily (MemoryService.profiles), so importing it here is no cycle.
+from .service import CallContext, MemoryService, new_id, now
+
+log = logging.getLogger(__name__)
+
+MAX_ATTRIBUTES = 100
+MAX_SCHEMA_NAME_CHARS = 128
+MAX_SCHEMA_DESCRIPTION_CHARS = 2000
+MAX_VALUE_CHARS = 1000
+MAX_LIST_LIMIT = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+AttributeArg = ProfileAttributeInput | Mapping[str, Any]
+OperationArg = AttributeOperation | Mapping[str, Any]
+
+
+class ProfileManager:
+    """Profile schemas and user profiles over the service's database and request log."""
+
+    def __init__(self, service: MemoryService) -> None:
+        self._svc = service
+        self.db = service.db
+
+    # -- schemas --------------------------------------------------------------------------------
+
+    def create_schema(
+        self, name: str, attributes: Sequence[AttributeArg], description: str = "", *, app_id: str | None,
+        ctx: CallContext | None,
+    ) -> ProfileSchema:
+        ctx = ctx or self._svc.default_context()
+        with self._svc._request("CreateProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(ctx, app_id)
+            _may_change_schemas(ctx)
+            clean_name = _schema_name(name)
+            clean_description = _schema_description(description)
+            attrs = [_new_attribute(_attribute_input(a, i)) for i, a in enumerate(_attribute_list(attributes))]
+            _check_attributes(attrs, "attributes")
+            ts = now()
+            schema_id = new_id("ps")
+            row = {
+                "profile_schema_id": schema_id, "app_id": scope.app_id, "name": clean_name,
+                "description": clean_description, "attributes": _dump_attributes(attrs), "created_at": ts,
+                "updated_at": ts,
+            }
+            self.db.insert(self.db.profile_schemas(), [row])
+            req.detail = schema_id
+            return _schema_model(row)
+
+    def list_schemas(self, *, offset: int, limit: int, app_id: str | None, ctx: CallContext | None) -> ProfileSchemaList:
+        ctx = ctx or self._svc.default_context()
+        with self._svc._request("ListProfileSchemas", ctx) as req:
+            req.scope = scope = self._scope(ctx, app_id)
+            _check_int("offset", offset, 0, 10**9)
+            _check_int("limit", limit, 1, MAX_LIST_LIMIT)
+            where = f"app_id = {sql_string(scope.app_id)}"
+            table = self.db.profile_schemas()
+            rows = self.db.rows(table, where, order_by=[("created_at", "ascending")], offset=offset, limit=limit)
+            summaries = [
+                ProfileSchemaSummary(
+                    profile_schema_id=r["profile_schema_id"], name=r["name"], description=r["description"] or "",
+                    attribute_count=len(json.loads(r["attributes"] or "[]")), created_at=r["created_at"],
+                    updated_at=r["updated_at"],
+                )
+                for r in rows
+            ]
+            return ProfileSchemaList(profile_schemas=summaries, total=self.db.count(table, where))
+
+    def get_schema(self, profile_schema_id: str, *, app_id: str | None, ctx: CallContext | None) -> ProfileSchema:
+        ctx = ctx or self._svc.default_context()
+        with self._svc._request("GetProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(ctx, app_id)
+            req.detail = profile_schema_id
+            return _schema_model(self._schema_row(profile_schema_id, scope.app_id))
+
+    def update_schema(
+        self, profile_schema_id: str, *, name: str | None, description: str | None,
+        attribute_operations: Sequence[OperationArg] | None, app_id: str | None, ctx: CallContext | None,
+    ) -> ProfileSchema:
+        ctx = ctx or self._svc.default_context()
+        with self._svc._request("UpdateProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(ctx, app_id)
+            req.detail = profile_schema_id
+            _may_change_schemas(ctx)
+            if name is None and description is None and not attribute_operations:
+                raise InvalidArgumentError(
+                    "Nothing to change: give `name`, `description` or `attribute_operations` "
+                    "(e.g. [{\"op\": \"add\", \"name\": \"宠物\"}]).",
+                    field="attribute_operations",
+                )
+            ops = _operations(attribute_operations or [])
+            # One schema is read, changed and written back under the service lock, so two updates in this
+            # process never lose each other's changes.
+            with self._svc._lock:
+                row = self._schema_row(profile_schema_id, scope.app_id)
+                attrs = _load_attributes(row["attributes"])
+                deleted: list[str] = []
+                for i, op in enumerate(ops):
+                    field = f"attribute_operations[{i}]"
+                    if op.op == "add":
+                        if op.attribute_id is not None:
+                            raise InvalidArgumentError(
+                                f"{field}: an `add` gets a new attribute_id; omit attribute_id (use `update` to change "
+                                "an existing attribute).",
+                                field=f"{field}.attribute_id",
+                            )
+                        if op.name is None:
+                            raise InvalidArgumentError(f"{field}: `add` needs a `name`.", field=f"{field}.name")
+                        attrs.append(_new_attribute(ProfileAttributeInput(
+                            name=_attribute_name(op.name, f"{field}.name"), description=op.description or "",
+                            default_value=op.default_value or None,
+                        )))
+                        continue
+                    index = _find_attribute(attrs, op.attribute_id, field)
+                    if op.op == "delete":
+                        deleted.append(attrs.pop(index).attribute_id)
+                        continue
+                    if op.name is None and op.description is None and op.default_value is None:
+                        raise InvalidArgumentError(
+                            f"{field}: `update` changes nothing; give `name`, `description` or `default_value` "
+                            "('' clears the default).",
+                            field=field,
+                        )
+                    current = attrs[index]
+                    attrs[index] = current.model_copy(update={
+                        "name": _attribute_name(op.name, f"{field}.name") if op.name is not None else current.name,
+                        "description": op.description if op.description is not None else current.description,
+                        "default_value": (op.default_value or None) if op.default_value is not None else current.default_value,
+                    })
+                _check_attributes(attrs, "attribute_operations")
+                values: dict[str, Any] = {"attributes": _dump_attributes(attrs), "updated_at": now()}
+                if name is not None:
+                    values["name"] = _schema_name(name)
+                if description is not None:
+                    values["description"] = _schema_description(description)
+                where = f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(scope.app_id)}"
+                self.db.update(self.db.profile_schemas(), where, values)
+                if deleted:
+                    # A deleted attribute takes its values (every user, every version) with it.
+                    ids = ", ".join(sql_string(a) for a in deleted)
+                    self.db.delete(self.db.profile_values(), f"{where} AND attribute_id IN ({ids})")
+                return _schema_model(self._schema_row(profile_schema_id, scope.app_id))
+
+    def delete_schema(self, profile_schema_id: str, *, app_id: str | None, ctx: CallContext | None) -> ProfileSchemaDeleted:
+        ctx = ctx or self._svc.default_context()
+        with self._svc._request("DeleteProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(ctx, app_id)
+            req.detail = profile_schema_id
+            _may_change_schemas(ctx)
+            self._schema_row(profile_schema_id, scope.app_id)
+            where = f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(scope.app_id)}"
+            values = self.db.profile_values()
+            count = self.db.count(values, where)
+            self.db.delete(self.db.profile_schemas(), where)
+            self.db.delete(values, where)
+            return ProfileSchemaDeleted(deleted=True, profile_schema_id=profile_schema_id, values_deleted=count)
+
+    # -- profiles -------------------------------------------------------------------------------
+
+    def get_user_profile(
+        self, profile_schema_id: str, *, tenant_id: str | None, app_id: str | None, include_history: bool,
+        ctx: CallContext | None,
+    ) -> UserProfile:
+        ctx = ctx or self._svc.default_context()
+        with self._svc._request("GetUserProfile", ctx) as req:
+            given = {k: v for k, v in (("app_id", app_id), ("tenant_id", tenant_id)) if v is not None}
+            req.scope = scope = resolve_scope(given, ctx.defaults, "write")
+            req.detail = profile_schema_id
+            schema = _schema_model(self._schema_row(profile_schema_id, scope.app_id))
+            rows = self._value_rows(profile_schema_id, scope)
+            current = _current(rows)
+            attributes = []
+            for attr in schema.attributes:
+                row = current.get(attr.attribute_id)
+                history = None
+                if include_history:
+                    history = [_version_model(r) for r in sorted(
+                        (r for r in rows if r["attribute_id"] == attr.attribute_id), key=lambda r: r["version"]
+                    )]
+                attributes.append(UserProfileAttribute(
+                    attribute_id=attr.attribute_id, name=attr.name, description=attr.description,
+                    value=row["value"] if row else None, default_value=attr.default_value,
+                    updated_at=row["created_at"] if row else None,
+                    source=list(row["source"] or []) if row and row["value"] is not None else [],
+                    history=history,
+                ))
+            return UserProfile(
+                profile_schema_id=schema.profile_schema_id, schema_name=schema.name,
+                schema_description=schema.description, app_id=scope.app_id, tenant_id=scope.tenant_id,
+                attributes=attributes,
+            )
+
+    # -- extraction -----------------------------------------------------------------------------
+
+    def schema_for_add(
+        self, profile_schema_id: str | None, profile_schema: str | None, scope: Scope, has_messages: bool
+    ) -> str | None:
+        """Check add_memories' profile schema argument (either spelling) before anything is written."""
+        if profile_schema_id is not None and profile_schema is not None and profile_schema_id != profile_schema:
+            raise InvalidArgumentError(
+                "`profile_schema_id` and `profile_schema` name different schemas; give one of them.",
+                field="profile_schema_id",
+            )
+        schema_id = profile_schema_id if profile_schema_id is not None else profile_schema
+        if schema_id is None:
+            return None
+        if not isinstance(schema_id, str) or not schema_id.strip():
+            raise InvalidArgumentError(
+                "`profile_schema_id` is empty; give the id create_profile_schema returned, or omit it.",
+                field="profile_schema_id",
+            )
+        if not has_messages:
+            raise InvalidArgumentError(
+                "A profile is extracted from a conversation: pass `messages` with `profile_schema_id` (`text` is "
+                "stored as written, without extraction).",
+                field="profile_schema_id",
+            )
+        self._schema_row(schema_id.strip(), scope.app_id)
+        return schema_id.strip()
+
+    def spec_for_job(self, job: Mapping[str, Any]) -> ProfileSpec | None:
+        """The schema of an extraction job with the tenant's current values, or None (no schema, or it was
+        deleted since the messages were saved)."""
+        schema_id = job.get("profile_schema_id")
+        if not schema_id:
+            return None
+        scope = Scope(app_id=job["app_id"], tenant_id=job["tenant_id"], agent_id=job["agent_id"], run_id=job["run_id"])
+        try:
+            schema = _schema_model(self._schema_row(schema_id, scope.app_id))
+        except ProfileSchemaNotFoundError:
+            log.warning("job %s: profile schema %s no longer exists; profile skipped", job["request_id"], schema_id)
+            return None
+        current = _current(self._value_rows(schema_id, scope))
+        return ProfileSpec(
+            profile_schema_id=schema.profile_schema_id, name=schema.name, description=schema.description,
+            attributes=[
+                ProfileAttributeSpec(
+                    attribute_id=a.attribute_id, name=a.name, description=a.description,
+                    current_value=current[a.attribute_id]["value"] if a.attribute_id in current else None,
+                )
+                for a in schema.attributes
+            ],
+        )
+
+    def apply_updates(
+        self, job: Mapping[str, Any], spec: ProfileSpec | None, result: ExtractionResult, messages: Sequence[ExtractMessage]
+    ) -> list[ProfileEvent]:
+        """Write the extractor's profile updates: a changed value becomes a new version; the old one is kept."""
+        if spec is None or not result.profile_updates:
+            return []
+        scope = Scope(app_id=job["app_id"], tenant_id=job["tenant_id"], agent_id=job["agent_id"], run_id=job["run_id"])
+        names = {a.attribute_id: a.name for a in spec.attributes}
+        merged: dict[str, ProfileUpdate] = {}
+        for upd in result.profile_updates:
+            if upd.attribute_id not in names:
+                log.warning("job %s: update for unknown attribute %s dropped", job["request_id"], upd.attribute_id)
+                continue
+            earlier = merged.get(upd.attribute_id)
+            sources = [*(earlier.source_message_ids if earlier else []), *upd.source_message_ids]
+            merged[upd.attribute_id] = upd.model_copy(update={"source_message_ids": list(dict.fromkeys(sources))})
+        default_source = [m.id for m in messages if m.role == "user"] or list(job["message_ids"] or [])
+        events: list[ProfileEvent] = []
+        writes: list[dict[str, Any]] = []
+        table = self.db.profile_values()
+        with self._svc._lock:
+            current = _current(self._value_rows(spec.profile_schema_id, scope))
+            for attribute_id, upd in merged.items():
+                row = current.get(attribute_id)
+                old = row["value"] if row else None
+                new = None if upd.clear else _clip_value(upd.value)
+                base = {"event": "NONE", "profile_schema_id": spec.profile_schema_id, "attribute_id": attribute_id,
+                        "name": names[attribute_id]}
+                if new is None and not upd.clear:
+                    continue  # an empty value is no update
+                if new == old:
+                    if new is not None:
+                        events.append(ProfileEvent(**{**base, "value": new}))
+                    continue
+                event = "DELETE" if new is None else ("ADD" if old is None else "UPDATE")
+                ts = now()
+                new_row = {
+                    "row_key": new_id("pv"), "profile_schema_id": spec.profile_schema_id, "attribute_id": attribute_id,
+                    "app_id": scope.app_id, "tenant_id": scope.tenant_id, "version": (row["version"] + 1) if row else 1,
+                    "value": new, "status": "current", "event": event,
+                    "source": upd.source_message_ids or default_source, "confidence": upd.confidence,
+                    "extractor": result.extractor, "model": result.model, "request_id": job["request_id"],
+                    "created_at": ts, "superseded_at": None,
+                }
+                writes.append(new_row)
+                if row is not None:
+                    writes.append({**row, "status": "superseded", "superseded_at": ts})
+                events.append(ProfileEvent(**{**base, "event": event, "value": new, "old_value": old}))
+            # One commit for the new versions and the retired ones, so a reader never sees two current values.
+            self.db.upsert(table, "row_key", writes)
+        return events
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _scope(self, ctx: CallContext, app_id: str | None) -> Scope:
+        return resolve_scope({"app_id": app_id} if app_id is not None else None, ctx.defaults, "write")
+
+    def _schema_row(self, profile_schema_id: Any, app_id: str) -> dict[str, Any]:
+        if not isinstance(profile_schema_id, str) or not profile_schema_id.strip():
+            raise InvalidArgumentError(
+                "`profile_schema_id` is required: the id create_profile_schema returned (list_profile_schemas "
+                "shows them).",
+                field="profile_schema_id",
+            )
+        rows = self.db.rows(
+            self.db.profile_schemas(),
+            f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(app_id)}",
+        )
+        if not rows:
+            raise ProfileSchemaNotFoundError(
+                f"No profile schema {profile_schema_id!r} in app {app_id!r}. list_profile_schemas shows the app's "
+                "schemas; create_profile_schema makes one.",
+                field="profile_schema_id",
+            )
+        return rows[0]
+
+    def _value_rows(self, profile_schema_id: str, scope: Scope) -> list[dict[str, Any]]:
+        return self.db.rows(
+            self.db.profile_values(),
+            f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(scope.app_id)} "
+            f"AND tenant_id = {sql_string(scope.tenant_id)}",
+        )
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def _may_change_schemas(ctx: CallContext) -> None:
+    d = ctx.defaults
+    if d.locked and not d.admin:
+        raise PermissionDeniedError(
+            "Profile schemas are shared by every user of the app, so only an admin may create, change or delete "
+            "them. Read them with list_profile_schemas / get_profile_schema, or ask an admin.",
+            field="profile_schema_id",
+        )
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidArgumentError(f"`{name}` must be an integer from {low} to {high}.", field=name)
+
+
+def _text(value: Any, field: str, limit: int, *, required: bool) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"`{field}` must be a string.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise InvalidArgumentError(f"`{field}` is empty; give it a short, specific name.", field=field)
+    if len(value) > limit:
+        raise InvalidArgumentError(f"`{field}` has {len(value)} characters; the limit is {limit}.", field=field)
+    return value
+
+
+def _schema_name(name: Any) -> str:
+    value = _text(name, "name", MAX_SCHEMA_NAME_CHARS, required=True)
+    if _CONTROL.search(value):
+        raise InvalidArgumentError("`name` contains control characters.", field="name")
+    return value
+
+
+def _schema_description(description: Any) -> str:
+    return _text(description if description is not None else "", "description", MAX_SCHEMA_DESCRIPTION_CHARS, required=False)
+
+
+def _attribute_name(name: Any, field: str) -> str:
+    value = _text(name, field, 64, required=True)
+    if _CONTROL.search(value):
+        raise InvalidArgumentError(f"`{field}` contains control characters.", field=field)
+    return value
+
+
+def _attribute_list(attributes: Any) -> list[Any]:
+    if attributes is None or (isinstance(attributes, Sequence) and not isinstance(attributes, str) and not attributes):
+        raise EmptySchemaError(
+            "A profile schema needs at least one attribute, e.g. [{\"name\": \"年龄\", \"description\": \"用户年龄\"}, "
+            "{\"name\": \"职业\"}].",
+            field="attributes",
+        )
+    if isinstance(attributes, (str, Mapping)) or not isinstance(attributes, Sequence):
+        raise InvalidArgumentError(
+            "`attributes` must be a list of objects with name, description and default_value.", field="attributes"
+        )
+    return list(attributes)
+
+
+def _attribute_input(item: Any, i: int) -> ProfileAttributeInput:
+    field = f"attributes[{i}]"
+    if isinstance(item, ProfileAttributeInput):
+        data: Any = item.model_dump()
+    elif isinstance(item, Mapping):
+        data = dict(item)
+    else:
+        raise InvalidArgumentError(
+            f"`{field}` must be an object like {{\"name\": \"年龄\", \"description\": \"用户年龄\"}}.", field=field
+        )
+    try:
+        parsed = ProfileAttributeInput.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise InvalidArgumentError(f"`{field}.{loc}` is invalid: {err['msg']}.", field=f"{field}.{loc}") from exc
+    return parsed.model_copy(update={"name": _attribute_name(parsed.name, f"{field}.name")})
+
+
+def _operations(items: Any) -> list[AttributeOperation]:
+    if isinstance(items, (str, Mapping)) or not isinstance(items, Sequence):
+        raise InvalidArgumentError(
+            "`attribute_operations` must be a list like [{\"op\": \"add\", \"name\": \"宠物\"}, "
+            "{\"op\": \"delete\", \"attribute_id\": \"attr_...\"}].",
+            field="attribute_operations",
+        )
+    ops = []
+    for i, item in enumerate(items):
+        field = f"attribute_operations[{i}]"
+        try:
+            ops.append(AttributeOperation.model_validate(item.model_dump() if isinstance(item, AttributeOperation) else item))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise InvalidArgumentError(
+                f"`{field}.{loc}` is invalid: {err['msg']}. Each operation is {{\"op\": \"add\"|\"update\"|\"delete\", "
+                "\"attribute_id\", \"name\", \"description\", \"default_value\"}.",
+                field=f"{field}.{loc}" if loc else field,
+            ) from exc
+    return ops
+
+
+def _find_attribute(attrs: list[ProfileAttribute], attribute_id: str | None, field: str) -> int:
+    if not attribute_id:
+        raise InvalidArgumentError(f"{field}: `update` and `delete` need an `attribute_id`.", field=f"{field}.attribute_id")
+    for i, attr in enumerate(attrs):
+        if attr.attribute_id == attribute_id:
+            return i
+    known = ", ".join(f"{a.attribute_id} ({a.name})" for a in attrs[:30])
+    raise AttributeNotFoundError(
+        f"{field}: the schema has no attribute {attribute_id!r}. Its attributes: {known}.",
+        field=f"{field}.attribute_id",
+    )
+
+
+def _check_attributes(attrs: list[ProfileAttribute], field: str) -> None:
+    if not attrs:
+        raise EmptySchemaError(
+            "A profile schema needs at least one attribute; this would leave none. Delete the schema instead, or "
+            "keep an attribute.",
+            field=field,
+        )
+    if len(attrs) > MAX_ATTRIBUTES:
+        raise InvalidArgumentError(f"A profile schema has at most {MAX_ATTRIBUTES} attributes; this has {len(attrs)}.", field=field)
+    seen: dict[str, ProfileAttribute] = {}
+    for attr in attrs:
+        key = name_key(attr.name)
+        if key in seen:
+            raise DuplicateAttributeError(
+                f"Attribute name {attr.name!r} appears twice (as {seen[key].name!r}); attribute names must be unique "
+                "in a schema.",
+                field=field, name=attr.name,
+            )
+        for other in seen.values():
+            concept = near_synonym(other.name, attr.name)
+            if concept is not None:
+                raise DuplicateAttributeError(
+                    f"Attributes {other.name!r} and {attr.name!r} mean the same thing ({concept.label}). With both, "
+                    "extraction cannot tell which one a value belongs to, so one stays empty or they contradict each "
+                    "other. Keep one attribute per meaning (put what you need in its description).",
+                    field=field, name=attr.name, conflicts_with=other.name,
+                )
+        seen[key] = attr
+
+
+# -- rows -----------------------------------------------------------------------------------------
+
+
+def _new_attribute(spec: ProfileAttributeInput) -> ProfileAttribute:
+    return ProfileAttribute(
+        attribute_id=new_id("attr"), name=spec.name, description=spec.description.strip(),
+        default_value=spec.default_value if spec.default_value not in (None, "") else None,
+    )
+
+
+def _dump_attributes(attrs: list[ProfileAttribute]) -> str:
+    return json.dumps([a.model_dump() for a in attrs], ensure_ascii=False)
+
+
+def _load_attributes(raw: str | None) -> list[ProfileAttribute]:
+    return [ProfileAttribute.model_validate(a) for a in json.loads(raw or "[]")]
+
+
+def _schema_model(row: Mapping[str, Any]) -> ProfileSchema:
+    return ProfileSchema(
+        profile_schema_id=row["profile_schema_id"], name=row["name"], description=row["description"] or "",
+        app_id=row["app_id"], attributes=_load_attributes(row["attributes"]), created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _current(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The current version of each attribute (the newest, should two writers have raced)."""
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["status"] != "current":
+            continue
+        seen = out.get(row["attribute_id"])
+        if seen is None or (row["version"], row["created_at"]) > (seen["version"], seen["created_at"]):
+            out[row["attribute_id"]] = row
+    return out
+
+
+def _version_model(row: Mapping[str, Any]) -> ProfileValueVersion:
+    return ProfileValueVersion(
+        version=row["version"], event=row["event"], value=row["value"], source=list(row["source"] or []),
+        extractor=row["extractor"], model=row["model"],
+        confidence=round(float(row["confidence"]), 3) if row["confidence"] is not None else None,
+        request_id=row["request_id"], at=row["created_at"], superseded_at=row["superseded_at"],
+    )
+
+
+def _clip_value(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = re.sub(r"\s+", " ", value).strip()
+    return value[:MAX_VALUE_CHARS] or None
