@@ -42,6 +42,14 @@ from .models import (
     CustomStrategy,
     Deleted,
 )
+from .models import (
+    AttributeOperation,
+    ProfileAttributeInput,
+    ProfileSchema,
+    ProfileSchemaDeleted,
+    ProfileSchemaList,
+    UserProfile,
+)
 from .scope import ScopeDefaults
 from .service import AsyncMemoryService, CallContext, MemoryService
 
@@ -75,6 +83,9 @@ FilterArg = Annotated[
     ),
 ]
 MemoryIdArg = Annotated[str, Field(description="The memory's id, as returned by search_memories or list_memories.")]
+ProfileSchemaIdArg = Annotated[
+    str, Field(description="The profile_schema_id create_profile_schema returned (list_profile_schemas shows them).")
+]
 
 
 @dataclass
@@ -204,6 +215,11 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         sync: Annotated[bool, Field(description="Process before answering (true) or in the background.")] = True,
         store: StoreArg = "default",
         scope: ScopeArg = None,
+        profile_schema_id: Annotated[
+            str | None,
+            Field(description="With `messages`: also fill the user's profile for this schema (see get_user_profile)."),
+        ] = None,
+        profile_schema: Annotated[str | None, Field(description="Same as profile_schema_id (seed 001's name).")] = None,
     ) -> WriteResult:
         """Save something worth remembering about the user for future conversations.
 
@@ -212,12 +228,14 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         allergic to peanuts" / "用户对花生过敏"), or pass the recent `messages` and let mem-mcp extract the
         memories and reconcile them with what it knows (a changed fact UPDATEs the old memory, "forget my
         address" DELETEs it). Saying the same thing twice is harmless (event NONE). Returns the events:
-        ADD, UPDATE (with old_text), DELETE or NONE, each with the memory id.
+        ADD, UPDATE (with old_text), DELETE or NONE, each with the memory id; with `profile_schema_id`, also
+        the profile attributes it filled or changed.
         """
         state = _state(ctx)
         return await state.service.add_memories(
             text=text, messages=messages, metadata=metadata, tags=tags, type=type, sync=sync,
-            store=store, scope=scope, ctx=call_context(ctx, state),
+            store=store, scope=scope, profile_schema_id=profile_schema_id, profile_schema=profile_schema,
+            ctx=call_context(ctx, state),
         )
 
     @mcp.tool(annotations=read_only)
@@ -413,6 +431,89 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         state = _state(ctx)
         return await state.service.delete_store(store, ctx=call_context(ctx, state))
 
+    # -- profiles -------------------------------------------------------------------------------
+
+    @mcp.tool()
+    async def create_profile_schema(
+        ctx: Context,
+        name: Annotated[str, Field(description="Schema name, e.g. '用户基础画像'.", min_length=1, max_length=128)],
+        attributes: Annotated[
+            list[ProfileAttributeInput],
+            Field(description="The attributes to extract, e.g. [{\"name\": \"年龄\", \"description\": \"用户年龄\"}, "
+                  "{\"name\": \"居住地\", \"description\": \"用户目前居住的城市\"}]. Names unique, no near-synonyms.",
+                  min_length=1, max_length=100),
+        ],
+        description: Annotated[str, Field(description="What the profile is for.", max_length=2000)] = "",
+    ) -> ProfileSchema:
+        """Define a user profile: the fixed attributes (age, occupation, hobbies, city, ...) to extract about
+        each user from conversations. Call it once per app, keep the returned profile_schema_id, and pass it
+        to add_memories. Clear, specific names and descriptions extract best; near-synonyms (姓名/名字,
+        年龄/岁数) are refused because a value could land in either."""
+        state = _state(ctx)
+        return await state.service.create_profile_schema(
+            name, attributes, description, ctx=call_context(ctx, state)
+        )
+
+    @mcp.tool(annotations=read_only)
+    async def list_profile_schemas(
+        ctx: Context,
+        offset: Annotated[int, Field(description="Skip this many (paging).", ge=0)] = 0,
+        limit: Annotated[int, Field(description="Page size, 1-500.", ge=1, le=500)] = 50,
+    ) -> ProfileSchemaList:
+        """List the app's profile schemas (id, name, description, attribute count), e.g. to find the
+        profile_schema_id for add_memories or get_user_profile."""
+        state = _state(ctx)
+        return await state.service.list_profile_schemas(offset=offset, limit=limit, ctx=call_context(ctx, state))
+
+    @mcp.tool(annotations=read_only)
+    async def get_profile_schema(ctx: Context, profile_schema_id: ProfileSchemaIdArg) -> ProfileSchema:
+        """Show a profile schema with its attributes (attribute_id, name, description, default_value)."""
+        state = _state(ctx)
+        return await state.service.get_profile_schema(profile_schema_id, ctx=call_context(ctx, state))
+
+    @mcp.tool()
+    async def update_profile_schema(
+        ctx: Context,
+        profile_schema_id: ProfileSchemaIdArg,
+        name: Annotated[str | None, Field(description="New schema name.", max_length=128)] = None,
+        description: Annotated[str | None, Field(description="New schema description.", max_length=2000)] = None,
+        attribute_operations: Annotated[
+            list[AttributeOperation] | None,
+            Field(description="Changes, applied in order: {\"op\": \"add\", \"name\", \"description\", "
+                  "\"default_value\"}, {\"op\": \"update\", \"attribute_id\", ...fields to change}, "
+                  "{\"op\": \"delete\", \"attribute_id\"}.", max_length=100),
+        ] = None,
+    ) -> ProfileSchema:
+        """Change a profile schema: rename it, or add, update or delete attributes by attribute_id (from
+        get_profile_schema). Deleting an attribute also deletes every user's value for it."""
+        state = _state(ctx)
+        return await state.service.update_profile_schema(
+            profile_schema_id, name=name, description=description, attribute_operations=attribute_operations,
+            ctx=call_context(ctx, state),
+        )
+
+    @mcp.tool(annotations=ToolAnnotations(destructive_hint=True))
+    async def delete_profile_schema(ctx: Context, profile_schema_id: ProfileSchemaIdArg) -> ProfileSchemaDeleted:
+        """Delete a profile schema and every user's profile values for it. Only when explicitly asked."""
+        state = _state(ctx)
+        return await state.service.delete_profile_schema(profile_schema_id, ctx=call_context(ctx, state))
+
+    @mcp.tool(annotations=read_only)
+    async def get_user_profile(
+        ctx: Context,
+        profile_schema_id: ProfileSchemaIdArg,
+        tenant_id: Annotated[str | None, Field(description="Whose profile; omit for the current user.")] = None,
+        include_history: Annotated[bool, Field(description="Also return each attribute's earlier values.")] = False,
+    ) -> UserProfile:
+        """Read what is known about the user as structured attributes (age, occupation, city, hobbies, ...).
+        An attribute without `value` is still unknown (its default_value, if any, is shown beside it). Call
+        it at the start of a conversation to personalise answers; values come from add_memories with
+        profile_schema_id."""
+        state = _state(ctx)
+        return await state.service.get_user_profile(
+            profile_schema_id, tenant_id=tenant_id, include_history=include_history, ctx=call_context(ctx, state)
+        )
+
     # -- resources ------------------------------------------------------------------------------
 
     @mcp.resource("memory://stores", mime_type="application/json", description="All memory stores.")
@@ -437,6 +538,24 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
     async def recent_resource() -> str:
         return (await state.service.list_memories(limit=20)).model_dump_json()
 
+    @mcp.resource(
+        "memory://profiles/{profile_schema_id}", mime_type="application/json",
+        description="The current user's profile for a profile schema (attributes with their values).",
+    )
+    async def profile_resource(profile_schema_id: str, ctx: Context) -> str:
+        profile = await state.service.get_user_profile(profile_schema_id, ctx=call_context(ctx, state))
+        return profile.model_dump_json()
+
+    @mcp.resource(
+        "memory://profiles/{profile_schema_id}/{tenant_id}", mime_type="application/json",
+        description="One user's (tenant's) profile for a profile schema.",
+    )
+    async def tenant_profile_resource(profile_schema_id: str, tenant_id: str, ctx: Context) -> str:
+        profile = await state.service.get_user_profile(
+            profile_schema_id, tenant_id=tenant_id, ctx=call_context(ctx, state)
+        )
+        return profile.model_dump_json()
+
     # -- prompts --------------------------------------------------------------------------------
 
     @mcp.prompt(
@@ -446,17 +565,23 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
     async def recall_user_context(topic: str, ctx: Context) -> str:
         # No score floor: calibrated scores vary by model and language, and the prompt is read by a model that
         # can ignore what does not fit; missing a memory is worse than showing a weak one.
-        result = await state.service.search_memories(query=topic, top_k=8, ctx=call_context(ctx, state))
-        if not result.results:
+        call = call_context(ctx, state)
+        result = await state.service.search_memories(query=topic, top_k=8, ctx=call)
+        profile = await _profile_lines(state.service, call)
+        if not result.results and not profile:
             return (
                 f"I have no saved memories about {topic!r} yet. Answer normally, and if the user shares "
                 "something lasting about it, save it with add_memories."
             )
-        lines = "\n".join(f"- [{h.memory.type}] {h.memory.text}" for h in result.results)
-        return (
-            f"Here is what I remember about the user related to {topic!r} (from earlier conversations):\n"
-            f"{lines}\n\nUse what is relevant; if something is outdated, correct it with update_memory."
-        )
+        parts = []
+        if profile:
+            parts.append("The user's profile:\n" + "\n".join(profile))
+        if result.results:
+            lines = "\n".join(f"- [{h.memory.type}] {h.memory.text}" for h in result.results)
+            parts.append(f"What I remember about the user related to {topic!r} (from earlier conversations):\n{lines}")
+        else:
+            parts.append(f"I have no saved memories about {topic!r} yet.")
+        return "\n\n".join(parts) + "\n\nUse what is relevant; if something is outdated, correct it with update_memory."
 
     @mcp.prompt(
         name="save_conversation",
@@ -473,6 +598,20 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         )
 
     return mcp
+
+
+async def _profile_lines(service: AsyncMemoryService, call: CallContext, max_schemas: int = 5) -> list[str]:
+    """The known attributes of the user's profiles ("- 年龄: 28岁"), one block per schema that has any."""
+    schemas = await service.list_profile_schemas(limit=max_schemas, ctx=call)
+    lines: list[str] = []
+    for summary in schemas.profile_schemas:
+        profile = await service.get_user_profile(summary.profile_schema_id, ctx=call)
+        known = [a for a in profile.attributes if a.value is not None]
+        if known:
+            if len(schemas.profile_schemas) > 1:
+                lines.append(f"[{profile.schema_name}]")
+            lines.extend(f"- {a.name}: {a.value}" for a in known)
+    return lines
 
 
 def _warm_up(service: MemoryService) -> None:

@@ -2,8 +2,9 @@
 
 ``AnthropicExtractor`` is the only module that imports ``anthropic``. It sends a fixed system prompt
 (cached), the store's strategies, the existing memories under short ids (m1, m2, ...) and the new
-messages under indexes ([0], [1], ...), and forces the model to call the single tool
-``record_memories``. The tool's input is validated with pydantic, never parsed from free text, then
+messages under indexes ([0], [1], ...), and, with a profile schema, the attributes to fill under
+short ids (a1, a2, ...) with their current values; it forces the model to call the single tool
+``record_memories``, which answers memories, decisions and profile values in one call. The tool's input is validated with pydantic, never parsed from free text, then
 checked against the request: candidate types must be requested strategies, message indexes and short
 ids must exist, decisions must point at real candidates. Indexes are mapped back to message ids here,
 so the model never has to copy (or can invent) a UUID.
@@ -26,6 +27,7 @@ from .base import (
     ExtractionError,
     ExtractionInput,
     ExtractionResult,
+    ProfileUpdate,
     ReconcileDecision,
     StrategySpec,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "CandidateOut",
     "DecisionOut",
     "ExtractionAnswer",
+    "ProfileValueOut",
     "build_tool",
     "build_user_prompt",
 ]
@@ -105,12 +108,31 @@ class DecisionOut(BaseModel):
     )
 
 
+class ProfileValueOut(BaseModel):
+    """A new value for one profile attribute (tool input)."""
+
+    attribute: _NonEmpty = Field(description="Short id of the attribute (a1, a2, ...) from <profile_attributes>.")
+    value: str | None = Field(
+        default=None,
+        description="The attribute's complete new value, short, in the conversation's language (e.g. '28岁', "
+        "'软件工程师', 'Berlin'); for an attribute that holds several things, the current value merged with the new.",
+    )
+    clear: bool = Field(default=False, description="True when the user withdraws the value; omit value then.")
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    source_messages: list[int] = Field(default_factory=list, description="Indexes [n] of the messages it comes from.")
+
+
 class ExtractionAnswer(BaseModel):
     """The whole answer: the tool's input schema."""
 
     memories: list[CandidateOut] = Field(description="Candidate memories; empty when there is nothing to remember.")
     decisions: list[DecisionOut] = Field(
         description="At least one decision per candidate, comparing it with the existing memories."
+    )
+    profile: list[ProfileValueOut] = Field(
+        default_factory=list,
+        description="Profile attributes the conversation gives a new value for; empty when there are no "
+        "<profile_attributes> or nothing new about them.",
     )
 
 
@@ -164,7 +186,20 @@ replace it: target = its short id.
 - NONE: already known: target = the short id of the memory that already says it.
 Only use short ids from the list; never invent one. A candidate that replaces an old value of the \
 same slot is an UPDATE of that memory, not an ADD. A retraction is a DELETE of the memory it \
-withdraws (or NONE when there is none)."""
+withdraws (or NONE when there is none).
+
+## User profile
+When the request lists <profile_attributes> (short ids a1, a2, ..., each with a name, a description \
+and the current value), also fill `profile` with the attributes that these messages give a value \
+for, from what the USER says about themselves:
+- value: short and factual, in the conversation's language, in the user's words where possible \
+("28岁", "软件工程师", "踢足球", "上海"; "28", "software engineer", "Berlin"); no full sentences.
+- A new value replaces the current one (a move replaces the residence). For an attribute that holds \
+several things (hobbies, pets, family members, languages, ...), give the current value merged with \
+the new one ("踢足球、游泳").
+- clear: true (and no value) when the user withdraws it or asks to forget it.
+- Leave out attributes the messages say nothing new about, and never guess: no value is better than \
+a wrong one. An attribute whose value would not change is left out."""
 
 
 def build_tool() -> ToolParam:
@@ -202,8 +237,21 @@ def _indent(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\n    ")
 
 
+def _profile_block(data: ExtractionInput) -> str:
+    if data.profile is None:
+        return ""
+    lines = []
+    for i, attr in enumerate(data.profile.attributes):
+        line = f"a{i + 1} {attr.name}"
+        if attr.description.strip():
+            line += f" — {_indent(attr.description.strip())}"
+        line += f" (current: {_indent(attr.current_value) if attr.current_value is not None else 'unknown'})"
+        lines.append(line)
+    return "<profile_attributes>\n" + "\n".join(lines) + "\n</profile_attributes>\n\n"
+
+
 def build_user_prompt(data: ExtractionInput) -> str:
-    """The variable part of the request: time, strategies, existing memories, messages."""
+    """The variable part of the request: time, strategies, existing memories, profile attributes, messages."""
     strategies = "\n".join(_strategy_block(s) for s in data.strategies)
     if data.existing:
         existing = "\n".join(f"{m.short_id} [{m.type}] {_indent(m.text)}" for m in data.existing)
@@ -213,13 +261,15 @@ def build_user_prompt(data: ExtractionInput) -> str:
         f"[{i}] {_when(m.created_at)} {m.role}: {_indent(m.content)}" for i, m in enumerate(data.messages)
     )
     names = ", ".join(s.name for s in data.strategies)
+    profile = " and fill the profile attributes the messages give a new value for," if data.profile else ""
     return (
         f"<now>{_when(data.now)}</now>\n\n"
         f"<strategies>\n{strategies}\n</strategies>\n\n"
         f"<existing_memories>\n{existing}\n</existing_memories>\n\n"
+        f"{_profile_block(data)}"
         f"<messages>\n{messages}\n</messages>\n\n"
         f"Extract the memories about the user from these messages for the strategies {names} (use exactly "
-        f"these names as types), decide each one against the existing memories, and call {TOOL_NAME}."
+        f"these names as types), decide each one against the existing memories,{profile} and call {TOOL_NAME}."
     )
 
 
@@ -277,7 +327,7 @@ class AnthropicExtractor:
 
     def extract(self, data: ExtractionInput) -> ExtractionResult:
         """One Messages API call; see the module docstring. Raises ``ExtractionError``."""
-        if not data.messages or not data.strategies:
+        if not data.messages or not (data.strategies or data.profile):
             # Nothing could be extracted, so the call (and its cost) is skipped.
             return ExtractionResult(candidates=[], decisions=None, extractor=self.name, model=self.model)
         message = self._call(build_user_prompt(data))
@@ -372,7 +422,7 @@ class AnthropicExtractor:
                 + (f", text: {_clip(said.strip())!r})" if said.strip() else ")")
             )
         raw: dict[str, object] = dict(block.input)
-        for field in ("memories", "decisions"):
+        for field in ("memories", "decisions", "profile"):
             value = raw.get(field)
             # Models sometimes send a nested list as a JSON string; it is still the tool input.
             if isinstance(value, str):
@@ -425,9 +475,13 @@ class AnthropicExtractor:
                 )
             )
 
+        profile_updates = self._profile_updates(answer, data)
         if not answer.decisions:
             # No reconciling at all: consolidation decides by similarity thresholds instead.
-            return ExtractionResult(candidates=candidates, decisions=None, extractor=self.name, model=self.model)
+            return ExtractionResult(
+                candidates=candidates, decisions=None, extractor=self.name, model=self.model,
+                profile_updates=profile_updates,
+            )
 
         decisions: list[ReconcileDecision] = []
         for k, d in enumerate(answer.decisions):
@@ -461,4 +515,42 @@ class AnthropicExtractor:
         undecided = [i for i, r in kept.items() if r not in decided]
         if undecided:
             raise self._invalid(f"no decision for memories {undecided}")
-        return ExtractionResult(candidates=candidates, decisions=decisions, extractor=self.name, model=self.model)
+        return ExtractionResult(
+            candidates=candidates, decisions=decisions, extractor=self.name, model=self.model,
+            profile_updates=profile_updates,
+        )
+
+    def _profile_updates(self, answer: ExtractionAnswer, data: ExtractionInput) -> list[ProfileUpdate]:
+        """Map attribute short ids (or, leniently, exact attribute names) back to attribute ids."""
+        if not answer.profile:
+            return []
+        if data.profile is None:
+            log.info("anthropic extraction: dropped %d profile values (no profile schema asked)", len(answer.profile))
+            return []
+        attrs = {f"a{i + 1}": a for i, a in enumerate(data.profile.attributes)}
+        by_name = {a.name.casefold(): a for a in data.profile.attributes}
+        n_messages = len(data.messages)
+        updates: list[ProfileUpdate] = []
+        for k, out in enumerate(answer.profile):
+            ref = out.attribute.strip()
+            attr = attrs.get(ref.casefold()) or by_name.get(ref.casefold())
+            if attr is None:
+                known = ", ".join(attrs) or "none"
+                raise self._invalid(f"profile[{k}] names unknown attribute {ref!r} (attribute short ids: {known})")
+            bad = [j for j in out.source_messages if not 0 <= j < n_messages]
+            if bad:
+                raise self._invalid(f"profile[{k}] cites messages {bad}, but only [0]..[{n_messages - 1}] exist")
+            value = (out.value or "").strip() or None
+            if value is None and not out.clear:
+                log.info("anthropic extraction: profile[%d] for %s has no value; dropped", k, attr.name)
+                continue
+            updates.append(
+                ProfileUpdate(
+                    attribute_id=attr.attribute_id,
+                    value=None if out.clear else value,
+                    clear=out.clear,
+                    confidence=out.confidence,
+                    source_message_ids=list(dict.fromkeys(data.messages[j].id for j in out.source_messages)),
+                )
+            )
+        return updates

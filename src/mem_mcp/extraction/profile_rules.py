@@ -111,14 +111,14 @@ CONCEPTS: tuple[Concept, ...] = (
 )
 _BY_KEY = {c.key: c for c in CONCEPTS}
 
-_NAME_PREFIX = re.compile(r"^(?:用户的?|the ?user'?s?|users?'?s?|my)(?=.)")
+_NAME_PREFIX = re.compile(r"^(?:用户的?|(?:the[\s_-]*)?users?(?:'s|’s|s')?[\s_-]+|my[\s_-]+)(?=.)")
 
 
 def name_key(name: str) -> str:
     """An attribute name as compared for duplicates and synonyms: case, spaces, separators and a leading
     "用户"/"user's" do not count ("用户年龄" and "年龄", "Full_Name" and "full name" are the same)."""
-    key = re.sub(r"[\s_\-·.:：'’]+", "", name.casefold())
-    return _NAME_PREFIX.sub("", key)
+    key = _NAME_PREFIX.sub("", name.casefold().strip())
+    return re.sub(r"[\s_\-·.:：'’]+", "", key)
 
 
 def near_synonym(a: str, b: str) -> Concept | None:
@@ -448,8 +448,17 @@ _ZH_FORGET = re.compile(r"^(?:请|麻烦)?(?:你)?(?:帮我)?(?:忘掉|忘记|�
 _EN_FORGET = re.compile(r"(?i)^(?:please\s+)?(?:forget|delete|remove|erase)\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$")
 
 
+_ZH_LEAD_TIME = re.compile(r"^(?:上个?月|去年|今年|最近|前段时间|前阵子|上周|前几天|刚刚?|这个月|年初|年底|现在|目前)[，,]?\s*(?=我)")
+_EN_LEAD_TIME = re.compile(
+    r"(?i)^(?:last\s+(?:week|month|year)|recently|this\s+(?:week|month|year)|now|these\s+days|"
+    r"a\s+(?:few\s+)?(?:weeks?|months?|years?)\s+ago)[,\s]+(?=i\b|i'm\b|my\b)"
+)
+
+
 def _findings(clause: str, lang: Lang) -> list[_Finding]:
     """Every rule that matches the clause; the first finding per concept wins."""
+    # "上个月我搬到杭州了" / "Last year I moved to Berlin": the time does not change the fact.
+    clause = (_ZH_LEAD_TIME if lang == "zh" else _EN_LEAD_TIME).sub("", clause, count=1)
     out: dict[str, _Finding] = {}
     for pattern, rule in _ZH_RULES if lang == "zh" else _EN_RULES:
         m = pattern.match(clause)
@@ -545,7 +554,7 @@ def profile_updates(messages: Iterable[ExtractMessage], profile: ProfileSpec) ->
                 updates.append(ProfileUpdate(attribute_id=slot.attribute.attribute_id, clear=True,
                                              confidence=slot.confidence, source_message_ids=slot.sources,
                                              reasoning="offline rule: the user asked to forget it"))
-        elif slot.value != before:
+        elif slot.value != before or slot.stated:  # a restated value is reported (NONE: already known)
             updates.append(ProfileUpdate(attribute_id=slot.attribute.attribute_id, value=slot.value,
                                          confidence=round(slot.confidence, 2), source_message_ids=slot.sources,
                                          reasoning=f"offline rule for {slot.concept.label}"))
