@@ -7,6 +7,9 @@
     mem-mcp export --store default > memories.jsonl
     mem-mcp import memories.jsonl --store default
     mem-mcp stats | reindex --store S --model M | doctor
+    mem-mcp profile-schema create "用户画像" --attr "年龄=用户年龄" --attr 职业 --attr 居住地
+    mem-mcp profile-schema list | show ID | update ID --add 宠物 --delete ATTR_ID | delete ID
+    mem-mcp profile show ID [--tenant T] [--history]
 
 Settings come from MEM_MCP_* environment variables (see README); --data-dir overrides the data
 directory. Human-readable output by default, ``--json`` for machines. Logs go to stderr.
@@ -81,7 +84,57 @@ def _parser() -> argparse.ArgumentParser:
     reindex.add_argument("--model", help="Embedding model (default: the configured one).")
 
     sub.add_parser("doctor", parents=[common], help="Show what mem-mcp would use, and check it works.")
+    _profile_parsers(sub, common)
     return parser
+
+
+def _attr_spec(text: str) -> dict[str, str]:
+    """``NAME`` or ``NAME=DESCRIPTION`` (an --attr/--add value)."""
+    name, _, description = text.partition("=")
+    return {"name": name.strip(), "description": description.strip()}
+
+
+def _profile_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    app = argparse.ArgumentParser(add_help=False)
+    app.add_argument("--app", dest="app_id", help="App id (default: $MEM_MCP_DEFAULT_APP).")
+
+    schema = sub.add_parser("profile-schema", help="User profile schemas: the attributes extracted about each user.")
+    actions = schema.add_subparsers(dest="action", required=True)
+    create = actions.add_parser(
+        "create", parents=[common, app], help="Create a schema.",
+        epilog="Example: mem-mcp profile-schema create 用户画像 --attr 年龄=用户年龄 --attr 职业 --attr 居住地=用户目前居住的城市",
+    )
+    create.add_argument("name")
+    create.add_argument("--description", default="")
+    create.add_argument("--attr", action="append", type=_attr_spec, default=[], metavar="NAME[=DESCRIPTION]",
+                        help="An attribute (repeat for each).")
+    create.add_argument("--attributes-json", type=json.loads, default=[],
+                        help='JSON list, e.g. \'[{"name": "年龄", "description": "用户年龄", "default_value": "18"}]\'.')
+    lst = actions.add_parser("list", parents=[common, app], help="List the app's schemas.")
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--offset", type=int, default=0)
+    show = actions.add_parser("show", parents=[common, app], help="Show a schema with its attributes.")
+    show.add_argument("profile_schema_id")
+    update = actions.add_parser(
+        "update", parents=[common, app], help="Rename a schema or add, update, delete attributes.",
+        epilog='Example: mem-mcp profile-schema update ps_... --add 宠物=用户养的宠物 --delete attr_... '
+               '--ops \'[{"op": "update", "attribute_id": "attr_...", "name": "城市"}]\'',
+    )
+    update.add_argument("profile_schema_id")
+    update.add_argument("--name")
+    update.add_argument("--description")
+    update.add_argument("--add", action="append", type=_attr_spec, default=[], metavar="NAME[=DESCRIPTION]")
+    update.add_argument("--delete", action="append", default=[], metavar="ATTRIBUTE_ID")
+    update.add_argument("--ops", type=json.loads, default=[], help="JSON list of attribute operations.")
+    delete = actions.add_parser("delete", parents=[common, app], help="Delete a schema and every user's values.")
+    delete.add_argument("profile_schema_id")
+
+    profile = sub.add_parser("profile", help="User profiles.")
+    profile_actions = profile.add_subparsers(dest="action", required=True)
+    pshow = profile_actions.add_parser("show", parents=[common, app], help="Show a user's profile for a schema.")
+    pshow.add_argument("profile_schema_id")
+    pshow.add_argument("--tenant", dest="tenant_id", help="Whose profile (default: $MEM_MCP_DEFAULT_TENANT).")
+    pshow.add_argument("--history", action="store_true", help="Show every earlier value too.")
 
 
 def _version(dist: str) -> str:
@@ -195,7 +248,66 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _print(args, store, f"store {store.name} now uses {store.embedding_model} ({store.embedding_dim} dimensions)")
     elif cmd == "doctor":
         return _doctor(args, settings, svc)
+    elif cmd in ("profile-schema", "profile"):
+        _run_profile(args, svc)
     return 0
+
+
+def _schema_text(schema: Any) -> str:
+    lines = [f"{schema.profile_schema_id}  {schema.name}" + (f" — {schema.description}" if schema.description else "")]
+    for a in schema.attributes:
+        line = f"  {a.attribute_id}  {a.name}"
+        if a.description:
+            line += f" — {a.description}"
+        if a.default_value is not None:
+            line += f"  [default: {a.default_value}]"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _profile_text(profile: Any) -> str:
+    lines = [f"{profile.schema_name} ({profile.profile_schema_id}) for {profile.app_id}/{profile.tenant_id}"]
+    for a in profile.attributes:
+        if a.value is not None:
+            lines.append(f"  {a.name}: {a.value}  (updated {a.updated_at:%Y-%m-%d %H:%M})")
+        else:
+            default = f"; default {a.default_value}" if a.default_value is not None else ""
+            lines.append(f"  {a.name}: (unknown{default})")
+        for h in a.history or []:
+            value = h.value if h.value is not None else "(cleared)"
+            lines.append(f"      v{h.version} {h.event:6} {value}  {h.at:%Y-%m-%d %H:%M}  from {', '.join(h.source)}")
+    return "\n".join(lines)
+
+
+def _run_profile(args: argparse.Namespace, svc: Any) -> None:
+    app = args.app_id
+    if args.command == "profile":
+        profile = svc.get_user_profile(
+            args.profile_schema_id, tenant_id=args.tenant_id, app_id=app, include_history=args.history
+        )
+        _print(args, profile, _profile_text(profile))
+    elif args.action == "create":
+        schema = svc.create_profile_schema(
+            args.name, [*args.attributes_json, *args.attr], args.description, app_id=app
+        )
+        _print(args, schema, _schema_text(schema))
+    elif args.action == "list":
+        page = svc.list_profile_schemas(offset=args.offset, limit=args.limit, app_id=app)
+        lines = [f"{s.profile_schema_id}  {s.name}  ({s.attribute_count} attributes)" for s in page.profile_schemas]
+        _print(args, page, "\n".join([*lines, f"{len(page.profile_schemas)} of {page.total} schemas"]))
+    elif args.action == "show":
+        schema = svc.get_profile_schema(args.profile_schema_id, app_id=app)
+        _print(args, schema, _schema_text(schema))
+    elif args.action == "update":
+        ops = [*args.ops, *({"op": "add", **a} for a in args.add),
+               *({"op": "delete", "attribute_id": a} for a in args.delete)]
+        schema = svc.update_profile_schema(
+            args.profile_schema_id, name=args.name, description=args.description, attribute_operations=ops, app_id=app
+        )
+        _print(args, schema, _schema_text(schema))
+    elif args.action == "delete":
+        gone = svc.delete_profile_schema(args.profile_schema_id, app_id=app)
+        _print(args, gone, f"deleted {gone.profile_schema_id} ({gone.values_deleted} stored values)")
 
 
 def _read_jsonl(path: Path) -> tuple[list[int], list[Any]]:
