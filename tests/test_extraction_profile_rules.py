@@ -144,6 +144,13 @@ def test_english_statements(text, expected):
     assert fill(text) == expected
 
 
+def test_a_nationality_is_not_a_name():
+    attrs = {"name": "", "nationality": ""}
+    assert fill("I'm Chinese", attrs=attrs) == {"nationality": "Chinese"}
+    assert fill("I'm Sarah", attrs=attrs) == {"name": "Sarah"}
+    assert fill("我是美国人", attrs={**attrs, "家乡": ""}) == {"nationality": "美国", "家乡": "美国"}
+
+
 @pytest.mark.parametrize(
     "text",
     ["我喜欢你", "我妹妹住在上海", "你住在哪里？", "我女儿今年5岁", "I like it", "Where do you live?",

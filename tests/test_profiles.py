@@ -394,6 +394,26 @@ def test_every_profile_operation_is_in_the_request_log(svc):
     assert got.detail == sid and got.scope.tenant_id == "default"
 
 
+def test_a_jobs_table_from_before_profiles_gets_the_new_columns(settings):
+    """Data written by an earlier version: the jobs table lacks the profile columns until it is opened."""
+    import pyarrow as pa
+
+    from mem_mcp.store import JOBS_SCHEMA, Database
+
+    old_schema = pa.schema([f for f in JOBS_SCHEMA if f.name not in ("profile_schema_id", "profile_events")])
+    old = Database(settings.database_uri)
+    old._table("jobs", old_schema)
+    old.insert(old.jobs(), [{"request_id": "req_old", "store": "default", "status": "done", "attempts": 1,
+                             "message_ids": [], "events": "[]"}])
+
+    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+    assert {"profile_schema_id", "profile_events"} <= set(svc.db.jobs().schema.names)
+    assert svc.db.rows(svc.db.jobs(), "request_id = 'req_old'")[0]["profile_schema_id"] is None
+    schema = svc.create_profile_schema("s", BASIC)
+    out = svc.add_memories(messages=SEED_MESSAGES, profile_schema_id=schema.profile_schema_id)
+    assert len(out.profile_events) == 3
+
+
 def test_the_async_service_has_the_profile_operations(svc):
     import asyncio
 

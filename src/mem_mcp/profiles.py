@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -78,6 +79,9 @@ class ProfileManager:
     def __init__(self, service: MemoryService) -> None:
         self._svc = service
         self.db = service.db
+        # Read-modify-write of a schema, and of a tenant's current values, happen under this lock, so two
+        # calls in this process never lose each other's changes.
+        self._lock = threading.Lock()
 
     # -- schemas --------------------------------------------------------------------------------
 
@@ -146,9 +150,7 @@ class ProfileManager:
                     field="attribute_operations",
                 )
             ops = _operations(attribute_operations or [])
-            # One schema is read, changed and written back under the service lock, so two updates in this
-            # process never lose each other's changes.
-            with self._svc._lock:
+            with self._lock:
                 row = self._schema_row(profile_schema_id, scope.app_id)
                 attrs = _load_attributes(row["attributes"])
                 deleted: list[str] = []
@@ -319,7 +321,7 @@ class ProfileManager:
         events: list[ProfileEvent] = []
         writes: list[dict[str, Any]] = []
         table = self.db.profile_values()
-        with self._svc._lock:
+        with self._lock:
             current = _current(self._value_rows(spec.profile_schema_id, scope))
             for attribute_id, upd in merged.items():
                 row = current.get(attribute_id)

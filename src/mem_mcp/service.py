@@ -18,7 +18,6 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -181,12 +180,16 @@ class MemoryService:
                 self._extractor = make_extractor(self.settings)
             return self._extractor
 
-    @cached_property
+    @property
     def profiles(self) -> ProfileManager:
         """Profile schemas and user profiles (profiles.py), over this service's database and request log."""
-        from .profiles import ProfileManager
+        with self._lock:
+            manager = getattr(self, "_profile_manager", None)
+            if manager is None:
+                from .profiles import ProfileManager
 
-        return ProfileManager(self)
+                manager = self._profile_manager = ProfileManager(self)
+            return manager
 
     def _embedder_for(self, store: MemoryStore) -> Embedder:
         configured = self.embedder

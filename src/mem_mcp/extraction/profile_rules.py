@@ -195,7 +195,6 @@ _HOBBY_ZH = re.compile(
     r"摄影|拍照|旅游|旅行|阅读|读书|看书|小说|写作|电影|看剧|追剧|动漫|漫画|游戏|电竞|象棋|围棋|桥牌|麻将|烹饪|做饭|烘焙|园艺|"
     r"种花|手工|编织|编程|音乐|听歌|逛街|购物|收藏|集邮|自驾|射箭|击剑|马术|赛车|下棋|弹琴"
 )
-_HOBBY_VERB_ZH = re.compile(r"^(?:玩|踢|打|弹|拉|下|练|跳|唱|画|爬|骑|滑|钓|拍|看|读|听|写|逛|去)")
 _FOOD_VERB_ZH = re.compile(r"^(?P<verb>吃|喝)(?P<what>.+)$")
 _HOBBY_EN = re.compile(
     r"(?i)\b(?:football|soccer|basketball|baseball|volleyball|tennis|badminton|table tennis|ping pong|golf|chess|"
@@ -362,10 +361,15 @@ _EN_REL = (r"wife|husband|partner|girlfriend|boyfriend|fianc[eé]e?|son|daughter
            r"father|dad|brother|sister|grandmother|grandma|grandfather|grandpa|parents")
 _EN_PET = r"dogs?|cats?|pupp(?:y|ies)|kittens?|parrots?|birds?|fish|rabbits?|bunn(?:y|ies)|hamsters?|turtles?|pets?|tortoises?|guinea\s+pigs?|lizards?|snakes?"
 
+# Capitalised words after "I'm" that are not names.
+_NOT_NAMES = (r"fine|good|okay|ok|sorry|back|here|ready|done|busy|tired|happy|sad|hungry|married|single|engaged|"
+              r"divorced|vegan|vegetarian|muslim|christian|catholic|buddhist|jewish|hindu|sikh|atheist|male|female")
+
 _EN_RULES: list[_Rule] = [
     (re.compile(r"(?i)^my\s+(?:full\s+)?name\s+is\s+(?P<v>.+)$"), _v("name", 0.9)),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+called\s+(?P<v>.+)$"), _v("name", 0.9)),
-    (re.compile(r"^(?:I'm|I am)\s+(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"), _v("name", 0.7)),
+    (re.compile(rf"^(?:I'm|I am)\s+(?!(?i:{_NATIONALITIES}|{_NOT_NAMES})$)(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"),
+     _v("name", 0.7)),
     (re.compile(r"(?i)^(?:you\s+can\s+|please\s+)?call\s+me\s+(?P<v>.+)$"), _v("nickname")),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+(?P<v>\d{1,3})(?:\s+years?\s+old|\s+years\s+of\s+age|\s+yo)?$"), _age),
     (re.compile(r"(?i)^i\s+turned\s+(?P<v>\d{1,3})(?:\s+.*)?$"), _age),
