@@ -105,7 +105,7 @@ async def test_schema_crud_profile_and_history_over_mcp(server):
     [
         ("create_profile_schema", {"name": "s", "attributes": [{"name": "姓名"}, {"name": "名字"}]},
          "DUPLICATE_ATTRIBUTE", "attributes"),
-        ("create_profile_schema", {"name": "s", "attributes": []}, "INVALID_ARGUMENT", "attributes"),
+        ("create_profile_schema", {"name": "s", "attributes": []}, "EMPTY_SCHEMA", "attributes"),
         ("create_profile_schema", {"name": "s", "attributes": [{"description": "no name"}]}, "INVALID_ARGUMENT", None),
         ("get_profile_schema", {"profile_schema_id": "ps_missing"}, "PROFILE_SCHEMA_NOT_FOUND", "profile_schema_id"),
         ("get_user_profile", {"profile_schema_id": "ps_missing"}, "PROFILE_SCHEMA_NOT_FOUND", "profile_schema_id"),

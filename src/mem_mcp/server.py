@@ -440,8 +440,8 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         attributes: Annotated[
             list[ProfileAttributeInput],
             Field(description="The attributes to extract, e.g. [{\"name\": \"年龄\", \"description\": \"用户年龄\"}, "
-                  "{\"name\": \"居住地\", \"description\": \"用户目前居住的城市\"}]. Names unique, no near-synonyms.",
-                  min_length=1, max_length=100),
+                  "{\"name\": \"居住地\", \"description\": \"用户目前居住的城市\"}]. At least one; names unique, no "
+                  "near-synonyms.", max_length=100),
         ],
         description: Annotated[str, Field(description="What the profile is for.", max_length=2000)] = "",
     ) -> ProfileSchema:

@@ -24,9 +24,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 import numpy as np
 from pydantic import ValidationError
 
-if TYPE_CHECKING:
-    from .profiles import ProfileManager
-
 from . import retrieval
 from .config import Settings
 from .consolidation import Neighbour, Plan, decide, plans_from_decisions
@@ -91,6 +88,9 @@ from .models import (
 )
 from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
 from .store import MEMORY_COLUMNS, Database, memory_table_name
+
+if TYPE_CHECKING:
+    from .profiles import ProfileManager
 
 log = logging.getLogger(__name__)
 
