@@ -44,6 +44,8 @@ TOOL_NAMES = {
 }
 # Added to the server after the first fourteen: request status and retry of background extraction.
 REQUEST_TOOL_NAMES = {"get_request", "retry_request"}
+# Added with HTTP hosting (DESIGN §3: export and stats are operations too).
+MAINTENANCE_TOOL_NAMES = {"export_memories", "memory_stats"}
 
 ALLERGY = "用户对花生过敏"
 DOG = "The user has a golden retriever named Max"
@@ -177,7 +179,7 @@ def test_first_session_lists_tools_and_saves_memories(seeded: dict[str, Any]) ->
     tools = seeded["tools"]
     names = [t.name for t in tools]
     assert TOOL_NAMES <= set(names), sorted(TOOL_NAMES - set(names))
-    assert sorted(names) == sorted(TOOL_NAMES | REQUEST_TOOL_NAMES)
+    assert sorted(names) == sorted(TOOL_NAMES | REQUEST_TOOL_NAMES | MAINTENANCE_TOOL_NAMES)
     assert len(names) == len(set(names)) == 16
     for tool in tools:
         assert tool.description and tool.description.strip(), tool.name

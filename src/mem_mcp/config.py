@@ -45,6 +45,28 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEM_MCP_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
 
+    # -- HTTP hosting (serve --transport sse|streamable-http) ----------------------------------------
+    # Address to listen on. Anything but loopback exposes the server: keep tokens on.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    # The token file (hashed bearer tokens, each bound to an app, a tenant and a role). Default:
+    # <data_dir>/tokens.json. Create tokens with `mem-mcp token create`.
+    tokens_file: Path | None = None
+    # Serve HTTP without tokens: every caller is an admin of the default app and tenant. Only for a
+    # single user on loopback; refused on other addresses.
+    no_auth: bool = False
+    # Streamable HTTP without server-side sessions, for several servers behind a load balancer.
+    stateless_http: bool = False
+    # Per-token limits, requests per minute (seed 001: 3000 in all, 120 adds, 300 searches). 0 = no limit.
+    rate_limit_per_minute: int = Field(default=3000, ge=0)
+    rate_limit_add_per_minute: int = Field(default=120, ge=0)
+    rate_limit_search_per_minute: int = Field(default=300, ge=0)
+
+    @property
+    def token_path(self) -> Path:
+        """Where the hashed tokens live."""
+        return self.tokens_file or self.data_dir / "tokens.json"
+
     @property
     def database_uri(self) -> str:
         """The URI LanceDB connects to: db_uri if set, else the data directory."""

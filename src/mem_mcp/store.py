@@ -75,6 +75,7 @@ REQUESTS_SCHEMA = pa.schema(
         pa.field("agent_id", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("actor", pa.string()),
+        pa.field("token_id", pa.string()),
         pa.field("created_at", TS),
         pa.field("duration_ms", pa.float64()),
         pa.field("outcome", pa.string()),
@@ -198,12 +199,22 @@ class Database:
             conn = self._connect()
             try:
                 table = conn.open_table(name)
+                self._add_missing_columns(table, schema)
             except (FileNotFoundError, ValueError):
                 table = conn.create_table(name, schema=schema, exist_ok=True)
                 if setup is not None:
                     self._retry(lambda: setup(table))
             self._tables[name] = table
             return table
+
+    def _add_missing_columns(self, table: Any, schema: pa.Schema) -> None:
+        """Bring a table written by an older release up to ``schema``: new nullable string columns
+        (e.g. the request log's token_id) are added as all-null columns."""
+        have = set(table.schema.names)
+        missing = {f.name: "CAST(NULL AS STRING)" for f in schema if f.name not in have and f.type == pa.string()}
+        if missing:
+            log.info("adding columns %s to table %s", sorted(missing), table.name)
+            self._retry(lambda: table.add_columns(missing))
 
     def _retry(self, fn: Callable[[], T], attempts: int = 8) -> T:
         delay = 0.02
