@@ -9,6 +9,7 @@ set, a typed code, and a message that tells the model what to do next.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -753,7 +754,14 @@ def run(settings: Settings, transport: Transport = "stdio") -> None:
     )
     path = "/mcp" if transport == "streamable-http" else "/sse"
     log.warning("mem-mcp %s on http://%s:%d%s (health: /healthz)", transport, settings.host, settings.port, path)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            # After in-flight requests are done, and before uvicorn re-raises SIGTERM to exit.
+            await super().shutdown(sockets)
+            await asyncio.to_thread(core.close)
+
     try:
-        uvicorn.Server(config).run()
+        Server(config).run()
     finally:
-        core.close()
+        core.close()  # idempotent; covers a failed start
