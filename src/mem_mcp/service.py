@@ -151,7 +151,9 @@ class MemoryService:
         extractor: Extractor | None = None,
     ) -> None:
         self.settings = settings
-        self.db = database or Database(settings.database_uri)
+        self.db = database or Database(
+            settings.database_uri, settings.storage_options, settings.read_consistency_s
+        )
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
         self._extractor = extractor

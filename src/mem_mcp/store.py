@@ -167,9 +167,14 @@ class Database:
     """The embedded database. Opened lazily: importing lancedb costs about a second, and a stdio
     server must answer ``initialize`` before that."""
 
-    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, uri: str, storage_options: dict[str, str] | None = None, read_consistency_s: float = 0.0
+    ) -> None:
         self.uri = uri
         self._storage_options = storage_options
+        # 0: every read checks for commits by other processes (strong consistency across servers);
+        # N > 0: reads may lag other writers by up to N seconds, saving a manifest check per read.
+        self._read_consistency = timedelta(seconds=read_consistency_s)
         self._conn: Any = None
         self._tables: dict[str, Any] = {}
         # The schema each table was created with. Writes use it rather than the schema LanceDB reports,
@@ -186,7 +191,7 @@ class Database:
                 import lancedb
 
                 self._conn = lancedb.connect(
-                    self.uri, read_consistency_interval=timedelta(0), storage_options=self._storage_options
+                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options
                 )
             return self._conn
 
