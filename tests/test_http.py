@@ -385,3 +385,25 @@ async def test_concurrent_clients_writes_are_all_acknowledged_and_present(live, 
         assert len(set(ids)) == 8
         page = service.list_memories(scope={"tenant_id": tenant}, limit=100)
         assert {m.id for m in page.memories} == set(ids)
+
+
+async def test_two_servers_share_one_data_directory(settings, service, tokens):
+    """Two server processes' worth of state (separate services and databases) on one data directory,
+    as behind a load balancer: a write through one is read through the other at once."""
+    other = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    try:
+        stateless = settings.model_copy(update={"stateless_http": True})
+        with LiveServer(http_app(stateless, "streamable-http", service, tokens=tokens["store"])) as a, \
+                LiveServer(http_app(stateless, "streamable-http", other, tokens=tokens["store"])) as b:
+            async with http_client(f"{a.base}/mcp", tokens["alice"]) as via_a:
+                added = await call(via_a, "add_memories", {"text": "用户在两台服务器之间切换"})
+            async with http_client(f"{b.base}/mcp", tokens["alice"]) as via_b:
+                found = await call(via_b, "search_memories", {"query": "服务器"})
+                assert found["results"][0]["memory"]["id"] == added["events"][0]["memory_id"]
+                mem = found["results"][0]["memory"]
+                await call(via_b, "update_memory", {"memory_id": mem["id"], "scope": mem["scope"], "text": "用户只用一台服务器"})
+            async with http_client(f"{a.base}/mcp", tokens["alice"]) as via_a:
+                got = await call(via_a, "get_memory", {"memory_id": mem["id"], "scope": mem["scope"]})
+                assert got["text"] == "用户只用一台服务器" and got["version"] == 2
+    finally:
+        other.close()
