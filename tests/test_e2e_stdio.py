@@ -44,6 +44,8 @@ TOOL_NAMES = {
 }
 # Added to the server after the first fourteen: request status and retry of background extraction.
 REQUEST_TOOL_NAMES = {"get_request", "retry_request"}
+# Added with HTTP hosting (DESIGN §3: export and stats are operations too).
+MAINTENANCE_TOOL_NAMES = {"export_memories", "memory_stats"}
 # Added with user profiles.
 PROFILE_TOOL_NAMES = {
     "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",
@@ -182,8 +184,8 @@ def test_first_session_lists_tools_and_saves_memories(seeded: dict[str, Any]) ->
     tools = seeded["tools"]
     names = [t.name for t in tools]
     assert TOOL_NAMES <= set(names), sorted(TOOL_NAMES - set(names))
-    assert sorted(names) == sorted(TOOL_NAMES | REQUEST_TOOL_NAMES | PROFILE_TOOL_NAMES)
-    assert len(names) == len(set(names)) == 22
+    assert sorted(names) == sorted(TOOL_NAMES | REQUEST_TOOL_NAMES | MAINTENANCE_TOOL_NAMES | PROFILE_TOOL_NAMES)
+    assert len(names) == len(set(names))
     for tool in tools:
         assert tool.description and tool.description.strip(), tool.name
         assert tool.output_schema and tool.output_schema.get("type") == "object", tool.name

@@ -74,8 +74,10 @@ def values(profile) -> dict[str, str | None]:
     return {a.name: a.value for a in profile.attributes}
 
 
-def tenant(name: str, *, locked: bool = True, admin: bool = False) -> CallContext:
-    return CallContext(ScopeDefaults(app_id="shop", tenant_id=name, agent_id="bot", run_id="r1", locked=locked, admin=admin))
+def tenant(name: str, *, role: str = "write") -> CallContext:
+    """A caller bound to app 'shop' and one tenant, as an HTTP token makes it."""
+    defaults = ScopeDefaults(app_id="shop", tenant_id=name, agent_id="bot", run_id="r1", locked=True, admin=role == "admin")
+    return CallContext(defaults, role=role)
 
 
 # -- schema CRUD -------------------------------------------------------------------------------------
@@ -337,7 +339,7 @@ def test_a_retried_job_fills_the_profile(settings):
 
 
 def test_profiles_are_isolated_per_tenant_and_schemas_per_app(svc):
-    admin = tenant("ops", admin=True)
+    admin = tenant("ops", role="admin")
     schema = svc.create_profile_schema("shop profile", BASIC, ctx=admin)
     sid = schema.profile_schema_id
     alice, bob = tenant("alice"), tenant("bob")
@@ -354,9 +356,10 @@ def test_profiles_are_isolated_per_tenant_and_schemas_per_app(svc):
     assert err.value.field == "scope.tenant_id"
     with pytest.raises(InvalidScopeError):
         svc.list_profile_schemas(app_id="other", ctx=alice)
-    # Schemas are shared by the app's users: readable, but only an admin changes them.
+    # Schemas are shared by the app's users: readable (even with a read token), but only an admin changes them.
     assert svc.list_profile_schemas(ctx=alice).total == 1
-    assert svc.get_profile_schema(sid, ctx=bob).name == "shop profile"
+    assert svc.get_profile_schema(sid, ctx=tenant("bob", role="read")).name == "shop profile"
+    assert values(svc.get_user_profile(sid, ctx=tenant("alice", role="read")))["年龄"] == "28岁"
     for call in (
         lambda: svc.create_profile_schema("mine", BASIC, ctx=alice),
         lambda: svc.update_profile_schema(sid, name="hacked", ctx=alice),
@@ -364,6 +367,8 @@ def test_profiles_are_isolated_per_tenant_and_schemas_per_app(svc):
     ):
         with pytest.raises(PermissionDeniedError):
             call()
+    with pytest.raises(PermissionDeniedError):  # filling a profile is a write
+        svc.add_memories(messages=SEED_MESSAGES, profile_schema_id=sid, ctx=tenant("alice", role="read"))
     assert svc.get_profile_schema(sid, ctx=admin).name == "shop profile"
     # An admin may read any tenant's profile; another app sees neither the schema nor the values.
     assert values(svc.get_user_profile(sid, tenant_id="bob", ctx=admin))["年龄"] == "41"

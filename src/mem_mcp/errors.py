@@ -137,3 +137,9 @@ class PermissionDeniedError(MemMcpError, PermissionError):
     """The caller may not do this."""
 
     code = "PERMISSION_DENIED"
+
+
+class RateLimitedError(MemMcpError, RuntimeError):
+    """Too many requests for this token; ``details['retry_after_s']`` says when to try again."""
+
+    code = "TOO_MANY_REQUESTS"

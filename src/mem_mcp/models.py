@@ -214,6 +214,7 @@ class RequestRecord(BaseModel):
     store: str | None
     scope: Scope | None
     actor: str | None = None
+    token_id: str | None = Field(default=None, description="Id of the HTTP token that made the request (never the token).")
     created_at: datetime
     duration_ms: float
     outcome: Literal["ok", "error", "pending", "running", "done", "failed"]
@@ -241,6 +242,13 @@ class Stats(BaseModel):
     memories_deleted: int
     messages: int
     by_type: dict[str, int]
+
+
+class ExportResult(BaseModel):
+    """Exported memories as JSON Lines, the format `mem-mcp import` reads."""
+
+    count: int
+    jsonl: str
 
 
 # -- profiles ---------------------------------------------------------------------------------------

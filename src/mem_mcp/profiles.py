@@ -13,8 +13,8 @@ the same commit, so the earlier value stays in the attribute's history with the 
 Tenants are isolated exactly like memories: the scope comes from ``resolve_scope`` with the caller's
 defaults, so a token bound to a tenant (HTTP) reads and fills only that tenant's profile.
 
-Schemas are shared by every user of an app, so a caller bound to one tenant (``ScopeDefaults.locked``
-without ``admin``) may read them but not create, change or delete them.
+Schemas are shared by every user of an app, so creating, changing and deleting them needs the admin
+role (``OPERATION_ROLES`` in service.py); a read or write token of one tenant reads them.
 
 ``MemoryService`` exposes these operations with thin methods; every one goes through its request log.
 """
@@ -35,7 +35,6 @@ from .errors import (
     DuplicateAttributeError,
     EmptySchemaError,
     InvalidArgumentError,
-    PermissionDeniedError,
     ProfileSchemaNotFoundError,
 )
 from .extraction import ExtractionResult, ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
@@ -92,7 +91,6 @@ class ProfileManager:
         ctx = ctx or self._svc.default_context()
         with self._svc._request("CreateProfileSchema", ctx) as req:
             req.scope = scope = self._scope(ctx, app_id)
-            _may_change_schemas(ctx)
             clean_name = _schema_name(name)
             clean_description = _schema_description(description)
             attrs = [_new_attribute(_attribute_input(a, i)) for i, a in enumerate(_attribute_list(attributes))]
@@ -142,7 +140,6 @@ class ProfileManager:
         with self._svc._request("UpdateProfileSchema", ctx) as req:
             req.scope = scope = self._scope(ctx, app_id)
             req.detail = profile_schema_id
-            _may_change_schemas(ctx)
             if name is None and description is None and not attribute_operations:
                 raise InvalidArgumentError(
                     "Nothing to change: give `name`, `description` or `attribute_operations` "
@@ -205,7 +202,6 @@ class ProfileManager:
         with self._svc._request("DeleteProfileSchema", ctx) as req:
             req.scope = scope = self._scope(ctx, app_id)
             req.detail = profile_schema_id
-            _may_change_schemas(ctx)
             self._schema_row(profile_schema_id, scope.app_id)
             where = f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(scope.app_id)}"
             values = self.db.profile_values()
@@ -386,16 +382,6 @@ class ProfileManager:
 
 
 # -- validation -----------------------------------------------------------------------------------
-
-
-def _may_change_schemas(ctx: CallContext) -> None:
-    d = ctx.defaults
-    if d.locked and not d.admin:
-        raise PermissionDeniedError(
-            "Profile schemas are shared by every user of the app, so only an admin may create, change or delete "
-            "them. Read them with list_profile_schemas / get_profile_schema, or ask an admin.",
-            field="profile_schema_id",
-        )
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:

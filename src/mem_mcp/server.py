@@ -1,30 +1,39 @@
-"""The MCP adapter: one tool per service operation, resources, and prompts over ``MemoryService``.
+"""The MCP adapter: one tool per service operation, resources, and prompts over ``MemoryService``,
+served over stdio or HTTP (streamable HTTP or SSE, with bearer tokens and rate limits).
 
 Nothing here touches LanceDB, fastembed or anthropic. Each tool fills the caller's scope defaults
-from the connection (configured app and tenant, the client's name as agent_id, the session as
-run_id) and hands off to the service. Errors come back with ``isError`` set, a typed code, and a
-message that tells the model what to do next.
+from the connection (configured app and tenant, or those its token is bound to; the client's name
+as agent_id; the session as run_id) and hands off to the service. Errors come back with ``isError``
+set, a typed code, and a message that tells the model what to do next.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import json
 import logging
 import re
 import threading
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any, AsyncIterator, Literal
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Annotated, Any, AsyncIterator, Awaitable, Literal, TypeVar
 
 from mcp.server import MCPServer
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from . import __version__
+from .auth import LimitKind, RateLimiter, RateLimits, TokenRecord, TokenStore
 from .config import Settings
-from .errors import InvalidArgumentError, MemMcpError
+from .errors import InvalidArgumentError, MemMcpError, RateLimitedError
 from .models import (
     Memory,
     MemoryHistory,
@@ -41,6 +50,8 @@ from .models import (
     WriteResult,
     CustomStrategy,
     Deleted,
+    ExportResult,
+    Stats,
 )
 from .models import (
     AttributeOperation,
@@ -88,13 +99,45 @@ ProfileSchemaIdArg = Annotated[
 ]
 
 
+T = TypeVar("T")
+_TOKEN_CLAIM = "mem_mcp_token"
+#: Tools that count against the per-token add and search limits (everything counts against the total).
+_LIMIT_KINDS: dict[str, LimitKind] = {"add_memories": "add", "retry_request": "add", "search_memories": "search"}
+
+
 @dataclass
 class AppState:
-    """What every request needs: the service and the settings it was built from."""
+    """What every request needs: the service, the settings it was built from, and on HTTP the
+    rate limiter."""
 
     service: AsyncMemoryService
     settings: Settings
     process_run_id: str
+    limiter: RateLimiter | None = None
+    warmed: bool = field(default=False)
+
+
+class TokenVerifier:
+    """The SDK's token-verification hook over our token file: a valid token becomes an AccessToken
+    whose client_id is the token's id and which carries the record (app, tenant, role, limits)."""
+
+    def __init__(self, tokens: TokenStore) -> None:
+        self.tokens = tokens
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        rec = self.tokens.verify(token)
+        if rec is None:
+            return None
+        return AccessToken(token=token, client_id=rec.id, scopes=[rec.role], claims={_TOKEN_CLAIM: rec})
+
+
+def _token_record() -> TokenRecord | None:
+    """The token of the HTTP request being served; None on stdio and on HTTP without auth."""
+    access = get_access_token()
+    if access is None or not access.claims:
+        return None
+    rec = access.claims.get(_TOKEN_CLAIM)
+    return rec if isinstance(rec, TokenRecord) else None
 
 
 def _safe_segment(value: str | None, fallback: str) -> str:
@@ -104,11 +147,14 @@ def _safe_segment(value: str | None, fallback: str) -> str:
     return cleaned or fallback
 
 
-def call_context(ctx: Context, state: AppState) -> CallContext:
-    """Scope defaults of this connection: configured app/tenant, client name, session."""
+def call_context(ctx: Context | None, state: AppState) -> CallContext:
+    """Scope defaults of this connection: configured app/tenant (or the token's), client name, session.
+    ``ctx`` None (static resources, which cannot take one) keeps the generic agent and run."""
     agent = "mcp-client"
     run = state.process_run_id
     try:
+        if ctx is None:
+            raise ValueError("no request context")
         session = ctx.request_context.session
         params = session.client_params
         if params is not None and params.client_info is not None:
@@ -121,6 +167,11 @@ def call_context(ctx: Context, state: AppState) -> CallContext:
                 run = connection.state.setdefault("mem_mcp_run_id", run)
     except ValueError:  # no request context (called outside a request)
         pass
+    rec = _token_record()
+    if rec is not None:
+        # HTTP with a token: app and tenant are the token's, whatever the request says.
+        defaults = replace(rec.defaults(), agent_id=agent, run_id=run)
+        return CallContext(defaults=defaults, actor=agent, role=rec.role, token_id=rec.id)
     defaults = ScopeDefaults(
         app_id=state.settings.default_app, tenant_id=state.settings.default_tenant, agent_id=agent, run_id=run
     )
@@ -135,7 +186,25 @@ class MemoryMCPServer(MCPServer[AppState]):
     """MCPServer that turns our typed errors (and argument validation errors) into ``isError``
     results carrying ``{"error": {"code", "message", "field"}}`` as structured content."""
 
+    limiter: RateLimiter | None = None
+    on_refused: Any = None  # callable(operation, exc) that writes a refused call to the request log
+
+    def _check_rate(self, operation: str, kind: LimitKind | None) -> None:
+        rec = _token_record()
+        if self.limiter is None or rec is None:
+            return
+        try:
+            self.limiter.check(rec.id, rec.rate_limits, kind)
+        except RateLimitedError as exc:
+            if self.on_refused is not None:
+                self.on_refused(operation, rec, exc)
+            raise
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            self._check_rate(_operation(name), _LIMIT_KINDS.get(name))
+        except RateLimitedError as exc:
+            return _error_result(exc)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -145,6 +214,31 @@ class MemoryMCPServer(MCPServer[AppState]):
             if isinstance(cause, ValidationError):
                 return _error_result(_validation_error(cause))
             raise
+
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        try:
+            self._check_rate("ReadResource", None)
+        except RateLimitedError as exc:
+            raise ResourceError(f"{exc.code}: {exc.message}") from exc
+        return await super().read_resource(uri, context)
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        self._check_rate("GetPrompt", None)  # MemMcpError → the prompt call fails with its message
+        return await super().get_prompt(name, arguments, context)
+
+
+def _operation(tool: str) -> str:
+    """The request log's name of a tool: add_memories → AddMemories."""
+    return "".join(part.capitalize() for part in tool.split("_"))
+
+
+async def _resource(call: Awaitable[T]) -> T:
+    """Resource reads fail with the typed code and message, as tool calls do."""
+    try:
+        return await call
+    except MemMcpError as exc:
+        raise ResourceError(f"{exc.code}: {exc.message}") from exc
 
 
 def _validation_error(exc: ValidationError) -> InvalidArgumentError:
@@ -163,9 +257,15 @@ def _error_result(exc: MemMcpError) -> CallToolResult:
     )
 
 
-def build_server(settings: Settings, service: MemoryService | None = None) -> MemoryMCPServer:
+def build_server(
+    settings: Settings, service: MemoryService | None = None, *, tokens: TokenStore | None = None
+) -> MemoryMCPServer:
     """Build the MCP server. Nothing is opened or loaded here; the database opens on first use and
-    the model loads in the background once the server is up."""
+    the model loads in the background once the server is up.
+
+    With ``tokens`` (HTTP hosting) every request needs a bearer token from that file; the token binds
+    the caller's app, tenant and role, and per-token rate limits apply.
+    """
     core = service or MemoryService(settings)
     state = AppState(
         service=AsyncMemoryService(core), settings=settings, process_run_id=f"run-{uuid.uuid4().hex[:12]}"
@@ -173,16 +273,28 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        # Entered once on stdio and streamable HTTP, once per connection on SSE: warm up once.
         # Warm up after `initialize` has had time to go out: loading the model and importing LanceDB
         # take about a second, and the client should not wait for them to list tools.
-        timer = threading.Timer(0.5, _warm_up, args=(core,))
-        timer.daemon = True
-        timer.start()
+        timer = None
+        if not state.warmed:
+            state.warmed = True
+            timer = threading.Timer(0.5, _warm_up, args=(core,))
+            timer.daemon = True
+            timer.start()
         try:
             yield state
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
 
+    auth_kwargs: dict[str, Any] = {}
+    if tokens is not None:
+        auth_kwargs = {
+            "token_verifier": TokenVerifier(tokens),
+            # Static bearer tokens, no OAuth server: no discovery metadata is published.
+            "auth": AuthSettings(issuer_url=f"http://{settings.host}:{settings.port}", resource_server_url=None),
+        }
     mcp = MemoryMCPServer(
         "mem-mcp",
         title="mem-mcp long-term memory",
@@ -190,7 +302,27 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,
+        **auth_kwargs,
     )
+    if tokens is not None:
+        mcp.limiter = RateLimiter(
+            RateLimits(
+                per_minute=settings.rate_limit_per_minute,
+                add_per_minute=settings.rate_limit_add_per_minute,
+                search_per_minute=settings.rate_limit_search_per_minute,
+            )
+        )
+        mcp.on_refused = lambda operation, rec, exc: core.record_refusal(
+            operation, CallContext(defaults=rec.defaults(), role=rec.role, token_id=rec.id), exc
+        )
+
+    @mcp.custom_route("/healthz", methods=["GET"])
+    async def healthz(_request: Any) -> Any:
+        """Liveness and store availability for load balancers (no token needed, no tenant data)."""
+        from starlette.responses import JSONResponse
+
+        health = await state.service.health()
+        return JSONResponse(health, status_code=200 if health["status"] == "ok" else 503)
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True)
 
     # -- memories -------------------------------------------------------------------------------
@@ -350,15 +482,45 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
     async def list_requests(
         ctx: Context,
         operation: Annotated[str | None, Field(description="Only this operation, e.g. 'AddMemories'.")] = None,
+        outcome: Annotated[
+            str | None, Field(description="'ok', 'error', or an error code such as 'TOO_MANY_REQUESTS'.")
+        ] = None,
+        since: Annotated[datetime | None, Field(description="Only requests at or after this time (ISO 8601).")] = None,
+        until: Annotated[datetime | None, Field(description="Only requests before this time (ISO 8601).")] = None,
+        token_id: Annotated[str | None, Field(description="Only requests made with this token id.")] = None,
         limit: Annotated[int, Field(description="How many, 1-1000, newest first.", ge=1, le=1000)] = 50,
         store: Annotated[str | None, Field(description="Only this store.")] = None,
         scope: ScopeArg = None,
     ) -> RequestList:
-        """Audit log: which operations ran, when, for whom, how long they took, and whether they failed."""
+        """Audit log: which operations ran, when, for whom (scope and token id), how long they took, and
+        whether they failed. Admins may pass scope {"tenant_id": "*"} to see every tenant."""
         state = _state(ctx)
         return await state.service.list_requests(
-            operation=operation, limit=limit, store=store, scope=scope, ctx=call_context(ctx, state)
+            operation=operation, outcome=outcome, since=since, until=until, token_id=token_id, limit=limit,
+            store=store, scope=scope, ctx=call_context(ctx, state),
         )
+
+    @mcp.tool(annotations=read_only)
+    async def export_memories(
+        ctx: Context,
+        include_history: Annotated[bool, Field(description="Also export superseded and deleted versions.")] = False,
+        store: StoreArg = "default",
+        scope: ScopeArg = None,
+    ) -> ExportResult:
+        """Export the user's memories as JSON Lines (one memory per line), e.g. when they ask for a copy
+        of everything you remember. `mem-mcp import` reads the result back."""
+        state = _state(ctx)
+        records = await state.service.export_memories(
+            store=store, scope=scope, include_history=include_history, ctx=call_context(ctx, state)
+        )
+        jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        return ExportResult(count=len(records), jsonl=jsonl)
+
+    @mcp.tool(annotations=read_only)
+    async def memory_stats(ctx: Context, store: StoreArg = "default") -> Stats:
+        """Count the memories of a store (active, superseded, deleted; by type) and its saved messages."""
+        state = _state(ctx)
+        return await state.service.stats(store, ctx=call_context(ctx, state))
 
     @mcp.tool(annotations=read_only)
     async def get_request(
@@ -518,43 +680,43 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
 
     @mcp.resource("memory://stores", mime_type="application/json", description="All memory stores.")
     async def stores_resource() -> str:
-        return (await state.service.list_stores()).model_dump_json()
+        return (await _resource(state.service.list_stores(ctx=call_context(None, state)))).model_dump_json()
 
     @mcp.resource("memory://stores/{store}", mime_type="application/json", description="One memory store.")
-    async def store_resource(store: str) -> str:
-        return (await state.service.get_store(store)).model_dump_json()
+    async def store_resource(store: str, ctx: Context) -> str:
+        return (await _resource(state.service.get_store(store, ctx=call_context(ctx, state)))).model_dump_json()
 
     @mcp.resource(
         "memory://stores/{store}/memories/{memory_id}", mime_type="application/json",
-        description="One memory of the default app and tenant (any agent or run).",
+        description="One memory of your app and tenant (any agent or run).",
     )
-    async def memory_resource(store: str, memory_id: str) -> str:
-        return (await state.service.lookup_memory(memory_id, store=store)).model_dump_json()
+    async def memory_resource(store: str, memory_id: str, ctx: Context) -> str:
+        call = state.service.lookup_memory(memory_id, store=store, ctx=call_context(ctx, state))
+        return (await _resource(call)).model_dump_json()
 
     @mcp.resource(
         "memory://recent", mime_type="application/json",
-        description="The 20 most recent memories of the default app and tenant, across agents and runs.",
+        description="The 20 most recent memories of your app and tenant, across agents and runs.",
     )
     async def recent_resource() -> str:
-        return (await state.service.list_memories(limit=20)).model_dump_json()
+        call = state.service.list_memories(limit=20, ctx=call_context(None, state))
+        return (await _resource(call)).model_dump_json()
 
     @mcp.resource(
         "memory://profiles/{profile_schema_id}", mime_type="application/json",
         description="The current user's profile for a profile schema (attributes with their values).",
     )
     async def profile_resource(profile_schema_id: str, ctx: Context) -> str:
-        profile = await state.service.get_user_profile(profile_schema_id, ctx=call_context(ctx, state))
-        return profile.model_dump_json()
+        call = state.service.get_user_profile(profile_schema_id, ctx=call_context(ctx, state))
+        return (await _resource(call)).model_dump_json()
 
     @mcp.resource(
         "memory://profiles/{profile_schema_id}/{tenant_id}", mime_type="application/json",
         description="One user's (tenant's) profile for a profile schema.",
     )
     async def tenant_profile_resource(profile_schema_id: str, tenant_id: str, ctx: Context) -> str:
-        profile = await state.service.get_user_profile(
-            profile_schema_id, tenant_id=tenant_id, ctx=call_context(ctx, state)
-        )
-        return profile.model_dump_json()
+        call = state.service.get_user_profile(profile_schema_id, tenant_id=tenant_id, ctx=call_context(ctx, state))
+        return (await _resource(call)).model_dump_json()
 
     # -- prompts --------------------------------------------------------------------------------
 
@@ -623,11 +785,120 @@ def _warm_up(service: MemoryService) -> None:
         log.exception("warm-up failed")
 
 
-def run(settings: Settings, transport: Literal["stdio", "sse", "streamable-http"] = "stdio", **kwargs: Any) -> None:
-    """Serve over stdio (HTTP transports arrive with authentication)."""
-    server = build_server(settings)
-    if transport != "stdio":
+Transport = Literal["stdio", "sse", "streamable-http"]
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_tokens(settings: Settings) -> TokenStore | None:
+    """The token file for HTTP hosting, or None with ``no_auth`` (loopback only). Refuses to serve
+    HTTP with no usable token, saying how to create one."""
+    if settings.no_auth:
+        if not _is_loopback(settings.host):
+            raise InvalidArgumentError(
+                f"--no-auth serves every memory to anyone who can reach {settings.host}; it is only allowed on "
+                "a loopback address (127.0.0.1). Create tokens with `mem-mcp token create` instead.",
+                field="no_auth",
+            )
+        log.warning("serving HTTP without tokens on %s: every caller is an admin", settings.host)
+        return None
+    tokens = TokenStore(settings.token_path)
+    if not tokens.active():
         raise InvalidArgumentError(
-            f"Transport {transport!r} is not available yet; use --transport stdio.", field="transport"
+            f"No tokens in {settings.token_path}: HTTP needs bearer tokens. Create one with "
+            "`mem-mcp token create --app default --tenant <user> --role write` and give it to the user; "
+            "or, for a single user on 127.0.0.1 only, pass --no-auth.",
+            field="tokens_file",
         )
-    server.run("stdio")
+    return tokens
+
+
+class ClearAuthErrors:
+    """ASGI wrapper that rewrites the SDK's bare 401 ("Authentication required") into a message that
+    says what is wrong and what to do."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        has_header = any(k.lower() == b"authorization" for k, _ in scope.get("headers", []))
+        rewriting = False
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal rewriting
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                rewriting = True
+                if has_header:
+                    why = ("The bearer token is not valid: it is unknown, revoked, or mistyped. Check the "
+                           "Authorization header, or ask the operator for a new token.")
+                else:
+                    why = ("This server needs a bearer token: send 'Authorization: Bearer mmcp_...'. The "
+                           "operator creates one with `mem-mcp token create --app A --tenant T --role write`.")
+                body = json.dumps({"error": "invalid_token", "error_description": why}).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**message, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            if rewriting:
+                return  # the SDK's original body
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def http_app(
+    settings: Settings, transport: Transport, service: MemoryService | None = None, *, tokens: TokenStore | None = None
+) -> Any:
+    """The ASGI app serving MCP over streamable HTTP (at /mcp) or SSE (at /sse and /messages/),
+    plus /healthz. ``tokens`` None means no authentication."""
+    server = build_server(settings, service, tokens=tokens)
+    if transport == "streamable-http":
+        app = server.streamable_http_app(stateless_http=settings.stateless_http, host=settings.host)
+    elif transport == "sse":
+        app = server.sse_app(host=settings.host)
+    else:
+        raise InvalidArgumentError(f"{transport!r} is not an HTTP transport; use sse or streamable-http.", field="transport")
+    return ClearAuthErrors(app)
+
+
+def run(settings: Settings, transport: Transport = "stdio") -> None:
+    """Serve over stdio, or over HTTP with tokens until SIGINT/SIGTERM. On shutdown the server stops
+    accepting requests, lets those in flight finish (up to 30 s), then finishes queued extraction jobs
+    and writes out the request log."""
+    if transport == "stdio":
+        build_server(settings).run("stdio")
+        return
+    import uvicorn
+
+    tokens = load_tokens(settings)
+    core = MemoryService(settings)
+    app = http_app(settings, transport, core, tokens=tokens)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=30,
+    )
+    path = "/mcp" if transport == "streamable-http" else "/sse"
+    log.warning("mem-mcp %s on http://%s:%d%s (health: /healthz)", transport, settings.host, settings.port, path)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            # After in-flight requests are done, and before uvicorn re-raises SIGTERM to exit.
+            await super().shutdown(sockets)
+            await asyncio.to_thread(core.close)
+
+    try:
+        Server(config).run()
+    finally:
+        core.close()  # idempotent; covers a failed start

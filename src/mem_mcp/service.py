@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from . import retrieval
+from .auth import role_allows
 from .config import Settings
 from .consolidation import Neighbour, Plan, decide, plans_from_decisions
 from .extraction import (
@@ -46,6 +47,7 @@ from .errors import (
     InvalidArgumentError,
     MemMcpError,
     MemoryNotFoundError,
+    PermissionDeniedError,
     RequestNotFoundError,
     StoreNotFoundError,
     TextTooLongError,
@@ -77,6 +79,7 @@ from .models import (
     StoreList,
     WriteResult,
 )
+from .requestlog import RequestLog
 from .models import (
     AttributeOperation,
     ProfileAttributeInput,
@@ -113,10 +116,29 @@ ScopeArg = ScopeInput | Mapping[str, Any] | None
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who is calling: the scope defaults of the connection and a name for the request log."""
+    """Who is calling: the scope defaults of the connection, its role, and what the request log
+    records about it (a name for the client, and the id of its token on HTTP)."""
 
     defaults: ScopeDefaults = field(default_factory=ScopeDefaults)
     actor: str | None = None
+    role: str = "admin"  # local callers (stdio, CLI, embedding) may do everything
+    token_id: str | None = None
+
+
+#: The role each operation needs (read < write < admin). An operation missing here needs admin, so
+#: a new operation is closed to tokens until someone decides who may call it.
+OPERATION_ROLES: dict[str, str] = {
+    "GetMemoryStore": "read", "ListMemoryStores": "read", "SearchMemories": "read", "ListMemories": "read",
+    "GetMemory": "read", "MemoryHistory": "read", "ListMessages": "read", "ListRequests": "read",
+    "GetRequest": "read", "Stats": "read", "ExportMemories": "read",
+    "AddMemories": "write", "UpdateMemory": "write", "DeleteMemory": "write", "RetryRequest": "write",
+    # Imported records carry their own ids and scopes, so an import could overwrite any tenant's rows.
+    "ImportMemories": "admin",
+    "CreateMemoryStore": "admin", "UpdateMemoryStore": "admin", "DeleteMemoryStore": "admin", "Reindex": "admin",
+    # Profile schemas are shared by every user of an app: tenants read them, only an admin changes them.
+    "ListProfileSchemas": "read", "GetProfileSchema": "read", "GetUserProfile": "read",
+    "CreateProfileSchema": "admin", "UpdateProfileSchema": "admin", "DeleteProfileSchema": "admin",
+}
 
 
 def now() -> datetime:
@@ -144,7 +166,9 @@ class MemoryService:
         extractor: Extractor | None = None,
     ) -> None:
         self.settings = settings
-        self.db = database or Database(settings.database_uri)
+        self.db = database or Database(
+            settings.database_uri, settings.storage_options, settings.read_consistency_s
+        )
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
         self._extractor = extractor
@@ -155,6 +179,7 @@ class MemoryService:
         self._lock = threading.RLock()
         self._ready = False
         self._msg_writes = 0
+        self.request_log = RequestLog(lambda rows: self.db.insert(self.db.requests(), rows))
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -243,6 +268,13 @@ class MemoryService:
         started = time.perf_counter()
         outcome, code, detail = "ok", None, None
         try:
+            needed = OPERATION_ROLES.get(operation, "admin")
+            if ctx is not None and not role_allows(ctx.role, needed):
+                raise PermissionDeniedError(
+                    f"{operation} needs a {needed} token; this token's role is {ctx.role!r}. "
+                    f"Ask the server's operator for a token with role {needed}.",
+                    field="token",
+                )
             yield req
         except MemMcpError as exc:
             outcome, code, detail = "error", exc.code, exc.message[:500]
@@ -260,16 +292,14 @@ class MemoryService:
                 "store": req.store,
                 **{seg: (getattr(scope, seg) if scope else None) for seg in SEGMENTS},
                 "actor": ctx.actor if ctx else None,
+                "token_id": ctx.token_id if ctx else None,
                 "created_at": now(),
                 "duration_ms": (time.perf_counter() - started) * 1000,
                 "outcome": req.outcome or outcome,
                 "error_code": code,
                 "detail": detail or req.detail,
             }
-            try:
-                self.db.insert(self.db.requests(), [row])
-            except Exception:  # the log must never turn a done operation into a failure
-                log.exception("could not write the request log")
+            self.request_log.append(row)
 
     # -- stores ---------------------------------------------------------------------------------
 
@@ -350,7 +380,8 @@ class MemoryService:
     def get_store(self, name: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> MemoryStore:
         with self._request("GetMemoryStore", ctx, name):
             store, table, _ = self._table_of(name)
-            return store.model_copy(update={"memory_count": self.db.count(table, "status = 'active'")})
+            where = " AND ".join(["status = 'active'", *filter(None, [self._tenant_where(ctx)])])
+            return store.model_copy(update={"memory_count": self.db.count(table, where)})
 
     def list_stores(self, *, ctx: CallContext | None = None) -> StoreList:
         with self._request("ListMemoryStores", ctx):
@@ -896,11 +927,19 @@ class MemoryService:
         scope: ScopeArg = None,
         operation: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        outcome: str | None = None,
+        token_id: str | None = None,
         limit: int = 50,
         ctx: CallContext | None = None,
     ) -> RequestList:
-        """The request log, newest first, by scope, operation and time."""
+        """The request log, newest first, by scope, operation, time, outcome and token.
+
+        ``outcome`` is ``ok``, ``error``, or an error code such as ``PERMISSION_DENIED``. A token
+        sees its own app and tenant; an admin may pass ``tenant_id: "*"``.
+        """
         ctx = ctx or self.default_context()
+        self.request_log.flush()
         with self._request("ListRequests", ctx, store) as req:
             resolved = resolve_scope(scope, ctx.defaults, "list")
             req.scope = resolved
@@ -910,14 +949,27 @@ class MemoryService:
                 parts.append(f"store = {sql_string(store)}")
             if operation:
                 parts.append(f"operation = {sql_string(operation)}")
+            for name, value in (("since", since), ("until", until)):
+                if value is not None and not isinstance(value, datetime):
+                    raise InvalidArgumentError(f"{name} must be a date-time, e.g. 2026-11-21T09:00:00Z.", field=name)
             if since is not None:
                 parts.append(f"created_at >= {_ts_literal(since)}")
+            if until is not None:
+                parts.append(f"created_at < {_ts_literal(until)}")
+            if outcome:
+                if outcome in ("ok", "error"):
+                    parts.append(f"outcome = {sql_string(outcome)}")
+                else:
+                    parts.append(f"error_code = {sql_string(outcome)}")
+            if token_id:
+                parts.append(f"token_id = {sql_string(token_id)}")
             rows = self.db.rows(self.db.requests(), " AND ".join(parts), None, [("created_at", "descending")], 0, limit)
             return RequestList(
                 requests=[
                     RequestRecord(
                         request_id=r["request_id"], operation=r["operation"], store=r["store"],
-                        scope=_scope_of(r) if r["app_id"] else None, actor=r["actor"], created_at=r["created_at"],
+                        scope=_scope_of(r) if r["app_id"] else None, actor=r["actor"], token_id=r.get("token_id"),
+                        created_at=r["created_at"],
                         duration_ms=r["duration_ms"], outcome=r["outcome"], error_code=r["error_code"], detail=r["detail"],
                     )
                     for r in rows
@@ -1111,12 +1163,13 @@ class MemoryService:
             self._queue.join()
 
     def close(self) -> None:
-        """Stop the background worker after the jobs already queued."""
+        """Stop the background worker after the jobs already queued, and write the request log out."""
         with self._lock:
             worker, self._worker = self._worker, None
         if worker is not None and self._queue is not None:
             self._queue.put(None)
             worker.join(timeout=30)
+        self.request_log.close()
 
     def get_request(self, request_id: str, *, ctx: CallContext | None = None) -> RequestStatus:
         """The status of an add_memories request with messages: pending, running, done or failed, with events."""
@@ -1202,16 +1255,53 @@ class MemoryService:
 
     # -- maintenance ----------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """Whether the stores can be read, for a health endpoint. Not logged (load balancers poll it)."""
+        try:
+            self._ensure_ready()
+            stores = self.db.count(self.db.stores(), None)
+        except Exception as exc:  # any failure means "unavailable"; the reason goes to the operator
+            log.exception("health check failed")
+            return {"status": "unavailable", "error": f"{type(exc).__name__}: {exc}"[:300]}
+        with self._lock:
+            model_loaded = self._configured is not None
+        return {
+            "status": "ok",
+            "stores": stores,
+            "embedding_model": self._configured.name if self._configured is not None else self.settings.embedding_model,
+            "model_loaded": model_loaded,
+            "jobs_queued": self._queue.qsize() if self._queue is not None else 0,
+        }
+
+    def record_refusal(self, operation: str, ctx: CallContext, exc: MemMcpError) -> None:
+        """Log a call refused before it reached an operation (rate limits), so the audit shows it."""
+        self.request_log.append({
+            "request_id": new_id("req"), "operation": operation, "store": None,
+            **{seg: getattr(_default_scope(ctx), seg) for seg in SEGMENTS},
+            "actor": ctx.actor, "token_id": ctx.token_id, "created_at": now(), "duration_ms": 0.0,
+            "outcome": "error", "error_code": exc.code, "detail": exc.message[:500],
+        })
+
+    def _tenant_where(self, ctx: CallContext | None) -> str | None:
+        """For a token bound to a tenant, the condition that keeps counts to that tenant."""
+        if ctx is None or not ctx.defaults.locked or ctx.defaults.admin:
+            return None
+        return _scope_where(resolve_scope(None, ctx.defaults, "list"))
+
     def stats(self, store: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> Stats:
+        """Counts of a store (for a token: of its own tenant)."""
         with self._request("Stats", ctx, store):
             st, table, _ = self._table_of(store)
-            data = self.db.arrow(table, None, ["status", "type"]).to_pylist()
+            tenant = self._tenant_where(ctx)
+            data = self.db.arrow(table, tenant, ["status", "type"]).to_pylist()
             by_status = {s: sum(1 for r in data if r["status"] == s) for s in ("active", "superseded", "deleted")}
             by_type: dict[str, int] = {}
             for r in data:
                 if r["status"] == "active":
                     by_type[r["type"]] = by_type.get(r["type"], 0) + 1
-            messages = self.db.count(self.db.messages(), f"store = {sql_string(store)}")
+            messages = self.db.count(
+                self.db.messages(), " AND ".join([f"store = {sql_string(store)}", *filter(None, [tenant])])
+            )
             return Stats(
                 store=store, embedding_model=st.embedding_model, memories_active=by_status["active"],
                 memories_superseded=by_status["superseded"], memories_deleted=by_status["deleted"],
@@ -1226,7 +1316,7 @@ class MemoryService:
         ctx = ctx or self.default_context()
         with self._request("ExportMemories", ctx, store) as req:
             parts: list[str] = []
-            if scope is not None:
+            if scope is not None or ctx.defaults.locked:  # a token exports only its own tenant
                 resolved = resolve_scope(scope, ctx.defaults, "list")
                 req.scope = resolved
                 parts.append(_scope_where(resolved))

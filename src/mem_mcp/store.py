@@ -78,6 +78,7 @@ REQUESTS_SCHEMA = pa.schema(
         pa.field("agent_id", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("actor", pa.string()),
+        pa.field("token_id", pa.string()),
         pa.field("created_at", TS),
         pa.field("duration_ms", pa.float64()),
         pa.field("outcome", pa.string()),
@@ -205,9 +206,14 @@ class Database:
     """The embedded database. Opened lazily: importing lancedb costs about a second, and a stdio
     server must answer ``initialize`` before that."""
 
-    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, uri: str, storage_options: dict[str, str] | None = None, read_consistency_s: float = 0.0
+    ) -> None:
         self.uri = uri
         self._storage_options = storage_options
+        # 0: every read checks for commits by other processes (strong consistency across servers);
+        # N > 0: reads may lag other writers by up to N seconds, saving a manifest check per read.
+        self._read_consistency = timedelta(seconds=read_consistency_s)
         self._conn: Any = None
         self._tables: dict[str, Any] = {}
         # The schema each table was created with. Writes use it rather than the schema LanceDB reports,
@@ -224,7 +230,7 @@ class Database:
                 import lancedb
 
                 self._conn = lancedb.connect(
-                    self.uri, read_consistency_interval=timedelta(0), storage_options=self._storage_options
+                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options
                 )
             return self._conn
 
@@ -237,27 +243,22 @@ class Database:
             conn = self._connect()
             try:
                 table = conn.open_table(name)
+                self._add_missing_columns(table, schema)
             except (FileNotFoundError, ValueError):
                 table = conn.create_table(name, schema=schema, exist_ok=True)
                 if setup is not None:
                     self._retry(lambda: setup(table))
-            else:
-                self._add_missing_columns(table, schema)
             self._tables[name] = table
             return table
 
     def _add_missing_columns(self, table: Any, schema: pa.Schema) -> None:
-        """Bring a table made by an older version up to ``schema``: new columns are added, all null."""
+        """Bring a table written by an older release up to ``schema``: new nullable string columns
+        (e.g. the request log's token_id) are added as all-null columns."""
         have = set(table.schema.names)
-        missing = [f for f in schema if f.name not in have]
+        missing = {f.name: "CAST(NULL AS STRING)" for f in schema if f.name not in have and f.type == pa.string()}
         if missing:
-            log.info("adding columns %s to %s", [f.name for f in missing], table.name)
-            try:
-                self._retry(lambda: table.add_columns(pa.schema(missing)))
-            except (OSError, RuntimeError, ValueError):
-                # Another process may have added them first.
-                if any(f.name not in set(table.schema.names) for f in missing):
-                    raise
+            log.info("adding columns %s to table %s", sorted(missing), table.name)
+            self._retry(lambda: table.add_columns(missing))
 
     def _retry(self, fn: Callable[[], T], attempts: int = 8) -> T:
         delay = 0.02
