@@ -25,10 +25,12 @@ _OPEN_LOGS: "weakref.WeakSet[RequestLog]" = weakref.WeakSet()
 
 
 @atexit.register
-def _flush_all() -> None:
-    """A program that embeds the service and exits without close() still keeps its last log rows."""
+def _close_all() -> None:
+    """A program that embeds the service and exits without close() still keeps its last log rows.
+    The flushing thread is stopped and joined first: a daemon thread killed inside LanceDB's native
+    code at interpreter exit aborts the process."""
     for request_log in list(_OPEN_LOGS):
-        request_log.flush()
+        request_log.close()
 
 
 class RequestLog:
