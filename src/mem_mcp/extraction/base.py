@@ -84,6 +84,11 @@ class ExtractionInput(BaseModel):
     strategies: list[StrategySpec]
     existing: list[ExistingMemory] = Field(default_factory=list)
     now: datetime
+    summaries: dict[str, str] = Field(
+        default_factory=dict,
+        description="The run's current running summary per summary-type strategy (by strategy name). A "
+        "summary candidate rewrites it to cover the new messages too; the service makes it an UPDATE.",
+    )
 
 
 class ExtractionResult(BaseModel):
