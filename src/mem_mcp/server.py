@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError
 from . import __version__
 from .config import Settings
 from .errors import InvalidArgumentError, MemMcpError
+from .extraction import Extractor, sampling
 from .models import (
     Memory,
     MemoryHistory,
@@ -113,7 +114,19 @@ def call_context(ctx: Context, state: AppState) -> CallContext:
     defaults = ScopeDefaults(
         app_id=state.settings.default_app, tenant_id=state.settings.default_tenant, agent_id=agent, run_id=run
     )
-    return CallContext(defaults=defaults, actor=agent)
+    return CallContext(defaults=defaults, actor=agent, extractor=_sampling_extractor(ctx, state, agent))
+
+
+def _sampling_extractor(ctx: Context, state: AppState, client: str) -> Extractor | None:
+    """With MEM_MCP_EXTRACTOR=sampling, the extractor that asks this connection's client model."""
+    if state.settings.extractor != "sampling":
+        return None
+    try:
+        return sampling.for_request(
+            ctx, lambda: state.service.sync.extractor, state.settings.sampling_timeout_s, client
+        )
+    except (ValueError, RuntimeError):  # outside a request, or no running loop
+        return None
 
 
 def _state(ctx: Context) -> AppState:
