@@ -2,12 +2,14 @@
 from a script. It is the only double in those tests; the server, the client and the transport are real.
 
 Script items: a dict is the ``record_memories`` input (a tool call when the request offers tools, else
-the dict as JSON text); a str is a text answer; ``ErrorData`` is a refusal; ``Delay`` answers late.
+the dict as JSON text); a str is a text answer; ``ErrorData`` is a refusal; ``Delay`` answers late; a
+callable is given the request's prompt and returns one of these.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,8 @@ class ScriptedModel:
         if not self.script:
             return types.ErrorData(code=types.INTERNAL_ERROR, message="the scripted model has no answer left")
         item = self.script.pop(0)
+        if callable(item):
+            item = item(self.prompt())
         if isinstance(item, Delay):
             await anyio.sleep(item.seconds)
             item = item.then
@@ -76,3 +80,15 @@ SEED_ANSWER = {
     ],
     "decisions": [{"candidate": 0, "action": "ADD"}, {"candidate": 1, "action": "ADD"}],
 }
+
+
+def seed_again(prompt: str) -> dict[str, Any]:
+    """What a model answers for the seed conversation once its memories exist: NONE for each, by the
+    short id the prompt shows it under."""
+    shown = {text: short_id for short_id, text in re.findall(r"^(m\d+) \[\w+\] (.+)$", prompt, re.M)}
+    return {
+        "memories": SEED_ANSWER["memories"],
+        "decisions": [
+            {"candidate": i, "action": "NONE", "target": shown[m["text"]]} for i, m in enumerate(SEED_ANSWER["memories"])
+        ],
+    }

@@ -84,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _extractor_label(settings: Settings) -> str:
+    base = "anthropic" if settings.anthropic_api_key and settings.extractor != "offline" else "offline (rule-based)"
+    if settings.extractor == "sampling":
+        return f"sampling (the MCP client's model; {base} where it cannot sample)"
+    return base
+
+
 def _version(dist: str) -> str:
     try:
         return importlib_metadata.version(dist)
@@ -225,7 +232,7 @@ def _doctor(args: argparse.Namespace, settings: Settings, svc: Any) -> int:
         "database_uri": settings.database_uri,
         "embedding_model": settings.embedding_model,
         "embedding_model_resolved": default_model_name() if settings.embedding_model == "auto" else settings.embedding_model,
-        "extractor": "anthropic" if settings.anthropic_api_key and settings.extractor in ("auto", "anthropic") else "offline (rule-based)",
+        "extractor": _extractor_label(settings),
         "default_app": settings.default_app,
         "default_tenant": settings.default_tenant,
         "python": platform.python_version(),
