@@ -162,6 +162,11 @@ def _profile_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     pshow.add_argument("profile_schema_id")
     pshow.add_argument("--tenant", dest="tenant_id", help="Whose profile (default: $MEM_MCP_DEFAULT_TENANT).")
     pshow.add_argument("--history", action="store_true", help="Show every earlier value too.")
+def _extractor_label(settings: Settings) -> str:
+    base = "anthropic" if settings.anthropic_api_key and settings.extractor != "offline" else "offline (rule-based)"
+    if settings.extractor == "sampling":
+        return f"sampling (the MCP client's model; {base} where it cannot sample)"
+    return base
 
 
 def _version(dist: str) -> str:
@@ -409,7 +414,7 @@ def _doctor(args: argparse.Namespace, settings: Settings, svc: Any) -> int:
         "database_uri": settings.database_uri,
         "embedding_model": settings.embedding_model,
         "embedding_model_resolved": default_model_name() if settings.embedding_model == "auto" else settings.embedding_model,
-        "extractor": "anthropic" if settings.anthropic_api_key and settings.extractor in ("auto", "anthropic") else "offline (rule-based)",
+        "extractor": _extractor_label(settings),
         "default_app": settings.default_app,
         "default_tenant": settings.default_tenant,
         "python": platform.python_version(),

@@ -45,7 +45,14 @@ class Settings(BaseSettings):
     # Upper bound on one memory's text, in characters.
     max_text_chars: int = Field(default=8000, gt=0)
     # Extraction: "auto" uses Anthropic when a key is set, the offline rule-based extractor otherwise.
-    extractor: Literal["auto", "anthropic", "offline"] = "auto"
+    # "sampling" has the MCP client's own model extract (MCP sampling); where a client cannot sample,
+    # and for callers without an MCP session (the CLI), the "auto" choice extracts instead.
+    extractor: Literal["auto", "anthropic", "offline", "sampling"] = "auto"
+    # How long one sampling request to the MCP client may take, in seconds (the user may be asked to approve it).
+    sampling_timeout_s: float = Field(default=120.0, gt=0)
+    # How long a worker's claim on an extraction job lasts, in seconds; past it another process may take the
+    # job over. Longer than any one extraction, retries included.
+    job_lease_s: float = Field(default=900.0, gt=0)
     # The Claude model the Anthropic extractor uses.
     anthropic_model: str = "claude-haiku-4-5"
     anthropic_api_key: SecretStr | None = Field(

@@ -34,6 +34,7 @@ from . import __version__
 from .auth import LimitKind, RateLimiter, RateLimits, TokenRecord, TokenStore
 from .config import Settings
 from .errors import InvalidArgumentError, MemMcpError, RateLimitedError
+from .extraction import Extractor, sampling
 from .models import (
     Memory,
     MemoryHistory,
@@ -167,15 +168,28 @@ def call_context(ctx: Context | None, state: AppState) -> CallContext:
                 run = connection.state.setdefault("mem_mcp_run_id", run)
     except ValueError:  # no request context (called outside a request)
         pass
+    extractor = _sampling_extractor(ctx, state, agent)
     rec = _token_record()
     if rec is not None:
         # HTTP with a token: app and tenant are the token's, whatever the request says.
         defaults = replace(rec.defaults(), agent_id=agent, run_id=run)
-        return CallContext(defaults=defaults, actor=agent, role=rec.role, token_id=rec.id)
+        return CallContext(defaults=defaults, actor=agent, role=rec.role, token_id=rec.id, extractor=extractor)
     defaults = ScopeDefaults(
         app_id=state.settings.default_app, tenant_id=state.settings.default_tenant, agent_id=agent, run_id=run
     )
-    return CallContext(defaults=defaults, actor=agent)
+    return CallContext(defaults=defaults, actor=agent, extractor=extractor)
+
+
+def _sampling_extractor(ctx: Context | None, state: AppState, client: str) -> Extractor | None:
+    """With MEM_MCP_EXTRACTOR=sampling, the extractor that asks this connection's client model."""
+    if state.settings.extractor != "sampling" or ctx is None:
+        return None
+    try:
+        return sampling.for_request(
+            ctx, lambda: state.service.sync.extractor, state.settings.sampling_timeout_s, client
+        )
+    except (ValueError, RuntimeError):  # outside a request, or no running loop
+        return None
 
 
 def _state(ctx: Context) -> AppState:

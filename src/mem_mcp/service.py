@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 import numpy as np
 from pydantic import ValidationError
 
-from . import retrieval
+from . import retrieval, running_summary
 from .auth import role_allows
 from .config import Settings
 from .consolidation import Neighbour, Plan, decide, plans_from_decisions
@@ -53,6 +53,7 @@ from .errors import (
     TextTooLongError,
 )
 from .filters import compile_filter, sql_string
+from .jobs import JobBoard
 from .models import (
     BUILTIN_STRATEGIES,
     RESULT_GROUPS,
@@ -123,6 +124,9 @@ class CallContext:
     actor: str | None = None
     role: str = "admin"  # local callers (stdio, CLI, embedding) may do everything
     token_id: str | None = None
+    #: The connection's own extractor (the MCP client's model, through sampling), used instead of the
+    #: service's for the extraction jobs this caller starts or retries.
+    extractor: Extractor | None = None
 
 
 #: The role each operation needs (read < write < admin). An operation missing here needs admin, so
@@ -174,6 +178,8 @@ class MemoryService:
         self._extractor = extractor
         self._background: dict[str, dict[str, np.ndarray]] = {}
         self._background_lock = threading.Lock()
+        self.jobs = JobBoard(self.db, timedelta(seconds=settings.job_lease_s))
+        self._job_extractors: dict[str, Extractor] = {}  # queued job -> the extractor of the caller that queued it
         self._queue: queue.Queue[str | None] | None = None
         self._worker: threading.Thread | None = None
         self._lock = threading.RLock()
@@ -485,9 +491,10 @@ class MemoryService:
                 )
             status, note = "done", None
             if parsed:
-                self._create_job(req.request_id, store, resolved, message_ids, meta, schema_id)
-                if sync:
-                    job = self._run_job(req.request_id)
+                claim = self.jobs.create(req.request_id, store, resolved, message_ids, meta, claim=sync,
+                                         profile_schema_id=schema_id)
+                if claim is not None:
+                    job = self._run_job(req.request_id, ctx.extractor, claim)
                     events.extend(job.events)
                     profile_events = job.profile_events
                     status = job.status
@@ -498,7 +505,7 @@ class MemoryService:
                             f"are saved; call retry_request with request_id {req.request_id!r}."
                         )
                 else:
-                    self._enqueue(req.request_id)
+                    self._enqueue(req.request_id, ctx.extractor)
                     status, req.outcome = "pending", "pending"
                     note = (
                         f"Saved {len(message_ids)} message(s); memories are being extracted in the background. "
@@ -978,90 +985,88 @@ class MemoryService:
 
     # -- extraction jobs ------------------------------------------------------------------------
 
-    def _create_job(
-        self, request_id: str, store: str, scope: Scope, message_ids: list[str], metadata: dict[str, Any],
-        profile_schema_id: str | None = None,
-    ) -> None:
-        ts = now()
-        self.db.insert(
-            self.db.jobs(),
-            [{
-                "request_id": request_id, "store": store, **scope.model_dump(), "message_ids": message_ids,
-                "metadata": json.dumps(metadata, ensure_ascii=False), "status": "pending", "attempts": 0,
-                "error_code": None, "error": None, "events": "[]", "created_at": ts, "updated_at": ts,
-                "profile_schema_id": profile_schema_id, "profile_events": "[]",
-            }],
-        )
-
     def _job_row(self, request_id: str) -> dict[str, Any]:
-        rows = self.db.rows(self.db.jobs(), f"request_id = {sql_string(request_id)}")
-        if not rows:
+        job = self.jobs.get(request_id)
+        if job is None:
             raise RequestNotFoundError(
                 f"No extraction request {request_id!r}. Only add_memories calls with `messages` have a status; "
                 "list_requests shows every request.",
                 field="request_id",
             )
-        return rows[0]
+        return job
 
-    def _set_job(self, request_id: str, **values: Any) -> None:
-        self.db.update(self.db.jobs(), f"request_id = {sql_string(request_id)}", {**values, "updated_at": now()})
-
-    def _run_job(self, request_id: str) -> RequestStatus:
-        """Extract and consolidate one job's messages; the job ends done or failed, never lost."""
+    def _run_job(self, request_id: str, extractor: Extractor | None = None, claim: str | None = None) -> RequestStatus:
+        """Extract and consolidate one job's messages; the job ends done or failed, never lost. Claims the
+        job first unless ``claim`` is given; a job another worker holds (or finished) is left alone."""
+        claim = claim or self.jobs.claim(request_id)
         job = self._job_row(request_id)
-        self._set_job(request_id, status="running", attempts=int(job["attempts"]) + 1)
+        if claim is None:
+            log.info("job %s is %s elsewhere; skipped", request_id, job["status"])
+            return _status_model(job)
         try:
-            events, profile_events = self._extract(job)
+            events, profile_events = self._extract(job, extractor)
         except MemMcpError as exc:
             log.warning("extraction job %s failed: %s", request_id, exc)
-            self._set_job(request_id, status="failed", error_code=exc.code, error=exc.message[:2000])
+            self.jobs.finish(request_id, claim, status="failed", error_code=exc.code, error=exc.message[:2000])
         except Exception as exc:  # top of a job: record it as failed and retryable
             log.exception("extraction job %s crashed", request_id)
-            self._set_job(request_id, status="failed", error_code="INTERNAL", error=f"{type(exc).__name__}: {exc}"[:2000])
+            self.jobs.finish(
+                request_id, claim, status="failed", error_code="INTERNAL", error=f"{type(exc).__name__}: {exc}"[:2000]
+            )
         else:
-            self._set_job(
-                request_id, status="done", error_code=None, error=None,
+            self.jobs.finish(
+                request_id, claim, status="done", error_code=None, error=None,
                 events=json.dumps([e.model_dump() for e in events], ensure_ascii=False),
                 profile_events=json.dumps([e.model_dump() for e in profile_events], ensure_ascii=False),
             )
         return _status_model(self._job_row(request_id))
 
-    def _extract(self, job: Mapping[str, Any]) -> tuple[list[MemoryEvent], list[ProfileEvent]]:
+    def _extract(
+        self, job: Mapping[str, Any], extractor: Extractor | None = None
+    ) -> tuple[list[MemoryEvent], list[ProfileEvent]]:
         st, table, _ = self._table_of(job["store"])
         emb = self._embedder_for(st)
         scope = _scope_of(job)
+        specs = _strategy_specs(st)
         ids = list(job["message_ids"] or [])
         rows = self.db.rows(
             self.db.messages(), f"id IN ({', '.join(sql_string(i) for i in ids)})", None, [("seq", "ascending")]
         ) if ids else []
         messages = [ExtractMessage(id=r["id"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows]
         # Consolidation looks across the user's agents and runs: a preference stated in one chat is
-        # corrected in another.
-        pool_where = f"{_scope_where(Scope(app_id=scope.app_id, tenant_id=scope.tenant_id, agent_id='*', run_id='*'))} AND status = 'active'"
+        # corrected in another. Running summaries restate other memories and stay out of it.
+        summary_names = running_summary.summary_strategies(specs)
+        pool_where = (
+            f"{_scope_where(Scope(app_id=scope.app_id, tenant_id=scope.tenant_id, agent_id='*', run_id='*'))} "
+            f"AND status = 'active' AND type NOT IN ({', '.join(sql_string(t) for t in running_summary.excluded_types(specs))})"
+        )
+        summaries = self._run_summaries(table, scope, summary_names)
         user_text = " ".join(m.content for m in messages if m.role == "user")[: self.settings.max_text_chars]
         existing_rows = (
             self.db.vector_search(table, emb.embed_query(user_text), pool_where, 10, _READ_COLUMNS) if user_text else []
         )
         existing = {f"m{i + 1}": row for i, row in enumerate(existing_rows)}
         profile = self.profiles.spec_for_job(job)
-        result = self.extractor.extract(
+        result = (extractor or self.extractor).extract(
             ExtractionInput(
                 messages=messages,
-                strategies=_strategy_specs(st),
+                strategies=specs,
                 existing=[ExistingMemory(short_id=k, text=r["text"], type=r["type"]) for k, r in existing.items()],
                 now=now(),
                 profile=profile,
+                summaries={name: row["text"] for name, row in summaries.items()},
             )
         )
         decided = plans_from_decisions(result.candidates, result.decisions, existing) if result.decisions is not None else {}
+        summary_plans, surplus = running_summary.plans(result.candidates, summaries, summary_names)
         job_meta = json.loads(job["metadata"] or "{}")
         calibration = retrieval.calibration_for(emb.name)
         events: list[MemoryEvent] = []
         for i, cand in enumerate(result.candidates):
-            if not cand.text.strip():
+            if not cand.text.strip() or i in surplus:
                 continue
             vector = emb.embed_documents([cand.text])[0]
-            plan = decided.get(i)
+            plan = summary_plans.get(i) or decided.get(i)
             if plan is None:
                 near = self.db.vector_search(table, vector, pool_where, 5, _READ_COLUMNS)
                 neighbours = [
@@ -1073,6 +1078,20 @@ class MemoryService:
                 plan = decide(cand, neighbours)
             events.append(self._apply(plan, st, table, scope, vector, result, job, job_meta))
         return events, self.profiles.apply_updates(job, profile, result, messages)
+
+    def _run_summaries(self, table: Any, scope: Scope, strategies: list[str]) -> dict[str, dict[str, Any]]:
+        """The run's active running summary per summary strategy (running_summary.py)."""
+        if not strategies:
+            return {}
+        by_key = {running_summary.slot_key(name): name for name in strategies}
+        rows = self.db.rows(
+            table, f"{_scope_where(scope)} AND status = 'active' AND key IN ({', '.join(sql_string(k) for k in by_key)})",
+            _READ_COLUMNS, [("updated_at", "descending")],
+        )
+        current: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            current.setdefault(by_key[row["key"]], row)
+        return current
 
     def _apply(
         self, plan: Plan, store: MemoryStore, table: Any, scope: Scope, vector: np.ndarray,
@@ -1119,9 +1138,12 @@ class MemoryService:
         memory_id = target["id"] if target is not None else (plan.target["id"] if plan.target is not None else "")
         return MemoryEvent(event="NONE", memory_id=memory_id, text=plan.text, type=cand.type)
 
-    def _enqueue(self, request_id: str) -> None:
+    def _enqueue(self, request_id: str, extractor: Extractor | None = None) -> None:
         self._start_worker()
         assert self._queue is not None
+        if extractor is not None:
+            with self._lock:
+                self._job_extractors[request_id] = extractor
         self._queue.put(request_id)
 
     def _start_worker(self) -> bool:
@@ -1140,22 +1162,25 @@ class MemoryService:
             try:
                 if request_id is None:
                     return
-                self._run_job(request_id)
+                with self._lock:
+                    extractor = self._job_extractors.pop(request_id, None)
+                self._run_job(request_id, extractor)
             except Exception:  # the worker must outlive any one job
                 log.exception("job %s", request_id)
             finally:
                 self._queue.task_done()
 
     def resume_jobs(self) -> int:
-        """Queue the jobs a previous process left pending or running (a crash mid-job). Returns how many."""
+        """Queue the jobs left pending, or running under a claim that lapsed (a crash mid-job). Returns how
+        many. Another process resuming the same jobs is harmless: each job runs in whichever claims it."""
         self._ensure_ready()
         if not self._start_worker():
             return 0
-        rows = self.db.rows(self.db.jobs(), "status IN ('pending', 'running')", ["request_id"], [("created_at", "ascending")])
+        request_ids = self.jobs.runnable()
         assert self._queue is not None
-        for r in rows:
-            self._queue.put(r["request_id"])
-        return len(rows)
+        for request_id in request_ids:
+            self._queue.put(request_id)
+        return len(request_ids)
 
     def wait_for_jobs(self) -> None:
         """Block until the background queue is empty (for tests and batch scripts)."""
@@ -1169,6 +1194,7 @@ class MemoryService:
         if worker is not None and self._queue is not None:
             self._queue.put(None)
             worker.join(timeout=30)
+        self.jobs.close()
         self.request_log.close()
 
     def get_request(self, request_id: str, *, ctx: CallContext | None = None) -> RequestStatus:
@@ -1189,12 +1215,15 @@ class MemoryService:
             req.store = job["store"]
             if job["status"] == "done":
                 raise InvalidArgumentError(f"Request {request_id!r} already succeeded; nothing to retry.", field="request_id")
-            if job["status"] == "running" and self._worker is not None:
-                raise InvalidArgumentError(f"Request {request_id!r} is running now; check it with get_request.", field="request_id")
+            busy = InvalidArgumentError(f"Request {request_id!r} is running now; check it with get_request.", field="request_id")
             if sync:
-                return self._run_job(request_id)
-            self._set_job(request_id, status="pending")
-            self._enqueue(request_id)
+                claim = self.jobs.claim(request_id)
+                if claim is None:
+                    raise busy
+                return self._run_job(request_id, ctx.extractor, claim)
+            if not self.jobs.requeue(job):
+                raise busy
+            self._enqueue(request_id, ctx.extractor)
             return _status_model(self._job_row(request_id))
 
     def _check_owner(self, job: Mapping[str, Any], ctx: CallContext) -> None:

@@ -107,6 +107,8 @@ JOBS_SCHEMA = pa.schema(
         # Added with user profiles; tables created before get them (null) when opened.
         pa.field("profile_schema_id", pa.string()),
         pa.field("profile_events", pa.string()),  # JSON list of profile events
+        pa.field("owner", pa.string()),  # the worker's claim while running: host/pid/instance/claim (jobs.py)
+        pa.field("lease_until", TS),  # the claim lapses then
     ]
 )
 
@@ -248,17 +250,24 @@ class Database:
                 table = conn.create_table(name, schema=schema, exist_ok=True)
                 if setup is not None:
                     self._retry(lambda: setup(table))
+            else:
+                self._add_missing_columns(table, schema)
             self._tables[name] = table
             return table
 
     def _add_missing_columns(self, table: Any, schema: pa.Schema) -> None:
-        """Bring a table written by an older release up to ``schema``: new nullable string columns
-        (e.g. the request log's token_id) are added as all-null columns."""
-        have = set(table.schema.names)
-        missing = {f.name: "CAST(NULL AS STRING)" for f in schema if f.name not in have and f.type == pa.string()}
-        if missing:
-            log.info("adding columns %s to table %s", sorted(missing), table.name)
+        """Bring a table written by an older version up to ``schema``: new columns start out null."""
+        missing = [f for f in schema if f.name not in table.schema.names]
+        if not missing:
+            return
+        try:
             self._retry(lambda: table.add_columns(missing))
+        except (OSError, RuntimeError, ValueError):
+            # Another process may have added them a moment ago; only a real failure remains one.
+            table.checkout_latest()
+            if any(f.name not in table.schema.names for f in missing):
+                raise
+        log.info("added columns %s to table %s", [f.name for f in missing], table.name)
 
     def _retry(self, fn: Callable[[], T], attempts: int = 8) -> T:
         delay = 0.02
@@ -350,9 +359,14 @@ class Database:
         )
         self._after_write(table)
 
-    def update(self, table: Any, where: str, values: dict[str, Any]) -> None:
-        self._retry(lambda: table.update(where=where, values=values))
+    def update(self, table: Any, where: str, values: dict[str, Any]) -> int:
+        """Set ``values`` on the rows matching ``where`` in one commit; returns how many rows changed.
+        Of two conditional updates racing on one row, in one process or two, only one matches: the
+        commits are serialised and a conflicting one is re-applied to the newer version (jobs.py
+        claims jobs this way; tests/test_jobs.py races two processes)."""
+        result = self._retry(lambda: table.update(where=where, values=values))
         self._after_write(table)
+        return int(getattr(result, "rows_updated", 0) or 0)
 
     def delete(self, table: Any, where: str) -> None:
         self._retry(lambda: table.delete(where))

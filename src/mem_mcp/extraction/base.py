@@ -119,6 +119,11 @@ class ExtractionInput(BaseModel):
     now: datetime
     #: The profile schema to fill, when add_memories named one.
     profile: ProfileSpec | None = None
+    summaries: dict[str, str] = Field(
+        default_factory=dict,
+        description="The run's current running summary per summary-type strategy (by strategy name). A "
+        "summary candidate rewrites it to cover the new messages too; the service makes it an UPDATE.",
+    )
 
 
 class ExtractionResult(BaseModel):

@@ -38,8 +38,11 @@ Limits, honestly:
 * "next Friday" is read as the Friday of next calendar week (weeks start on Monday), as "下周五" is.
 * Questions, greetings, thanks, filler and requests to the assistant are not memories; a question
   that happens to state a fact ("I'm vegetarian, what should I cook?") keeps only its statement clause.
-* Custom strategies and ``summary`` are left to the LLM extractor; ``episodic`` gets one plain
-  sentence per call listing what the user said or asked.
+* Custom strategies are left to the LLM extractors; ``episodic`` gets one plain sentence per call
+  listing what the user said or asked. ``summary`` is extractive, not written: the run's previous
+  summary plus the user's new statements and requests as matched above, condensed ("用户在本次对话中：
+  希望…；不再喝咖啡…。"), oldest dropped first past 15 items or 600 characters. What the rules do not
+  match is not in it, and nothing is paraphrased or merged.
 
 With a profile schema, ``profile_rules.py`` fills the schema's attributes from the same clauses.
 """
@@ -1582,30 +1585,45 @@ def _reasoning(hit: _Hit) -> str:
     return f"offline rule '{hit.kind}': \u201c{hit.evidence}\u201d"
 
 
+def _phrase(hit: _Hit, zh: bool) -> str:
+    """What the user said, as a short phrase without the subject ("希望…", "loves sushi"). A clause in
+    the other language is quoted whole rather than glued into the sentence."""
+    text = hit.text
+    if hit.lang != ("zh" if zh else "en"):
+        return text
+    if hit.kind == "retract":
+        return f"要求忘记{text}" if zh else f"asked to forget {text[0].lower()}{text[1:]}"
+    if zh:
+        return f"提到{text}" if text.startswith("用户的") else text.removeprefix("用户")
+    if text.startswith("The user's "):
+        return "said their " + text.removeprefix("The user's ")
+    return text.removeprefix("The user ")
+
+
+def _phrases(hits: list[tuple[_Hit, str]], zh: bool) -> tuple[list[str], list[str]]:
+    """The distinct phrases of the hits, in order, and the ids of the messages they come from."""
+    phrases: list[str] = []
+    ids: list[str] = []
+    for hit, msg_id in hits:
+        text = _phrase(hit, zh)
+        if text not in phrases:
+            phrases.append(text)
+        if msg_id not in ids:
+            ids.append(msg_id)
+    return phrases, ids
+
+
+def _mostly_zh(hits: list[tuple[_Hit, str]]) -> bool:
+    return sum(1 for hit, _ in hits if hit.lang == "zh") * 2 >= len(hits)
+
+
 def _episode(hits: list[tuple[_Hit, str]], when: datetime) -> CandidateMemory | None:
     """One plain sentence listing what the user said or asked, in the conversation's main language."""
     hits = [(hit, msg_id) for hit, msg_id in hits if hit.kind != "tool"]
     if not hits:
         return None
-    zh = sum(1 for hit, _ in hits if hit.lang == "zh") * 2 >= len(hits)
-    phrases: list[str] = []
-    ids: list[str] = []
-    for hit, msg_id in hits:
-        text = hit.text
-        if hit.lang != ("zh" if zh else "en"):
-            pass  # a clause in the other language is quoted whole rather than glued into the sentence
-        elif hit.kind == "retract":
-            text = f"要求忘记{text}" if zh else f"asked to forget {text[0].lower()}{text[1:]}"
-        elif zh:
-            text = f"提到{text}" if text.startswith("用户的") else text.removeprefix("用户")
-        elif text.startswith("The user's "):
-            text = "said their " + text.removeprefix("The user's ")
-        else:
-            text = text.removeprefix("The user ")
-        if text not in phrases:
-            phrases.append(text)
-        if msg_id not in ids:
-            ids.append(msg_id)
+    zh = _mostly_zh(hits)
+    phrases, ids = _phrases(hits, zh)
     shown = phrases[:4]
     day = when.date().isoformat()
     if zh:
@@ -1614,6 +1632,63 @@ def _episode(hits: list[tuple[_Hit, str]], when: datetime) -> CandidateMemory | 
         text = f"In a conversation on {day}, the user " + "; ".join(shown) + ("; and more" if len(phrases) > 4 else "")
     return CandidateMemory(text=text, type="episodic", confidence=0.6, source_message_ids=ids,
                            reasoning="one-sentence summary of the user's turns (offline, not an LLM summary)")
+
+
+# The running summary: "用户在本次对话中：A；B；C。" / "In this conversation, the user: A; B; C." Items are
+# the user's own statements, condensed, oldest first; past the caps the oldest give way to the newest.
+_SUMMARY_FRAME = {"zh": ("用户在本次对话中：", "；", "。", "（前略）"),
+                  "en": ("In this conversation, the user: ", "; ", ".", "(earlier points omitted) ")}
+SUMMARY_MAX_CHARS = 600
+SUMMARY_MAX_ITEMS = 15
+
+
+def _summary_items(previous: str) -> tuple[Lang | None, list[str]]:
+    """The items of a summary this extractor wrote; any other text (an LLM's summary) is one item."""
+    text = previous.strip()
+    for lang, (head, sep, end, omitted) in _SUMMARY_FRAME.items():
+        if text.startswith(head):
+            body = text.removeprefix(head).removeprefix(omitted).removesuffix(end)
+            return lang, [item.strip() for item in body.split(sep.strip()) if item.strip()]  # type: ignore[return-value]
+    return None, ([text] if text else [])
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"\W+", "", a).casefold() == re.sub(r"\W+", "", b).casefold()
+
+
+def _running_summary(previous: str, hits: list[tuple[_Hit, str]]) -> CandidateMemory | None:
+    """The previous summary with what the new messages add; None when they add nothing."""
+    hits = [(hit, msg_id) for hit, msg_id in hits if hit.kind != "tool"]
+    if not hits:
+        return None
+    lang, items = _summary_items(previous)
+    zh = lang == "zh" if lang is not None else _mostly_zh(hits)
+    new: list[str] = []
+    ids: list[str] = []
+    for hit, msg_id in hits:
+        phrase = _phrase(hit, zh)
+        if any(_same(phrase, known) for known in items + new):
+            continue
+        new.append(phrase)
+        if msg_id not in ids:
+            ids.append(msg_id)
+    if not new:
+        return None
+    head, sep, end, omitted = _SUMMARY_FRAME["zh" if zh else "en"]
+    items = items + new
+    dropped = previous.strip().startswith(head + omitted)
+
+    def render() -> str:
+        return head + (omitted if dropped else "") + sep.join(i.rstrip("。.；;") for i in items) + end
+
+    while len(items) > 1 and (len(items) > SUMMARY_MAX_ITEMS or len(render()) > SUMMARY_MAX_CHARS):
+        items = items[1:]
+        dropped = True
+    text = render()
+    if len(text) > SUMMARY_MAX_CHARS:  # one statement longer than the cap on its own
+        text = text[: SUMMARY_MAX_CHARS - 1] + "…"
+    return CandidateMemory(text=text, type="summary", confidence=0.6, source_message_ids=ids,
+                           reasoning="extractive running summary of the user's statements (offline rules, not an LLM)")
 
 
 class OfflineExtractor:
@@ -1654,6 +1729,10 @@ class OfflineExtractor:
             episode = _episode([(h, i) for h, i in found if h.kind != "tool"], first_user)
             if episode is not None and episode.text not in by_text:
                 candidates.append(episode)
+        if "summary" in wanted:
+            summary = _running_summary(data.summaries.get("summary", ""), found)
+            if summary is not None:
+                candidates.append(summary)
         updates = []
         if data.profile is not None:
             # Imported here: profile_rules builds on this module's clause splitting.
