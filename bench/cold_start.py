@@ -84,7 +84,7 @@ async def one_run(command: list[str], data_dir: Path, wait_before_search: float)
     return marks
 
 
-def main() -> int:
+def main(argv: "list[str] | None" = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--wait-before-search", type=float, default=0.0)
@@ -94,7 +94,7 @@ def main() -> int:
         help="server command (default: '<python> -m mem_mcp serve'; e.g. '.venv/bin/mem-mcp serve')",
     )
     ap.add_argument("--out", default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     command = args.command.split() if args.command else [sys.executable, "-m", "mem_mcp", "serve"]
 
     info = machine()

@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -153,12 +153,19 @@ class QueryCalibration:
         return min(1.0, max(0.0, (cosine - floor) / self.span))
 
 
+#: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
+SearchMode = Literal["hybrid", "vector", "keyword"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+
+
 @dataclass
 class Candidate:
-    """One memory row found by the vector search, the keyword search, or both."""
+    """One memory row found by the vector search, the keyword search, or both. ``bm25`` is the
+    full-text score where the keyword search found it."""
 
     row: dict
     cosine: float
+    bm25: float | None = None
 
 
 SEMANTIC_WEIGHT = 0.7
@@ -169,28 +176,35 @@ CURRENT_RUN_BOOST = 0.05
 def fuse(
     candidates: list[Candidate],
     query: str,
-    calibration: QueryCalibration,
+    calibration: QueryCalibration | None,
     *,
     rerank: bool,
     current_run: str | None,
+    mode: SearchMode = "hybrid",
 ) -> list[tuple[dict, float]]:
     """Score candidates in [0, 1] and rank them, best first.
 
-    With ``rerank`` the score blends calibrated semantic similarity with query-term coverage (so an
+    ``hybrid`` with ``rerank`` blends calibrated semantic similarity with query-term coverage (so an
     exact keyword hit beats a vague neighbour) and lifts the caller's current run a little; without
-    it the score is the calibrated semantic similarity alone. Ties go to the newer memory.
+    ``rerank``, and in ``vector`` mode, the score is the calibrated semantic similarity alone. In
+    ``keyword`` mode (no embedding, ``calibration`` None) it is the BM25 score relative to the best
+    match. Ties go to the newer memory.
     """
     terms = query_terms(query)
+    top_bm25 = max((c.bm25 or 0.0 for c in candidates), default=0.0)
     scored: list[tuple[dict, float]] = []
     for cand in candidates:
-        semantic = calibration(cand.cosine, language(cand.row.get("text", "")))
-        if rerank:
-            keyword = coverage(terms, cand.row.get("fts_text", ""))
-            score = SEMANTIC_WEIGHT * semantic + KEYWORD_WEIGHT * keyword
-            if current_run and cand.row.get("run_id") == current_run:
-                score += CURRENT_RUN_BOOST
+        if mode == "keyword" or calibration is None:
+            score = (cand.bm25 or 0.0) / top_bm25 if top_bm25 > 0 else 0.0
         else:
-            score = semantic
+            semantic = calibration(cand.cosine, language(cand.row.get("text", "")))
+            if rerank and mode == "hybrid":
+                keyword = coverage(terms, cand.row.get("fts_text", ""))
+                score = SEMANTIC_WEIGHT * semantic + KEYWORD_WEIGHT * keyword
+                if current_run and cand.row.get("run_id") == current_run:
+                    score += CURRENT_RUN_BOOST
+            else:
+                score = semantic
         scored.append((cand.row, round(min(1.0, max(0.0, score)), 6)))
     scored.sort(key=lambda item: (item[1], _ts(item[0].get("updated_at"))), reverse=True)
     return scored

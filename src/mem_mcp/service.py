@@ -541,9 +541,14 @@ class MemoryService:
         offset: int = 0,
         rerank: bool = True,
         include_superseded: bool = False,
+        mode: retrieval.SearchMode = "hybrid",
         ctx: CallContext | None = None,
     ) -> SearchResult:
-        """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'."""
+        """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'.
+
+        ``mode`` picks the evidence: ``"hybrid"`` (default: vector and full-text candidates, fused),
+        ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
+        """
         ctx = ctx or self.default_context()
         with self._request("SearchMemories", ctx, store) as req:
             resolved = resolve_scope(scope, ctx.defaults, "read")
@@ -553,29 +558,38 @@ class MemoryService:
             if not isinstance(min_score, (int, float)) or isinstance(min_score, bool) or not 0 <= min_score <= 1:
                 raise InvalidArgumentError(f"min_score must be a number in [0, 1], got {min_score!r}.", field="min_score")
             _check_order(order_by)
+            if mode not in retrieval.SEARCH_MODES:
+                raise InvalidArgumentError(
+                    f"`mode` {mode!r} is not one of {list(retrieval.SEARCH_MODES)}.", field="mode"
+                )
             query_text, context_text = self._query_from(query, messages)
             st, table, _ = self._table_of(store)
-            emb = self._embedder_for(st)
             where = self._where(resolved, filter, types, include_superseded)
-
-            qvec = emb.embed_query(query_text)
-            if context_text:
-                # The last user turn weighs most; earlier turns steer a little.
-                blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
-                qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
             pool = min(200, max(50, (top_k + offset) * 4))
             cols = _READ_COLUMNS
             candidates: dict[str, retrieval.Candidate] = {}
-            for row in self.db.vector_search(table, qvec, where, pool, cols):
-                candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
-            for row in self.db.fts_search(table, retrieval.fts_text(query_text), where, pool, cols):
-                if row["row_key"] not in candidates:
-                    vec = np.asarray(row["vector"], dtype=np.float32)
-                    candidates[row["row_key"]] = retrieval.Candidate(row, float(vec @ qvec))
+            qvec: np.ndarray | None = None
+            if mode != "keyword":
+                emb = self._embedder_for(st)
+                qvec = emb.embed_query(query_text)
+                if context_text:
+                    # The last user turn weighs most; earlier turns steer a little.
+                    blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
+                    qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
+                for row in self.db.vector_search(table, qvec, where, pool, cols):
+                    candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
+            if mode != "vector":
+                with_vector = qvec is not None
+                for row in self.db.fts_search(table, retrieval.fts_text(query_text), where, pool, cols, with_vector):
+                    cand = candidates.get(row["row_key"])
+                    if cand is None:
+                        cosine = float(np.asarray(row["vector"], dtype=np.float32) @ qvec) if with_vector else 0.0
+                        cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
+                    cand.bm25 = float(row["_score"])
             current_run = ctx.defaults.run_id if resolved.run_id == "*" else None
+            calibration = self._query_calibration(emb, qvec) if qvec is not None else None
             ranked = retrieval.fuse(
-                list(candidates.values()), query_text, self._query_calibration(emb, qvec),
-                rerank=rerank, current_run=current_run,
+                list(candidates.values()), query_text, calibration, rerank=rerank, current_run=current_run, mode=mode
             )
             ranked = [(row, score) for row, score in ranked if score >= min_score]
             if order_by != "relevance":

@@ -329,14 +329,15 @@ class Database:
         return query.select([*columns, "_distance"]).limit(limit).to_list()
 
     def fts_search(
-        self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str]
+        self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str], with_vector: bool = True
     ) -> list[dict[str, Any]]:
+        """BM25 matches of ``text`` (pre-tokenised terms) in ``fts_text``, best first, with ``_score``."""
         if not text.strip():
             return []
         query = table.search(text, query_type="fts", fts_columns="fts_text")
         if where:
             query = query.where(where, prefilter=True)
-        return query.select([*columns, "vector", "_score"]).limit(limit).to_list()
+        return query.select([*columns, *(["vector"] if with_vector else []), "_score"]).limit(limit).to_list()
 
     # -- maintenance ----------------------------------------------------------------------------
 
