@@ -14,7 +14,7 @@ import threading
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, AsyncIterator, Literal
+from typing import TYPE_CHECKING, Annotated, Any, AsyncIterator, Literal
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -43,7 +43,11 @@ from .models import (
     Deleted,
 )
 from .scope import ScopeDefaults
-from .service import AsyncMemoryService, CallContext, MemoryService
+
+if TYPE_CHECKING:
+    # Imported on first use (see _Core): the service pulls in numpy, pyarrow and the extractors, about
+    # 0.1 s that the answer to `initialize` should not wait for.
+    from .service import AsyncMemoryService, CallContext, MemoryService
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +81,39 @@ FilterArg = Annotated[
 MemoryIdArg = Annotated[str, Field(description="The memory's id, as returned by search_memories or list_memories.")]
 
 
+class _Core:
+    """The MemoryService behind the server, created on first use (a tool call or the warm-up)."""
+
+    def __init__(self, settings: Settings, service: MemoryService | None = None) -> None:
+        self._settings = settings
+        self._service = service
+        self._async: AsyncMemoryService | None = None
+        self._lock = threading.Lock()
+
+    def service(self) -> MemoryService:
+        return self.async_service().sync
+
+    def async_service(self) -> AsyncMemoryService:
+        if self._async is None:
+            with self._lock:
+                if self._async is None:
+                    from .service import AsyncMemoryService, MemoryService
+
+                    self._async = AsyncMemoryService(self._service or MemoryService(self._settings))
+        return self._async
+
+
 @dataclass
 class AppState:
     """What every request needs: the service and the settings it was built from."""
 
-    service: AsyncMemoryService
+    core: _Core
     settings: Settings
     process_run_id: str
+
+    @property
+    def service(self) -> AsyncMemoryService:
+        return self.core.async_service()
 
 
 def _safe_segment(value: str | None, fallback: str) -> str:
@@ -95,6 +125,8 @@ def _safe_segment(value: str | None, fallback: str) -> str:
 
 def call_context(ctx: Context, state: AppState) -> CallContext:
     """Scope defaults of this connection: configured app/tenant, client name, session."""
+    from .service import CallContext
+
     agent = "mcp-client"
     run = state.process_run_id
     try:
@@ -155,10 +187,8 @@ def _error_result(exc: MemMcpError) -> CallToolResult:
 def build_server(settings: Settings, service: MemoryService | None = None) -> MemoryMCPServer:
     """Build the MCP server. Nothing is opened or loaded here; the database opens on first use and
     the model loads in the background once the server is up."""
-    core = service or MemoryService(settings)
-    state = AppState(
-        service=AsyncMemoryService(core), settings=settings, process_run_id=f"run-{uuid.uuid4().hex[:12]}"
-    )
+    core = _Core(settings, service)
+    state = AppState(core=core, settings=settings, process_run_id=f"run-{uuid.uuid4().hex[:12]}")
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -475,9 +505,9 @@ def build_server(settings: Settings, service: MemoryService | None = None) -> Me
     return mcp
 
 
-def _warm_up(service: MemoryService) -> None:
+def _warm_up(core: _Core) -> None:
     try:
-        service.warm_up()
+        core.service().warm_up()
     except MemMcpError as exc:
         log.warning("warm-up: %s", exc)
     except Exception:  # warm-up is an optimisation; the first real call reports any error properly
