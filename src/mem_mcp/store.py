@@ -166,9 +166,15 @@ class Database:
     """The embedded database. Opened lazily: importing lancedb costs about a second, and a stdio
     server must answer ``initialize`` before that."""
 
-    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        uri: str,
+        storage_options: dict[str, str] | None = None,
+        read_consistency: timedelta | None = timedelta(0),
+    ) -> None:
         self.uri = uri
         self._storage_options = storage_options
+        self._read_consistency = read_consistency
         self._conn: Any = None
         self._tables: dict[str, Any] = {}
         # The schema each table was created with. Writes use it rather than the schema LanceDB reports,
@@ -185,7 +191,7 @@ class Database:
                 import lancedb
 
                 self._conn = lancedb.connect(
-                    self.uri, read_consistency_interval=timedelta(0), storage_options=self._storage_options
+                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options
                 )
             return self._conn
 
