@@ -251,7 +251,7 @@ class MemoryService:
     # -- stores ---------------------------------------------------------------------------------
 
     def _store_row(self, name: str) -> dict[str, Any] | None:
-        rows = self.db.rows(self.db.stores(), f"name = {sql_string(name)}")
+        rows = self.db.cached_rows(self.db.stores(), f"name = {sql_string(name)}")
         return rows[0] if rows else None
 
     def _store(self, name: str) -> MemoryStore:

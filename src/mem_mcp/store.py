@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from datetime import timedelta
@@ -157,6 +158,19 @@ def memory_table_name(store: str, generation: int) -> str:
     return f"mem_{digest}_{generation}"
 
 
+def _rows(data: pa.Table) -> list[dict[str, Any]]:
+    """Arrow rows as dicts; a ``vector`` column becomes float32 numpy rows (not lists of Python floats,
+    which cost more than the query for a few hundred candidates)."""
+    if "vector" not in data.column_names or data.num_rows == 0:
+        return data.to_pylist()
+    column = data.column("vector").combine_chunks()
+    vectors = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), -1)
+    rows = data.drop_columns(["vector"]).to_pylist()
+    for row, vector in zip(rows, vectors):
+        row["vector"] = vector
+    return rows
+
+
 def _is_conflict(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "conflict" in text or "retryable" in text or "concurrent" in text
@@ -181,6 +195,9 @@ class Database:
         # which shows the JSON column as raw binary: data must arrive typed as JSON to be encoded.
         self._schemas: dict[str, pa.Schema] = {}
         self._writes: dict[str, int] = {}
+        self._cache: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
+        self._optimizing: set[str] = set()
+        self._maintenance: queue.Queue[Any] | None = None
         self._lock = threading.RLock()
 
     # -- connection and tables ------------------------------------------------------------------
@@ -315,6 +332,22 @@ class Database:
             data = data.slice(offset, limit if limit is not None else data.num_rows)
         return data.to_pylist()
 
+    def cached_rows(self, table: Any, where: str | None) -> list[dict[str, Any]]:
+        """``rows(table, where)``, memoised until the table's version changes (a commit by any process:
+        the version check reads the latest manifest, a tenth of the cost of the query). For small,
+        hot tables: every operation reads its store's row."""
+        version = table.version
+        key = (table.name, where)
+        hit = self._cache.get(key)
+        if hit is None or hit[0] != version:
+            rows = self.rows(table, where)
+            with self._lock:
+                if len(self._cache) >= 1024:
+                    self._cache.clear()
+                self._cache[key] = (version, rows)
+            return [dict(r) for r in rows]
+        return [dict(r) for r in hit[1]]
+
     def arrow(self, table: Any, where: str | None, columns: Sequence[str] | None = None) -> pa.Table:
         query = table.search()
         if where:
@@ -329,10 +362,10 @@ class Database:
     def vector_search(
         self, table: Any, vector: np.ndarray, where: str | None, limit: int, columns: Iterable[str]
     ) -> list[dict[str, Any]]:
-        query = table.search(vector.astype(np.float32).tolist(), vector_column_name="vector").distance_type("cosine")
+        query = table.search(vector.astype(np.float32), vector_column_name="vector").distance_type("cosine")
         if where:
             query = query.where(where, prefilter=True)
-        return query.select([*columns, "_distance"]).limit(limit).to_list()
+        return _rows(query.select([*columns, "_distance"]).limit(limit).to_arrow())
 
     def fts_search(
         self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str], with_vector: bool = True
@@ -343,16 +376,47 @@ class Database:
         query = table.search(text, query_type="fts", fts_columns="fts_text")
         if where:
             query = query.where(where, prefilter=True)
-        return query.select([*columns, *(["vector"] if with_vector else []), "_score"]).limit(limit).to_list()
+        return _rows(query.select([*columns, *(["vector"] if with_vector else []), "_score"]).limit(limit).to_arrow())
 
     # -- maintenance ----------------------------------------------------------------------------
 
     def _after_write(self, table: Any) -> None:
         name = table.name
-        count = self._writes.get(name, 0) + 1
-        self._writes[name] = count
+        with self._lock:
+            count = self._writes.get(name, 0) + 1
+            self._writes[name] = count
         if count % OPTIMIZE_EVERY_WRITES == 0:
-            self.optimize(table)
+            self.schedule_optimize(table)
+
+    def schedule_optimize(self, table: Any) -> None:
+        """Run :meth:`optimize` on a background thread (one at a time; a table already queued is not
+        queued twice), so the write that crosses the threshold does not wait for it."""
+        with self._lock:
+            if table.name in self._optimizing:
+                return
+            self._optimizing.add(table.name)
+            if self._maintenance is None:
+                self._maintenance = queue.Queue()
+                threading.Thread(target=self._maintain, name="mem-mcp-optimize", daemon=True).start()
+            self._maintenance.put(table)
+
+    def wait_for_maintenance(self) -> None:
+        """Block until scheduled optimizations are done (for tests and benchmarks)."""
+        if self._maintenance is not None:
+            self._maintenance.join()
+
+    def _maintain(self) -> None:
+        assert self._maintenance is not None
+        while True:
+            table = self._maintenance.get()
+            try:
+                with self._lock:
+                    self._optimizing.discard(table.name)
+                self.optimize(table)
+            except Exception:  # the maintenance thread must outlive any one table
+                log.exception("background optimize of %s failed", table.name)
+            finally:
+                self._maintenance.task_done()
 
     def optimize(self, table: Any) -> None:
         """Compact files, fold new rows into the indexes, and build the ANN index once it pays."""
