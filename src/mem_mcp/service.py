@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -143,6 +144,7 @@ class MemoryService:
         self._lock = threading.RLock()
         self._ready = False
         self._msg_writes = 0
+        self._searcher: ThreadPoolExecutor | None = None
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -569,6 +571,15 @@ class MemoryService:
             cols = _READ_COLUMNS
             candidates: dict[str, retrieval.Candidate] = {}
             qvec: np.ndarray | None = None
+            # The full-text search needs no query vector: it runs beside the embedding and the vector
+            # search (both release the GIL), which saves its whole latency on a machine with a spare core.
+            fts_rows = (
+                self._search_pool().submit(
+                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, cols, mode == "hybrid"
+                )
+                if mode != "vector"
+                else None
+            )
             if mode != "keyword":
                 emb = self._embedder_for(st)
                 qvec = emb.embed_query(query_text)
@@ -578,12 +589,11 @@ class MemoryService:
                     qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
                 for row in self.db.vector_search(table, qvec, where, pool, cols):
                     candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
-            if mode != "vector":
-                with_vector = qvec is not None
-                for row in self.db.fts_search(table, retrieval.fts_text(query_text), where, pool, cols, with_vector):
+            if fts_rows is not None:
+                for row in fts_rows.result():
                     cand = candidates.get(row["row_key"])
                     if cand is None:
-                        cosine = float(np.asarray(row["vector"], dtype=np.float32) @ qvec) if with_vector else 0.0
+                        cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
                         cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
                     cand.bm25 = float(row["_score"])
             current_run = ctx.defaults.run_id if resolved.run_id == "*" else None
@@ -598,6 +608,12 @@ class MemoryService:
             page = ranked[offset : offset + top_k]
             hits = [SearchHit(memory=_memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=_group(hits), total_candidates=len(ranked))
+
+    def _search_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mem-mcp-search")
+            return self._searcher
 
     def _query_calibration(self, emb: Embedder, qvec: np.ndarray) -> retrieval.QueryCalibration:
         """Floors for this query from the built-in background sentences (embedded once per model)."""
@@ -1090,6 +1106,9 @@ class MemoryService:
         """Stop the background worker after the jobs already queued."""
         with self._lock:
             worker, self._worker = self._worker, None
+            searcher, self._searcher = self._searcher, None
+        if searcher is not None:
+            searcher.shutdown(wait=False)
         if worker is not None and self._queue is not None:
             self._queue.put(None)
             worker.join(timeout=30)

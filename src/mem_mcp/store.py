@@ -418,13 +418,19 @@ class Database:
             finally:
                 self._maintenance.task_done()
 
+    def create_vector_index(self, table: Any) -> None:
+        """The ANN index: IVF partitions, HNSW graphs inside them, 8-bit scalar-quantised vectors."""
+        from lancedb.index import HnswSq
+
+        table.create_index("vector", config=HnswSq(distance_type="cosine"), replace=True)
+
     def optimize(self, table: Any) -> None:
         """Compact files, fold new rows into the indexes, and build the ANN index once it pays."""
         try:
             if "vector" in table.schema.names and table.count_rows() >= ANN_INDEX_MIN_ROWS:
                 indexed = {tuple(i.columns) for i in table.list_indices()}
                 if ("vector",) not in indexed:
-                    table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+                    self.create_vector_index(table)
             table.optimize(cleanup_older_than=timedelta(days=7))
         except (OSError, RuntimeError, ValueError) as exc:
             # Maintenance must never fail a user's write; the next round tries again.
