@@ -118,3 +118,16 @@ def test_cold_start_spawns_the_stdio_server(tmp_path: Path) -> None:
     out = tmp_path / "cold.json"
     assert _script("cold_start").main(["--runs", "1", "--out", str(out)]) == 0
     assert _json_out(out)["errors"] == []
+
+
+def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    args = ["--sizes", "200,400", "--real", "60", "--tenants", "3", "--searches", "2", "--ops", "3",
+            "--ann-queries", "2", "--ingest", "10", "--ingest-single", "2", "--out", str(out)]
+    assert _script("scale").main(args) == 0
+    result = _json_out(out)
+    assert [s["size"] for s in result["sizes"]] == [200, 400]
+    for entry in result["sizes"]:
+        assert entry["ann"] and all(0.0 <= a["ann"]["recall@10"] <= 1.0 for a in entry["ann"].values())
+        assert entry["disk_bytes_per_memory"] > 0
+    assert result["ingestion"]["import_memories_batched"]["per_s"] > 0
