@@ -99,14 +99,14 @@ def clamp_share(values: list[float], floor: float, ceiling: float) -> tuple[floa
     return float(np.mean(arr <= floor)), float(np.mean(arr >= ceiling))
 
 
-def main() -> int:
+def main(argv: "list[str] | None" = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "bench" / "locomo10.json"))
     ap.add_argument("--questions", type=int, default=400, help="LoCoMo questions sampled (categories 1-4)")
     ap.add_argument("--negatives", type=int, default=3, help="unrelated turns per question, of each kind")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     from mem_mcp import retrieval
     from mem_mcp.embeddings import make_embedder

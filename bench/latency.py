@@ -204,7 +204,7 @@ def contention(rounds: int, queries: int) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> int:
+def main(argv: "list[str] | None" = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,5000", help="comma list of store sizes, ascending (the store grows)")
     ap.add_argument("--searches", type=int, default=50, help="searches per filter case per size")
@@ -212,7 +212,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--contention", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--out", default=None, help="also write the JSON result here")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
 
     from mem_mcp import MemoryService, Settings

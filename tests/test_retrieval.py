@@ -75,3 +75,49 @@ def test_query_calibration_uses_the_floor_of_the_memory_language():
     cal = QueryCalibration.from_background({"zh": [0.86, 0.87, 0.88], "en": [0.75, 0.76, 0.77]}, 0.10)
     assert cal(0.82, "en") > cal(0.87, "zh")
     assert cal(0.5, "en") == 0.0 and cal(0.99, "en") == 1.0
+
+
+def test_weighted_coverage_weighs_rare_terms_over_common_ones():
+    from mem_mcp.retrieval import weighted_coverage
+
+    docs = [" ".join(fts_terms(t)) for t in (
+        "Caroline went hiking", "Caroline baked bread", "Caroline painted a lake", "Melanie went to Oslo",
+    )]
+    scores = weighted_coverage(query_terms("When did Caroline go to Oslo?"), docs)
+    # "oslo" is in one candidate, "caroline" in three: the Oslo memory covers more of the query's weight.
+    assert scores[3] > scores[0] > 0.0
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert weighted_coverage(set(), docs) == [0.0] * 4
+    assert weighted_coverage(query_terms("咖啡"), [" ".join(fts_terms("用户喜欢咖啡")), "tea"])[0] == 1.0
+
+
+def test_fuse_lifts_a_memory_whose_neighbour_in_the_run_matches():
+    cal = QueryCalibration({"en": 0.0}, 1.0)
+
+    def row(key, text, run, ts):
+        return {**_row(key, text, run=run, ts=ts), "created_at": datetime.fromtimestamp(ts, timezone.utc)}
+
+    question = Candidate(row("q", "Did you like the concert in Oslo?", "s1", 10), 0.55)
+    answer = Candidate(row("a", "Yes, it was wonderful", "s1", 11), 0.5)  # the reply, no query terms
+    other = Candidate(row("o", "It was wonderful weather", "s2", 11), 0.5)  # same text, another run
+    ranked = [r["row_key"] for r, _ in fuse([other, answer, question], "concert in Oslo", cal, rerank=True, current_run=None)]
+    assert ranked == ["q", "a", "o"]
+    # Without rerank there is no neighbour share: equal similarity, and the newer memory wins the tie.
+    plain = fuse([other, answer], "concert in Oslo", cal, rerank=False, current_run=None)
+    assert plain[0][1] == plain[1][1] == 0.5
+
+
+def test_fuse_ranks_by_unclipped_score_and_reports_scores_in_unit_interval():
+    cal = QueryCalibration({"en": 0.0}, 0.1)  # both cosines saturate the clipped scale
+    a = Candidate(_row("a", "x", ts=2), 0.9)
+    b = Candidate(_row("b", "y", ts=1), 0.95)
+    ranked = fuse([a, b], "zzz", cal, rerank=False, current_run=None)
+    assert [r["row_key"] for r, _ in ranked] == ["b", "a"]  # not the newer one: b is closer
+    assert [s for _, s in ranked] == [1.0, 1.0]
+
+
+def test_keyword_mode_scores_bm25_relative_to_the_best_match():
+    a = Candidate(_row("a", "x"), 0.0, bm25=4.0)
+    b = Candidate(_row("b", "y"), 0.0, bm25=1.0)
+    ranked = fuse([b, a], "x", None, rerank=True, current_run=None, mode="keyword")
+    assert [(r["row_key"], s) for r, s in ranked] == [("a", 1.0), ("b", 0.25)]

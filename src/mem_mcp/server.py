@@ -19,7 +19,7 @@ import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Annotated, Any, AsyncIterator, Awaitable, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, AsyncIterator, Awaitable, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -63,7 +63,11 @@ from .models import (
     UserProfile,
 )
 from .scope import ScopeDefaults
-from .service import AsyncMemoryService, CallContext, MemoryService
+
+if TYPE_CHECKING:
+    # Imported on first use (see _Core): the service pulls in numpy, pyarrow and the extractors, about
+    # 0.1 s that the answer to `initialize` should not wait for.
+    from .service import AsyncMemoryService, CallContext, MemoryService
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +110,42 @@ _TOKEN_CLAIM = "mem_mcp_token"
 _LIMIT_KINDS: dict[str, LimitKind] = {"add_memories": "add", "retry_request": "add", "search_memories": "search"}
 
 
+class _Core:
+    """The MemoryService behind the server, created on first use (a tool call or the warm-up)."""
+
+    def __init__(self, settings: Settings, service: MemoryService | None = None) -> None:
+        self._settings = settings
+        self._service = service
+        self._async: AsyncMemoryService | None = None
+        self._lock = threading.Lock()
+
+    def service(self) -> MemoryService:
+        return self.async_service().sync
+
+    def async_service(self) -> AsyncMemoryService:
+        if self._async is None:
+            with self._lock:
+                if self._async is None:
+                    from .service import AsyncMemoryService, MemoryService
+
+                    self._async = AsyncMemoryService(self._service or MemoryService(self._settings))
+        return self._async
+
+
 @dataclass
 class AppState:
     """What every request needs: the service, the settings it was built from, and on HTTP the
     rate limiter."""
 
-    service: AsyncMemoryService
+    core: _Core
     settings: Settings
     process_run_id: str
     limiter: RateLimiter | None = None
     warmed: bool = field(default=False)
+
+    @property
+    def service(self) -> AsyncMemoryService:
+        return self.core.async_service()
 
 
 class TokenVerifier:
@@ -151,6 +181,8 @@ def _safe_segment(value: str | None, fallback: str) -> str:
 def call_context(ctx: Context | None, state: AppState) -> CallContext:
     """Scope defaults of this connection: configured app/tenant (or the token's), client name, session.
     ``ctx`` None (static resources, which cannot take one) keeps the generic agent and run."""
+    from .service import CallContext
+
     agent = "mcp-client"
     run = state.process_run_id
     try:
@@ -280,10 +312,8 @@ def build_server(
     With ``tokens`` (HTTP hosting) every request needs a bearer token from that file; the token binds
     the caller's app, tenant and role, and per-token rate limits apply.
     """
-    core = service or MemoryService(settings)
-    state = AppState(
-        service=AsyncMemoryService(core), settings=settings, process_run_id=f"run-{uuid.uuid4().hex[:12]}"
-    )
+    core = _Core(settings, service)
+    state = AppState(core=core, settings=settings, process_run_id=f"run-{uuid.uuid4().hex[:12]}")
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -326,9 +356,13 @@ def build_server(
                 search_per_minute=settings.rate_limit_search_per_minute,
             )
         )
-        mcp.on_refused = lambda operation, rec, exc: core.record_refusal(
-            operation, CallContext(defaults=rec.defaults(), role=rec.role, token_id=rec.id), exc
-        )
+        def on_refused(operation: str, rec: TokenRecord, exc: MemMcpError) -> None:
+            from .service import CallContext
+
+            ctx = CallContext(defaults=rec.defaults(), role=rec.role, token_id=rec.id)
+            core.service().record_refusal(operation, ctx, exc)
+
+        mcp.on_refused = on_refused
 
     @mcp.custom_route("/healthz", methods=["GET"])
     async def healthz(_request: Any) -> Any:
@@ -790,9 +824,9 @@ async def _profile_lines(service: AsyncMemoryService, call: CallContext, max_sch
     return lines
 
 
-def _warm_up(service: MemoryService) -> None:
+def _warm_up(core: _Core) -> None:
     try:
-        service.warm_up()
+        core.service().warm_up()
     except MemMcpError as exc:
         log.warning("warm-up: %s", exc)
     except Exception:  # warm-up is an optimisation; the first real call reports any error properly
@@ -897,6 +931,8 @@ def run(settings: Settings, transport: Transport = "stdio") -> None:
     import uvicorn
 
     tokens = load_tokens(settings)
+    from .service import MemoryService
+
     core = MemoryService(settings)
     app = http_app(settings, transport, core, tokens=tokens)
     config = uvicorn.Config(

@@ -1,0 +1,83 @@
+"""The LanceDB layer: searches, the version-checked row cache, background maintenance."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mem_mcp.store as store
+from mem_mcp.retrieval import fts_text
+from mem_mcp.store import MEMORY_COLUMNS, Database, memory_table_name
+
+DIM = 8
+
+
+def _row(i: int, text: str, vector: np.ndarray) -> dict:
+    ts = datetime.now(timezone.utc)
+    return {
+        "row_key": f"m{i}:1", "id": f"m{i}", "version": 1, "app_id": "a", "tenant_id": "t", "agent_id": "g",
+        "run_id": "r", "text": text, "fts_text": fts_text(text), "vector": vector.tolist(), "type": "fact",
+        "key": None, "metadata": "{}", "tags": [], "confidence": 1.0, "status": "active", "source": [],
+        "extractor": None, "model": None, "created_at": ts, "updated_at": ts, "valid_from": ts,
+        "superseded_at": None, "deleted_at": None, "request_id": None,
+    }
+
+
+def _unit(i: int) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[i % DIM] = 1.0
+    v[(i + 1) % DIM] = 0.5
+    return v / np.linalg.norm(v)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return Database(str(tmp_path / "db"))
+
+
+def test_searches_return_rows_scores_and_numpy_vectors(db: Database) -> None:
+    table = db.memories(memory_table_name("s", 0), DIM)
+    db.insert(table, [_row(i, text, _unit(i)) for i, text in enumerate(["green tea", "black coffee", "用户喜欢喝茶"])])
+    near = db.vector_search(table, _unit(1), "tenant_id = 't'", 2, MEMORY_COLUMNS)
+    assert near[0]["id"] == "m1" and abs(near[0]["_distance"]) < 1e-5 and "vector" not in near[0]
+    found = db.fts_search(table, fts_text("tea"), "status = 'active'", 10, ["id"])
+    assert [r["id"] for r in found] == ["m0"] and found[0]["_score"] > 0
+    assert isinstance(found[0]["vector"], np.ndarray) and found[0]["vector"].dtype == np.float32
+    assert np.allclose(found[0]["vector"], _unit(0))
+    assert "vector" not in db.fts_search(table, fts_text("茶"), None, 10, ["id"], with_vector=False)[0]
+    assert db.fts_search(table, fts_text("nothing"), None, 10, ["id"]) == []
+
+
+def test_cached_rows_see_a_commit_from_another_connection(tmp_path: Path) -> None:
+    a, b = Database(str(tmp_path / "db")), Database(str(tmp_path / "db"))
+    a.insert(a.stores(), [{"name": "s1", "description": "one"}])
+    assert [r["description"] for r in b.cached_rows(b.stores(), "name = 's1'")] == ["one"]
+    rows = b.cached_rows(b.stores(), "name = 's1'")
+    rows[0]["description"] = "changed by the caller"  # callers get copies
+    assert b.cached_rows(b.stores(), "name = 's1'")[0]["description"] == "one"
+    a.update(a.stores(), "name = 's1'", {"description": "uno"})
+    assert b.cached_rows(b.stores(), "name = 's1'")[0]["description"] == "uno"
+
+
+def test_optimize_runs_in_the_background_every_n_writes(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "OPTIMIZE_EVERY_WRITES", 5)
+    table = db.memories(memory_table_name("s", 0), DIM)
+    for i in range(5):
+        db.insert(table, [_row(i, f"memory number {i}", _unit(i))])
+    db.wait_for_maintenance()
+    assert table.stats()["fragment_stats"]["num_fragments"] == 1  # five one-row fragments compacted
+    assert db.fts_search(table, fts_text("number"), None, 10, ["id"], with_vector=False)  # index folded in
+
+
+def test_ann_index_is_built_past_the_threshold(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "ANN_INDEX_MIN_ROWS", 300)
+    table = db.memories(memory_table_name("s", 0), DIM)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((300, DIM)).astype(np.float32)
+    db.insert(table, [_row(i, f"memory {i}", v / np.linalg.norm(v)) for i, v in enumerate(vectors)])
+    db.optimize(table)
+    assert ("vector",) in {tuple(i.columns) for i in table.list_indices()}
+    assert db.vector_search(table, vectors[7] / np.linalg.norm(vectors[7]), None, 1, ["id"])[0]["id"] == "m7"
