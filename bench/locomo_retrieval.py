@@ -441,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         args.out,
     )
+    svc.close()  # writes the request log out before its directory goes
     tmp.cleanup()
     return 0
 
