@@ -422,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rss_start_mib": rss_start, "rss_after_warm_up_mib": rss_warm,
         "sizes": per_size, "ingestion": ingestion, "wall_s": round(time.perf_counter() - started, 1),
     }, args.out)
+    for service in (svc, ingest_svc):
+        service.close()  # writes the request log out before its directory goes
     tmp.cleanup()
     return 0
 
