@@ -203,6 +203,7 @@ class Database:
         self._writes: dict[str, int] = {}
         self._cache: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
         self._optimizing: set[str] = set()
+        self._optimize_locks: dict[str, threading.Lock] = {}
         self._maintenance: queue.Queue[Any] | None = None
         self._lock = threading.RLock()
 
@@ -436,7 +437,16 @@ class Database:
         table.create_index("vector", config=HnswSq(distance_type="cosine"), replace=True)
 
     def optimize(self, table: Any) -> None:
-        """Compact files, fold new rows into the indexes, and build the ANN index once it pays."""
+        """Compact files, fold new rows into the indexes, and build the ANN index once it pays.
+
+        One optimization per table at a time in this process (an import's own call and the background
+        thread would otherwise both build the same index and lose commit races to each other)."""
+        with self._lock:
+            lock = self._optimize_locks.setdefault(table.name, threading.Lock())
+        with lock:
+            self._optimize(table)
+
+    def _optimize(self, table: Any) -> None:
         try:
             if "vector" in table.schema.names and table.count_rows() >= ANN_INDEX_MIN_ROWS:
                 indexed = {tuple(i.columns) for i in table.list_indices()}
