@@ -369,12 +369,15 @@ class Database:
     def vector_search(
         self, table: Any, vector: np.ndarray, where: str | None, limit: int, columns: Iterable[str],
         exact: bool = False,
+        nprobes: int | None = None,
     ) -> list[dict[str, Any]]:
         """Nearest rows by cosine distance (``_distance``). Through the ANN index where the table has one
         (its 8-bit distances re-ranked exactly over ``ANN_REFINE_FACTOR`` x ``limit`` rows), else, or with
         ``exact``, a flat scan."""
         query = table.search(vector.astype(np.float32), vector_column_name="vector").distance_type("cosine")
         query = query.bypass_vector_index() if exact else query.refine_factor(ANN_REFINE_FACTOR)
+        if nprobes is not None and not exact:
+            query = query.nprobes(nprobes)
         if where:
             query = query.where(where, prefilter=True)
         return _rows(query.select([*columns, "_distance"]).limit(limit).to_arrow())
