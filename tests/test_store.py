@@ -81,3 +81,13 @@ def test_ann_index_is_built_past_the_threshold(db: Database, monkeypatch: pytest
     db.optimize(table)
     assert ("vector",) in {tuple(i.columns) for i in table.list_indices()}
     assert db.vector_search(table, vectors[7] / np.linalg.norm(vectors[7]), None, 1, ["id"])[0]["id"] == "m7"
+
+
+def test_optimize_adds_the_indexes_a_table_of_an_older_version_lacks(db: Database) -> None:
+    table = db.memories(memory_table_name("s", 0), DIM)
+    db.insert(table, [_row(i, f"memory {i}", _unit(i)) for i in range(3)])
+    row_key_index = next(i for i in table.list_indices() if tuple(i.columns) == ("row_key",))
+    table.drop_index(row_key_index.name)
+    db.optimize(table)
+    assert ("row_key",) in {tuple(i.columns) for i in table.list_indices()}
+    assert db.rows(table, "row_key = 'm1:1'", ["id"]) == [{"id": "m1"}]
