@@ -291,23 +291,24 @@ class MemoryService:
             outcome, code, detail = "error", "INTERNAL", type(exc).__name__
             raise
         finally:
-            # Operations without a memory scope (stores, jobs) or whose scope was refused are logged under
-            # the caller's own app and tenant, so list_requests finds them.
-            scope = req.scope or _default_scope(ctx or self.default_context())
-            row = {
-                "request_id": req.request_id,
-                "operation": operation,
-                "store": req.store,
-                **{seg: (getattr(scope, seg) if scope else None) for seg in SEGMENTS},
-                "actor": ctx.actor if ctx else None,
-                "token_id": ctx.token_id if ctx else None,
-                "created_at": now(),
-                "duration_ms": (time.perf_counter() - started) * 1000,
-                "outcome": req.outcome or outcome,
-                "error_code": code,
-                "detail": detail or req.detail,
-            }
-            self.request_log.append(row)
+            self._log(
+                req.request_id, operation, req.store, req.scope, ctx, (time.perf_counter() - started) * 1000,
+                req.outcome or outcome, code, detail or req.detail,
+            )
+
+    def _log(
+        self, request_id: str, operation: str, store: str | None, scope: Scope | None, ctx: CallContext | None,
+        duration_ms: float, outcome: str, code: str | None, detail: str | None,
+    ) -> None:
+        """Append one row to the request log. Operations without a memory scope (stores, jobs), or whose
+        scope was refused, are logged under the caller's own app and tenant, so list_requests finds them."""
+        scope = scope or _default_scope(ctx or self.default_context())
+        self.request_log.append({
+            "request_id": request_id, "operation": operation, "store": store,
+            **{seg: getattr(scope, seg) for seg in SEGMENTS},
+            "actor": ctx.actor if ctx else None, "token_id": ctx.token_id if ctx else None,
+            "created_at": now(), "duration_ms": duration_ms, "outcome": outcome, "error_code": code, "detail": detail,
+        })
 
     # -- stores ---------------------------------------------------------------------------------
 
@@ -1340,12 +1341,7 @@ class MemoryService:
 
     def record_refusal(self, operation: str, ctx: CallContext, exc: MemMcpError) -> None:
         """Log a call refused before it reached an operation (rate limits), so the audit shows it."""
-        self.request_log.append({
-            "request_id": new_id("req"), "operation": operation, "store": None,
-            **{seg: getattr(_default_scope(ctx), seg) for seg in SEGMENTS},
-            "actor": ctx.actor, "token_id": ctx.token_id, "created_at": now(), "duration_ms": 0.0,
-            "outcome": "error", "error_code": exc.code, "detail": exc.message[:500],
-        })
+        self._log(new_id("req"), operation, None, None, ctx, 0.0, "error", exc.code, exc.message[:500])
 
     def _tenant_where(self, ctx: CallContext | None) -> str | None:
         """For a token bound to a tenant, the condition that keeps counts to that tenant."""
