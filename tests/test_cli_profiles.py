@@ -5,42 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from mem_mcp.cli import main
 from mem_mcp.config import Settings
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.startswith("MEM_MCP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    data = tmp_path / "data"
-    monkeypatch.setenv("MEM_MCP_DATA_DIR", str(data))
-    return data
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    code, out, err = cli(capsys, *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cli import cli, cli_json, data_dir  # noqa: E402,F401  (data_dir is a fixture)
 
 
 def test_profile_schema_commands_and_profile_show(capsys, data_dir):
