@@ -232,6 +232,21 @@ CASES: list[Case] = [
         expect=[Expect("上海人", key="hometown")],
         count=3,
     ),
+    # A clause without a subject after one about a family member is about that person, not the user.
+    Case(
+        "zh-wife-job-is-not-the-users",
+        [("user", "我老婆叫李娜，是小学老师。我儿子今年5岁，在上幼儿园。")],
+        must=["用户老婆叫李娜", "用户老婆是小学老师", "用户儿子今年5岁", "用户儿子在上幼儿园"],
+        must_not=["用户是小学老师", "用户在上幼儿园"],
+        expect=[Expect("小学老师", key=None)],
+    ),
+    Case(
+        "en-wife-job-is-not-the-users",
+        [("user", "My wife works as a nurse. My son is called Leo, loves football.")],
+        must=["The user's wife works as a nurse", "The user's son"],
+        must_not=["The user works as a nurse", "The user is a nurse"],
+        expect=[Expect("nurse", key=None)],
+    ),
     Case(
         "en-job-at-company-and-change-of-employer",
         [("user", "I'm a software engineer at Google."),

@@ -127,6 +127,15 @@ _ZH_INHERIT = re.compile(
     r"刚|每天|更喜欢)"
 )
 _EN_VERB_START = r"(?:live|work|study|like|love|hate|prefer|have|speak|drink|eat|own|am|enjoy|moved)"
+# Family members: a clause about one of them is about that person, and so is a following clause without
+# a subject ("我老婆叫李娜，是小学老师": the wife is the teacher, not the user).
+_ZH_RELATIVE = r"(?:老婆|妻子|太太|老公|丈夫|先生|女朋友|男朋友|儿子|女儿|孩子|妈妈|母亲|爸爸|父亲|哥哥|姐姐|弟弟|妹妹)"
+_EN_RELATIVE = (
+    r"(?:wife|husband|partner|girlfriend|boyfriend|son|daughter|mother|mom|mum|father|dad|brother|sister|kid|child)"
+)
+_ZH_RELATIVE_SUBJECT = re.compile(rf"^我的?{_ZH_RELATIVE}")
+_EN_RELATIVE_SUBJECT = re.compile(rf"(?i)^my\s+{_EN_RELATIVE}\b")
+_EN_THIRD_PERSON_START = re.compile(r"(?i)^(?:is|works|lives|teaches|studies|has|likes|loves|was)\b")
 _EN_STARTER = re.compile(
     r"^(?:i\b|i'm\b|i've\b|i'd\b|i'll\b|my\b|please\b|remind\b|forget\b|remember\b|don't\b|do not\b|"
     + _EN_VERB_START
@@ -1093,8 +1102,7 @@ _ZH_PERSONAL: list[_Rule] = [
     (re.compile(r"^我的生日是(?P<v>.+)$"), "birthday", 0.9, None),
     (re.compile(r"^我(?:已经)?(?:结婚|已婚)了?$"), "marital_status", 0.85, "用户已婚"),
     (re.compile(r"^我(?:还是|现在是)?单身(?:狗)?$"), "marital_status", 0.85, "用户单身"),
-    (re.compile(r"^我的?(?:老婆|妻子|太太|老公|丈夫|先生|女朋友|男朋友|儿子|女儿|孩子|妈妈|母亲|爸爸|父亲|哥哥|姐姐|弟弟|"
-                r"妹妹)(?:叫|是|的名字是|今年)(?P<v>.+)$"), None, 0.85, None),
+    (re.compile(rf"^我的?{_ZH_RELATIVE}(?:叫|是|的名字是|今年|在|住在|做|当|从事)(?P<v>.+)$"), None, 0.85, None),
     (re.compile(r"^我(?:家)?有(?P<v>.*(?:儿子|女儿|孩子|个娃|哥哥|姐姐|弟弟|妹妹|兄弟|姐妹))$"), None, 0.8, None),
     (re.compile(r"^我(?:家)?(?:有|养了|养着|养)(?P<v>.*(?:狗|猫|鸟|鹦鹉|鱼|兔子?|仓鼠|乌龟|宠物|狗狗|猫咪))了?$"), None, 0.85,
      None),
@@ -1140,9 +1148,8 @@ _EN_PERSONAL: list[_Rule] = [
     (re.compile(r"(?i)^(?:i\s+was\s+born\s+in)\s+(?P<v>\d{4})$"), "birth_year", 0.9, "The user was born in {v}"),
     (re.compile(r"(?i)^my\s+birthday\s+is\s+(?:on\s+)?(?P<v>.+)$"), "birthday", 0.9, "The user's birthday is {v}"),
     (re.compile(r"(?i)^(?:i'm|i am)\s+(?P<v>married|engaged|divorced|single|widowed)$"), "marital_status", 0.85, None),
-    (re.compile(r"(?i)^my\s+(?:wife|husband|partner|girlfriend|boyfriend|son|daughter|mother|mom|mum|father|dad|"
-                r"brother|"
-                r"sister|kid|child)(?:'s\s+name)?\s+is\s+(?P<v>.+)$"), None, 0.85, None),
+    (re.compile(rf"(?i)^my\s+{_EN_RELATIVE}(?:'s\s+name\s+is|\s+(?:is|works|lives|teaches|studies))\s+(?P<v>.+)$"),
+     None, 0.85, None),
     (re.compile(r"(?i)^i\s+have\s+(?P<v>(?:a|an|one|two|three|four|five|\d+)\s+(?:[\w-]+\s+)?(?:son|daughter|kid|child|"
                 r"children|brother|sister|twin)s?\b.*)$"), None, 0.8, None),
     (re.compile(r"(?i)^(?:i\s+(?:have|own|have\s+got)|i've\s+got)\s+"
@@ -1454,17 +1461,19 @@ def split_sentences(text: str, base: datetime) -> list[Sentence]:
         raw_clauses = _clauses(sentence, ends_q)
         clauses: list[tuple[str, bool]] = []
         pending = ""
-        previous_first_person = False
+        subject = ""  # the previous clause's subject: "我"/"I", a family member ("我老婆"/"My wife"), or none
         for i, raw in enumerate(raw_clauses):
             clause = _clean(raw, lang)
             if lang == "zh":
                 clause = _ZH_CONJ.sub("", clause)
-                if previous_first_person and _ZH_INHERIT.match(clause):
-                    clause = "我" + clause
+                if subject and _ZH_INHERIT.match(clause):
+                    clause = subject + clause
             else:
                 clause = _EN_CONJ.sub("", clause)
-                if previous_first_person and re.match(rf"(?i)^{_EN_VERB_START}\b", clause):
+                if subject == "I" and re.match(rf"(?i)^{_EN_VERB_START}\b", clause):
                     clause = "I " + clause
+                elif subject and subject != "I" and _EN_THIRD_PERSON_START.match(clause):
+                    clause = f"{subject} {clause}"
             if not clause:
                 continue
             if _only_time(clause, base.date()) and i + 1 < len(raw_clauses):
@@ -1473,10 +1482,21 @@ def split_sentences(text: str, base: datetime) -> list[Sentence]:
                 continue
             clause = (pending + clause) if pending else clause
             pending = ""
-            previous_first_person = clause.startswith("我") if lang == "zh" else bool(_EN_FIRST_PERSON.match(clause))
+            subject = _subject(clause, lang)
             clauses.append((clause, _is_question(clause, lang, ends_q and i == len(raw_clauses) - 1)))
         out.append(Sentence(_clean(sentence, lang), lang, clauses))
     return out
+
+
+def _subject(clause: str, lang: Lang) -> str:
+    """The subject a following clause without one inherits: a family member, the user, or none."""
+    if lang == "zh":
+        relative = _ZH_RELATIVE_SUBJECT.match(clause)
+        return relative.group(0) if relative else ("我" if clause.startswith("我") else "")
+    relative = _EN_RELATIVE_SUBJECT.match(clause)
+    if relative:
+        return relative.group(0)
+    return "I" if _EN_FIRST_PERSON.match(clause) else ""
 
 
 def _message_hits(msg: ExtractMessage) -> list[_Hit]:
