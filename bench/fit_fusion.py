@@ -48,7 +48,7 @@ _FIXED = ("SEMANTIC_WEIGHT", "KEYWORD_WEIGHT")
 _STEPS = (0.1, 0.05, 0.02, 0.01)
 
 
-def collect(data: list[dict[str, Any]], doc_cache: Path | None) -> list[dict[str, Any]]:
+def collect(data: list[dict[str, Any]], doc_cache: Path | None, top_k: int = lr.TOP_K) -> list[dict[str, Any]]:
     """Every question asked through ``search_memories``, with the pool ``retrieval.fuse`` was given."""
     from mem_mcp import MemoryService, Settings, retrieval
     from mem_mcp.embeddings import make_embedder
@@ -82,11 +82,12 @@ def collect(data: list[dict[str, Any]], doc_cache: Path | None) -> list[dict[str
             sid = sample["sample_id"]
             qs, _, _ = lr.questions(sample, {t["dia_id"] for t in all_turns[sid]})
             for q in qs:
-                res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=lr.TOP_K)
+                res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=top_k)
                 out.append({
                     "sample": sid, "split": "dev" if index in lr.SPLITS["dev"] else "held-out", "category": q["category"],
                     "question": q["question"], "evidence": q["evidence"], "pool": seen["pool"],
-                    "calibration": seen["calibration"], "searched": [h.memory.metadata.get("dia_id") for h in res.results],
+                    "calibration": seen["calibration"],
+                    "searched": [h.memory.metadata.get("dia_id") for h in res.results[: lr.TOP_K]],
                 })
             log(f"[search] {sid}: {len(qs)} questions")
     finally:
@@ -217,6 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=None, help="only the first N conversations")
     ap.add_argument("--doc-cache", type=Path, default=None, help="npz file of turn vectors (as locomo_retrieval.py)")
     ap.add_argument("--pool", type=Path, default=None, help="pickle of the collected pools: read if it exists, else written")
+    ap.add_argument(
+        "--search-top-k", type=int, default=lr.TOP_K,
+        help="top_k of the collecting searches: the service's candidate pool grows with it (50 + 50 up to top_k 12, "
+        "then 4 x top_k each); the ranking is still judged at 10",
+    )
     ap.add_argument("--fit", action=argparse.BooleanOptionalAction, default=True, help="fit (else only check the shipped constants)")
     ap.add_argument("--out", default=None, help="also write the JSON result here")
     args = ap.parse_args(argv)
@@ -232,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"[pool] {len(qs)} questions from {args.pool}")
     else:
         data = json.loads(Path(args.data).read_text(encoding="utf-8"))
-        qs, collected_with = collect(data[: args.samples] if args.samples else data, args.doc_cache), shipped
+        qs = collect(data[: args.samples] if args.samples else data, args.doc_cache, args.search_top_k)
+        collected_with = shipped
         if args.pool:
             args.pool.parent.mkdir(parents=True, exist_ok=True)
             args.pool.write_bytes(pickle.dumps({"questions": qs, "constants": shipped}))

@@ -210,7 +210,8 @@ KEYWORD_RANK_WEIGHT = 0.1
 LENGTH_WEIGHT = 0.07
 #: How much the mean of the best ``RUN_TOP`` scores of a memory's run (its session) counts, relative
 #: to the best run's: a memory in a session that matches the query in several places is more likely
-#: the one meant. Relative, so one run alone (or every memory in its own run) changes nothing but scale.
+#: the one meant. Relative to the best run, so it only ever lowers scores: with one run it changes
+#: nothing, with every memory in a run of its own it stretches the scores below the best one.
 RUN_WEIGHT = 0.57
 RUN_TOP = 3
 CURRENT_RUN_BOOST = 0.05
@@ -243,10 +244,10 @@ def fuse(
     for longer memories) and a small lift for the caller's current run; then each memory adds
     ``NEIGHBOUR_SHARE`` of its best neighbour's score (the previous or next candidate of its run in
     time: an answer often spreads over adjacent turns), and last :func:`with_run_context` weighs in
-    how well its run as a whole matches. Without ``rerank``,
-    and in ``vector`` mode, the score is the calibrated similarity alone. In ``keyword`` mode (no
-    embedding, ``calibration`` None) it is the BM25 score relative to the best match. Ranking uses
-    the unclipped values, so saturated scores keep their order; ties go to the newer memory.
+    how well its run as a whole matches. Without ``rerank``, and in ``vector`` mode, the score is
+    the calibrated similarity alone. In ``keyword`` mode (no embedding, ``calibration`` None) it is
+    the BM25 score relative to the best match. Ranking uses the unclipped values, so saturated
+    scores keep their order; ties go to the newer memory.
     """
     if mode == "keyword" or calibration is None:
         top_bm25 = max((c.bm25 or 0.0 for c in candidates), default=0.0)
