@@ -147,3 +147,13 @@ def test_fit_fusion_collects_pools_fits_and_checks_against_fuse(tmp_path: Path) 
     assert pool.exists()
     assert module.main(["--pool", str(pool), "--no-fit", "--out", str(out)]) == 0
     assert "fitted" not in _json_out(out)
+
+
+def test_bilingual_search_compares_rankings_in_both_languages(tmp_path: Path) -> None:
+    out = tmp_path / "bilingual.json"
+    assert _script("bilingual_search").main(["--out", str(out)]) == 0
+    results = _json_out(out)["results"]
+    assert len(results) == 4  # two store layouts x (shipped, previous fusion)
+    for entry in results.values():
+        assert {entry["zh"]["questions"], entry["en"]["questions"]} == {20}
+        assert 0.0 <= entry["zh"]["mrr"] <= 1.0 and 0.0 <= entry["en"]["mrr"] <= 1.0
