@@ -113,6 +113,23 @@ def sample_turns(sample: dict[str, Any]) -> list[dict[str, Any]]:
     return turns
 
 
+def memory_records(sample_id: str, turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``import_memories`` records of one conversation: its own tenant, one run per session."""
+    return [
+        {
+            "id": f"mem_{sample_id}_{t['dia_id'].replace(':', '_')}",
+            "scope": {"app_id": "locomo", "tenant_id": sample_id, "agent_id": "locomo", "run_id": f"session_{t['session']}"},
+            "text": t["text"],
+            "type": "episodic",
+            "metadata": {"dia_id": t["dia_id"], "session": t["session"]},
+            "created_at": t["at"].isoformat(),
+            "updated_at": t["at"].isoformat(),
+            "valid_from": t["at"].isoformat(),
+        }
+        for t in turns
+    ]
+
+
 def questions(sample: dict[str, Any], dia_ids: set[str]) -> tuple[list[dict[str, Any]], list[str], int]:
     """Questions of categories 1-4 with their evidence; evidence ids that name no turn are dropped."""
     out, missing, empty = [], [], 0
@@ -304,19 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ingest_s = 0.0
     n_mem = 0
     for sid, turns in all_turns.items():
-        records = [
-            {
-                "id": f"mem_{sid}_{t['dia_id'].replace(':', '_')}",
-                "scope": {"app_id": "locomo", "tenant_id": sid, "agent_id": "locomo", "run_id": f"session_{t['session']}"},
-                "text": t["text"],
-                "type": "episodic",
-                "metadata": {"dia_id": t["dia_id"], "session": t["session"]},
-                "created_at": t["at"].isoformat(),
-                "updated_at": t["at"].isoformat(),
-                "valid_from": t["at"].isoformat(),
-            }
-            for t in turns
-        ]
+        records = memory_records(sid, turns)
         t0 = time.perf_counter()
         written = svc.import_memories(records)
         dt = time.perf_counter() - t0

@@ -131,3 +131,29 @@ def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
         assert entry["ann"] and all(0.0 <= a["ann"]["recall@10"] <= 1.0 for a in entry["ann"].values())
         assert entry["disk_bytes_per_memory"] > 0
     assert result["ingestion"]["import_memories_batched"]["per_s"] > 0
+
+
+def test_fit_fusion_collects_pools_fits_and_checks_against_fuse(tmp_path: Path) -> None:
+    data = _tiny_locomo(tmp_path / "locomo.json")
+    pool, out = tmp_path / "pool.pkl", tmp_path / "fit.json"
+    module = _script("fit_fusion")
+    assert module.main(["--data", str(data), "--pool", str(pool), "--out", str(out)]) == 0
+    result = _json_out(out)
+    # The shipped constants, re-applied offline by retrieval.fuse, give back what search_memories returned.
+    assert result["questions"] == 8 and result["reproduced_searches"] == 8
+    assert set(result["fitted"]["params"]) == set(result["shipped"]["params"])
+    assert result["fitted"]["params"]["SEMANTIC_WEIGHT"] == result["shipped"]["params"]["SEMANTIC_WEIGHT"]
+    # A second run reads the pools from the file and only checks the shipped constants.
+    assert pool.exists()
+    assert module.main(["--pool", str(pool), "--no-fit", "--out", str(out)]) == 0
+    assert "fitted" not in _json_out(out)
+
+
+def test_bilingual_search_compares_rankings_in_both_languages(tmp_path: Path) -> None:
+    out = tmp_path / "bilingual.json"
+    assert _script("bilingual_search").main(["--out", str(out)]) == 0
+    results = _json_out(out)["results"]
+    assert len(results) == 4  # two store layouts x (shipped, previous fusion)
+    for entry in results.values():
+        assert {entry["zh"]["questions"], entry["en"]["questions"]} == {20}
+        assert 0.0 <= entry["zh"]["mrr"] <= 1.0 and 0.0 <= entry["en"]["mrr"] <= 1.0

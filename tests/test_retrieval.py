@@ -121,3 +121,57 @@ def test_keyword_mode_scores_bm25_relative_to_the_best_match():
     b = Candidate(_row("b", "y"), 0.0, bm25=1.0)
     ranked = fuse([b, a], "x", None, rerank=True, current_run=None, mode="keyword")
     assert [(r["row_key"], s) for r, s in ranked] == [("a", 1.0), ("b", 0.25)]
+
+
+def test_content_length_counts_words_alike_in_chinese_and_english():
+    from mem_mcp.retrieval import content_length
+
+    english = content_length(" ".join(fts_terms("The user likes green tea")))
+    chinese = content_length(" ".join(fts_terms("用户喜欢绿茶")))
+    assert english == 3.0  # "the" and "user" say nothing
+    assert abs(chinese - english) < 1.0  # four characters, about 2.7 words; bigrams not counted twice
+    assert content_length(" ".join(fts_terms("Wow, cool!"))) < content_length(" ".join(fts_terms("I hiked the Alps with my sister")))
+
+
+def test_fuse_ranks_a_substantive_memory_above_a_bare_reaction_at_equal_evidence():
+    cal = QueryCalibration({"en": 0.0, "zh": 0.0}, 1.0)
+    for short, long in (("Wow, cool!", "I went hiking in the Alps with my sister last summer"),
+                        ("哇，好酷！", "我去年夏天和妹妹去阿尔卑斯山徒步旅行了")):
+        # The reaction comes first, so it holds the better vector rank of the tie.
+        a = Candidate({**_row("short", short), "text": short}, 0.6)
+        b = Candidate({**_row("long", long, run="r2"), "text": long}, 0.6)
+        ranked = fuse([a, b], "what happened?", cal, rerank=True, current_run=None)
+        assert [r["row_key"] for r, _ in ranked] == ["long", "short"]
+
+
+def test_rank_features_reward_the_top_of_each_list_and_nothing_outside_it():
+    from mem_mcp.retrieval import ranking_features
+
+    cands = [Candidate(_row("a", "x"), 0.7, bm25=None), Candidate(_row("b", "x"), 0.9, bm25=2.0), Candidate(_row("c", "x"), 0.8, bm25=5.0)]
+    features = ranking_features(cands, "x", [0.0, 0.0, 0.0])
+    assert [f[2] for f in features] == [1 / 3, 1.0, 1 / 2]  # by cosine
+    assert [f[3] for f in features] == [0.0, 1 / 2, 1.0]  # by BM25; "a" was not a full-text match
+
+
+def test_run_context_lifts_memories_of_the_session_that_matches_in_several_places():
+    from mem_mcp.retrieval import with_run_context
+
+    rows = [_row("a", "x", run="s1"), _row("b", "x", run="s1"), _row("c", "x", run="s1"), _row("d", "x", run="s2")]
+    cands = [Candidate(r, 0.0) for r in rows]
+    scores = [0.9, 0.5, 0.6, 0.55]
+    out = with_run_context(cands, scores, 0.5, 3)
+    # "b" (0.5) was below "d" (0.55); its session matches well in three places (mean 0.67), d's once.
+    assert out[1] > out[3]
+    assert all(o <= s for o, s in zip(out, scores))  # relative to the best run: never raises a score
+    # One session for all: the same shift for every memory, so the order stays.
+    one = with_run_context([Candidate(_row(k, "x", run="s"), 0.0) for k in "abcd"], scores, 0.5, 3)
+    assert sorted(range(4), key=lambda i: -one[i]) == sorted(range(4), key=lambda i: -scores[i])
+    assert len({round(s - o, 9) for o, s in zip(one, scores)}) == 1
+
+
+def test_equal_scores_share_a_rank_so_list_order_decides_nothing():
+    from mem_mcp.retrieval import ranking_features
+
+    cands = [Candidate(_row("a", "the user likes tea"), 0.8, bm25=3.0), Candidate(_row("b", "the user likes tea"), 0.8, bm25=3.0)]
+    first, second = ranking_features(cands, "likes tea", [0.5, 0.5])
+    assert first == second

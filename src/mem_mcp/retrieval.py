@@ -193,14 +193,39 @@ class Candidate:
     bm25: float | None = None
 
 
-# Fusion weights and the neighbour share, tuned on LoCoMo's development split only (conversations 0-4;
-# bench/locomo_retrieval.py reports the held-out split beside it).
+# The hybrid ranking: a linear score over per-candidate features (:func:`ranking_features`), then
+# context: the memory's run, its neighbours. Fit by coordinate ascent on recall@10 + nDCG@10 of
+# LoCoMo's development split only (conversations 0-4; the held-out split 5-9 never saw them), with
+# the semantic and keyword weights held at 0.5 so that the score keeps its meaning (a weighted mean
+# of calibrated similarity and term coverage, in [0, 1]). Refit and check with
+# ``bench/fit_fusion.py`` (its --help says how); BENCHMARKS.md has what each part is worth.
 SEMANTIC_WEIGHT = 0.5
 KEYWORD_WEIGHT = 0.5
+#: 1 / (1 + rank) in the candidates' order by cosine, and by the store's BM25 score (0 for a memory
+#: the full-text search did not return, or matched on stop words only): each list's top, which the
+#: scores above blur.
+VECTOR_RANK_WEIGHT = 0.02
+KEYWORD_RANK_WEIGHT = 0.1
+#: log(1 + words) of the memory, minus the candidates' mean: "Wow, cool!" rarely answers anything.
+LENGTH_WEIGHT = 0.07
+#: How much the mean of the best ``RUN_TOP`` scores of a memory's run (its session) counts, relative
+#: to the best run's: a memory in a session that matches the query in several places is more likely
+#: the one meant. Relative to the best run, so it only ever lowers scores: with one run it changes
+#: nothing, with every memory in a run of its own it stretches the scores below the best one.
+RUN_WEIGHT = 0.57
+RUN_TOP = 3
 CURRENT_RUN_BOOST = 0.05
 #: How much of its best-scoring neighbour a candidate adds: neighbours are consecutive candidates (in
 #: time) of the same run, i.e. the turns around it in one conversation that match the query too.
-NEIGHBOUR_SHARE = 0.3
+NEIGHBOUR_SHARE = 0.39
+
+#: The names of :func:`ranking_features`' columns, in order.
+FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length")
+
+
+def feature_weights() -> tuple[float, ...]:
+    """The weights of :data:`FEATURES`, read from the module attributes at call time."""
+    return (SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT)
 
 
 def fuse(
@@ -214,29 +239,99 @@ def fuse(
 ) -> list[tuple[dict, float]]:
     """Score candidates and rank them, best first; reported scores are clipped to [0, 1].
 
-    ``hybrid`` with ``rerank``: ``SEMANTIC_WEIGHT`` x calibrated similarity + ``KEYWORD_WEIGHT`` x
-    idf-weighted query-term coverage (:func:`weighted_coverage`), a small lift for the caller's
-    current run, then each memory adds ``NEIGHBOUR_SHARE`` of its best neighbour's score (the
-    previous or next candidate of its run in time: an answer often spreads over adjacent turns).
-    Without ``rerank``, and in ``vector`` mode, the score is the calibrated similarity alone. In
-    ``keyword`` mode (no embedding, ``calibration`` None) it is the BM25 score relative to the best
-    match. Ranking uses the unclipped values, so saturated scores keep their order; ties go to the
-    newer memory.
+    ``hybrid`` with ``rerank``: the weighted sum of :func:`ranking_features` (calibrated similarity
+    and idf-weighted query-term coverage, 0.5 each, plus small lifts for the top of each list and
+    for longer memories) and a small lift for the caller's current run; then each memory adds
+    ``NEIGHBOUR_SHARE`` of its best neighbour's score (the previous or next candidate of its run in
+    time: an answer often spreads over adjacent turns), and last :func:`with_run_context` weighs in
+    how well its run as a whole matches. Without ``rerank``, and in ``vector`` mode, the score is
+    the calibrated similarity alone. In ``keyword`` mode (no embedding, ``calibration`` None) it is
+    the BM25 score relative to the best match. Ranking uses the unclipped values, so saturated
+    scores keep their order; ties go to the newer memory.
     """
     if mode == "keyword" or calibration is None:
         top_bm25 = max((c.bm25 or 0.0 for c in candidates), default=0.0)
         raw = [(c.bm25 or 0.0) / top_bm25 if top_bm25 > 0 else 0.0 for c in candidates]
     else:
-        raw = [calibration.raw(c.cosine, language(c.row.get("text", ""))) for c in candidates]
+        raw = similarities(candidates, calibration)
         if rerank and mode == "hybrid":
-            keyword = weighted_coverage(query_terms(query), [c.row.get("fts_text", "") for c in candidates])
-            raw = [SEMANTIC_WEIGHT * s + KEYWORD_WEIGHT * k for s, k in zip(raw, keyword)]
+            weights = feature_weights()
+            features = ranking_features(candidates, query, raw)
+            raw = [sum(w * f for w, f in zip(weights, row)) for row in features]
             if current_run:
                 raw = [s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0) for s, c in zip(raw, candidates)]
             raw = _with_neighbours(candidates, raw, NEIGHBOUR_SHARE)
+            raw = with_run_context(candidates, raw, RUN_WEIGHT, RUN_TOP)
     scored = [(c.row, s, round(min(1.0, max(0.0, s)), 6)) for c, s in zip(candidates, raw)]
     scored.sort(key=lambda item: (item[1], _ts(item[0].get("updated_at"))), reverse=True)
     return [(row, score) for row, _, score in scored]
+
+
+def similarities(candidates: Sequence[Candidate], calibration: QueryCalibration) -> list[float]:
+    """The calibrated similarity of each candidate to the query, unclipped."""
+    return [calibration.raw(c.cosine, language(c.row.get("text", ""))) for c in candidates]
+
+
+def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequence[float]) -> list[tuple[float, ...]]:
+    """Per candidate, the columns of :data:`FEATURES`: ``semantic`` (the calibrated similarity,
+    given), idf-weighted query-term coverage, the reciprocal ranks by cosine and by BM25 (among the
+    memories that contain a content term of the query), and the memory's log length relative to the
+    candidates' mean (:func:`content_length`)."""
+    docs = [c.row.get("fts_text", "") for c in candidates]
+    keyword = weighted_coverage(query_terms(query), docs)
+    by_vector = _reciprocal_ranks([c.cosine for c in candidates])
+    # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
+    # in another language than the query could never have it.
+    by_keyword = _reciprocal_ranks([c.bm25 if k > 0 else None for c, k in zip(candidates, keyword)])
+    lengths = [math.log1p(content_length(doc)) for doc in docs]
+    mean = sum(lengths) / len(lengths) if lengths else 0.0
+    return [
+        (s, k, v, b, n - mean) for s, k, v, b, n in zip(semantic, keyword, by_vector, by_keyword, lengths)
+    ]
+
+
+def content_length(document_terms: str) -> float:
+    """How much a memory says, in words, from its ``fts_text``: Latin-script words other than stop
+    words, plus its CJK characters other than function characters / 1.5 (a Chinese word is about 1.5
+    characters; the CJK bigrams of the index are not counted), so that the same statement weighs
+    about the same in Chinese and in English."""
+    n = 0.0
+    for term in document_terms.split():
+        if term in _EN_STOP:
+            continue
+        if _CJK_RE.match(term):
+            n += 1 / 1.5 if len(term) == 1 else 0.0
+        else:
+            n += 1.0
+    return n
+
+
+def with_run_context(candidates: Sequence[Candidate], scores: list[float], weight: float, top: int) -> list[float]:
+    """Each score plus ``weight`` x (the mean of the best ``top`` scores among the candidates of its
+    run, itself included, minus the best run's). Never raises a score, and is a plain shift where
+    all candidates share one run."""
+    if weight == 0 or not scores:
+        return scores
+    by_run: dict[object, list[float]] = {}
+    for cand, s in zip(candidates, scores):
+        by_run.setdefault(_run_key(cand.row), []).append(s)
+    context = {run: sum(best) / len(best) for run, vals in by_run.items() for best in [sorted(vals, reverse=True)[:top]]}
+    best_run = max(context.values())
+    return [s + weight * (context[_run_key(c.row)] - best_run) for c, s in zip(candidates, scores)]
+
+
+def _reciprocal_ranks(values: Sequence[float | None]) -> list[float]:
+    """1 / (1 + rank) by descending value (first = 1.0; equal values share the better rank); 0.0 where
+    the value is None."""
+    present = sorted((v for v in values if v is not None), reverse=True)
+    first: dict[float, int] = {}
+    for rank, v in enumerate(present):
+        first.setdefault(v, rank)
+    return [0.0 if v is None else 1.0 / (1 + first[v]) for v in values]
+
+
+def _run_key(row: dict) -> tuple[object, object]:
+    return row.get("agent_id"), row.get("run_id")
 
 
 def _with_neighbours(candidates: list[Candidate], scores: list[float], share: float) -> list[float]:
@@ -244,7 +339,7 @@ def _with_neighbours(candidates: list[Candidate], scores: list[float], share: fl
         return scores
     by_run: dict[object, list[int]] = {}
     for i, cand in enumerate(candidates):
-        by_run.setdefault(cand.row.get("run_id"), []).append(i)
+        by_run.setdefault(_run_key(cand.row), []).append(i)
     out = list(scores)
     for members in by_run.values():
         members.sort(key=lambda i: (_ts(candidates[i].row.get("created_at")), str(candidates[i].row.get("row_key"))))
