@@ -92,6 +92,7 @@ from .models import (
     UserProfile,
 )
 from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
+from .resident import RowMatch
 from .store import MEMORY_COLUMNS, Database, memory_table_name
 
 if TYPE_CHECKING:
@@ -172,7 +173,8 @@ class MemoryService:
     ) -> None:
         self.settings = settings
         self.db = database or Database(
-            settings.database_uri, settings.storage_options, settings.read_consistency_s
+            settings.database_uri, settings.storage_options, settings.read_consistency_s,
+            resident_vectors_mib=settings.resident_vectors_mib,
         )
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
@@ -657,7 +659,9 @@ class MemoryService:
                     # The last user turn weighs most; earlier turns steer a little.
                     blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
                     qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
-                for row in self.db.vector_search(table, qvec, where, pool, cols):
+                # Without a `filter`, the rows are those a resident tenant snapshot can pick (store.py).
+                match = None if filter else _row_match(resolved, types, include_superseded)
+                for row in self.db.vector_search(table, qvec, where, pool, cols, match=match):
                     candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
             if fts_rows is not None:
                 for row in fts_rows.result():
@@ -1503,6 +1507,18 @@ def _ts_literal(value: datetime) -> str:
 def _scope_where(scope: Scope) -> str:
     return " AND ".join(
         f"{seg} = {sql_string(getattr(scope, seg))}" for seg in SEGMENTS if getattr(scope, seg) != "*"
+    )
+
+
+def _row_match(scope: Scope, types: Sequence[str] | None, include_superseded: bool) -> RowMatch:
+    """The rows ``_where`` selects when there is no ``filter``."""
+    return RowMatch(
+        app_id=scope.app_id,
+        tenant_id=scope.tenant_id,
+        agent_id=None if scope.agent_id == "*" else scope.agent_id,
+        run_id=None if scope.run_id == "*" else scope.run_id,
+        statuses=("active", "superseded") if include_superseded else ("active",),
+        types=tuple(types) if types else None,
     )
 
 
