@@ -73,8 +73,13 @@ class RowMatch:
 
 
 GroupKey = tuple[str, str, str]  # table name, app_id, tenant_id
-# (table name, app_id, tenant_id, max rows) -> (version, rows at that version, or None: over max rows)
+# (table name, app_id, tenant_id, max bytes) -> (version, rows at that version, or None: over max bytes)
 Loader = Callable[[str, str, str, int], "tuple[int, pa.Table | None]"]
+
+
+def row_bytes(dim: int) -> int:
+    """What one row of a snapshot holds in memory: the float32 vector, its codes, its bookkeeping."""
+    return dim * 4 + _ROW_OVERHEAD_BYTES + 4 * len(CODED_COLUMNS)
 
 
 class _Snapshot:
@@ -107,7 +112,7 @@ class _Snapshot:
 
     @property
     def nbytes(self) -> int:
-        return int(self.mat.nbytes) + len(self.mat) * (_ROW_OVERHEAD_BYTES + 4 * len(CODED_COLUMNS))
+        return len(self.mat) * row_bytes(self.dim)
 
     def _grow(self, needed: int) -> None:
         if needed <= len(self.mat):
@@ -179,14 +184,16 @@ def _normalise(mat: np.ndarray) -> None:
 class ResidentVectors:
     """The resident snapshots of one process, by (table, app, tenant), within a memory budget.
 
-    ``load(table_name, app_id, tenant_id, max_rows)`` returns ``(version, rows)``: the table's latest
+    ``latest_version(table_name)`` is the table's latest committed version;
+    ``load(table_name, app_id, tenant_id, max_bytes)`` returns ``(version, rows)``: the table's latest
     version and the tenant's rows read at exactly that version (columns ``LOAD_COLUMNS``), or ``None``
-    for the rows where the tenant has more than ``max_rows`` of them.
+    for the rows where they would take more than ``max_bytes`` (see ``row_bytes``).
     """
 
-    def __init__(self, budget_bytes: int, load: Loader) -> None:
+    def __init__(self, budget_bytes: int, load: Loader, latest_version: Callable[[str], int]) -> None:
         self.budget_bytes = budget_bytes
         self._load = load
+        self._latest_version = latest_version
         self._snapshots: dict[GroupKey, _Snapshot] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[GroupKey] | None = None
@@ -261,10 +268,8 @@ class ResidentVectors:
 
     def _request(self, key: GroupKey, version: int) -> None:
         with self._lock:
-            if key in self._queued or time.monotonic() < self._next_load.get(key, 0.0):
-                return
-            if self._too_big.get(key) == version:
-                return  # still too big: it has not changed since
+            if key in self._queued or self._too_big.get(key) == version:
+                return  # already asked for, or still too big: the table has not changed since
             self._queued.add(key)
             if self._queue is None:
                 self._queue = queue.Queue()
@@ -276,7 +281,14 @@ class ResidentVectors:
         while True:
             key = self._queue.get()
             try:
-                self._read(key)
+                # Throttled: a tenant re-read a moment ago waits its turn (see MIN_RELOAD_INTERVAL_S).
+                delay = self._next_load.get(key, 0.0) - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                with self._lock:
+                    snap = self._snapshots.get(key)
+                if snap is None or snap.version != self._latest_version(key[0]):
+                    self._read(key)
             except Exception:  # the loader thread must outlive any one failed read
                 log.exception("reading resident vectors of %s failed", key)
             finally:
@@ -286,8 +298,7 @@ class ResidentVectors:
 
     def _read(self, key: GroupKey) -> bool:
         started = time.monotonic()
-        max_rows = self.budget_bytes // self._row_bytes_estimate()
-        result = self._load(key[0], key[1], key[2], max_rows)
+        result = self._load(key[0], key[1], key[2], self.budget_bytes)
         with self._lock:
             elapsed = time.monotonic() - started
             self._next_load[key] = time.monotonic() + max(MIN_RELOAD_INTERVAL_S, RELOAD_INTERVAL_FACTOR * elapsed)
@@ -308,11 +319,6 @@ class ResidentVectors:
             self._evict_over_budget(keep=key)
             log.debug("resident vectors of %s: %d rows at version %d (%.0f ms)", key, snap.n, version, elapsed * 1000)
             return key in self._snapshots
-
-    def _row_bytes_estimate(self) -> int:
-        dims = [s.dim for s in self._snapshots.values()]
-        dim = dims[0] if dims else 384
-        return dim * 4 + _ROW_OVERHEAD_BYTES + 4 * len(CODED_COLUMNS)
 
     def _evict_over_budget(self, keep: GroupKey | None = None) -> None:
         total = sum(s.nbytes for s in self._snapshots.values())

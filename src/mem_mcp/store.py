@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import ConflictError
-from .resident import LOAD_COLUMNS, ResidentVectors, RowMatch
+from .resident import LOAD_COLUMNS, ResidentVectors, RowMatch, row_bytes
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,9 @@ class Database:
         self._maintenance: queue.Queue[Any] | None = None
         self._lock = threading.RLock()
         # Tenants' vectors held in memory for exact scans (resident.py); 0 MiB: every search asks LanceDB.
-        self.resident = ResidentVectors(int(resident_vectors_mib * 2**20), self._load_resident)
+        self.resident = ResidentVectors(
+            int(resident_vectors_mib * 2**20), self._load_resident, lambda name: self._tables[name].version
+        )
 
     # -- connection and tables ------------------------------------------------------------------
 
@@ -526,14 +528,14 @@ class Database:
                 out.append(row)
         return out
 
-    def _load_resident(self, table_name: str, app_id: str, tenant_id: str, max_rows: int) -> tuple[int, pa.Table | None]:
+    def _load_resident(self, table_name: str, app_id: str, tenant_id: str, max_bytes: int) -> tuple[int, pa.Table | None]:
         """A tenant's rows for resident.py, read at exactly the table's latest version (a handle checked
         out at it, so a commit landing meanwhile cannot mix into the snapshot)."""
         pinned = self._connect().open_table(table_name)
         version = pinned.version
         pinned.checkout(version)
         where = f"app_id = {_sql_string(app_id)} AND tenant_id = {_sql_string(tenant_id)}"
-        if pinned.count_rows(where) > max_rows:
+        if pinned.count_rows(where) * row_bytes(pinned.schema.field("vector").type.list_size) > max_bytes:
             return version, None
         return version, pinned.search().where(where).select(list(LOAD_COLUMNS)).limit(None).to_arrow()
 
