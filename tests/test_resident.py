@@ -170,26 +170,35 @@ def test_another_process_writing_is_seen_at_once(db: Database, table, tmp_path: 
 
 
 def test_the_memory_budget_holds_the_most_recently_searched_tenants(tmp_path: Path) -> None:
-    # Each tenant's snapshot is ~100 KiB here (16-dim vectors + bookkeeping per row, 500 rows).
-    db = Database(str(tmp_path / "db"), resident_vectors_mib=0.15)
+    # Each tenant's snapshot is ~280 KiB here (500 rows of 16 dims: resident.row_bytes(16) = 576).
+    db = Database(str(tmp_path / "db"), resident_vectors_mib=0.4)
     table = db.memories(memory_table_name("s", 0), DIM)
     vecs = _vectors(1500)
     db.insert(table, [_row(i, vecs[i], tenant=f"t{i % 3}") for i in range(1500)])
     t0, t1 = (RowMatch("a", t, None, None, ("active",)) for t in ("t0", "t1"))
     assert db.resident.load_now(table.name, "a", "t0") and db.resident.load_now(table.name, "a", "t1")
-    assert db.resident.resident_bytes() <= 0.15 * 2**20
+    assert db.resident.resident_bytes() <= 0.4 * 2**20
     assert _resident_used(db, table, t1) and not _resident_used(db, table, t0)  # t0 was the older
-    small = Database(str(tmp_path / "db"), resident_vectors_mib=0.01)  # less than one tenant
+    small = Database(str(tmp_path / "db"), resident_vectors_mib=0.1)  # less than one tenant
     assert not small.resident.load_now(table.name, "a", "t0")
     m = RowMatch("a", "t0", None, None, ("active",))
     assert _search(small, table, vecs[0], m, resident=True)[0][0] == "m0:1"  # still found, by LanceDB
 
 
-def test_rows_changed_after_the_scan_are_dropped_not_returned(db: Database, table) -> None:
+def test_partial_rows_are_completed_and_rows_changed_since_the_scan_dropped(db: Database, table) -> None:
     m = RowMatch("a", "t1", None, None, ("active",))
-    db.update(table, "row_key = 'm1:1'", {"status": "deleted"})
-    rows = db._rows_by_key(table, [("m1:1", 0.9), ("m2:1", 0.8)], m, ["row_key"])
-    assert [r["row_key"] for r in rows] == ["m2:1"] and rows[0]["_distance"] == pytest.approx(0.2)
+    db.resident.load_now(table.name, "a", "t1")
+    q = _vectors(1, seed=4)[0]
+    top = db.vector_search(table, q, _where(m), 3, MEMORY_COLUMNS, match=m)
+    assert all(r["_partial"] for r in top) and "metadata" not in top[0] and "vector" not in top[0]
+    db.update(table, f"row_key = '{top[1]['row_key']}'", {"status": "deleted"})  # lands after the scan
+    ranked = [(top[0], 0.9), (top[1], 0.8), ({**top[0], "row_key": "gone:1"}, 0.7), ({"row_key": "m2:1"}, 0.6)]
+    done = db.complete_rows(table, ranked, m, MEMORY_COLUMNS)
+    assert [(r["row_key"], s) for r, s in done] == [(top[0]["row_key"], 0.9), ("m2:1", 0.6)]
+    full = done[0][0]
+    assert set(MEMORY_COLUMNS) <= set(full) and "_partial" not in full
+    assert full["_distance"] == top[0]["_distance"] and full["text"] == top[0]["text"]
+    assert full["created_at"] == top[0]["created_at"]  # the snapshot's values are the table's
 
 
 def test_search_memories_answers_the_same_with_and_without_resident_vectors(tmp_path: Path) -> None:
@@ -201,13 +210,15 @@ def test_search_memories_answers_the_same_with_and_without_resident_vectors(tmp_
     texts = ["The user drinks green tea every morning", "用户每天早上喝绿茶", "The user lives in Lisbon",
              "用户住在上海", "The user prefers short answers", "The user's dog is called Rex"]
     for i, text in enumerate(texts * 3):
+        # Varied metadata and tags: ranking that read a column the snapshot lacks would differ below.
         scope = {"app_id": "a", "tenant_id": "t1", "agent_id": AGENTS[i % 2], "run_id": RUNS[i % 3]}
-        on.add_memories(text=f"{text} ({i})", scope=scope)
+        on.add_memories(text=f"{text} ({i})", scope=scope, metadata={"n": i}, tags=["x"] * (i % 2))
     on.add_memories(text="The user drinks green tea (other tenant)", scope={"app_id": "a", "tenant_id": "t2", "agent_id": "x", "run_id": "y"})
     _, table, _ = on._table_of("default")
     assert on.db.resident.load_now(table.name, "a", "t1")
     for kw in ({}, {"scope": {"agent_id": "desk"}}, {"scope": {"agent_id": "phone", "run_id": "r2"}},
-               {"types": ["fact"]}, {"include_superseded": True}, {"filter": {"agent_id": "desk"}}):
+               {"types": ["fact"]}, {"include_superseded": True}, {"filter": {"agent_id": "desk"}},
+               {"order_by": "created_at_asc"}, {"offset": 3, "top_k": 4}):
         scope = {"app_id": "a", "tenant_id": "t1", "agent_id": "*", "run_id": "*", **kw.get("scope", {})}
         args = {k: v for k, v in kw.items() if k != "scope"}
         for query in ("green tea", "绿茶", "where does the user live"):
@@ -218,3 +229,20 @@ def test_search_memories_answers_the_same_with_and_without_resident_vectors(tmp_
     assert on.db.resident.resident_bytes() > 0
     on.close()
     off.close()
+
+
+def test_closing_stops_the_loader_and_searches_go_on_through_lancedb(db: Database, table) -> None:
+    m = RowMatch("a", "t1", None, None, ("active",))
+    q = _vectors(1, seed=6)[0]
+    expected = _search(db, table, q, m, resident=False)
+    assert _search(db, table, q, m, resident=True) == expected  # asks for a read in the background
+    db.resident.wait_idle()
+    assert _resident_used(db, table, m)
+    loader = db.resident._thread
+    assert loader is not None and loader.is_alive()
+    db.resident.close()
+    assert not loader.is_alive()
+    assert not _resident_used(db, table, m)
+    assert _search(db, table, q, m, resident=True) == expected
+    db.resident.wait_idle(timeout=1)
+    assert not _resident_used(db, table, m) and db.resident._thread is None

@@ -1,11 +1,13 @@
 """Resident vectors: an exact in-process vector scan over one tenant's memories.
 
 At 100,000 memories LanceDB's ANN query with a scope prefilter costs 15-21 ms (the prefilter's
-index lookups, the HNSW search, re-reading 5 x k full vectors to re-rank); a float32 matrix
-product over the tenant's 31,000 rows takes ~2 ms and is exact. So a tenant's vectors, with the
-columns that scope a search (agent, run, status, type), are held in memory once it is searched,
-and a search without a ``filter`` is answered from them; the rows themselves are still read from
-LanceDB (by ``row_key``), and checked against the search's scope once more.
+index lookups, the HNSW search, re-reading 5 x k full vectors to re-rank, then the rows); a float32
+matrix product over the tenant's 31,000 rows takes 2-4 ms and is exact. So a tenant's vectors, the
+columns that scope a search (agent, run, status, type) and the few that ranking reads (text, its
+full-text terms, the times) are held in memory once the tenant is searched, and a search without a
+``filter`` takes its vector candidates from them as *partial* rows. Only the rows that make the
+page are then read whole from LanceDB (``store.Database.complete_rows``, by ``row_key``), and
+checked against the search's scope once more.
 
 Correct across processes: each tenant's snapshot carries the table version it was read at, and a
 search uses it only while the table is still at that version. This process's own inserts and
@@ -14,8 +16,8 @@ snapshot follows them; any other commit (another process, a delete, a compaction
 snapshot behind: the search then takes the LanceDB path and the tenant is re-read on a background
 thread (throttled, so a stream of foreign writes cannot keep a core busy re-reading).
 
-Memory: 4 bytes x dimension per row (1.5 KiB for 384 dimensions) plus ~150 bytes of bookkeeping,
-within a budget (``Settings.resident_vectors_mib``); the least recently searched tenants are dropped
+Memory: 4 bytes x dimension per row (1.5 KiB for 384 dimensions) plus the texts and bookkeeping
+(~0.5 KiB), within a budget (``Settings.resident_vectors_mib``); the least recently searched tenants are dropped
 first, and a tenant larger than the whole budget is never loaded (its searches keep the ANN index).
 Filtered searches (``filter`` conditions on metadata, tags or times) keep the LanceDB path too: their
 prefilter cannot be evaluated here.
@@ -25,10 +27,12 @@ This module does not import lancedb: ``store.Database`` hands it a loader.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -37,12 +41,18 @@ import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
-#: The columns a snapshot holds (besides ``row_key`` and ``vector``): everything a search without a
-#: ``filter`` selects on, once ``app_id`` and ``tenant_id`` pick the snapshot.
+#: The columns a snapshot holds as small integer codes: everything a search without a ``filter``
+#: selects on, once ``app_id`` and ``tenant_id`` pick the snapshot.
 CODED_COLUMNS = ("agent_id", "run_id", "status", "type")
-LOAD_COLUMNS = ("row_key", *CODED_COLUMNS, "vector")
-# Bookkeeping per row beyond the vector: the row_key string and its slot in the position map, codes.
-_ROW_OVERHEAD_BYTES = 160
+#: The columns a snapshot holds as values: what ranking reads of a candidate (retrieval.fuse: the
+#: text's language, its full-text terms, the times; order_by: the times).
+VALUE_COLUMNS = ("text", "fts_text", "created_at", "updated_at")
+LOAD_COLUMNS = ("row_key", *CODED_COLUMNS, *VALUE_COLUMNS, "vector")
+#: Marks a row that holds only the snapshot's columns; ``store.Database.complete_rows`` reads the rest.
+PARTIAL = "_partial"
+# Per row beyond the vector: the row_key and its slot in the position map, the codes, the two texts
+# (median ~70 characters) and two datetimes as Python objects. Measured ~0.5 KiB on scale.py's store.
+_ROW_OVERHEAD_BYTES = 512
 # After a tenant was read, wait at least this long, and this many times the read's duration, before
 # reading it again: bounds the CPU spent on re-reads when other processes write all the time.
 MIN_RELOAD_INTERVAL_S = 0.5
@@ -73,20 +83,31 @@ class RowMatch:
 
 
 GroupKey = tuple[str, str, str]  # table name, app_id, tenant_id
+
+_OPEN: "weakref.WeakSet[ResidentVectors]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Stop the loader threads before the interpreter goes: a daemon thread killed inside LanceDB's
+    native code at exit aborts the process (as in requestlog.py)."""
+    for resident in list(_OPEN):
+        resident.close()
 # (table name, app_id, tenant_id, max bytes) -> (version, rows at that version, or None: over max bytes)
 Loader = Callable[[str, str, str, int], "tuple[int, pa.Table | None]"]
 
 
 def row_bytes(dim: int) -> int:
-    """What one row of a snapshot holds in memory: the float32 vector, its codes, its bookkeeping."""
-    return dim * 4 + _ROW_OVERHEAD_BYTES + 4 * len(CODED_COLUMNS)
+    """What one row of a snapshot holds in memory: the float32 vector, its codes, texts and bookkeeping."""
+    return dim * 4 + _ROW_OVERHEAD_BYTES
 
 
 class _Snapshot:
-    """One tenant's vectors and coded scope columns at one table version. Grows in place (capacity
-    doubling) as this process's own writes are applied."""
+    """One tenant's vectors, coded scope columns and ranking columns at one table version. Grows in
+    place (by half its size at a time) as this process's own writes are applied."""
 
-    def __init__(self, version: int, data: pa.Table) -> None:
+    def __init__(self, app_id: str, tenant_id: str, version: int, data: pa.Table) -> None:
+        self.app_id, self.tenant_id = app_id, tenant_id
         self.version = version
         n = data.num_rows
         column = data.column("vector").combine_chunks()
@@ -100,6 +121,7 @@ class _Snapshot:
         self.keys: list[str] = data.column("row_key").to_pylist()
         self.position = {key: i for i, key in enumerate(self.keys)}
         self.vocab: dict[str, dict[str | None, int]] = {}
+        self.names: dict[str, list[str | None]] = {}  # code -> value
         self.codes: dict[str, np.ndarray] = {}
         for col in CODED_COLUMNS:
             values = data.column(col).to_pylist()
@@ -107,7 +129,9 @@ class _Snapshot:
             codes = np.empty(len(self.mat), dtype=np.int32)
             codes[:n] = [vocab.setdefault(v, len(vocab)) for v in values]
             self.vocab[col] = vocab
+            self.names[col] = list(vocab)
             self.codes[col] = codes
+        self.values: dict[str, list[Any]] = {col: data.column(col).to_pylist() for col in VALUE_COLUMNS}
         self.last_used = time.monotonic()
 
     @property
@@ -136,19 +160,28 @@ class _Snapshot:
                 self.n += 1
                 self.keys.append(row["row_key"])
                 self.position[row["row_key"]] = i
+                for col in VALUE_COLUMNS:
+                    self.values[col].append(None)
             vec = np.asarray(row["vector"], dtype=np.float32)
             norm = float(np.linalg.norm(vec))
             self.mat[i] = vec / norm if norm > 0 else vec
             for col in CODED_COLUMNS:
                 vocab = self.vocab[col]
-                self.codes[col][i] = vocab.setdefault(row.get(col), len(vocab))
+                code = vocab.get(row.get(col))
+                if code is None:
+                    code = vocab[row.get(col)] = len(vocab)
+                    self.names[col].append(row.get(col))
+                self.codes[col][i] = code
+            for col in VALUE_COLUMNS:
+                self.values[col][i] = row.get(col)
 
-    def top(self, query: np.ndarray, match: RowMatch, k: int) -> list[tuple[str, float]]:
-        """The ``k`` rows nearest ``query`` (cosine) among those ``match`` accepts, best first."""
+    def top(self, query: np.ndarray, match: RowMatch, k: int) -> list[dict[str, Any]]:
+        """The ``k`` rows nearest ``query`` (cosine) among those ``match`` accepts, best first, as
+        partial rows with ``_distance``."""
         n = self.n
         if n == 0:
             return []
-        mask = np.ones(n, dtype=bool)
+        mask: np.ndarray | None = None
         for col, wanted in (
             ("agent_id", None if match.agent_id is None else (match.agent_id,)),
             ("run_id", None if match.run_id is None else (match.run_id,)),
@@ -161,18 +194,33 @@ class _Snapshot:
             if not ids:
                 return []
             codes = self.codes[col][:n]
-            mask &= codes == ids[0] if len(ids) == 1 else np.isin(codes, ids)
-        candidates = np.flatnonzero(mask)
-        if not len(candidates):
-            return []
-        scores = self.mat[:n] @ query
-        scores = scores[candidates]
+            hit = codes == ids[0] if len(ids) == 1 else np.isin(codes, ids)
+            mask = hit if mask is None else mask & hit
+        if mask is None:
+            candidates = np.arange(n)
+            scores = self.mat[:n] @ query
+        else:
+            candidates = np.flatnonzero(mask)
+            if not len(candidates):
+                return []
+            # A selective scope (one run, a rare type): gather its rows rather than score them all.
+            scores = self.mat[candidates] @ query if len(candidates) < n // 4 else (self.mat[:n] @ query)[candidates]
         if len(candidates) > k:
             part = np.argpartition(-scores, k - 1)[:k]
         else:
             part = np.arange(len(candidates))
         order = part[np.argsort(-scores[part], kind="stable")]
-        return [(self.keys[candidates[i]], float(scores[i])) for i in order]
+        return [self._row(int(candidates[i]), float(scores[i])) for i in order]
+
+    def _row(self, i: int, score: float) -> dict[str, Any]:
+        row: dict[str, Any] = {"row_key": self.keys[i], "app_id": self.app_id, "tenant_id": self.tenant_id}
+        for col in CODED_COLUMNS:
+            row[col] = self.names[col][self.codes[col][i]]
+        for col in VALUE_COLUMNS:
+            row[col] = self.values[col][i]
+        row["_distance"] = 1.0 - score
+        row[PARTIAL] = True
+        return row
 
 
 def _normalise(mat: np.ndarray) -> None:
@@ -196,11 +244,14 @@ class ResidentVectors:
         self._latest_version = latest_version
         self._snapshots: dict[GroupKey, _Snapshot] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[GroupKey] | None = None
+        self._queue: queue.Queue[GroupKey | None] | None = None
         self._queued: set[GroupKey] = set()
         self._next_load: dict[GroupKey, float] = {}
         self._too_big: dict[GroupKey, int] = {}
         self._idle = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        _OPEN.add(self)
 
     @property
     def enabled(self) -> bool:
@@ -210,9 +261,10 @@ class ResidentVectors:
 
     def top(
         self, table_name: str, version: int, query: np.ndarray, match: RowMatch, k: int
-    ) -> list[tuple[str, float]] | None:
-        """The nearest rows from the tenant's snapshot if it is at ``version`` (the table's latest),
-        else ``None`` (the caller searches LanceDB) and the tenant is read in the background."""
+    ) -> list[dict[str, Any]] | None:
+        """The nearest rows (partial: see ``PARTIAL``) from the tenant's snapshot if it is at
+        ``version`` (the table's latest), else ``None`` (the caller searches LanceDB) and the tenant
+        is read in the background."""
         if not self.enabled:
             return None
         key = (table_name, match.app_id, match.tenant_id)
@@ -270,16 +322,34 @@ class ResidentVectors:
         with self._lock:
             if key in self._queued or self._too_big.get(key) == version:
                 return  # already asked for, or still too big: the table has not changed since
+            if self._closed:
+                return
             self._queued.add(key)
             if self._queue is None:
                 self._queue = queue.Queue()
-                threading.Thread(target=self._work, name="mem-mcp-resident", daemon=True).start()
+                self._thread = threading.Thread(target=self._work, name="mem-mcp-resident", daemon=True)
+                self._thread.start()
             self._queue.put(key)
+
+    def close(self) -> None:
+        """Stop the loader thread (after the read in progress, if any) and drop the snapshots."""
+        with self._lock:
+            self._closed = True
+            thread, q = self._thread, self._queue
+            self._thread = None
+            self._snapshots.clear()
+            self._queued.clear()
+            self._idle.notify_all()
+        if thread is not None and q is not None:
+            q.put(None)
+            thread.join(timeout=30)
 
     def _work(self) -> None:
         assert self._queue is not None
         while True:
             key = self._queue.get()
+            if key is None or self._closed:
+                return
             try:
                 # Throttled: a tenant re-read a moment ago waits its turn (see MIN_RELOAD_INTERVAL_S).
                 delay = self._next_load.get(key, 0.0) - time.monotonic()
@@ -310,7 +380,7 @@ class ResidentVectors:
             current = self._snapshots.get(key)
             if current is not None and current.version >= version:
                 return True  # own writes carried it further meanwhile
-            snap = _Snapshot(version, data)
+            snap = _Snapshot(key[1], key[2], version, data)
             if snap.nbytes > self.budget_bytes:
                 self._too_big[key] = version
                 return False

@@ -92,7 +92,7 @@ from .models import (
     UserProfile,
 )
 from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
-from .resident import RowMatch
+from .resident import PARTIAL, RowMatch
 from .store import MEMORY_COLUMNS, Database, memory_table_name
 
 if TYPE_CHECKING:
@@ -643,6 +643,9 @@ class MemoryService:
             cols = _READ_COLUMNS
             candidates: dict[str, retrieval.Candidate] = {}
             qvec: np.ndarray | None = None
+            # Without a `filter`, the rows are those a resident tenant snapshot can pick (store.py);
+            # its candidates come as partial rows, and the page's are read whole below.
+            match = None if filter else _row_match(resolved, types, include_superseded)
             # The full-text search needs no query vector: it runs beside the embedding and the vector
             # search (both release the GIL), which saves its whole latency on a machine with a spare core.
             fts_rows = (
@@ -659,8 +662,6 @@ class MemoryService:
                     # The last user turn weighs most; earlier turns steer a little.
                     blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
                     qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
-                # Without a `filter`, the rows are those a resident tenant snapshot can pick (store.py).
-                match = None if filter else _row_match(resolved, types, include_superseded)
                 for row in self.db.vector_search(table, qvec, where, pool, cols, match=match):
                     candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
             if fts_rows is not None:
@@ -669,6 +670,8 @@ class MemoryService:
                     if cand is None:
                         cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
                         cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
+                    elif cand.row.get(PARTIAL):
+                        cand.row = row  # the whole row, read anyway
                     cand.bm25 = float(row["_score"])
             current_run = ctx.defaults.run_id if resolved.run_id == "*" else None
             calibration = self._query_calibration(emb, qvec) if qvec is not None else None
@@ -679,7 +682,7 @@ class MemoryService:
             if order_by != "relevance":
                 col, direction = _ORDER_COLUMNS[order_by]
                 ranked.sort(key=lambda item: item[0][col], reverse=direction == "descending")
-            page = ranked[offset : offset + top_k]
+            page = self.db.complete_rows(table, ranked[offset : offset + top_k], match, cols)
             hits = [SearchHit(memory=_memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=_group(hits), total_candidates=len(ranked))
 
@@ -1237,6 +1240,7 @@ class MemoryService:
             worker.join(timeout=30)
         self.jobs.close()
         self.request_log.close()
+        self.db.resident.close()
 
     def get_request(self, request_id: str, *, ctx: CallContext | None = None) -> RequestStatus:
         """The status of an add_memories request with messages: pending, running, done or failed, with events."""

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import ConflictError
-from .resident import LOAD_COLUMNS, ResidentVectors, RowMatch, row_bytes
+from .resident import LOAD_COLUMNS, PARTIAL, ResidentVectors, RowMatch, row_bytes
 
 log = logging.getLogger(__name__)
 
@@ -490,42 +490,49 @@ class Database:
         exact: bool = False,
         nprobes: int | None = None,
         match: RowMatch | None = None,
+        ef: int | None = None,
+        refine_factor: int = ANN_REFINE_FACTOR,
     ) -> list[dict[str, Any]]:
         """Nearest rows by cosine distance (``_distance``).
 
         With ``match`` (the same rows as ``where``, in terms resident.py can check) and the tenant's
-        vectors resident at the table's latest version: an exact scan in memory, then the rows by
-        ``row_key``. Otherwise through the ANN index where the table has one (its 8-bit distances
+        vectors resident at the table's latest version: an exact scan in memory, answered with
+        *partial* rows (what ranking reads; ``complete_rows`` reads the rest). Otherwise through the ANN index where the table has one (its 8-bit distances
         re-ranked exactly over ``ANN_REFINE_FACTOR`` x ``limit`` rows), else, or with ``exact``, a flat
         scan."""
         if match is not None and not exact:
             top = self.resident.top(table.name, table.version, vector, match, limit)
             if top is not None:
-                return self._rows_by_key(table, top, match, columns)
+                return top
         query = table.search(vector.astype(np.float32), vector_column_name="vector").distance_type("cosine")
-        query = query.bypass_vector_index() if exact else query.refine_factor(ANN_REFINE_FACTOR)
+        query = query.bypass_vector_index() if exact else query.refine_factor(refine_factor)
         if nprobes is not None and not exact:
             query = query.nprobes(nprobes)
+        if ef is not None and not exact:
+            query = query.ef(ef)
         if where:
             query = query.where(where, prefilter=True)
         return _rows(query.select([*columns, "_distance"]).limit(limit).to_arrow())
 
-    def _rows_by_key(
-        self, table: Any, top: list[tuple[str, float]], match: RowMatch, columns: Iterable[str]
-    ) -> list[dict[str, Any]]:
-        """The rows of a resident scan's hits, best first, with ``_distance``. A row changed by a commit
-        that landed after the scan's version check is dropped if it no longer matches."""
-        if not top:
-            return []
+    def complete_rows(
+        self, table: Any, ranked: list[tuple[dict[str, Any], float]], match: RowMatch | None, columns: Iterable[str]
+    ) -> list[tuple[dict[str, Any], float]]:
+        """``ranked`` with its partial rows (from resident vectors) read whole, by ``row_key``, in one
+        query. A row that a commit landing after the scan took out of ``match`` is dropped."""
+        keys = [row["row_key"] for row, _ in ranked if row.get(PARTIAL)]
+        if not keys:
+            return ranked
         cols = list(dict.fromkeys([*columns, *_MATCH_COLUMNS]))
-        keys = ", ".join(_sql_string(key) for key, _ in top)
-        found = {r["row_key"]: r for r in self.rows(table, f"row_key IN ({keys})", cols)}
+        where = f"row_key IN ({', '.join(_sql_string(k) for k in keys)})"
+        found = {r["row_key"]: r for r in self.rows(table, where, cols)}
         out = []
-        for key, score in top:
-            row = found.get(key)
-            if row is not None and match.accepts(row):
-                row["_distance"] = 1.0 - score
-                out.append(row)
+        for row, score in ranked:
+            if row.get(PARTIAL):
+                full = found.get(row["row_key"])
+                if full is None or (match is not None and not match.accepts(full)):
+                    continue
+                row = {**full, "_distance": row["_distance"]}
+            out.append((row, score))
         return out
 
     def _load_resident(self, table_name: str, app_id: str, tenant_id: str, max_bytes: int) -> tuple[int, pa.Table | None]:
