@@ -201,6 +201,24 @@ def test_partial_rows_are_completed_and_rows_changed_since_the_scan_dropped(db: 
     assert full["created_at"] == top[0]["created_at"]  # the snapshot's values are the table's
 
 
+def test_full_text_hits_come_from_the_snapshot_and_rows_it_lacks_from_lancedb(db: Database, table) -> None:
+    m = RowMatch("a", "t1", None, None, ("active",))
+    db.resident.load_now(table.name, "a", "t1")
+    plain = db.fts_search(table, fts_text("memory v1"), _where(m), 200, MEMORY_COLUMNS)
+    got = db.fts_search(table, fts_text("memory v1"), _where(m), 200, MEMORY_COLUMNS, match=m)
+    assert [(r["row_key"], r["_score"]) for r in got] == [(r["row_key"], r["_score"]) for r in plain]
+    assert len(got) == 120 and all(r["_partial"] for r in got)  # t1's active rows
+    for a, b in zip(got, plain):
+        assert a["text"] == b["text"] and a["created_at"] == b["created_at"] and a["run_id"] == b["run_id"]
+        assert np.allclose(a["vector"], b["vector"], atol=1e-6)
+    # A row committed between the version check and the query is not in the snapshot: read whole.
+    snap = db.resident._snapshots[(table.name, "a", "t1")]
+    del snap.position[got[0]["row_key"]]
+    again = db.fts_search(table, fts_text("memory v1"), _where(m), 200, MEMORY_COLUMNS, match=m)
+    assert [r["row_key"] for r in again] == [r["row_key"] for r in plain]
+    assert "_partial" not in again[0] and again[0]["metadata"] == "{}"
+
+
 def test_search_memories_answers_the_same_with_and_without_resident_vectors(tmp_path: Path) -> None:
     emb = HashEmbedder()
     on = MemoryService(Settings(data_dir=tmp_path / "d", _env_file=None), embedder=emb, extractor=NoopExtractor())
@@ -226,7 +244,7 @@ def test_search_memories_answers_the_same_with_and_without_resident_vectors(tmp_
             b = off.search_memories(query, scope=scope, **args)
             assert [(h.memory.id, h.score) for h in a.results] == [(h.memory.id, h.score) for h in b.results]
             assert all(h.memory.scope.tenant_id == "t1" for h in a.results)
-    assert on.db.resident.resident_bytes() > 0
+    assert on.db.resident.current(table.name, table.version, RowMatch("a", "t1", None, None, ("active",)))
     on.close()
     off.close()
 

@@ -212,13 +212,25 @@ class _Snapshot:
         order = part[np.argsort(-scores[part], kind="stable")]
         return [self._row(int(candidates[i]), float(scores[i])) for i in order]
 
-    def _row(self, i: int, score: float) -> dict[str, Any]:
+    def rows(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Partial rows, with their ``vector``, of those ``keys`` the snapshot holds."""
+        out = {}
+        for key in keys:
+            i = self.position.get(key)
+            if i is not None:
+                row = self._row(i)
+                row["vector"] = self.mat[i].copy()
+                out[key] = row
+        return out
+
+    def _row(self, i: int, score: float | None = None) -> dict[str, Any]:
         row: dict[str, Any] = {"row_key": self.keys[i], "app_id": self.app_id, "tenant_id": self.tenant_id}
         for col in CODED_COLUMNS:
             row[col] = self.names[col][self.codes[col][i]]
         for col in VALUE_COLUMNS:
             row[col] = self.values[col][i]
-        row["_distance"] = 1.0 - score
+        if score is not None:
+            row["_distance"] = 1.0 - score
         row[PARTIAL] = True
         return row
 
@@ -265,6 +277,23 @@ class ResidentVectors:
         """The nearest rows (partial: see ``PARTIAL``) from the tenant's snapshot if it is at
         ``version`` (the table's latest), else ``None`` (the caller searches LanceDB) and the tenant
         is read in the background."""
+        q = np.asarray(query, dtype=np.float32)
+        norm = float(np.linalg.norm(q))
+        q = q / norm if norm > 0 else q
+        return self._with_snapshot(table_name, version, match, lambda snap: snap.top(q, match, k))
+
+    def rows(
+        self, table_name: str, version: int, match: RowMatch, keys: Sequence[str]
+    ) -> dict[str, dict[str, Any]] | None:
+        """Partial rows of ``keys`` (with their normalised ``vector``) from the tenant's snapshot if it
+        is at ``version``; keys it does not hold are left out. ``None`` as for ``top``."""
+        return self._with_snapshot(table_name, version, match, lambda snap: snap.rows(keys))
+
+    def current(self, table_name: str, version: int, match: RowMatch) -> bool:
+        """Whether the tenant's snapshot is at ``version`` (if not, it is read in the background)."""
+        return self._with_snapshot(table_name, version, match, lambda snap: True) is not None
+
+    def _with_snapshot(self, table_name: str, version: int, match: RowMatch, fn: Callable[[_Snapshot], Any]) -> Any:
         if not self.enabled:
             return None
         key = (table_name, match.app_id, match.tenant_id)
@@ -272,9 +301,7 @@ class ResidentVectors:
             snap = self._snapshots.get(key)
             if snap is not None and snap.version == version:
                 snap.last_used = time.monotonic()
-                q = np.asarray(query, dtype=np.float32)
-                norm = float(np.linalg.norm(q))
-                return snap.top(q / norm if norm > 0 else q, match, k)
+                return fn(snap)
         self._request(key, version)
         return None
 

@@ -644,13 +644,13 @@ class MemoryService:
             candidates: dict[str, retrieval.Candidate] = {}
             qvec: np.ndarray | None = None
             # Without a `filter`, the rows are those a resident tenant snapshot can pick (store.py);
-            # its candidates come as partial rows, and the page's are read whole below.
+            # its candidates (vector and full-text) come as partial rows, the page's are read whole below.
             match = None if filter else _row_match(resolved, types, include_superseded)
             # The full-text search needs no query vector: it runs beside the embedding and the vector
             # search (both release the GIL), which saves its whole latency on a machine with a spare core.
             fts_rows = (
                 self._search_pool().submit(
-                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, cols, mode == "hybrid"
+                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, cols, mode == "hybrid", match
                 )
                 if mode != "vector"
                 else None

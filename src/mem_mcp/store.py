@@ -531,7 +531,7 @@ class Database:
                 full = found.get(row["row_key"])
                 if full is None or (match is not None and not match.accepts(full)):
                     continue
-                row = {**full, "_distance": row["_distance"]}
+                row = {**full, **{k: v for k, v in row.items() if k in ("_distance", "_score")}}
             out.append((row, score))
         return out
 
@@ -547,14 +547,30 @@ class Database:
         return version, pinned.search().where(where).select(list(LOAD_COLUMNS)).limit(None).to_arrow()
 
     def fts_search(
-        self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str], with_vector: bool = True
+        self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str], with_vector: bool = True,
+        match: RowMatch | None = None,
     ) -> list[dict[str, Any]]:
-        """BM25 matches of ``text`` (pre-tokenised terms) in ``fts_text``, best first, with ``_score``."""
+        """BM25 matches of ``text`` (pre-tokenised terms) in ``fts_text``, best first, with ``_score``.
+
+        With ``match`` and the tenant's snapshot current (see ``vector_search``), the query reads only
+        ``row_key`` and the score, and the rows come partial from the snapshot, vectors included."""
         if not text.strip():
             return []
         query = table.search(text, query_type="fts", fts_columns="fts_text")
         if where:
             query = query.where(where, prefilter=True)
+        if match is not None:
+            version = table.version
+            if self.resident.current(table.name, version, match):
+                hits = query.select(["row_key", "_score"]).limit(limit).to_arrow().to_pylist()
+                keys = [h["row_key"] for h in hits]
+                known = self.resident.rows(table.name, version, match, keys) or {}
+                # Rows the snapshot lacks (committed since the version check): read them whole.
+                missing = [k for k in keys if k not in known]
+                if missing:
+                    where_keys = f"row_key IN ({', '.join(_sql_string(k) for k in missing)})"
+                    known.update((r["row_key"], r) for r in _rows(self.arrow(table, where_keys, [*columns, "vector"])))
+                return [{**known[h["row_key"]], "_score": h["_score"]} for h in hits if h["row_key"] in known]
         return _rows(query.select([*columns, *(["vector"] if with_vector else []), "_score"]).limit(limit).to_arrow())
 
     # -- maintenance ----------------------------------------------------------------------------
