@@ -505,7 +505,7 @@ def compare_before_after(
     shutil.rmtree(before_dir, ignore_errors=True)
     svc.db.wait_for_maintenance()
     shutil.copytree(root / "data", before_dir)
-    before = MemoryService(Settings(data_dir=before_dir, _env_file=None, resident_vectors_mib=0), embedder=svc.embedder)
+    before = MemoryService(Settings(data_dir=before_dir, _env_file=None, resident_memories_mib=0), embedder=svc.embedder)
     _, btable, _ = before._table_of("default")
     for idx in btable.list_indices():
         if str(idx.index_type).lower() == "bitmap":

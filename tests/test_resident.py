@@ -1,4 +1,4 @@
-"""Resident vectors: the in-process exact scan answers like LanceDB, for the right tenant and scope,
+"""Resident memories: the in-process exact scan answers like LanceDB, for the right tenant and scope,
 and never from a snapshot older than the table (own writes followed, anything else re-read)."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _resident_used(db: Database, table, m: RowMatch) -> bool:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
-    return Database(str(tmp_path / "db"), resident_vectors_mib=64)
+    return Database(str(tmp_path / "db"), resident_memories_mib=64)
 
 
 @pytest.fixture
@@ -170,35 +170,33 @@ def test_another_process_writing_is_seen_at_once(db: Database, table, tmp_path: 
 
 
 def test_the_memory_budget_holds_the_most_recently_searched_tenants(tmp_path: Path) -> None:
-    # Each tenant's snapshot is ~280 KiB here (500 rows of 16 dims: resident.row_bytes(16) = 576).
-    db = Database(str(tmp_path / "db"), resident_vectors_mib=0.4)
+    # Each tenant here: 500 rows of 16 dims, ~205 KiB resident (344 KiB by the estimate before a read).
+    db = Database(str(tmp_path / "db"), resident_memories_mib=0.38)
     table = db.memories(memory_table_name("s", 0), DIM)
     vecs = _vectors(1500)
     db.insert(table, [_row(i, vecs[i], tenant=f"t{i % 3}") for i in range(1500)])
     t0, t1 = (RowMatch("a", t, None, None, ("active",)) for t in ("t0", "t1"))
     assert db.resident.load_now(table.name, "a", "t0") and db.resident.load_now(table.name, "a", "t1")
-    assert db.resident.resident_bytes() <= 0.4 * 2**20
+    assert db.resident.resident_bytes() <= 0.38 * 2**20
     assert _resident_used(db, table, t1) and not _resident_used(db, table, t0)  # t0 was the older
-    small = Database(str(tmp_path / "db"), resident_vectors_mib=0.1)  # less than one tenant
+    small = Database(str(tmp_path / "db"), resident_memories_mib=0.2)  # less than one tenant's estimate
     assert not small.resident.load_now(table.name, "a", "t0")
     m = RowMatch("a", "t0", None, None, ("active",))
     assert _search(small, table, vecs[0], m, resident=True)[0][0] == "m0:1"  # still found, by LanceDB
 
 
-def test_partial_rows_are_completed_and_rows_changed_since_the_scan_dropped(db: Database, table) -> None:
-    m = RowMatch("a", "t1", None, None, ("active",))
-    db.resident.load_now(table.name, "a", "t1")
+def test_snapshot_rows_are_the_rows_lancedb_returns(db: Database, table) -> None:
+    m = RowMatch("a", "t1", None, "r2", ("active",))
     q = _vectors(1, seed=4)[0]
-    top = db.vector_search(table, q, _where(m), 3, MEMORY_COLUMNS, match=m)
-    assert all(r["_partial"] for r in top) and "metadata" not in top[0] and "vector" not in top[0]
-    db.update(table, f"row_key = '{top[1]['row_key']}'", {"status": "deleted"})  # lands after the scan
-    ranked = [(top[0], 0.9), (top[1], 0.8), ({**top[0], "row_key": "gone:1"}, 0.7), ({"row_key": "m2:1"}, 0.6)]
-    done = db.complete_rows(table, ranked, m, MEMORY_COLUMNS)
-    assert [(r["row_key"], s) for r, s in done] == [(top[0]["row_key"], 0.9), ("m2:1", 0.6)]
-    full = done[0][0]
-    assert set(MEMORY_COLUMNS) <= set(full) and "_partial" not in full
-    assert full["_distance"] == top[0]["_distance"] and full["text"] == top[0]["text"]
-    assert full["created_at"] == top[0]["created_at"]  # the snapshot's values are the table's
+    plain = db.vector_search(table, q, _where(m), 20, MEMORY_COLUMNS, exact=True)
+    db.resident.load_now(table.name, "a", "t1")
+    db.insert(table, [_row(901, q, run="r2")])  # an own write: held as written
+    got = db.vector_search(table, q, _where(m), 21, MEMORY_COLUMNS, match=m)
+    assert got[0]["row_key"] == "m901:1" and set(got[0]) == set(MEMORY_COLUMNS) | {"_distance"}
+    for a, b in zip(got[1:], plain):
+        assert a.keys() == b.keys()
+        assert all(a[k] == b[k] for k in MEMORY_COLUMNS)
+        assert a["_distance"] == pytest.approx(b["_distance"], abs=1e-5)
 
 
 def test_full_text_hits_come_from_the_snapshot_and_rows_it_lacks_from_lancedb(db: Database, table) -> None:
@@ -207,23 +205,23 @@ def test_full_text_hits_come_from_the_snapshot_and_rows_it_lacks_from_lancedb(db
     plain = db.fts_search(table, fts_text("memory v1"), _where(m), 200, MEMORY_COLUMNS)
     got = db.fts_search(table, fts_text("memory v1"), _where(m), 200, MEMORY_COLUMNS, match=m)
     assert [(r["row_key"], r["_score"]) for r in got] == [(r["row_key"], r["_score"]) for r in plain]
-    assert len(got) == 120 and all(r["_partial"] for r in got)  # t1's active rows
+    assert len(got) == 120  # t1's active rows
     for a, b in zip(got, plain):
-        assert a["text"] == b["text"] and a["created_at"] == b["created_at"] and a["run_id"] == b["run_id"]
+        assert all(a[k] == b[k] for k in MEMORY_COLUMNS)
         assert np.allclose(a["vector"], b["vector"], atol=1e-6)
     # A row committed between the version check and the query is not in the snapshot: read whole.
     snap = db.resident._snapshots[(table.name, "a", "t1")]
     del snap.position[got[0]["row_key"]]
     again = db.fts_search(table, fts_text("memory v1"), _where(m), 200, MEMORY_COLUMNS, match=m)
     assert [r["row_key"] for r in again] == [r["row_key"] for r in plain]
-    assert "_partial" not in again[0] and again[0]["metadata"] == "{}"
+    assert all(again[0][k] == plain[0][k] for k in MEMORY_COLUMNS)
 
 
-def test_search_memories_answers_the_same_with_and_without_resident_vectors(tmp_path: Path) -> None:
+def test_search_memories_answers_the_same_with_and_without_resident_memories(tmp_path: Path) -> None:
     emb = HashEmbedder()
     on = MemoryService(Settings(data_dir=tmp_path / "d", _env_file=None), embedder=emb, extractor=NoopExtractor())
     off = MemoryService(
-        Settings(data_dir=tmp_path / "d", _env_file=None, resident_vectors_mib=0), embedder=emb, extractor=NoopExtractor()
+        Settings(data_dir=tmp_path / "d", _env_file=None, resident_memories_mib=0), embedder=emb, extractor=NoopExtractor()
     )
     texts = ["The user drinks green tea every morning", "用户每天早上喝绿茶", "The user lives in Lisbon",
              "用户住在上海", "The user prefers short answers", "The user's dog is called Rex"]

