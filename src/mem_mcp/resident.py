@@ -196,13 +196,13 @@ class _Snapshot:
             mask = hit if mask is None else mask & hit
         if mask is None:
             candidates = np.arange(n)
-            scores = self.mat[:n] @ query
+            scores = _dot(self.mat[:n], query)
         else:
             candidates = np.flatnonzero(mask)
             if not len(candidates):
                 return []
             # A selective scope (one run, a rare type): gather its rows rather than score them all.
-            scores = self.mat[candidates] @ query if len(candidates) < n // 4 else (self.mat[:n] @ query)[candidates]
+            scores = _dot(self.mat[candidates], query) if len(candidates) < n // 4 else _dot(self.mat[:n], query)[candidates]
         if len(candidates) > k:
             part = np.argpartition(-scores, k - 1)[:k]
         else:
@@ -221,6 +221,13 @@ class _Snapshot:
             row["vector"] = self.mat[i].copy()
             out[row["row_key"]] = row
         return out
+
+
+def _dot(mat: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``mat @ query``. numpy's own loop, on one core: for a matrix-vector product (memory-bound) it
+    measured 2.1-2.4 ms over 31,000 x 384 where OpenBLAS took 2.8-7 ms, its two threads contending
+    with the rest of a busy 2-core machine."""
+    return np.einsum("ij,j->i", mat, query)
 
 
 def _normalise(mat: np.ndarray) -> None:
