@@ -65,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     emb = svc.embedder
     _, table, _ = svc._table_of("default")
     rows_total = table.count_rows()
+    had_index = ("vector",) in {tuple(i.columns) for i in table.list_indices()}
     tenants = [t for t in args.tenants.split(",") if t]
     queries = unique_queries(args.seed, args.queries)
     qvecs = [emb.embed_query(q) for q in queries]
@@ -126,7 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"[{build}] {tenant} done")
     if any(b != "shipped" for b in args.builds.split(",")):
         t0 = time.perf_counter()
-        svc.db.create_vector_index(table)
+        if had_index:
+            svc.db.create_vector_index(table)
+        else:  # the store had none (below ANN_INDEX_MIN_ROWS): leave it so
+            table.drop_index(next(i.name for i in table.list_indices() if tuple(i.columns) == ("vector",)))
         log(f"[restore shipped index] {time.perf_counter() - t0:.1f} s")
 
     print(f"\nANN parameters: {rows_total:,} rows, limit {args.limit}, {args.queries} queries per cell\n")
