@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import ConflictError
+from .filters import sql_string
 from .resident import ResidentMemories, RowMatch, row_bytes
 
 log = logging.getLogger(__name__)
@@ -237,10 +238,6 @@ def _scalar_index(kind: str) -> Any:
     from lancedb.index import BTree, Bitmap
 
     return Bitmap() if kind == "bitmap" else BTree()
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _is_conflict(exc: BaseException) -> bool:
@@ -492,9 +489,10 @@ class Database:
         """Nearest rows by cosine distance (``_distance``).
 
         With ``match`` (the same rows as ``where``, in terms resident.py can check) and the tenant's
-        memories resident at the table's latest version: an exact scan in memory. Otherwise through the ANN index where the table has one (its 8-bit distances
-        re-ranked exactly over ``ANN_REFINE_FACTOR`` x ``limit`` rows), else, or with ``exact``, a flat
-        scan."""
+        memories resident at the table's latest version: an exact scan in memory (rows with every
+        column). Otherwise through the ANN index where the table has one (its 8-bit distances
+        re-ranked exactly over ``refine_factor`` x ``limit`` rows; ``nprobes`` and ``ef`` override
+        LanceDB's defaults, for bench/ann_params.py), else, or with ``exact``, a flat scan."""
         if match is not None and not exact:
             top = self.resident.top(table.name, table.version, vector, match, limit)
             if top is not None:
@@ -515,7 +513,7 @@ class Database:
         pinned = self._connect().open_table(table_name)
         version = pinned.version
         pinned.checkout(version)
-        where = f"app_id = {_sql_string(app_id)} AND tenant_id = {_sql_string(tenant_id)}"
+        where = f"app_id = {sql_string(app_id)} AND tenant_id = {sql_string(tenant_id)}"
         if pinned.count_rows(where) * row_bytes(pinned.schema.field("vector").type.list_size) > max_bytes:
             return version, None
         return version, pinned.search().where(where).select([*MEMORY_COLUMNS, "vector"]).limit(None).to_arrow()
@@ -542,7 +540,7 @@ class Database:
                 # Rows the snapshot lacks (committed since the version check): read them whole.
                 missing = [k for k in keys if k not in known]
                 if missing:
-                    where_keys = f"row_key IN ({', '.join(_sql_string(k) for k in missing)})"
+                    where_keys = f"row_key IN ({', '.join(sql_string(k) for k in missing)})"
                     known.update((r["row_key"], r) for r in _rows(self.arrow(table, where_keys, [*columns, "vector"])))
                 return [{**known[h["row_key"]], "_score": h["_score"]} for h in hits if h["row_key"] in known]
         return _rows(query.select([*columns, *(["vector"] if with_vector else []), "_score"]).limit(limit).to_arrow())
