@@ -120,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     **stats_ms(times[s]), "recall@10": round(float(np.mean(recalls[s])), 4),
                 })
             if build == args.builds.split(",")[0]:
+                served = svc.db.resident.current(table.name, table.version, match)
                 results.append({
-                    "build": "resident (exact scan)", "build_s": None, "tenant": tenant, "rows": tenant_rows[tenant],
+                    "build": "resident (exact scan)" if served else "resident: too big, ANN index", "build_s": None, "tenant": tenant, "rows": tenant_rows[tenant],
                     "ef": "-", "nprobes": "-", "refine": "-", **stats_ms(res_t), "recall@10": round(float(np.mean(res_r)), 4),
                 })
             log(f"[{build}] {tenant} done")
