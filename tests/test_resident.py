@@ -262,3 +262,19 @@ def test_closing_stops_the_loader_and_searches_go_on_through_lancedb(db: Databas
     assert _search(db, table, q, m, resident=True) == expected
     db.resident.wait_idle(timeout=1)
     assert not _resident_used(db, table, m) and db.resident._thread is None
+
+
+def test_warm_up_reads_the_default_tenant_into_memory(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", _env_file=None)
+    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    svc.add_memories(text="The user drinks green tea", scope={"agent_id": "a", "run_id": "r"})
+    svc.close()
+    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    svc.warm_up()
+    _, table, _ = svc._table_of("default")
+    m = RowMatch(settings.default_app, settings.default_tenant, None, None, ("active",))
+    assert svc.db.resident.current(table.name, table.version, m)
+    assert svc.search_memories("green tea", scope={"agent_id": "*", "run_id": "*"}).results[0].memory.text == (
+        "The user drinks green tea"
+    )
+    svc.close()

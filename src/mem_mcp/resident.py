@@ -400,7 +400,7 @@ class ResidentMemories:
                 if snap is None or snap.version != self._latest_version(key[0]):
                     self._read(key)
             except Exception:  # the loader thread must outlive any one failed read
-                log.exception("reading resident vectors of %s failed", key)
+                log.exception("reading resident memories of %s failed", key)
             finally:
                 with self._idle:
                     self._queued.discard(key)

