@@ -23,6 +23,12 @@ The store is written in batches of 5,000 rows built by the service's own row bui
 - the ANN study: for both tenants, exact top 10 (numpy over the tenant's vectors) vs LanceDB's flat
   scan (``bypass_vector_index``) vs the IVF_HNSW_SQ index (built here if absent; build time
   reported): latency and recall@10 against exact;
+- the same ANN study through the resident vectors (resident.py: the tenant's vectors in memory, an
+  exact scan, then the rows by ``row_key``);
+- with ``--ab``: before/after in one run. The store is copied, the copy given the previous code's
+  defaults (B-tree indexes on every scope column, no resident vectors), and every search case runs on
+  both, query by query, alternating which goes first; the query embeddings are computed once before
+  (cached for both), so the figures are the search without the model;
 - disk per memory (the table directory over its rows) and RSS.
 
 Ingestion is timed on a separate store: ``add_memories(text=...)`` one by one, ``import_memories``
@@ -30,6 +36,7 @@ Ingestion is timed on a separate store: ``add_memories(text=...)`` one by one, `
 
     .venv/bin/python bench/scale.py --out bench/results/scale.json          # 10k, 100k
     .venv/bin/python bench/scale.py --sizes 2000 --real 500 --searches 20   # quick look
+    .venv/bin/python bench/scale.py --sizes 1000000 --keep /tmp/s1m ...     # keep the store (ann_params.py)
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -146,6 +154,9 @@ svc = MemoryService(Settings(data_dir=sys.argv[1], _env_file=None))
 svc.warm_up()
 for i in range(20):
     svc.search_memories(query=f"what does the user like to eat {i}", scope={"app_id": "bench", "tenant_id": sys.argv[2]})
+svc.db.resident.wait_idle()  # the tenant's memories read into memory (resident.py), if they fit
+for i in range(5):
+    svc.search_memories(query=f"what does the user like to drink {i}", scope={"app_id": "bench", "tenant_id": sys.argv[2]})
 for line in open("/proc/self/status"):
     if line.startswith("VmRSS:"):
         print(int(line.split()[1]) / 1024)
@@ -153,8 +164,9 @@ for line in open("/proc/self/status"):
 
 
 def server_rss(data_dir: Path, tenant: str) -> float | None:
-    """RSS of a fresh process that opens the store, loads the model and answers 20 searches: what a
-    server holds idle after serving this store (the benchmark process itself holds much more)."""
+    """RSS of a fresh process that opens the store, loads the model and answers 25 searches (with the
+    tenant's memories resident where they fit the default budget): what a server holds idle after
+    serving this store (the benchmark process itself holds much more)."""
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", _SERVER_RSS, str(data_dir), tenant], capture_output=True, text=True)
@@ -182,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ingest", type=int, default=1000, help="memories for the batched ingestion test")
     ap.add_argument("--ingest-single", type=int, default=100, help="add_memories calls for the single-add test")
     ap.add_argument("--vector-cache", type=Path, default=None, help="npz of base-text vectors, reused across runs")
+    ap.add_argument("--ab", action="store_true", help="also run the search cases on a copy with the previous defaults")
+    ap.add_argument("--keep", type=Path, default=None, help="build the store in this (new) directory and keep it")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
@@ -192,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mem_mcp.scope import SEGMENTS
     from mem_mcp.service import _memory_row
     from mem_mcp.models import Scope
+    from mem_mcp.resident import RowMatch
 
     info = machine()
     started = time.perf_counter()
@@ -199,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     now = datetime.now(timezone.utc)
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-scale-")
     root = Path(tmp.name)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=False)
+        root = args.keep
     svc = MemoryService(Settings(data_dir=root / "data", _env_file=None))
     rss_start = rss_mib()
     svc.warm_up()
@@ -235,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     per_size_queries = 2 * (len(CASES) * args.searches + 1) + 30 + 2 * args.ann_queries
+    per_size_queries += 2 * len(CASES) * args.searches if args.ab else 0
     qpool = unique_queries(args.seed + 1, per_size_queries * len(sizes))
     qpos = 0
 
@@ -266,6 +285,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = {t: svc.db.count(table, f"tenant_id = '{t}'") for t in (big, median)}
         log(f"[size {size}] written in {write_s:.1f}s, optimize {optimize_s:.1f}s (ANN index: {indexed}); "
             f"tenants {counts}")
+
+        # The first search of a tenant reads its vectors into memory in the background (searches take
+        # the LanceDB path meanwhile): time that read, then measure the steady state.
+        t0 = time.perf_counter()
+        for tenant in (big, median):
+            svc.search_memories(query="warm-up", scope={"app_id": "bench", "tenant_id": tenant})
+        svc.db.resident.wait_idle()
+        resident_load_s = time.perf_counter() - t0
 
         # -- search_memories --------------------------------------------------------------------
         search: dict[str, dict[str, Any]] = {}
@@ -323,17 +350,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = data.column("row_key").to_pylist()
             column = data.column("vector").combine_chunks()
             mat = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), -1)
-            flat_t, ann_t, flat_r, ann_r, wide_t, wide_r = [], [], [], [], [], []
+            flat_t, ann_t, flat_r, ann_r, wide_t, wide_r, res_t, res_r = [], [], [], [], [], [], [], []
+            match = RowMatch("bench", tenant, None, None, ("active",))
             for q in next_queries(args.ann_queries):
                 qv = emb.embed_query(q)
                 exact = {keys[i] for i in np.argsort(-(mat @ qv))[:10]}
-                for exact_scan, nprobes, times, recalls in (
-                    (True, None, flat_t, flat_r), (False, None, ann_t, ann_r), (False, args.wide_nprobes, wide_t, wide_r)
+                for exact_scan, nprobes, m, times, recalls in (
+                    (True, None, None, flat_t, flat_r), (False, None, None, ann_t, ann_r),
+                    (False, args.wide_nprobes, None, wide_t, wide_r), (False, None, match, res_t, res_r),
                 ):
                     t1 = time.perf_counter()
                     got = [
                         r["row_key"]
-                        for r in svc.db.vector_search(table, qv, where, 10, ["row_key"], exact=exact_scan, nprobes=nprobes)
+                        for r in svc.db.vector_search(
+                            table, qv, where, 10, ["row_key"], exact=exact_scan, nprobes=nprobes, match=m
+                        )
                     ]
                     times.append(time.perf_counter() - t1)
                     recalls.append(len(exact & set(got)) / 10)
@@ -342,13 +373,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "flat": {**stats_ms(flat_t), "recall@10": round(float(np.mean(flat_r)), 4)},
                 "ann": {**stats_ms(ann_t), "recall@10": round(float(np.mean(ann_r)), 4)},
                 "ann_wide": {**stats_ms(wide_t), "recall@10": round(float(np.mean(wide_r)), 4), "nprobes": args.wide_nprobes},
+                "resident": {**stats_ms(res_t), "recall@10": round(float(np.mean(res_r)), 4),
+                             "resident": svc.db.resident.top(table.name, table.version, qv, match, 1) is not None},
             }
         if not indexed:
             for idx in table.list_indices():
                 if tuple(idx.columns) == ("vector",):
                     table.drop_index(idx.name)
 
+        ab = compare_before_after(svc, root, table_name, (big, median), cases, next_queries, args.searches) if args.ab else None
+
         per_size.append({
+            "ab": ab, "resident_load_s": round(resident_load_s, 2),
+            "resident_mib": round(svc.db.resident.resident_bytes() / 2**20, 1),
             "size": size, "write_s": round(write_s, 1), "optimize_s": round(optimize_s, 1), "ann_index_shipped": indexed,
             "tenant_rows": counts, "search": search, "embed_query": stats_ms(emb_times),
             "ops": {k: stats_ms(v) for k, v in ops.items()}, "ann": ann,
@@ -423,9 +460,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             ann_md.append([f"{e['size']:,}", f"{tenant} ({a['rows']:,} rows)", a["flat"]["p50_ms"], a["flat"]["p95_ms"],
                            a["ann"]["p50_ms"], a["ann"]["p95_ms"], a["ann"]["recall@10"],
                            f"{a['ann_wide']['p50_ms']:.0f} / {a['ann_wide']['p95_ms']:.0f}", a["ann_wide"]["recall@10"],
+                           f"{a['resident']['p50_ms']:.1f} / {a['resident']['p95_ms']:.1f}", a["resident"]["recall@10"],
                            e["ann_build_s"] or "(shipped)"])
     print(md_table(["memories", "tenant", "flat p50", "flat p95", "IVF_HNSW_SQ p50", "p95", "ANN recall@10",
-                    f"nprobes {args.wide_nprobes} p50/p95", "its recall@10", "index build s"], ann_md))
+                    f"nprobes {args.wide_nprobes} p50/p95", "its recall@10", "resident p50/p95", "its recall@10",
+                    "index build s"], ann_md))
+    print()
+    print(md_table(["memories", "resident MiB", "tenants' first read s"],
+                   [[f"{e['size']:,}", e["resident_mib"], e["resident_load_s"]] for e in per_size]))
+    if args.ab:
+        print("\nBefore (B-tree scope indexes, no resident vectors) / after, same queries interleaved, embedding cached:\n")
+        ab_md = []
+        for e in per_size:
+            for key, r in e["ab"].items():
+                ab_md.append([f"{e['size']:,}", key, f"{r['before']['p50_ms']:.1f} / {r['before']['p95_ms']:.1f}",
+                              f"{r['after']['p50_ms']:.1f} / {r['after']['p95_ms']:.1f}", r["ratio_p50"], r["same_top10"]])
+        print(md_table(["memories", "tenant | case", "before p50 / p95", "after p50 / p95", "before/after p50",
+                        "same top 10"], ab_md))
     print()
     print(md_table(["ingestion", "memories/s"], [[k, v["per_s"]] for k, v in ingestion.items() if isinstance(v, dict)]))
     print(f"\nRSS {rss_start} MiB at start, {rss_warm} MiB after warm-up; wall {time.perf_counter() - started:.0f} s\n")
@@ -439,7 +490,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     for service in (svc, ingest_svc):
         service.close()  # writes the request log out before its directory goes
     tmp.cleanup()
+    if args.keep:
+        shutil.rmtree(root / "ingest", ignore_errors=True)
+        shutil.rmtree(root / "before", ignore_errors=True)
     return 0
+
+
+def compare_before_after(
+    svc: Any, root: Path, table_name: str, tenants: Sequence[str], cases: dict[str, dict[str, Any]],
+    next_queries: Any, n: int,
+) -> dict[str, Any]:
+    """The search cases on this store and on a copy with the previous defaults, query by query."""
+    from lancedb.index import BTree
+
+    from mem_mcp import MemoryService, Settings
+
+    before_dir = root / "before"
+    shutil.rmtree(before_dir, ignore_errors=True)
+    svc.db.wait_for_maintenance()
+    shutil.copytree(root / "data", before_dir)
+    before = MemoryService(Settings(data_dir=before_dir, _env_file=None, resident_memories_mib=0), embedder=svc.embedder)
+    _, btable, _ = before._table_of("default")
+    for idx in btable.list_indices():
+        if str(idx.index_type).lower() == "bitmap":
+            btable.drop_index(idx.name)
+            btable.create_index(idx.columns[0], config=BTree(), replace=True)
+    out: dict[str, Any] = {}
+    for tenant in tenants:
+        for case, kw in cases.items():
+            kw = dict(kw)
+            scope = {"app_id": "bench", "tenant_id": tenant, **kw.pop("scope_extra", {})}
+            queries = next_queries(n)
+            for q in queries:
+                svc.embedder.embed_query(q)  # cached for both
+            for s in (svc, before):  # warm each side's caches for this case
+                s.search_memories(query=queries[0], scope=scope, top_k=10, **kw)
+            times: dict[str, list[float]] = {"before": [], "after": []}
+            same = 0
+            for j, q in enumerate(queries):
+                ids = {}
+                order = (("after", svc), ("before", before)) if j % 2 else (("before", before), ("after", svc))
+                for name, s in order:
+                    t1 = time.perf_counter()
+                    res = s.search_memories(query=q, scope=scope, top_k=10, **kw)
+                    times[name].append(time.perf_counter() - t1)
+                    ids[name] = [h.memory.id for h in res.results]
+                same += ids["before"] == ids["after"]
+            b, a = stats_ms(times["before"]), stats_ms(times["after"])
+            out[f"{tenant} | {case}"] = {
+                "before": b, "after": a, "ratio_p50": round(b["p50_ms"] / max(a["p50_ms"], 1e-9), 2),
+                "same_top10": f"{same}/{len(queries)}",
+            }
+    before.close()
+    shutil.rmtree(before_dir, ignore_errors=True)
+    return out
 
 
 if __name__ == "__main__":

