@@ -46,6 +46,9 @@ CODED_COLUMNS = ("agent_id", "run_id", "status", "type")
 # Per row beyond the vector: the other columns in Arrow (texts, metadata, ids, times: ~0.4 KiB on
 # scale.py's store), the row_key as a Python string and its slot in the position map, the codes.
 _ROW_OVERHEAD_BYTES = 640
+# Of that, what a snapshot's Python bookkeeping takes per row (the row_key string, its position-map
+# slot); the Arrow columns and the codes are counted from their buffers.
+_KEY_BOOKKEEPING_BYTES = 160
 # After a tenant was read, wait at least this long, and this many times the read's duration, before
 # reading it again: bounds the CPU spent on re-reads when other processes write all the time.
 MIN_RELOAD_INTERVAL_S = 0.5
@@ -121,22 +124,20 @@ class _Snapshot:
         self.keys: list[str] = self.table.column("row_key").to_pylist()
         self.position = {key: i for i, key in enumerate(self.keys)}
         self.written: dict[int, dict[str, Any]] = {}  # own writes since the read, by position
-        self.vocab: dict[str, dict[str | None, int]] = {}
-        self.names: dict[str, list[str | None]] = {}  # code -> value
+        self.vocab: dict[str, dict[str | None, int]] = {}  # value -> code
         self.codes: dict[str, np.ndarray] = {}
         for col in CODED_COLUMNS:
             vocab: dict[str | None, int] = {}
             codes = np.empty(len(self.mat), dtype=np.int32)
             codes[:n] = [vocab.setdefault(v, len(vocab)) for v in self.table.column(col).to_pylist()]
             self.vocab[col] = vocab
-            self.names[col] = list(vocab)
             self.codes[col] = codes
         self.last_used = time.monotonic()
 
     @property
     def nbytes(self) -> int:
         return int(self.mat.nbytes) + len(self.mat) * 4 * len(CODED_COLUMNS) + int(self.table.nbytes) + (
-            (len(self.keys) + len(self.written)) * 160
+            (len(self.keys) + len(self.written)) * _KEY_BOOKKEEPING_BYTES
         )
 
     def _grow(self, needed: int) -> None:
@@ -161,16 +162,10 @@ class _Snapshot:
                 self.n += 1
                 self.keys.append(row["row_key"])
                 self.position[row["row_key"]] = i
-            vec = np.asarray(row["vector"], dtype=np.float32)
-            norm = float(np.linalg.norm(vec))
-            self.mat[i] = vec / norm if norm > 0 else vec
+            self.mat[i] = _unit(row["vector"])
             for col in CODED_COLUMNS:
                 vocab = self.vocab[col]
-                code = vocab.get(row.get(col))
-                if code is None:
-                    code = vocab[row.get(col)] = len(vocab)
-                    self.names[col].append(row.get(col))
-                self.codes[col][i] = code
+                self.codes[col][i] = vocab.setdefault(row.get(col), len(vocab))
             self.written[i] = {k: v for k, v in row.items() if k != "vector"}
 
     def rows_at(self, positions: Sequence[int]) -> list[dict[str, Any]]:
@@ -249,6 +244,13 @@ def _return_memory() -> None:
         pass
 
 
+def _unit(vector: Any) -> np.ndarray:
+    """``vector`` as float32 of length 1 (a zero vector stays zero)."""
+    vec = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec
+
+
 def _normalise(mat: np.ndarray) -> None:
     norms = np.linalg.norm(mat, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -290,9 +292,7 @@ class ResidentMemories:
     ) -> list[dict[str, Any]] | None:
         """The nearest rows from the tenant's snapshot if it is at ``version`` (the table's latest),
         else ``None`` (the caller searches LanceDB) and the tenant is read in the background."""
-        q = np.asarray(query, dtype=np.float32)
-        norm = float(np.linalg.norm(q))
-        q = q / norm if norm > 0 else q
+        q = _unit(query)
         return self._with_snapshot(table_name, version, match, lambda snap: snap.top(q, match, k))
 
     def rows(
