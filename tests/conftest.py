@@ -16,6 +16,8 @@ from mem_mcp.extraction import ExtractionInput, ExtractionResult
 from mem_mcp.retrieval import fts_terms
 from mem_mcp.service import MemoryService
 
+from fake_anthropic import FakeAnthropic
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -69,3 +71,15 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def service(settings: Settings) -> MemoryService:
     return MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+
+
+@pytest.fixture
+def claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A service whose extractor is the real anthropic client, pointed at a fake Messages API on
+    127.0.0.1: yields (fake server, service)."""
+    with FakeAnthropic() as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        settings = Settings(data_dir=tmp_path / "data", anthropic_api_key="test-key", _env_file=None)
+        svc = MemoryService(settings, embedder=HashEmbedder())
+        yield fake, svc
+        svc.close()

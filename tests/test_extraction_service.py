@@ -94,16 +94,6 @@ def test_background_extraction(offline):
 # -- Anthropic ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def claude(tmp_path, monkeypatch):
-    with FakeAnthropic() as fake:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-        settings = Settings(data_dir=tmp_path / "data", anthropic_api_key="test-key", _env_file=None)
-        svc = MemoryService(settings, embedder=HashEmbedder())
-        yield fake, svc
-        svc.close()
-
-
 def test_anthropic_extracts_updates_and_survives_a_429(claude):
     fake, svc = claude
     assert svc.extractor.name == "anthropic"

@@ -96,16 +96,6 @@ def test_offline_fills_an_english_profile(offline):
 # -- Anthropic through the service -----------------------------------------------------------------
 
 
-@pytest.fixture
-def claude(tmp_path, monkeypatch):
-    with FakeAnthropic() as fake:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-        settings = Settings(data_dir=tmp_path / "data", anthropic_api_key="test-key", _env_file=None)
-        svc = MemoryService(settings, embedder=HashEmbedder())
-        yield fake, svc
-        svc.close()
-
-
 def seed_answer(profile: list[dict]) -> dict:
     return {
         "memories": [{"text": "用户今年28岁，是一名软件工程师，周末喜欢踢足球。", "type": "fact", "confidence": 0.95,
