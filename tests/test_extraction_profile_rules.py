@@ -9,7 +9,8 @@ import pytest
 
 from mem_mcp.extraction import ExtractionInput, ExtractMessage, ProfileAttributeSpec, ProfileSpec, StrategySpec
 from mem_mcp.extraction.offline import OfflineExtractor
-from mem_mcp.extraction.profile_rules import concept_of, name_key, near_synonym, profile_updates
+from mem_mcp.extraction.offline.profile_rules import profile_updates
+from mem_mcp.profile_concepts import concept_of, name_key, near_synonym
 
 T0 = datetime(2025, 6, 2, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 
