@@ -15,6 +15,7 @@ from .lexicon import (
     _JOB_EN,
     _JOB_ZH,
     _NATIONALITIES,
+    _REQUEST_MARK,
     _SURNAMES,
     _ZH_RELATIVE,
     _ZH_RETRACT,
@@ -28,7 +29,6 @@ from .render import _render, _render_en, _render_zh, _swap_en, _swap_zh
 from .times import _render_when, _when
 
 # Retractions --------------------------------------------------------------------------------------
-_REQUEST_MARK = re.compile(r"(?i)^(?:请|麻烦|能不能|可以|你能|please|can you|could you|would you)")
 
 
 def _retraction(ctx: _Ctx) -> _Hit | None:

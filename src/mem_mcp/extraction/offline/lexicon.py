@@ -138,11 +138,19 @@ _EN_FIRST_PERSON = re.compile(r"(?i)^(?:i\b|i'm\b|i've\b|i'll\b|i'd\b|my\b)")
 
 
 # --------------------------------------------------------------------------------------------------
-# Forgetting: "忘掉我的地址", "forget my address".
+# Forgetting: "忘掉我的地址", "清除我的住址", "forget my address", "please wipe my address". One grammar: one
+# verb list per language and one set of frames. A memory retraction needs a frame with the user as subject
+# ("忘掉我的X", "forget that I ..."), because a bare "删除这个文件" is a task, not a retraction; clearing a
+# profile attribute also takes the bare-noun frame ("忘掉住址"), since the noun must name an attribute.
 
 _ZH_FORGET_VERB = (
     r"(?:忘掉|忘记|忘了|删掉|删除|删了|清除|清掉|抹掉|(?:不要|别|不用)再?(?:记|保存|存)(?:住|着|录|下)?)"
 )
+_EN_FORGET_VERB = (
+    r"(?:forget|delete|erase|remove|drop|wipe|stop remembering|don't remember|do not remember|don't keep|"
+    r"do not keep|don't store|do not store|don't save|do not save|no need to remember|unlearn)"
+)
+#: Frames with the user as subject; ``v`` is what to forget, subject included ("我的地址", "my address").
 _ZH_RETRACT = [
     re.compile(rf"^(?:请|麻烦|你|帮我|可以|能不能)*{_ZH_FORGET_VERB}掉?(?:关于|有关)?(?P<v>我.+?)"
                r"(?:的(?:信息|事情?|记录|内容))?(?:这件事|这个|这条)?(?:吧|了|哦|啊|好吗|好不好|可以吗)*$"),
@@ -151,13 +159,34 @@ _ZH_RETRACT = [
 ]
 _EN_RETRACT = re.compile(
     r"(?i)^(?:please\s+|can you\s+|could you\s+|would you\s+|you can\s+|you should\s+)*"
-    r"(?:forget|delete|erase|remove|drop|wipe|stop remembering|don't remember|do not remember|don't keep|"
-    r"do not keep|don't store|do not store|don't save|do not save|no need to remember|unlearn)\s+"
+    rf"{_EN_FORGET_VERB}\s+"
     r"(?:about\s+|everything about\s+|anything about\s+|what i (?:said|told you) about\s+|the fact that\s+)?"
     r"(?P<v>(?:my|that i|that i'm|i|i'm)\b.+?)(?:,?\s*please)?$"
 )
+#: The bare-noun frame: ``what`` is the thing named, without "我的"/"my" ("住址", "address").
+_ZH_FORGET_NAMED = re.compile(
+    rf"^(?:请|麻烦)?(?:你)?(?:帮我)?{_ZH_FORGET_VERB}(?:住)?(?:我的)?(?P<what>.+?)(?:吧|了|好吗)?$"
+)
+_EN_FORGET_NAMED = re.compile(
+    rf"(?i)^(?:please\s+)?{_EN_FORGET_VERB}\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$"
+)
+#: A question is a forget request only when it asks ("能不能忘掉我的地址？", "could you drop my address?").
+_REQUEST_MARK = re.compile(r"(?i)^(?:请|麻烦|能不能|可以|你能|please|can you|could you|would you)")
 
 
-# The profile's own grammar (to be merged into the one above).
-_ZH_PROFILE_FORGET = re.compile(r"^(?:请|麻烦)?(?:你)?(?:帮我)?(?:忘掉|忘记|删掉|删除|别记|不要记)(?:住)?(?:我的)?(?P<what>.+?)(?:吧|了|好吗)?$")
-_EN_PROFILE_FORGET = re.compile(r"(?i)^(?:please\s+)?(?:forget|delete|remove|erase)\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$")
+def _forget_target(clause: str, lang: Lang, question: bool) -> str | None:
+    """What a "forget my X" request names, without the "我的"/"my" ("住址", "address", "I live in Berlin"),
+    or None when the clause is not such a request."""
+    if question and not _REQUEST_MARK.match(clause):
+        return None
+    if lang == "zh":
+        m = _ZH_FORGET_NAMED.match(clause)
+        if m:
+            return m.group("what")
+        m = next((m for m in (p.match(clause) for p in _ZH_RETRACT) if m), None)
+        return re.sub(r"^我的?", "", m.group("v")) if m else None
+    m = _EN_FORGET_NAMED.match(clause) or _EN_RETRACT.match(clause)
+    if m is None:
+        return None
+    what = m.groupdict().get("what") or m.group("v")
+    return re.sub(r"(?i)^(?:that\s+)?(?:my\s+)?", "", what)

@@ -5,8 +5,9 @@ turns (split into clauses as the offline extractor splits them) and matches firs
 "我今年28岁" -> age 28岁, "是一名软件工程师" -> occupation 软件工程师, "周末喜欢踢足球" -> hobbies 踢足球,
 "我搬到上海了" -> residence 上海, "I have a dog named Max" -> pets "a dog named Max". Values are kept in the words and language the user used.
 Single-valued attributes take the newest value; multi-valued ones (hobbies, pets, family, languages,
-allergies, health, diet) add to the current value ("踢足球" then "游泳" -> "踢足球、游泳"). "忘掉我的地址" /
-"forget my address" clears the attribute it names. An age also fills an age-group attribute
+allergies, health, diet) add to the current value ("踢足球" then "游泳" -> "踢足球、游泳"). A request to forget
+("忘掉我的地址", "清除我的住址", "please wipe my address"; the grammar of ``lexicon``, shared with memory
+retractions) clears the attribute it names. An age also fills an age-group attribute
 (28 -> 青年 / young adult) when nothing more specific is known.
 
 Limits: only what the patterns cover, first person only, no inference across sentences; attributes
@@ -22,13 +23,12 @@ from typing import Callable, Iterable
 from ...profile_concepts import Concept, concept_of, name_key
 from ..base import ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
 from .lexicon import (
-    _EN_PROFILE_FORGET,
     _JOB_EN,
     _JOB_ZH,
     _NATIONALITIES,
     _SURNAMES,
-    _ZH_PROFILE_FORGET,
     Lang,
+    _forget_target,
     _num,
 )
 from .text import split_sentences
@@ -412,15 +412,15 @@ def profile_updates(messages: Iterable[ExtractMessage], profile: ProfileSpec) ->
             continue
         for sentence in split_sentences(msg.content, msg.created_at):
             for clause, question in sentence.clauses:
-                if question:
-                    continue
-                forget = (_ZH_PROFILE_FORGET if sentence.lang == "zh" else _EN_PROFILE_FORGET).match(clause)
-                if forget:
-                    slot = _target(forget.group("what"), slots)
+                forget = _forget_target(clause, sentence.lang, question)
+                if forget is not None:
+                    slot = _target(forget, slots)
                     if slot is not None:
                         slot.value, slot.touched = None, True
                         slot.sources.append(msg.id)
                         slot.confidence = 0.9
+                    continue
+                if question:
                     continue
                 for finding in _findings(clause, sentence.lang):
                     _apply(finding, sentence.lang, by_concept, msg.id)
