@@ -3,7 +3,8 @@
 What an attribute means comes from ``mem_mcp.profile_concepts``. ``profile_updates`` reads the user's
 turns (split into clauses as the offline extractor splits them) and matches first-person statements:
 "我今年28岁" -> age 28岁, "是一名软件工程师" -> occupation 软件工程师, "周末喜欢踢足球" -> hobbies 踢足球,
-"我搬到上海了" -> residence 上海, "I have a dog named Max" -> pets "a dog named Max". Values are kept in the words and language the user used.
+"我搬到上海了" -> residence 上海, "I have a dog named Max" -> pets "a dog named Max". Values are kept in the
+words and language the user used.
 Single-valued attributes take the newest value; multi-valued ones (hobbies, pets, family, languages,
 allergies, health, diet) add to the current value ("踢足球" then "游泳" -> "踢足球、游泳"). A request to forget
 ("忘掉我的地址", "清除我的住址", "please wipe my address"; the grammar of ``lexicon``, shared with memory
