@@ -66,28 +66,28 @@ from ..base import (
     ExtractMessage,
 )
 from .facts import (
-    _change,
-    _personal,
-    _reminder,
-    _retraction,
-    _tool_message_hit,
-    _tool_report,
+    change_rule,
+    personal_rule,
+    reminder_rule,
+    retraction_rule,
+    tool_message_hit,
+    tool_report_rule,
 )
-from .hits import _Ctx, _Hit, _hit
-from .lexicon import _EN_FIRST_PERSON, Lang, _slot
-from .preferences import _habit, _plan, _preference, _request
+from .hits import Ctx, Hit, new_hit
+from .lexicon import EN_FIRST_PERSON, Lang, slot_for
+from .preferences import habit_rule, plan_rule, preference_rule, request_rule
 from .profile_rules import profile_updates
-from .render import _render
+from .render import render_clause
 from .summary import (
     SUMMARY_MAX_CHARS,
     SUMMARY_MAX_ITEMS,
-    _episode,
-    _reasoning,
-    _running_summary,
-    _type_for,
+    episode_memory,
+    reasoning_for,
+    summary_memory,
+    type_for,
 )
 from .text import Sentence, split_sentences
-from .times import _find_times
+from .times import find_times
 
 __all__ = ["SUMMARY_MAX_CHARS", "SUMMARY_MAX_ITEMS", "OfflineExtractor", "Sentence", "split_sentences"]
 
@@ -102,21 +102,21 @@ _EN_REMEMBER = re.compile(
 )
 
 
-_RULES: tuple[Callable[[_Ctx], _Hit | None], ...] = (_change, _personal, _preference, _plan, _habit)
+_RULES: tuple[Callable[[Ctx], Hit | None], ...] = (change_rule, personal_rule, preference_rule, plan_rule, habit_rule)
 
 
-def _analyse(clause: str, lang: Lang, question: bool, base: datetime, remember: bool = False) -> _Hit | None:
+def _analyse(clause: str, lang: Lang, question: bool, base: datetime, remember: bool = False) -> Hit | None:
     """The first rule that matches one cleaned clause, or None."""
-    ctx = _Ctx(clause, lang, question, base, _find_times(clause, base.date()))
-    hit = _retraction(ctx) or _reminder(ctx)
+    ctx = Ctx(clause, lang, question, base, find_times(clause, base.date()))
+    hit = retraction_rule(ctx) or reminder_rule(ctx)
     if hit:
         return hit
     stripped = (_ZH_REMEMBER if lang == "zh" else _EN_REMEMBER).sub("", clause, count=1)
     if stripped != clause:
         return _analyse(stripped, lang, False, base, remember=True)
     if question:
-        return _request(ctx)
-    hit = _tool_report(ctx)
+        return request_rule(ctx)
+    hit = tool_report_rule(ctx)
     for rule in _RULES:
         if hit:
             break
@@ -124,22 +124,22 @@ def _analyse(clause: str, lang: Lang, question: bool, base: datetime, remember: 
     if hit and remember:
         hit.confidence = min(0.9, hit.confidence + 0.05)
     if hit is None and remember:
-        first_person = clause.startswith("我") if lang == "zh" else _EN_FIRST_PERSON.match(clause)
+        first_person = clause.startswith("我") if lang == "zh" else EN_FIRST_PERSON.match(clause)
         if first_person:
-            text = _render(clause, lang)
-            key = _slot(clause) if re.match(r"(?i)^(?:我的|my\b)", clause) else None
-            return _hit(ctx, "personal", text, 0.75, key=key)
-    return hit or _request(ctx)
+            text = render_clause(clause, lang)
+            key = slot_for(clause) if re.match(r"(?i)^(?:我的|my\b)", clause) else None
+            return new_hit(ctx, "personal", text, 0.75, key=key)
+    return hit or request_rule(ctx)
 
 
-def _message_hits(msg: ExtractMessage) -> list[_Hit]:
-    hits: list[_Hit] = []
+def _message_hits(msg: ExtractMessage) -> list[Hit]:
+    hits: list[Hit] = []
     base = msg.created_at
     for sentence in split_sentences(msg.content, base):
         whole = sentence.whole
         # Some rules span a comma ("我不喝咖啡了，现在只喝茶"): try the whole sentence first.
-        ctx = _Ctx(whole, sentence.lang, False, base, _find_times(whole, base.date()))
-        hit = _change(ctx) if whole else None
+        ctx = Ctx(whole, sentence.lang, False, base, find_times(whole, base.date()))
+        hit = change_rule(ctx) if whole else None
         if hit and hit.text:
             hits.append(hit)
             continue
@@ -158,19 +158,19 @@ class OfflineExtractor:
 
     def extract(self, data: ExtractionInput) -> ExtractionResult:
         wanted = {s.name for s in data.strategies if s.name in _BUILTINS}
-        found: list[tuple[_Hit, str]] = []
+        found: list[tuple[Hit, str]] = []
         first_user: datetime | None = None
         for msg in data.messages:
             if msg.role == "user":
                 first_user = first_user or msg.created_at
                 found.extend((hit, msg.id) for hit in _message_hits(msg))
             elif msg.role == "tool" and "tool" in wanted:
-                hit = _tool_message_hit(msg)
+                hit = tool_message_hit(msg)
                 if hit:
                     found.append((hit, msg.id))
         by_text: dict[str, CandidateMemory] = {}
         for hit, msg_id in found:
-            kind = _type_for(hit, wanted)
+            kind = type_for(hit, wanted)
             if kind is None or not hit.text:
                 continue
             seen = by_text.get(hit.text)
@@ -180,16 +180,16 @@ class OfflineExtractor:
                 continue
             by_text[hit.text] = CandidateMemory(
                 text=hit.text, type=kind, confidence=round(hit.confidence, 2), source_message_ids=[msg_id],
-                reasoning=_reasoning(hit), key=hit.key or None, retracts=hit.kind == "retract",
+                reasoning=reasoning_for(hit), key=hit.key or None, retracts=hit.kind == "retract",
                 metadata=dict(hit.metadata),
             )
         candidates = list(by_text.values())
         if "episodic" in wanted and first_user is not None:
-            episode = _episode([(h, i) for h, i in found if h.kind != "tool"], first_user)
+            episode = episode_memory([(h, i) for h, i in found if h.kind != "tool"], first_user)
             if episode is not None and episode.text not in by_text:
                 candidates.append(episode)
         if "summary" in wanted:
-            summary = _running_summary(data.summaries.get("summary", ""), found)
+            summary = summary_memory(data.summaries.get("summary", ""), found)
             if summary is not None:
                 candidates.append(summary)
         updates = []

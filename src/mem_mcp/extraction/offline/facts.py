@@ -7,52 +7,52 @@ import json
 import re
 
 from ..base import ExtractMessage
-from .hits import Meta, _Ctx, _Hit, _hit
+from .hits import Ctx, Hit, Meta, new_hit
 from .lexicon import (
-    _EN_DRINK,
-    _EN_RELATIVE,
-    _EN_RETRACT,
-    _JOB_EN,
-    _JOB_ZH,
-    _NATIONALITIES,
-    _REQUEST_MARK,
-    _SURNAMES,
-    _ZH_RELATIVE,
-    _ZH_RETRACT,
+    EN_DRINK,
+    EN_RELATIVE,
+    EN_RETRACT,
+    JOB_EN,
+    JOB_ZH,
+    NATIONALITIES,
+    REQUEST_MARK,
+    SURNAMES,
+    ZH_RELATIVE,
+    ZH_RETRACT,
     Lang,
-    _is_zh,
-    _pref_key,
-    _slot,
-    _tidy,
+    is_zh,
+    pref_key,
+    slot_for,
+    tidy,
 )
-from .render import _render, _render_en, _render_zh, _swap_en, _swap_zh
-from .times import _render_when, _when
+from .render import render_clause, render_en, render_zh, swap_en, swap_zh
+from .times import render_when, resolve_when
 
 # Retractions --------------------------------------------------------------------------------------
 
 
-def _retraction(ctx: _Ctx) -> _Hit | None:
-    if ctx.question and not _REQUEST_MARK.match(ctx.clause):
+def retraction_rule(ctx: Ctx) -> Hit | None:
+    if ctx.question and not REQUEST_MARK.match(ctx.clause):
         return None
     if ctx.lang == "zh":
-        for pattern in _ZH_RETRACT:
+        for pattern in ZH_RETRACT:
             m = pattern.match(ctx.clause)
             if m:
                 what = m.group("v")
                 noun = re.fullmatch(r"我的?(.{1,8})", what)
-                key = _slot(noun.group(1)) if noun and not re.search(r"喜欢|爱|讨厌|住|在|是|有", what) else None
+                key = slot_for(noun.group(1)) if noun and not re.search(r"喜欢|爱|讨厌|住|在|是|有", what) else None
                 natural = "preference" if re.search(r"喜欢|爱|讨厌|喝|吃|偏好", what) or key == "drink" else "fact"
-                text = f"用户的{noun.group(1)}" if key and noun else _render_zh(what)
-                return _hit(ctx, "retract", text, 0.85, key=key, natural=natural)
+                text = f"用户的{noun.group(1)}" if key and noun else render_zh(what)
+                return new_hit(ctx, "retract", text, 0.85, key=key, natural=natural)
         return None
-    m = _EN_RETRACT.match(ctx.clause)
+    m = EN_RETRACT.match(ctx.clause)
     if not m:
         return None
     what = re.sub(r"(?i)^that\s+", "", m.group("v"))
     noun = re.fullmatch(r"(?i)my\s+((?:[\w-]+\s*){1,3})", what)
-    key = _slot(noun.group(1)) if noun else None
+    key = slot_for(noun.group(1)) if noun else None
     natural = "preference" if re.search(r"(?i)\b(?:like|love|prefer|hate|drink|eat)\b", what) else "fact"
-    return _hit(ctx, "retract", _render_en(what), 0.85, key=key, natural=natural)
+    return new_hit(ctx, "retract", render_en(what), 0.85, key=key, natural=natural)
 
 
 # Reminders ----------------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ _ZH_REMIND = re.compile(r"提醒(?:一下)?我|设(?:置)?(?:个|一个)?提醒[
 _EN_REMIND = re.compile(r"(?i)\bremind me\b|\bset (?:a|an|up a) reminder\b(?:\s+for me)?")
 
 
-def _reminder(ctx: _Ctx) -> _Hit | None:
+def reminder_rule(ctx: Ctx) -> Hit | None:
     pattern = _ZH_REMIND if ctx.lang == "zh" else _EN_REMIND
     if not pattern.search(ctx.clause):
         return None
@@ -77,15 +77,15 @@ def _reminder(ctx: _Ctx) -> _Hit | None:
     if not m:
         return None
     pre, post = plain[: m.start()], plain[m.end():]
-    when = _when(text, ctx.spans, ctx.base)
-    rendered = _render_when(when, ctx.lang, text) if when else ""
+    when = resolve_when(text, ctx.spans, ctx.base)
+    rendered = render_when(when, ctx.lang, text) if when else ""
     meta: Meta = {"kind": "reminder"}
     if when and when.recurring:
         meta["recurrence"] = when.raw
     elif when and when.due():
         meta["due"] = when.due() or ""
     if ctx.lang == "zh":
-        task = _tidy(post.replace("\x00", "")).lstrip("：:，, ")
+        task = tidy(post.replace("\x00", "")).lstrip("：:，, ")
         task = re.sub(r"^(?:一下|记得)", "", task)
         task = re.sub(r"[哦吧啊呀啦]+$", "", task)
         if not task:
@@ -94,8 +94,8 @@ def _reminder(ctx: _Ctx) -> _Hit | None:
         cond = cond if re.search(r"(?:前|后|之前|之后|时|的时候)$", cond) else ""
         if cond and not cond.startswith("在"):
             cond = "在" + cond
-        return _hit(ctx, "reminder", f"用户希望{rendered or cond}被提醒{_swap_zh(task)}", 0.85, metadata=meta)
-    task = _tidy(post.replace("\x00", " "))
+        return new_hit(ctx, "reminder", f"用户希望{rendered or cond}被提醒{swap_zh(task)}", 0.85, metadata=meta)
+    task = tidy(post.replace("\x00", " "))
     task = re.sub(r"(?i)^(?:please\s+)", "", task)
     task = re.sub(r"(?i)[,\s]*(?:please|thanks|thank you)$", "", task)
     prep = "to"
@@ -106,8 +106,8 @@ def _reminder(ctx: _Ctx) -> _Hit | None:
     task = re.sub(r"\s+(?:at|on|in)$", "", task.strip())
     if not task:
         return None
-    text_out = f"The user wants to be reminded {prep} {_swap_en(task)}"
-    return _hit(ctx, "reminder", f"{text_out} {rendered}" if rendered else text_out, 0.85, metadata=meta)
+    text_out = f"The user wants to be reminded {prep} {swap_en(task)}"
+    return new_hit(ctx, "reminder", f"{text_out} {rendered}" if rendered else text_out, 0.85, metadata=meta)
 
 
 # Tool reports -------------------------------------------------------------------------------------
@@ -143,20 +143,20 @@ def _tool_name(command: str) -> str:
     return first if re.match(r"^[\w.\-/]+$", first, re.ASCII) else command
 
 
-def _tool_report(ctx: _Ctx) -> _Hit | None:
+def tool_report_rule(ctx: Ctx) -> Hit | None:
     c = ctx.clause
     if ctx.lang == "zh":
         m = _ZH_TOOL_GOOD.match(c)
         if m:
             name = _tool_name(m.group("cmd"))
-            return _hit(ctx, "tool", f"工具{name}的经验：{c}", 0.75, metadata={"tool": name, "success": True})
+            return new_hit(ctx, "tool", f"工具{name}的经验：{c}", 0.75, metadata={"tool": name, "success": True})
         m = _ZH_TOOL_BAD.match(c)
         if m:
             name = _tool_name(m.group("subj"))
             if _NOT_TOOLS.match(name) or name.startswith("我") or not (m.group("cause") or name.isascii()):
                 return None
-            text = f"工具{name}{m.group('fail')}" + (f"，原因是{_swap_zh(m.group('cause'))}" if m.group("cause") else "")
-            return _hit(ctx, "tool", text, 0.7, metadata={"tool": name, "success": False})
+            text = f"工具{name}{m.group('fail')}" + (f"，原因是{swap_zh(m.group('cause'))}" if m.group("cause") else "")
+            return new_hit(ctx, "tool", text, 0.7, metadata={"tool": name, "success": False})
         return None
     m = _EN_TOOL_BAD.match(c)
     if m:
@@ -165,14 +165,14 @@ def _tool_report(ctx: _Ctx) -> _Hit | None:
             return None
         text = f"The {m.group('tool').strip()} failed"
         if m.group("cause"):
-            text += f" {m.group('conn')} {_swap_en(m.group('cause'))}"
-        return _hit(ctx, "tool", f"Tool {name}: {text[0].lower()}{text[1:]}", 0.7,
+            text += f" {m.group('conn')} {swap_en(m.group('cause'))}"
+        return new_hit(ctx, "tool", f"Tool {name}: {text[0].lower()}{text[1:]}", 0.7,
                     metadata={"tool": name, "success": False})
     for pattern in (_EN_TOOL_GOOD, _EN_TOOL_FIX):
         m = pattern.match(c)
         if m:
             name = _tool_name(m.group("cmd"))
-            return _hit(ctx, "tool", f"Tool {name} worked well: {_swap_en(c[0].lower() + c[1:])}", 0.75,
+            return new_hit(ctx, "tool", f"Tool {name} worked well: {swap_en(c[0].lower() + c[1:])}", 0.75,
                         metadata={"tool": name, "success": True})
     return None
 
@@ -213,73 +213,73 @@ _EN_BASE = {"drinking": "drink", "eating": "eat", "smoking": "smoke", "using": "
 _EN_VERB_KEY = {"drink": "drink", "smoke": "smoking"}
 
 
-def _change(ctx: _Ctx) -> _Hit | None:
+def change_rule(ctx: Ctx) -> Hit | None:
     c = ctx.clause
     if ctx.lang == "zh":
         m = _ZH_CHANGE.match(c)
         if m:
-            key = _ZH_VERB_KEY.get(m.group("verb")) or (_pref_key(m.group("old")) if m.group("verb") == "喝" else None)
-            text = f"用户不再{m.group('verb')}{m.group('old')}，{_swap_zh(m.group('new'))}"
-            return _hit(ctx, "change", text, 0.85, key=key, natural="preference", explicit_pref=True)
+            key = _ZH_VERB_KEY.get(m.group("verb")) or (pref_key(m.group("old")) if m.group("verb") == "喝" else None)
+            text = f"用户不再{m.group('verb')}{m.group('old')}，{swap_zh(m.group('new'))}"
+            return new_hit(ctx, "change", text, 0.85, key=key, natural="preference", explicit_pref=True)
         m = _ZH_STOP.match(c)
         if m:
             key = _ZH_VERB_KEY.get(m.group("verb"))
-            return _hit(ctx, "change", f"用户不再{m.group('verb')}{m.group('old')}", 0.8, key=key, natural="preference",
+            return new_hit(ctx, "change", f"用户不再{m.group('verb')}{m.group('old')}", 0.8, key=key, natural="preference",
                         explicit_pref=True)
         m = _ZH_QUIT.match(c)
         if m:
             key = {"烟": "smoking", "酒": "alcohol"}.get(m.group("v"), "drink")
-            return _hit(ctx, "change", f"用户已经戒{m.group('v')}了", 0.85, key=key, natural="preference",
+            return new_hit(ctx, "change", f"用户已经戒{m.group('v')}了", 0.85, key=key, natural="preference",
                         explicit_pref=True)
         m = _ZH_LEFT_JOB.match(c)
         if m:
-            text = f"用户不再在{m.group('org')}工作" + (f"，{_swap_zh(m.group('rest'))}" if m.group("rest") else "")
-            return _hit(ctx, "change", text, 0.85, key="employer")
+            text = f"用户不再在{m.group('org')}工作" + (f"，{swap_zh(m.group('rest'))}" if m.group("rest") else "")
+            return new_hit(ctx, "change", text, 0.85, key="employer")
         m = _ZH_BEFORE_NOW.match(c)
         if m:
             both = m.group("old") + m.group("new")
             is_pref = re.search(r"喜欢|爱|喝|吃|讨厌", both) is not None
-            key = "home_city" if "住" in both else (_pref_key(both) if is_pref else None)
-            text = f"用户以前{_swap_zh(m.group('old'))}，{_swap_zh(m.group('new'))}"
-            return _hit(ctx, "change", text, 0.8, key=key, natural="preference" if is_pref else "fact",
+            key = "home_city" if "住" in both else (pref_key(both) if is_pref else None)
+            text = f"用户以前{swap_zh(m.group('old'))}，{swap_zh(m.group('new'))}"
+            return new_hit(ctx, "change", text, 0.8, key=key, natural="preference" if is_pref else "fact",
                         explicit_pref=is_pref)
         return None
     m = _EN_DRINK_CHANGE.match(c)
-    if m and (_EN_DRINK.search(m.group("old")) or _EN_DRINK.search(m.group("new"))):
+    if m and (EN_DRINK.search(m.group("old")) or EN_DRINK.search(m.group("new"))):
         only = (m.group("only") or "").strip()
         new = f"{only} drinks {m.group('new')}" if only else f"drinks {m.group('new')}"
-        text = f"The user no longer drinks {_swap_en(m.group('old'))} and now {_swap_en(new)}"
-        return _hit(ctx, "change", text, 0.85, key="drink", natural="preference", explicit_pref=True)
+        text = f"The user no longer drinks {swap_en(m.group('old'))} and now {swap_en(new)}"
+        return new_hit(ctx, "change", text, 0.85, key="drink", natural="preference", explicit_pref=True)
     m = _EN_STOP.match(c)
     if m:
         said = (m.group("verb") or m.group("verb2")).lower()
         verb = _EN_BASE.get(said, said)
         old = m.group("old") or m.group("old2") or ""
         key = _EN_VERB_KEY.get(verb)
-        if verb == "drink" or (verb != "smoke" and _EN_DRINK.search(old)):
+        if verb == "drink" or (verb != "smoke" and EN_DRINK.search(old)):
             key = "drink"
-        return _hit(ctx, "change", _render_en(c), 0.8, key=key, natural="preference", explicit_pref=True)
+        return new_hit(ctx, "change", render_en(c), 0.8, key=key, natural="preference", explicit_pref=True)
     m = _EN_LEFT_JOB.match(c)
     if m:
         text = f"The user no longer works at {m.group('org')}"
         if m.group("new"):
             text += f" and now works at {m.group('new')}"
-        return _hit(ctx, "change", text, 0.85, key="employer")
+        return new_hit(ctx, "change", text, 0.85, key="employer")
     m = _EN_NOW_JOB.match(c)
     if m:
-        return _hit(ctx, "change", f"The user now works at {m.group('org')}", 0.85, key="employer")
+        return new_hit(ctx, "change", f"The user now works at {m.group('org')}", 0.85, key="employer")
     m = _EN_SWITCH.match(c)
     if m:
-        drink = bool(_EN_DRINK.search(m.group("old")) or _EN_DRINK.search(m.group("new")))
-        text = f"The user switched from {_swap_en(m.group('old'))} to {_swap_en(m.group('new'))}"
-        return _hit(ctx, "change", text, 0.8, key="drink" if drink else None,
+        drink = bool(EN_DRINK.search(m.group("old")) or EN_DRINK.search(m.group("new")))
+        text = f"The user switched from {swap_en(m.group('old'))} to {swap_en(m.group('new'))}"
+        return new_hit(ctx, "change", text, 0.8, key="drink" if drink else None,
                     natural="preference" if drink else "fact", explicit_pref=drink)
     m = _EN_USED_TO.match(c)
     if m:
         is_pref = re.search(r"(?i)\b(?:like|love|prefer|hate|drink|eat)\b", c) is not None
-        text = f"The user used to {_swap_en(m.group('old'))}, but now {_render_en(m.group('new'))[9:]}"
-        key = "home_city" if re.search(r"(?i)\blive\b", c) else (_pref_key(c) if is_pref else None)
-        return _hit(ctx, "change", text, 0.8, key=key,
+        text = f"The user used to {swap_en(m.group('old'))}, but now {render_en(m.group('new'))[9:]}"
+        key = "home_city" if re.search(r"(?i)\blive\b", c) else (pref_key(c) if is_pref else None)
+        return new_hit(ctx, "change", text, 0.8, key=key,
                     natural="preference" if is_pref else "fact", explicit_pref=is_pref)
     return None
 
@@ -294,7 +294,7 @@ _ZH_PERSONAL: list[_Rule] = [
     (re.compile(r"^(?:你)?(?:可以|以后)?(?:就)?(?:叫|称呼)我(?P<v>[^，,]{1,10}?)(?:就行|就好|就可以|吧)?了?$"), "nickname", 0.85,
      "用户希望被称为{v}"),
     (re.compile(r"^我姓(?P<v>.{1,2})$"), "surname", 0.85, "用户姓{v}"),
-    (re.compile(rf"^我是(?P<v>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?<![人的])$"), "name", 0.65, "用户叫{v}"),
+    (re.compile(rf"^我是(?P<v>[{SURNAMES}][\u4e00-\u9fff]{{1,2}})(?<![人的])$"), "name", 0.65, "用户叫{v}"),
     (re.compile(r"^我(?:现在|目前|一直)?(?:住在|居住在|生活在|定居在?)(?P<v>.+)$"), "home_city", 0.9, None),
     (re.compile(r"^我家(?:住)?在(?P<v>.+)$"), "home_city", 0.85, None),
     (re.compile(r"^我(?:已经|最近|刚刚?|上个月|去年)?(?:搬到|搬去|搬家到)了?(?P<v>[^了，,]+)了?$"), "home_city", 0.85,
@@ -304,9 +304,9 @@ _ZH_PERSONAL: list[_Rule] = [
     (re.compile(r"^我来自(?P<v>.+)$"), "hometown", 0.85, None),
     (re.compile(r"^我(?:现在|目前)?在(?P<v>(?!家|家里|外面|路上|这里|那里).+?)(?:工作|上班|任职|实习)了?$"), "employer",
      0.9, None),
-    (re.compile(rf"^我(?:现在|目前)?在(?P<v>(?!家|家里|外面|路上|这里|那里).+?)(?:做|当|担任)(?:一名|一个)?.*{_JOB_ZH}$"),
+    (re.compile(rf"^我(?:现在|目前)?在(?P<v>(?!家|家里|外面|路上|这里|那里).+?)(?:做|当|担任)(?:一名|一个)?.*{JOB_ZH}$"),
      "employer", 0.85, None),
-    (re.compile(rf"^我(?:现在|目前)?(?:是|当)(?:一名|一个|一位|个|名)?(?P<v>.{{0,10}}?{_JOB_ZH})$"), "job", 0.9, None),
+    (re.compile(rf"^我(?:现在|目前)?(?:是|当)(?:一名|一个|一位|个|名)?(?P<v>.{{0,10}}?{JOB_ZH})$"), "job", 0.9, None),
     (re.compile(r"^我(?:的工作|的职业|的职位)是(?P<v>.+)$"), "job", 0.85, None),
     (re.compile(r"^我(?:从事|做)(?P<v>.+?)(?:工作|行业|方面的工作)$"), "job", 0.8, None),
     (re.compile(r"^我(?:现在|目前)?在(?P<v>.+?)(?:上学|读书|念书|上大学|读大学|读研|读博|留学)$"), "school", 0.85, None),
@@ -317,7 +317,7 @@ _ZH_PERSONAL: list[_Rule] = [
     (re.compile(r"^我的生日是(?P<v>.+)$"), "birthday", 0.9, None),
     (re.compile(r"^我(?:已经)?(?:结婚|已婚)了?$"), "marital_status", 0.85, "用户已婚"),
     (re.compile(r"^我(?:还是|现在是)?单身(?:狗)?$"), "marital_status", 0.85, "用户单身"),
-    (re.compile(rf"^我的?{_ZH_RELATIVE}(?:叫|是|的名字是|今年|在|住在|做|当|从事)(?P<v>.+)$"), None, 0.85, None),
+    (re.compile(rf"^我的?{ZH_RELATIVE}(?:叫|是|的名字是|今年|在|住在|做|当|从事)(?P<v>.+)$"), None, 0.85, None),
     (re.compile(r"^我(?:家)?有(?P<v>.*(?:儿子|女儿|孩子|个娃|哥哥|姐姐|弟弟|妹妹|兄弟|姐妹))$"), None, 0.8, None),
     (re.compile(r"^我(?:家)?(?:有|养了|养着|养)(?P<v>.*(?:狗|猫|鸟|鹦鹉|鱼|兔子?|仓鼠|乌龟|宠物|狗狗|猫咪))了?$"), None, 0.85,
      None),
@@ -334,7 +334,7 @@ _EN_PERSONAL: list[_Rule] = [
     (re.compile(r"(?i)^(?:i'm|i am)\s+called\s+(?P<v>.+)$"), "name", 0.9, "The user's name is {v}"),
     (re.compile(r"(?i)^(?:you\s+can\s+|please\s+)?call\s+me\s+(?P<v>.+)$"), "nickname", 0.85,
      "The user wants to be called {v}"),
-    (re.compile(rf"(?i)^(?:i'm|i am)\s+(?P<v>{_NATIONALITIES})$"), "nationality", 0.85, None),
+    (re.compile(rf"(?i)^(?:i'm|i am)\s+(?P<v>{NATIONALITIES})$"), "nationality", 0.85, None),
     (re.compile(r"^(?:I'm|I am)\s+(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"), "name", 0.75, "The user's name is {v}"),
     (re.compile(r"(?i)^i\s+(?:currently\s+|now\s+|still\s+)?(?:live|reside)\s+in\s+(?P<v>.+)$"), "home_city", 0.9,
      None),
@@ -346,11 +346,11 @@ _EN_PERSONAL: list[_Rule] = [
     (re.compile(r"(?i)^my\s+home\s+is\s+in\s+(?P<v>.+)$"), "home_city", 0.85, "The user lives in {v}"),
     (re.compile(r"(?i)^(?:i'm|i am|i\s+come)\s+(?:originally\s+)?from\s+(?P<v>.+)$"), "hometown", 0.85, None),
     (re.compile(r"(?i)^i\s+(?:currently\s+|now\s+)?work\s+(?:at|for)\s+(?P<v>.+)$"), "employer", 0.9, None),
-    (re.compile(rf"(?i)^(?:i'm|i am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{_JOB_EN})\s+(?:at|for|with)\s+"
+    (re.compile(rf"(?i)^(?:i'm|i am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{JOB_EN})\s+(?:at|for|with)\s+"
                 r"(?P<org>.+)$"),
      "employer", 0.85, None),
     (re.compile(r"(?i)^i\s+work\s+as\s+(?:a|an)\s+(?P<v>.+)$"), "job", 0.9, None),
-    (re.compile(rf"(?i)^(?:i'm|i am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{_JOB_EN})$"), "job", 0.9, None),
+    (re.compile(rf"(?i)^(?:i'm|i am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{JOB_EN})$"), "job", 0.9, None),
     (re.compile(r"(?i)^my\s+(?:job|profession|occupation|role)\s+is\s+(?P<v>.+)$"), "job", 0.85, None),
     (re.compile(r"(?i)^(?:i\s+study|i\s+am\s+studying|i'm\s+studying)\s+(?:.+\s+)?at\s+(?P<v>.+)$"), "school", 0.85,
      None),
@@ -363,7 +363,7 @@ _EN_PERSONAL: list[_Rule] = [
     (re.compile(r"(?i)^(?:i\s+was\s+born\s+in)\s+(?P<v>\d{4})$"), "birth_year", 0.9, "The user was born in {v}"),
     (re.compile(r"(?i)^my\s+birthday\s+is\s+(?:on\s+)?(?P<v>.+)$"), "birthday", 0.9, "The user's birthday is {v}"),
     (re.compile(r"(?i)^(?:i'm|i am)\s+(?P<v>married|engaged|divorced|single|widowed)$"), "marital_status", 0.85, None),
-    (re.compile(rf"(?i)^my\s+{_EN_RELATIVE}(?:'s\s+name\s+is|\s+(?:is|works|lives|teaches|studies))\s+(?P<v>.+)$"),
+    (re.compile(rf"(?i)^my\s+{EN_RELATIVE}(?:'s\s+name\s+is|\s+(?:is|works|lives|teaches|studies))\s+(?P<v>.+)$"),
      None, 0.85, None),
     (re.compile(r"(?i)^i\s+have\s+(?P<v>(?:a|an|one|two|three|four|five|\d+)\s+(?:[\w-]+\s+)?(?:son|daughter|kid|child|"
                 r"children|brother|sister|twin)s?\b.*)$"), None, 0.8, None),
@@ -384,7 +384,7 @@ _EN_PERSONAL: list[_Rule] = [
 ]
 
 
-def _personal(ctx: _Ctx) -> _Hit | None:
+def personal_rule(ctx: Ctx) -> Hit | None:
     rules = _ZH_PERSONAL if ctx.lang == "zh" else _EN_PERSONAL
     for pattern, key, confidence, template in rules:
         m = pattern.match(ctx.clause)
@@ -396,14 +396,14 @@ def _personal(ctx: _Ctx) -> _Hit | None:
         if key == "@slot":
             if any(s.day or s.week_of or s.month for s in ctx.spans):
                 continue  # "my flight is on Friday" is a plan, not a slot
-            key = _slot(values.get("what", ""))
+            key = slot_for(values.get("what", ""))
             if ctx.lang == "en" and re.search(r"(?i)favou?rite", values.get("what", "")):
                 return None
         if template is None:
-            text = _render(ctx.clause, ctx.lang)
+            text = render_clause(ctx.clause, ctx.lang)
         else:
             text = template.format(year=ctx.today.year, **values)
-        return _hit(ctx, "personal", text, confidence, key=key)
+        return new_hit(ctx, "personal", text, confidence, key=key)
     return None
 
 
@@ -416,7 +416,7 @@ _FAIL_WORDS = re.compile(
 _OK_WORDS = re.compile(r"(?i)\b(?:success|succeeded|successful|passed|ok|done|completed|finished)\b|成功|通过|完成")
 
 
-def _tool_message_hit(msg: ExtractMessage) -> _Hit | None:
+def tool_message_hit(msg: ExtractMessage) -> Hit | None:
     content = msg.content.strip()
     if not content:
         return None
@@ -453,11 +453,11 @@ def _tool_message_hit(msg: ExtractMessage) -> _Hit | None:
         return None
     name = name or "tool"
     first_line = next((line.strip() for line in detail.splitlines() if line.strip()), "")[:200]
-    lang: Lang = "zh" if _is_zh(first_line) else "en"
+    lang: Lang = "zh" if is_zh(first_line) else "en"
     if lang == "zh":
         text = f"工具{name}{'执行成功' if success else '执行失败'}" + (f"：{first_line}" if first_line else "")
     else:
         text = f"Tool {name} {'succeeded' if success else 'failed'}" + (f": {first_line}" if first_line else "")
     confidence = 0.7 if success is False else 0.6
-    return _Hit("tool", re.sub(r"\s+", " ", text).strip(), lang, confidence, first_line or content[:200],
+    return Hit("tool", re.sub(r"\s+", " ", text).strip(), lang, confidence, first_line or content[:200],
                 metadata={"tool": name, "success": success})

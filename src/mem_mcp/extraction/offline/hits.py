@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from .lexicon import Lang, _tidy
-from .times import _Span
+from .lexicon import Lang, tidy
+from .times import Span
 
 Kind = Literal[
     "personal", "preference", "change", "reminder", "plan", "habit", "retract", "tool", "request"
@@ -17,7 +17,7 @@ Meta = dict[str, str | int | float | bool]
 
 
 @dataclass
-class _Hit:
+class Hit:
     kind: Kind
     text: str
     lang: Lang
@@ -30,17 +30,17 @@ class _Hit:
 
 
 @dataclass
-class _Ctx:
+class Ctx:
     clause: str
     lang: Lang
     question: bool
     base: datetime
-    spans: list[_Span]
+    spans: list[Span]
 
     @property
     def today(self) -> date:
         return self.base.date()
 
 
-def _hit(ctx: _Ctx, kind: Kind, text: str, confidence: float, **kw: object) -> _Hit:
-    return _Hit(kind, _tidy(text), ctx.lang, confidence, ctx.clause, **kw)  # type: ignore[arg-type]
+def new_hit(ctx: Ctx, kind: Kind, text: str, confidence: float, **kw: object) -> Hit:
+    return Hit(kind, tidy(text), ctx.lang, confidence, ctx.clause, **kw)  # type: ignore[arg-type]

@@ -12,15 +12,15 @@ Lang = Literal["zh", "en"]
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
-def _is_zh(text: str) -> bool:
+def is_zh(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-def _apos(text: str) -> str:
+def apos(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return re.sub(r"\s+([,，。.!?])", r"\1", text).strip(" ,，")
 
@@ -33,7 +33,7 @@ _EN_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5
            "eight": 8, "nine": 9, "ten": 10}
 
 
-def _num(text: str) -> int | None:
+def parse_number(text: str) -> int | None:
     text = text.strip().lower()
     if text.isdigit():
         return int(text)
@@ -69,7 +69,7 @@ _SLOTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"车牌|\blicen[cs]e plate\b", re.I), "license_plate"),
 ]
 _ZH_DRINK = re.compile(r"咖啡|茶|奶茶|牛奶|可乐|果汁|酒|啤酒|红酒|白酒|饮料|豆浆|汽水|拿铁|美式")
-_EN_DRINK = re.compile(
+EN_DRINK = re.compile(
     r"\b(?:coffee|tea|teas|latte|lattes|espresso|cappuccino|juice|soda|cola|coke|beer|wine|milk|matcha|chai|"
     r"americano|decaf|green tea|black tea)\b",
     re.I,
@@ -81,22 +81,22 @@ _FAVOURITES = {
 }
 
 
-def _slot(noun: str) -> str | None:
+def slot_for(noun: str) -> str | None:
     for pattern, key in _SLOTS:
         if pattern.search(noun):
             return key
     return None
 
 
-def _pref_key(obj: str) -> str | None:
+def pref_key(obj: str) -> str | None:
     if _STYLE.search(obj):
         return "answer_style"
-    if _ZH_DRINK.search(obj) or _EN_DRINK.search(obj) or obj.startswith("喝"):
+    if _ZH_DRINK.search(obj) or EN_DRINK.search(obj) or obj.startswith("喝"):
         return "drink"
     return None
 
 
-def _favourite_key(what: str) -> str:
+def favourite_key(what: str) -> str:
     what = what.strip().lower()
     word = _FAVOURITES.get(what, what)
     word = re.sub(r"[^a-z0-9]+", "_", word).strip("_")
@@ -106,22 +106,22 @@ def _favourite_key(what: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # People: jobs, surnames, nationalities, family members, the first person.
 
-_JOB_ZH = (
+JOB_ZH = (
     r"(?:工程师|程序员|设计师|医生|护士|老师|教师|律师|会计|学生|研究生|博士生?|本科生|大学生|中学生|高中生|经理|总监|"
     r"分析师|科学家|研究员|作家|记者|厨师|司机|销售|主管|老板|创业者|自由职业者|教授|警察|演员|歌手|画家|摄影师|翻译|"
     r"编辑|顾问|架构师|运维|实习生|公务员|工人|农民|店主|产品经理|数据科学家|咨询师|药剂师|建筑师|飞行员|空姐|模特)"
 )
-_SURNAMES = (
+SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟"
     "谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
-_NATIONALITIES = (
+NATIONALITIES = (
     r"(?:american|british|english|chinese|german|french|italian|spanish|japanese|korean|indian|canadian|australian|"
     r"brazilian|mexican|russian|dutch|swedish|norwegian|danish|finnish|polish|irish|scottish|swiss|austrian|"
     r"portuguese|greek|turkish|vietnamese|thai|singaporean|taiwanese|malaysian|indonesian|filipino|egyptian|"
     r"nigerian|kenyan|argentinian|chilean|colombian|peruvian|ukrainian|czech|hungarian|israeli|iranian|pakistani)"
 )
-_JOB_EN = (
+JOB_EN = (
     r"(?:engineer|developer|programmer|designer|teacher|doctor|nurse|lawyer|accountant|student|manager|scientist|"
     r"researcher|writer|journalist|chef|cook|driver|consultant|analyst|architect|professor|founder|freelancer|artist|"
     r"musician|photographer|translator|editor|intern|ceo|cto|cfo|pm|dentist|pharmacist|pilot|firefighter|"
@@ -130,11 +130,11 @@ _JOB_EN = (
 )
 # Family members: a clause about one of them is about that person, and so is a following clause without
 # a subject ("我老婆叫李娜，是小学老师": the wife is the teacher, not the user).
-_ZH_RELATIVE = r"(?:老婆|妻子|太太|老公|丈夫|先生|女朋友|男朋友|儿子|女儿|孩子|妈妈|母亲|爸爸|父亲|哥哥|姐姐|弟弟|妹妹)"
-_EN_RELATIVE = (
+ZH_RELATIVE = r"(?:老婆|妻子|太太|老公|丈夫|先生|女朋友|男朋友|儿子|女儿|孩子|妈妈|母亲|爸爸|父亲|哥哥|姐姐|弟弟|妹妹)"
+EN_RELATIVE = (
     r"(?:wife|husband|partner|girlfriend|boyfriend|son|daughter|mother|mom|mum|father|dad|brother|sister|kid|child)"
 )
-_EN_FIRST_PERSON = re.compile(r"(?i)^(?:i\b|i'm\b|i've\b|i'll\b|i'd\b|my\b)")
+EN_FIRST_PERSON = re.compile(r"(?i)^(?:i\b|i'm\b|i've\b|i'll\b|i'd\b|my\b)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,13 +151,13 @@ _EN_FORGET_VERB = (
     r"do not keep|don't store|do not store|don't save|do not save|no need to remember|unlearn)"
 )
 #: Frames with the user as subject; ``v`` is what to forget, subject included ("我的地址", "my address").
-_ZH_RETRACT = [
+ZH_RETRACT = [
     re.compile(rf"^(?:请|麻烦|你|帮我|可以|能不能)*{_ZH_FORGET_VERB}掉?(?:关于|有关)?(?P<v>我.+?)"
                r"(?:的(?:信息|事情?|记录|内容))?(?:这件事|这个|这条)?(?:吧|了|哦|啊|好吗|好不好|可以吗)*$"),
     re.compile(rf"^(?:请|麻烦|你|帮我)*把(?:关于|有关)?(?P<v>我.+?)(?:的(?:信息|事情?|记录))?(?:这件事|这个|这条)?"
                rf"给?{_ZH_FORGET_VERB}(?:吧|了|哦|好吗)*$"),
 ]
-_EN_RETRACT = re.compile(
+EN_RETRACT = re.compile(
     r"(?i)^(?:please\s+|can you\s+|could you\s+|would you\s+|you can\s+|you should\s+)*"
     rf"{_EN_FORGET_VERB}\s+"
     r"(?:about\s+|everything about\s+|anything about\s+|what i (?:said|told you) about\s+|the fact that\s+)?"
@@ -171,21 +171,21 @@ _EN_FORGET_NAMED = re.compile(
     rf"(?i)^(?:please\s+)?{_EN_FORGET_VERB}\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$"
 )
 #: A question is a forget request only when it asks ("能不能忘掉我的地址？", "could you drop my address?").
-_REQUEST_MARK = re.compile(r"(?i)^(?:请|麻烦|能不能|可以|你能|please|can you|could you|would you)")
+REQUEST_MARK = re.compile(r"(?i)^(?:请|麻烦|能不能|可以|你能|please|can you|could you|would you)")
 
 
-def _forget_target(clause: str, lang: Lang, question: bool) -> str | None:
+def forget_target(clause: str, lang: Lang, question: bool) -> str | None:
     """What a "forget my X" request names, without the "我的"/"my" ("住址", "address", "I live in Berlin"),
     or None when the clause is not such a request."""
-    if question and not _REQUEST_MARK.match(clause):
+    if question and not REQUEST_MARK.match(clause):
         return None
     if lang == "zh":
         m = _ZH_FORGET_NAMED.match(clause)
         if m:
             return m.group("what")
-        m = next((m for m in (p.match(clause) for p in _ZH_RETRACT) if m), None)
+        m = next((m for m in (p.match(clause) for p in ZH_RETRACT) if m), None)
         return re.sub(r"^我的?", "", m.group("v")) if m else None
-    m = _EN_FORGET_NAMED.match(clause) or _EN_RETRACT.match(clause)
+    m = _EN_FORGET_NAMED.match(clause) or EN_RETRACT.match(clause)
     if m is None:
         return None
     what = m.groupdict().get("what") or m.group("v")

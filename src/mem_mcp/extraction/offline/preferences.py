@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from .hits import Meta, _Ctx, _Hit, _hit
-from .lexicon import _EN_DRINK, _EN_FIRST_PERSON, _favourite_key, _pref_key
-from .render import _EN_ADVERBS, _render, _render_en, _render_zh, _swap_en, _swap_zh
-from .times import _find_times, _render_when, _replace_times, _Span, _when
+from .hits import Ctx, Hit, Meta, new_hit
+from .lexicon import EN_DRINK, EN_FIRST_PERSON, favourite_key, pref_key
+from .render import EN_ADVERBS, render_clause, render_en, render_zh, swap_en, swap_zh
+from .times import Span, find_times, render_when, replace_times, resolve_when
 
 # Preferences --------------------------------------------------------------------------------------
 
@@ -29,7 +29,7 @@ _ZH_STANDING = re.compile(
     r"(?P<style>简洁|简短|详细|简单|短|长)(?:一点|一些|些)?)(?:吧)?$"
 )
 _EN_LIKE = re.compile(
-    rf"(?i)^i\s+(?P<adv>(?:{_EN_ADVERBS}\s+)*)(?P<verb>like|love|enjoy|prefer|adore|hate|dislike|detest|can't\s+stand|"
+    rf"(?i)^i\s+(?P<adv>(?:{EN_ADVERBS}\s+)*)(?P<verb>like|love|enjoy|prefer|adore|hate|dislike|detest|can't\s+stand|"
     r"cannot\s+stand|don't\s+like|do\s+not\s+like|don't\s+enjoy|do\s+not\s+enjoy|don't\s+love)\s+(?P<v>.+)$"
 )
 _EN_FAN = re.compile(r"(?i)^(?:i'm|i am)\s+(?P<v>(?:not\s+)?(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\s+.+|"
@@ -55,12 +55,12 @@ _PRONOUN_OBJECT = re.compile(
 _NOT_PREF_EN = re.compile(r"(?i)^(?:to\s+(?:know|ask|say|see|think|hear)\b|when\s+you\b)")
 
 
-def _pref(ctx: _Ctx, text: str, obj: str, confidence: float, key: str | None = None) -> _Hit:
-    return _hit(ctx, "preference", text, confidence, key=key if key is not None else _pref_key(obj),
+def _pref(ctx: Ctx, text: str, obj: str, confidence: float, key: str | None = None) -> Hit:
+    return new_hit(ctx, "preference", text, confidence, key=key if key is not None else pref_key(obj),
                 explicit_pref=True)
 
 
-def _preference(ctx: _Ctx) -> _Hit | None:
+def preference_rule(ctx: Ctx) -> Hit | None:
     c = ctx.clause
     if ctx.lang == "zh":
         m = _ZH_STANDING.match(c)
@@ -69,18 +69,18 @@ def _preference(ctx: _Ctx) -> _Hit | None:
                 return _pref(ctx, f"用户希望助手用{m.group('lang')}回答", "", 0.85, key="reply_language")
             return _pref(ctx, f"用户希望助手的回答{m.group('style')}一些", "", 0.85, key="answer_style")
         if _ZH_DIET.match(c):
-            return _pref(ctx, _render_zh(c), "", 0.85, key="diet")
+            return _pref(ctx, render_zh(c), "", 0.85, key="diet")
         m = _ZH_FAVOURITE.match(c)
         if m:
-            return _pref(ctx, _render_zh(c), "", 0.85, key=_favourite_key(m.group("what")))
+            return _pref(ctx, render_zh(c), "", 0.85, key=favourite_key(m.group("what")))
         for pattern, confidence in ((_ZH_DRINK_HABIT, 0.85), (_ZH_NEVER, 0.8)):
             m = pattern.match(c)
             if m:
                 key = "drink" if m.group("verb") == "喝" else None
-                return _pref(ctx, _render_zh(c), m.group("v"), confidence, key=key or "")
+                return _pref(ctx, render_zh(c), m.group("v"), confidence, key=key or "")
         m = _ZH_LIKE.match(c)
         if m and not _PRONOUN_OBJECT.match(m.group("v")):
-            return _pref(ctx, _render_zh(c), m.group("v"), 0.85)
+            return _pref(ctx, render_zh(c), m.group("v"), 0.85)
         return None
     m = _EN_STANDING.match(c)
     if m:
@@ -94,21 +94,21 @@ def _preference(ctx: _Ctx) -> _Hit | None:
         return _pref(ctx, f"The user is {m.group('v').lower()}", "", 0.85, key="diet")
     m = _EN_FAVOURITE.match(c)
     if m:
-        return _pref(ctx, _render_en(c), "", 0.85, key=_favourite_key(m.group("what")))
+        return _pref(ctx, render_en(c), "", 0.85, key=favourite_key(m.group("what")))
     for pattern, confidence in ((_EN_DRINK_HABIT, 0.85), (_EN_DAILY_DRINK, 0.8)):
         m = pattern.match(c)
-        if m and _EN_DRINK.search(m.group("v")):
-            return _pref(ctx, _render_en(c), m.group("v"), confidence, key="drink")
+        if m and EN_DRINK.search(m.group("v")):
+            return _pref(ctx, render_en(c), m.group("v"), confidence, key="drink")
     m = _EN_NEVER.match(c)
     if m:
         key = "drink" if m.group("verb").lower() == "drink" else ""
-        return _pref(ctx, _render_en(c), m.group("v"), 0.8, key=key)
+        return _pref(ctx, render_en(c), m.group("v"), 0.8, key=key)
     m = _EN_LIKE.match(c)
     if m and not _PRONOUN_OBJECT.match(m.group("v")) and not _NOT_PREF_EN.match(m.group("v")):
-        return _pref(ctx, _render_en(c), m.group("v"), 0.85)
+        return _pref(ctx, render_en(c), m.group("v"), 0.85)
     m = _EN_FAN.match(c)
     if m:
-        return _pref(ctx, _render_en(c), m.group("v"), 0.8)
+        return _pref(ctx, render_en(c), m.group("v"), 0.8)
     return None
 
 
@@ -118,7 +118,7 @@ _ZH_PLAN_VERB = re.compile(r"打算|计划|准备")
 _ZH_AFTER_TIME = re.compile(r"^(?:我)?(?:要|得|需要|打算|计划|准备|会|有|去|飞|出差|开会|考试|面试|约了)")
 _EN_PLAN_VERB = re.compile(r"(?i)^i\s+(?:plan|am\s+planning|'m\s+planning|intend|am\s+going\s+to\s+start)\b|"
                            r"^(?:i'm|i am)\s+planning\b")
-def _move_leading_times(ctx: _Ctx) -> tuple[str, list[_Span]]:
+def _move_leading_times(ctx: Ctx) -> tuple[str, list[Span]]:
     """Put a leading time after the subject ("下周五我要飞东京" -> "我下周五要飞东京"; "Next Friday I'm
     flying to Tokyo" -> "I'm flying to Tokyo next Friday"), so the clause renders from its subject."""
     c, spans = ctx.clause, ctx.spans
@@ -138,39 +138,39 @@ def _move_leading_times(ctx: _Ctx) -> tuple[str, list[_Span]]:
             rest = "我" + rest
         moved = "我" + lead + rest[1:]
     else:
-        if not _EN_FIRST_PERSON.match(rest):
+        if not EN_FIRST_PERSON.match(rest):
             return c, spans
         moved = f"{rest} {lead}"
-    return moved, _find_times(moved, ctx.today)
+    return moved, find_times(moved, ctx.today)
 
 
-def _plan(ctx: _Ctx) -> _Hit | None:
+def plan_rule(ctx: Ctx) -> Hit | None:
     clause, spans = _move_leading_times(ctx)
-    when = _when(clause, spans, ctx.base)
-    first_person = clause.startswith("我") if ctx.lang == "zh" else bool(_EN_FIRST_PERSON.match(clause))
+    when = resolve_when(clause, spans, ctx.base)
+    first_person = clause.startswith("我") if ctx.lang == "zh" else bool(EN_FIRST_PERSON.match(clause))
     if not first_person:
         return None
     plan_verb = (_ZH_PLAN_VERB.search(clause) if ctx.lang == "zh" else _EN_PLAN_VERB.search(clause)) is not None
     if when is not None and when.future:
         if when.day is not None and when.day < ctx.today:
             return None  # a past event is not a plan
-        text = _render(_replace_times(clause, spans, _render_when(when, ctx.lang, clause)), ctx.lang)
+        text = render_clause(replace_times(clause, spans, render_when(when, ctx.lang, clause)), ctx.lang)
         meta: Meta = {"kind": "plan"}
         if when.due():
             meta["due"] = when.due() or ""
-        return _hit(ctx, "plan", text, 0.75, metadata=meta)
+        return new_hit(ctx, "plan", text, 0.75, metadata=meta)
     if plan_verb and (when is None or not when.recurring):
-        return _hit(ctx, "plan", _render(clause, ctx.lang), 0.7, metadata={"kind": "plan"})
+        return new_hit(ctx, "plan", render_clause(clause, ctx.lang), 0.7, metadata={"kind": "plan"})
     return None
 
 
-def _habit(ctx: _Ctx) -> _Hit | None:
+def habit_rule(ctx: Ctx) -> Hit | None:
     clause, spans = _move_leading_times(ctx)
     if not any(s.recurring for s in spans):
         return None
-    if not (clause.startswith("我") if ctx.lang == "zh" else _EN_FIRST_PERSON.match(clause)):
+    if not (clause.startswith("我") if ctx.lang == "zh" else EN_FIRST_PERSON.match(clause)):
         return None
-    return _hit(ctx, "habit", _render(clause, ctx.lang), 0.7, metadata={"kind": "habit"})
+    return new_hit(ctx, "habit", render_clause(clause, ctx.lang), 0.7, metadata={"kind": "habit"})
 
 
 # Requests (only for the episodic summary) ---------------------------------------------------------
@@ -183,16 +183,16 @@ _EN_REQUEST = re.compile(
 )
 
 
-def _request(ctx: _Ctx) -> _Hit | None:
+def request_rule(ctx: Ctx) -> Hit | None:
     if ctx.lang == "zh":
         m = _ZH_REQUEST.match(ctx.clause)
         if m and not m.group("v").startswith("你好"):
-            return _hit(ctx, "request", f"请助手{_swap_zh(m.group('v'))}", 0.6)
+            return new_hit(ctx, "request", f"请助手{swap_zh(m.group('v'))}", 0.6)
         return None
     m = _EN_REQUEST.match(ctx.clause)
     if m:
         what = (m.group("v") or m.group("v2")).rstrip("?.! ")
         if not what:
             return None
-        return _hit(ctx, "request", f"asked the assistant to {_swap_en(what[0].lower() + what[1:])}", 0.6)
+        return new_hit(ctx, "request", f"asked the assistant to {swap_en(what[0].lower() + what[1:])}", 0.6)
     return None

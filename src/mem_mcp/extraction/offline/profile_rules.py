@@ -24,13 +24,13 @@ from typing import Callable, Iterable
 from ...profile_concepts import Concept, concept_of, name_key
 from ..base import ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
 from .lexicon import (
-    _JOB_EN,
-    _JOB_ZH,
-    _NATIONALITIES,
-    _SURNAMES,
+    JOB_EN,
+    JOB_ZH,
+    NATIONALITIES,
+    SURNAMES,
     Lang,
-    _forget_target,
-    _num,
+    forget_target,
+    parse_number,
 )
 from .text import split_sentences
 
@@ -117,7 +117,7 @@ def _hobby_or_diet(value: str, lang: Lang, confidence: float = 0.85) -> list[_Fi
 
 
 def _age(m: re.Match[str], lang: Lang) -> list[_Finding]:
-    years = _num(m.group("v"))
+    years = parse_number(m.group("v"))
     if years is None or not 0 < years < 130:
         return []
     if lang == "zh":
@@ -167,7 +167,7 @@ _ZH_RULES: list[_Rule] = [
     # name
     (re.compile(r"^我(?:的)?(?:名字|姓名|全名)(?:是|叫)(?P<v>[^，,。\s]{1,20})$"), _v("name", 0.9)),
     (re.compile(r"^我(?:的)?(?:全名|名字)?叫(?!了|过|着)(?P<v>[^，,。\s]{1,12})$"), _v("name", 0.9)),
-    (re.compile(rf"^我是(?P<v>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?<![人的族])$"), _v("name", 0.65)),
+    (re.compile(rf"^我是(?P<v>[{SURNAMES}][\u4e00-\u9fff]{{1,2}})(?<![人的族])$"), _v("name", 0.65)),
     (re.compile(r"^(?:你)?(?:可以|以后)?(?:就)?(?:叫|称呼)我(?P<v>[^，,]{1,10}?)(?:就行|就好|就可以|吧)?$"), _v("nickname")),
     # age and birthday
     (re.compile(r"^我(?:今年|现在|已经)?(?:才|都)?(?:满)?(?P<v>\d{1,3}|[一二两三四五六七八九十百]{1,4})(?:周)?岁(?:了|啦)?$"),
@@ -184,9 +184,9 @@ _ZH_RULES: list[_Rule] = [
     (re.compile(r"^我信(?:仰)?(?P<v>佛教|基督教|天主教|伊斯兰教|道教|犹太教|佛)$"), _v("religion", 0.85)),
     # work
     (re.compile(rf"^我(?:现在|目前)?在(?P<org>(?!家|家里|外面|路上|这里|那里)[^，,]+?)(?:做|当|担任)(?:一名|一个|一位)?"
-                rf"(?P<v>.{{0,10}}?{_JOB_ZH})$"),
+                rf"(?P<v>.{{0,10}}?{JOB_ZH})$"),
      lambda m, lang: [_f("occupation", _clean(m.group("v"), lang), 0.85), _f("employer", _clean(m.group("org"), lang))]),
-    (re.compile(rf"^我(?:现在|目前)?(?:是|当)(?:一名|一个|一位|个|名)?(?P<v>.{{0,10}}?{_JOB_ZH})$"), _v("occupation", 0.9)),
+    (re.compile(rf"^我(?:现在|目前)?(?:是|当)(?:一名|一个|一位|个|名)?(?P<v>.{{0,10}}?{JOB_ZH})$"), _v("occupation", 0.9)),
     (re.compile(r"^我(?:的)?(?:工作|职业|职位)是(?P<v>.+)$"), _v("occupation", 0.85)),
     (re.compile(r"^我(?:现在|目前)?(?:从事|做)(?P<v>.+?(?:工作|行业))$"), _v("occupation", 0.8)),
     (re.compile(r"^我(?:现在|目前)?在(?P<v>(?!家|家里|外面|路上|这里|那里).+?)(?:工作|上班|任职|实习)(?:了)?$"),
@@ -250,7 +250,7 @@ _NOT_NAMES = (r"fine|good|okay|ok|sorry|back|here|ready|done|busy|tired|happy|sa
 _EN_RULES: list[_Rule] = [
     (re.compile(r"(?i)^my\s+(?:full\s+)?name\s+is\s+(?P<v>.+)$"), _v("name", 0.9)),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+called\s+(?P<v>.+)$"), _v("name", 0.9)),
-    (re.compile(rf"^(?:I'm|I am)\s+(?!(?i:{_NATIONALITIES}|{_NOT_NAMES})$)(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"),
+    (re.compile(rf"^(?:I'm|I am)\s+(?!(?i:{NATIONALITIES}|{_NOT_NAMES})$)(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"),
      _v("name", 0.7)),
     (re.compile(r"(?i)^(?:you\s+can\s+|please\s+)?call\s+me\s+(?P<v>.+)$"), _v("nickname")),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+(?P<v>\d{1,3})(?:\s+years?\s+old|\s+years\s+of\s+age|\s+yo)?$"), _age),
@@ -262,15 +262,15 @@ _EN_RULES: list[_Rule] = [
      lambda m, lang: _gender(m, lang)),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+(?:a\s+)?(?P<v>muslim|christian|catholic|buddhist|jewish|hindu|sikh|atheist)$"),
      lambda m, lang: [_f("religion", m.group("v").capitalize(), 0.85)]),
-    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?P<v>{_NATIONALITIES})$"),
+    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?P<v>{NATIONALITIES})$"),
      lambda m, lang: [_f("nationality", m.group("v").capitalize(), 0.85)]),
     # work
-    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{_JOB_EN})\s+(?:at|for|with)\s+(?P<org>.+)$"),
+    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{JOB_EN})\s+(?:at|for|with)\s+(?P<org>.+)$"),
      lambda m, lang: [_f("occupation", _clean(m.group("v"), lang)), _f("employer", _clean(m.group("org"), lang))]),
     (re.compile(r"(?i)^i\s+work\s+as\s+(?:a|an)\s+(?P<v>.+?)\s+(?:at|for)\s+(?P<org>.+)$"),
      lambda m, lang: [_f("occupation", _clean(m.group("v"), lang), 0.9), _f("employer", _clean(m.group("org"), lang))]),
     (re.compile(r"(?i)^i\s+work\s+as\s+(?:a|an)\s+(?P<v>.+)$"), _v("occupation", 0.9)),
-    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{_JOB_EN})$"), _v("occupation", 0.9)),
+    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{JOB_EN})$"), _v("occupation", 0.9)),
     (re.compile(r"(?i)^my\s+(?:job|profession|occupation)\s+is\s+(?P<v>.+)$"), _v("occupation", 0.85)),
     (re.compile(r"(?i)^i\s+(?:currently\s+|now\s+)?work\s+(?:at|for)\s+(?P<v>.+)$"), _v("employer", 0.9)),
     # where
@@ -413,7 +413,7 @@ def profile_updates(messages: Iterable[ExtractMessage], profile: ProfileSpec) ->
             continue
         for sentence in split_sentences(msg.content, msg.created_at):
             for clause, question in sentence.clauses:
-                forget = _forget_target(clause, sentence.lang, question)
+                forget = forget_target(clause, sentence.lang, question)
                 if forget is not None:
                     slot = _target(forget, slots)
                     if slot is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import Lang, _apos, _tidy
+from .lexicon import Lang, apos, tidy
 
 _EN_KEEP = frozenset(
     "can could will would should must may might shall got had was were went made took moved used did quit "
@@ -12,7 +12,7 @@ _EN_KEEP = frozenset(
     "read put set cut hit let hurt".split()
 )
 _EN_BASE_ED = frozenset("need feed bleed speed proceed succeed exceed breed seed shed embed heed weed plead".split())
-_EN_ADVERBS = (
+EN_ADVERBS = (
     r"(?:really|truly|absolutely|also|just|generally|usually|actually|definitely|still|totally|always|mostly|"
     r"often|sometimes|never|only|currently|now|recently|mainly|strongly|much|kind of|kinda|no longer|rarely|even|"
     r"already|personally|normally|typically|especially|simply|mostly|prefer to)"
@@ -51,48 +51,48 @@ def _conj(verb: str) -> str:
     return verb + "s"
 
 
-def _swap_en(text: str) -> str:
+def swap_en(text: str) -> str:
     for pattern, repl in _EN_SWAP:
         text = pattern.sub(repl, text)
     return text
 
 
-def _render_en(clause: str) -> str:
-    s = _apos(clause).strip().rstrip(".!?,;: ")
+def render_en(clause: str) -> str:
+    s = apos(clause).strip().rstrip(".!?,;: ")
     m = re.match(r"(?i)^my\b\s*", s)
     if m:
-        return "The user's " + _swap_en(s[m.end():])
+        return "The user's " + swap_en(s[m.end():])
     m = re.match(r"(?i)^(?:i'm|i am)\b\s*(not\b\s*)?", s)
     if m:
-        return ("The user is not " if m.group(1) else "The user is ") + _swap_en(s[m.end():])
+        return ("The user is not " if m.group(1) else "The user is ") + swap_en(s[m.end():])
     for head, out in ((r"i've", "has"), (r"i'd", "would"), (r"i'll|i will", "will")):
         m = re.match(rf"(?i)^(?:{head})\b\s*", s)
         if m:
-            return f"The user {out} " + _swap_en(s[m.end():])
+            return f"The user {out} " + swap_en(s[m.end():])
     m = re.match(r"(?i)^i\s+(don't|do not|didn't|did not|can't|cannot|can not|won't|couldn't|wouldn't|shouldn't|"
                  r"haven't|have not)\b\s*", s)
     if m:
         neg = m.group(1).lower()
-        return f"The user {_EN_NEG.get(neg, neg)} " + _swap_en(s[m.end():])
-    m = re.match(rf"(?i)^i\s+((?:{_EN_ADVERBS}\s+)*)([a-z']+)\b\s*", s)
+        return f"The user {_EN_NEG.get(neg, neg)} " + swap_en(s[m.end():])
+    m = re.match(rf"(?i)^i\s+((?:{EN_ADVERBS}\s+)*)([a-z']+)\b\s*", s)
     if m:
-        return _tidy(f"The user {m.group(1)}{_conj(m.group(2))} " + _swap_en(s[m.end():]))
-    return "The user: " + _swap_en(s)
+        return tidy(f"The user {m.group(1)}{_conj(m.group(2))} " + swap_en(s[m.end():]))
+    return "The user: " + swap_en(s)
 
 
-def _swap_zh(text: str) -> str:
+def swap_zh(text: str) -> str:
     text = re.sub(r"我(?!们)", "用户", text)
     return re.sub(r"你(?!们|好)", "助手", text)
 
 
-def _render_zh(clause: str) -> str:
+def render_zh(clause: str) -> str:
     s = clause.strip().rstrip("。！？!?，,；;：: ")
     if s.startswith("我的"):
-        return "用户的" + _swap_zh(s[2:])
+        return "用户的" + swap_zh(s[2:])
     if s.startswith("我"):
-        return "用户" + _swap_zh(s[1:])
-    return "用户" + _swap_zh(s)
+        return "用户" + swap_zh(s[1:])
+    return "用户" + swap_zh(s)
 
 
-def _render(clause: str, lang: Lang) -> str:
-    return _render_zh(clause) if lang == "zh" else _render_en(clause)
+def render_clause(clause: str, lang: Lang) -> str:
+    return render_zh(clause) if lang == "zh" else render_en(clause)

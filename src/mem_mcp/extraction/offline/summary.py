@@ -7,11 +7,11 @@ import re
 from datetime import datetime
 
 from ..base import CandidateMemory
-from .hits import _Hit
+from .hits import Hit
 from .lexicon import Lang
 
 
-def _type_for(hit: _Hit, wanted: set[str]) -> str | None:
+def type_for(hit: Hit, wanted: set[str]) -> str | None:
     def first(*types: str) -> str | None:
         return next((t for t in types if t in wanted), None)
 
@@ -31,7 +31,7 @@ def _type_for(hit: _Hit, wanted: set[str]) -> str | None:
     return first(hit.natural, "fact", "profile", "preference", "episodic")
 
 
-def _reasoning(hit: _Hit) -> str:
+def reasoning_for(hit: Hit) -> str:
     if hit.kind == "preference" or hit.explicit_pref:
         return f"explicit preference: the user stated it (\u201c{hit.evidence}\u201d)"
     if hit.kind == "retract":
@@ -39,7 +39,7 @@ def _reasoning(hit: _Hit) -> str:
     return f"offline rule '{hit.kind}': \u201c{hit.evidence}\u201d"
 
 
-def _phrase(hit: _Hit, zh: bool) -> str:
+def _phrase(hit: Hit, zh: bool) -> str:
     """What the user said, as a short phrase without the subject ("希望…", "loves sushi"). A clause in
     the other language is quoted whole rather than glued into the sentence."""
     text = hit.text
@@ -54,7 +54,7 @@ def _phrase(hit: _Hit, zh: bool) -> str:
     return text.removeprefix("The user ")
 
 
-def _phrases(hits: list[tuple[_Hit, str]], zh: bool) -> tuple[list[str], list[str]]:
+def _phrases(hits: list[tuple[Hit, str]], zh: bool) -> tuple[list[str], list[str]]:
     """The distinct phrases of the hits, in order, and the ids of the messages they come from."""
     phrases: list[str] = []
     ids: list[str] = []
@@ -67,11 +67,11 @@ def _phrases(hits: list[tuple[_Hit, str]], zh: bool) -> tuple[list[str], list[st
     return phrases, ids
 
 
-def _mostly_zh(hits: list[tuple[_Hit, str]]) -> bool:
+def _mostly_zh(hits: list[tuple[Hit, str]]) -> bool:
     return sum(1 for hit, _ in hits if hit.lang == "zh") * 2 >= len(hits)
 
 
-def _episode(hits: list[tuple[_Hit, str]], when: datetime) -> CandidateMemory | None:
+def episode_memory(hits: list[tuple[Hit, str]], when: datetime) -> CandidateMemory | None:
     """One plain sentence listing what the user said or asked, in the conversation's main language."""
     hits = [(hit, msg_id) for hit, msg_id in hits if hit.kind != "tool"]
     if not hits:
@@ -110,7 +110,7 @@ def _same(a: str, b: str) -> bool:
     return re.sub(r"\W+", "", a).casefold() == re.sub(r"\W+", "", b).casefold()
 
 
-def _running_summary(previous: str, hits: list[tuple[_Hit, str]]) -> CandidateMemory | None:
+def summary_memory(previous: str, hits: list[tuple[Hit, str]]) -> CandidateMemory | None:
     """The previous summary with what the new messages add; None when they add nothing."""
     hits = [(hit, msg_id) for hit, msg_id in hits if hit.kind != "tool"]
     if not hits:

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from .lexicon import _EN_FIRST_PERSON, _EN_RELATIVE, _ZH_RELATIVE, Lang, _apos, _is_zh
-from .times import _only_time
+from .lexicon import EN_FIRST_PERSON, EN_RELATIVE, ZH_RELATIVE, Lang, apos, is_zh
+from .times import only_time
 
 __all__ = ["Sentence", "split_sentences"]
 
@@ -41,8 +41,8 @@ _ZH_INHERIT = re.compile(
     r"刚|每天|更喜欢)"
 )
 _EN_VERB_START = r"(?:live|work|study|like|love|hate|prefer|have|speak|drink|eat|own|am|enjoy|moved)"
-_ZH_RELATIVE_SUBJECT = re.compile(rf"^我的?{_ZH_RELATIVE}")
-_EN_RELATIVE_SUBJECT = re.compile(rf"(?i)^my\s+{_EN_RELATIVE}\b")
+_ZH_RELATIVE_SUBJECT = re.compile(rf"^我的?{ZH_RELATIVE}")
+_EN_RELATIVE_SUBJECT = re.compile(rf"(?i)^my\s+{EN_RELATIVE}\b")
 _EN_THIRD_PERSON_START = re.compile(r"(?i)^(?:is|works|lives|teaches|studies|has|likes|loves|was)\b")
 _EN_STARTER = re.compile(
     r"^(?:i\b|i'm\b|i've\b|i'd\b|i'll\b|my\b|please\b|remind\b|forget\b|remember\b|don't\b|do not\b|"
@@ -93,7 +93,7 @@ def _clean(clause: str, lang: Lang) -> str:
         if clause.endswith("呢"):
             clause = clause[:-1]
     else:
-        clause = _EN_TRAIL.sub("", _apos(clause))
+        clause = _EN_TRAIL.sub("", apos(clause))
     return clause.strip(" \t,，、")
 
 
@@ -101,7 +101,7 @@ def _clauses(sentence: str, question: bool = False) -> list[str]:
     """Split a sentence into clauses where the next piece can stand alone (a subject or a known verb
     starts it), so "I like apples, bananas and pears" stays whole and "我叫张三，住在上海" splits. In a
     question every comma splits: "I'm vegetarian, any dinner ideas?" keeps its statement apart."""
-    zh = _is_zh(sentence)
+    zh = is_zh(sentence)
     pieces = re.split(r"([，,]\s*)", sentence) if zh else _EN_SPLIT.split(sentence)
     clauses: list[str] = []
     sep = ""
@@ -134,7 +134,7 @@ def _is_question(clause: str, lang: Lang, ends_q: bool) -> bool:
         return ends_q and (bool(_ZH_Q_WORDS.search(clause)) or not clause.startswith("我"))
     if _EN_Q_START.match(clause):
         return True
-    return ends_q and not _EN_FIRST_PERSON.match(clause)
+    return ends_q and not EN_FIRST_PERSON.match(clause)
 
 
 @dataclass
@@ -157,7 +157,7 @@ def split_sentences(text: str, base: datetime) -> list[Sentence]:
         sentence = _strip_lead(sentence)
         if not sentence:
             continue
-        lang: Lang = "zh" if _is_zh(sentence) else "en"
+        lang: Lang = "zh" if is_zh(sentence) else "en"
         raw_clauses = _clauses(sentence, ends_q)
         clauses: list[tuple[str, bool]] = []
         pending = ""
@@ -176,7 +176,7 @@ def split_sentences(text: str, base: datetime) -> list[Sentence]:
                     clause = f"{subject} {clause}"
             if not clause:
                 continue
-            if _only_time(clause, base.date()) and i + 1 < len(raw_clauses):
+            if only_time(clause, base.date()) and i + 1 < len(raw_clauses):
                 # "明天上午10点，提醒我开会": a time alone belongs to the clause after it.
                 pending = f"{pending}{clause}{'' if lang == 'zh' else ' '}"
                 continue
@@ -196,4 +196,4 @@ def _subject(clause: str, lang: Lang) -> str:
     relative = _EN_RELATIVE_SUBJECT.match(clause)
     if relative:
         return relative.group(0)
-    return "I" if _EN_FIRST_PERSON.match(clause) else ""
+    return "I" if EN_FIRST_PERSON.match(clause) else ""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Callable
 
-from .lexicon import Lang, _is_zh, _num, _tidy
+from .lexicon import Lang, is_zh, parse_number, tidy
 
 _ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _EN_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -37,7 +37,7 @@ def _month_after(d: date, months: int = 1) -> date:
 
 
 @dataclass
-class _Span:
+class Span:
     start: int
     end: int
     day: date | None = None
@@ -50,21 +50,21 @@ class _Span:
     loose: bool = False
 
 
-_Handler = Callable[[re.Match[str], date], "_Span | None"]
+_Handler = Callable[[re.Match[str], date], "Span | None"]
 
 
-def _span(m: re.Match[str], **kw: object) -> _Span:
-    return _Span(m.start(), m.end(), **kw)  # type: ignore[arg-type]
+def _span(m: re.Match[str], **kw: object) -> Span:
+    return Span(m.start(), m.end(), **kw)  # type: ignore[arg-type]
 
 
-def _zh_rel(m: re.Match[str], d: date) -> _Span:
+def _zh_rel(m: re.Match[str], d: date) -> Span:
     word = m.group(0)
     offset = {"今": 0, "明": 1, "后": 2, "大": 3}[word[0]]
     part = {"早": "早上", "晚": "晚上", "夜": "晚上"}.get(word[-1])
     return _span(m, day=d + timedelta(days=offset), daypart=part)
 
 
-def _zh_weekday(m: re.Match[str], d: date) -> _Span:
+def _zh_weekday(m: re.Match[str], d: date) -> Span:
     prefix, wd = m.group(1), _ZH_WEEKDAY[m.group(2)]
     if prefix in ("下下",):
         day = _monday(d) + timedelta(days=14 + wd)
@@ -81,8 +81,8 @@ def _zh_weekday(m: re.Match[str], d: date) -> _Span:
     return _span(m, day=day)
 
 
-def _zh_md(m: re.Match[str], d: date) -> _Span | None:
-    month, dom = _num(m.group(2)), _num(m.group(3))
+def _zh_md(m: re.Match[str], d: date) -> Span | None:
+    month, dom = parse_number(m.group(2)), parse_number(m.group(3))
     if month is None or dom is None:
         return None
     if m.group(1):
@@ -94,8 +94,8 @@ def _zh_md(m: re.Match[str], d: date) -> _Span | None:
     return _span(m, day=day) if day else None
 
 
-def _dom(m: re.Match[str], d: date, next_month: bool = False) -> _Span | None:
-    dom = _num(m.group(1))
+def _dom(m: re.Match[str], d: date, next_month: bool = False) -> Span | None:
+    dom = parse_number(m.group(1))
     if dom is None:
         return None
     base = _month_after(d) if next_month else d
@@ -106,14 +106,14 @@ def _dom(m: re.Match[str], d: date, next_month: bool = False) -> _Span | None:
     return _span(m, day=day) if day else None
 
 
-def _zh_clock(m: re.Match[str], d: date) -> _Span | None:
-    hour = _num(m.group(1))
+def _zh_clock(m: re.Match[str], d: date) -> Span | None:
+    hour = parse_number(m.group(1))
     if hour is None or hour > 24:
         return None
     tail = m.group(0)
     minute = 0
     if m.group(2):
-        minute = _num(m.group(2)) or 0
+        minute = parse_number(m.group(2)) or 0
     elif "半" in tail:
         minute = 30
     elif "三刻" in tail:
@@ -136,9 +136,9 @@ _ZH_TIMES: list[tuple[re.Pattern[str], _Handler]] = [
     (re.compile(r"下个?月"), lambda m, d: _span(m, month=_month_after(d))),
     (re.compile(r"大后天|后天|明天|明日|明早|明晚|明儿|今天|今日|今早|今晚|今夜"), _zh_rel),
     (re.compile(r"(\d+|[一二两三四五六七八九十]+)(?:天|日)(?:后|以后|之后)"),
-     lambda m, d: _span(m, day=d + timedelta(days=_num(m.group(1)) or 0))),
+     lambda m, d: _span(m, day=d + timedelta(days=parse_number(m.group(1)) or 0))),
     (re.compile(r"(\d+|[一二两三四五六七八九十]+)个?(?:星期|周|礼拜)(?:后|以后|之后)"),
-     lambda m, d: _span(m, day=d + timedelta(weeks=_num(m.group(1)) or 0))),
+     lambda m, d: _span(m, day=d + timedelta(weeks=parse_number(m.group(1)) or 0))),
     (re.compile(r"(\d{1,2})[号日](?![子期本元线楼房车])"), _dom),
     (re.compile(r"早上|早晨|上午|中午|下午|傍晚|晚上|夜里|半夜|凌晨"), lambda m, d: _span(m, daypart=m.group(0))),
     (re.compile(r"(\d{1,2})[:：](\d{2})"),
@@ -148,14 +148,14 @@ _ZH_TIMES: list[tuple[re.Pattern[str], _Handler]] = [
 ]
 
 
-def _en_rel(m: re.Match[str], d: date) -> _Span:
+def _en_rel(m: re.Match[str], d: date) -> Span:
     word = m.group(1).lower()
     offset = 1 if word == "tomorrow" else 0
     part = m.group(2).lower() if m.group(2) else ("night" if word == "tonight" else None)
     return _span(m, day=d + timedelta(days=offset), daypart=part)
 
 
-def _en_weekday(m: re.Match[str], d: date) -> _Span:
+def _en_weekday(m: re.Match[str], d: date) -> Span:
     prefix = (m.group(1) or "").lower()
     wd = _EN_WEEKDAYS.index(m.group(2).lower())
     if prefix == "next":
@@ -170,7 +170,7 @@ def _en_weekday(m: re.Match[str], d: date) -> _Span:
     return _span(m, day=day)
 
 
-def _en_next(m: re.Match[str], d: date) -> _Span:
+def _en_next(m: re.Match[str], d: date) -> Span:
     which, unit = m.group(1).lower(), m.group(2).lower()
     week = _monday(d) + timedelta(days=7 if which == "next" else 0)
     if unit == "week":
@@ -182,7 +182,7 @@ def _en_next(m: re.Match[str], d: date) -> _Span:
     return _span(m, month=date(d.year + 1, 1, 1))
 
 
-def _en_md(m: re.Match[str], d: date, month_group: int, day_group: int) -> _Span | None:
+def _en_md(m: re.Match[str], d: date, month_group: int, day_group: int) -> Span | None:
     month = _EN_MONTHS.get(m.group(month_group).lower().rstrip("."))
     dom = int(m.group(day_group))
     if month is None:
@@ -196,7 +196,7 @@ def _en_md(m: re.Match[str], d: date, month_group: int, day_group: int) -> _Span
     return _span(m, day=day) if day else None
 
 
-def _en_ampm(m: re.Match[str], d: date) -> _Span | None:
+def _en_ampm(m: re.Match[str], d: date) -> Span | None:
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
     if hour > 12:
         return None
@@ -204,7 +204,7 @@ def _en_ampm(m: re.Match[str], d: date) -> _Span | None:
     return _span(m, clock=(hour, minute % 60), daypart="pm" if hour >= 12 else "am")
 
 
-def _en_at(m: re.Match[str], d: date) -> _Span | None:
+def _en_at(m: re.Match[str], d: date) -> Span | None:
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
     return _span(m, clock=(hour, minute % 60)) if hour <= 24 else None
 
@@ -222,7 +222,7 @@ _EN_TIMES: list[tuple[re.Pattern[str], _Handler]] = [
      _en_weekday),
     (re.compile(r"\b(next|this)\s+(week|weekend|month|year)\b", re.I), _en_next),
     (re.compile(r"\bin\s+(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?)\b", re.I),
-     lambda m, d: _span(m, day=d + timedelta(days=(_num(m.group(1)) or 0) * (7 if m.group(2)[0] in "wW" else 1)))),
+     lambda m, d: _span(m, day=d + timedelta(days=(parse_number(m.group(1)) or 0) * (7 if m.group(2)[0] in "wW" else 1)))),
     (re.compile(r"\b(?:on\s+)?(" + _MONTH_RE + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b", re.I),
      lambda m, d: _en_md(m, d, 1, 2)),
     (re.compile(r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + _MONTH_RE + r")\b(?:,?\s+(\d{4}))?",
@@ -243,16 +243,16 @@ _EN_TIMES: list[tuple[re.Pattern[str], _Handler]] = [
 ]
 
 
-def _find_times(text: str, d: date) -> list[_Span]:
+def find_times(text: str, d: date) -> list[Span]:
     """Non-overlapping time expressions, earliest and then longest first."""
-    found: list[_Span] = []
-    for pattern, handler in _ZH_TIMES if _is_zh(text) else _EN_TIMES:
+    found: list[Span] = []
+    for pattern, handler in _ZH_TIMES if is_zh(text) else _EN_TIMES:
         for m in pattern.finditer(text):
             span = handler(m, d)
             if span is not None and span.end > span.start:
                 found.append(span)
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
-    chosen: list[_Span] = []
+    chosen: list[Span] = []
     for span in found:
         if chosen and span.start < chosen[-1].end:
             continue
@@ -264,7 +264,7 @@ def _find_times(text: str, d: date) -> list[_Span]:
 
 @dataclass
 class _When:
-    spans: list[_Span]
+    spans: list[Span]
     raw: str
     recurring: bool
     day: date | None
@@ -285,7 +285,7 @@ class _When:
         return self.day.isoformat()
 
 
-def _when(text: str, spans: list[_Span], base: datetime) -> _When | None:
+def resolve_when(text: str, spans: list[Span], base: datetime) -> _When | None:
     if not spans:
         return None
     day = next((s.day for s in spans if s.day), None)
@@ -307,7 +307,7 @@ def _when(text: str, spans: list[_Span], base: datetime) -> _When | None:
     if clock and day is None and not recurring and week_of is None and month is None:
         today = base.date()
         day = today if clock > (base.hour, base.minute) else today + timedelta(days=1)
-    joiner = "" if _is_zh(text) else " "
+    joiner = "" if is_zh(text) else " "
     raw = joiner.join(text[s.start:s.end] for s in spans)
     return _When(spans, raw, recurring, day, week_of, month, clock, daypart)
 
@@ -315,7 +315,7 @@ def _when(text: str, spans: list[_Span], base: datetime) -> _When | None:
 _EN_DAYPART = {"am": "morning", "pm": "afternoon", "noon": "afternoon"}
 
 
-def _render_when(w: _When, lang: Lang, text: str) -> str:
+def render_when(w: _When, lang: Lang, text: str) -> str:
     """The time as it should read in a memory: recurring times as said, others as ISO dates."""
     if w.recurring:
         return w.raw
@@ -349,25 +349,25 @@ def _render_when(w: _When, lang: Lang, text: str) -> str:
     return ""
 
 
-def _replace_times(text: str, spans: list[_Span], rendered: str) -> str:
+def replace_times(text: str, spans: list[Span], rendered: str) -> str:
     """The text with its first time expression replaced by ``rendered`` and the others removed."""
     out, prev = [], 0
     for i, s in enumerate(spans):
         out.append(text[prev:s.start])
         if i == 0:
-            out.append(rendered if _is_zh(text) else f" {rendered} ")
+            out.append(rendered if is_zh(text) else f" {rendered} ")
         prev = s.end
     out.append(text[prev:])
     joined = "".join(out)
-    if not _is_zh(text):
+    if not is_zh(text):
         # "remind me tomorrow at 10 to" leaves a stray "at"/"on" when only the bare number was a time.
         joined = re.sub(r"\b(?:at|on)\s+(?=on\b|at\b|in the\b)", "", joined)
-    return _tidy(joined)
+    return tidy(joined)
 
 
-def _only_time(clause: str, d: date) -> bool:
-    spans = _find_times(clause, d)
+def only_time(clause: str, d: date) -> bool:
+    spans = find_times(clause, d)
     if not spans:
         return False
-    rest = _replace_times(clause, spans, "")
+    rest = replace_times(clause, spans, "")
     return not re.sub(r"[\s,，、:：]|请|at|on|in|the", "", rest, flags=re.I)
