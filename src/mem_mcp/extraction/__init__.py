@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .base import (
+    BUILTIN_DESCRIPTIONS,
+    BUILTIN_STRATEGIES,
+    SUMMARY_TYPE,
     CandidateMemory,
     ExistingMemory,
     ExtractionError,
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 __all__ = [
+    "BUILTIN_DESCRIPTIONS",
+    "BUILTIN_STRATEGIES",
+    "SUMMARY_TYPE",
     "CandidateMemory",
     "ExistingMemory",
     "ExtractionError",
