@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mem_mcp.store as store
+import mem_mcp.storage.maintenance as store
 from mem_mcp.retrieval import fts_text
-from mem_mcp.store import MEMORY_COLUMNS, Database, memory_table_name
+from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
 
 DIM = 8
 
