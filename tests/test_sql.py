@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import lancedb
 import pyarrow as pa
 import pytest
 
 from mem_mcp.errors import InvalidArgumentError, InvalidFilterError
 from mem_mcp.filters import sql_string as filter_sql_string
 from mem_mcp.models import Scope
-from mem_mcp.storage import Database
 from mem_mcp.storage.schema import TS
 from mem_mcp.storage.sql import in_list, literal_problem, scope_where, sql_string, ts_literal
 
@@ -27,11 +27,9 @@ ROWS = [
 
 @pytest.fixture
 def table():
-    db = Database("memory://")
-    t = db._connect().create_table("t", schema=SCHEMA)
+    t = lancedb.connect("memory://").create_table("t", schema=SCHEMA)
     t.add(pa.Table.from_pylist(ROWS, schema=SCHEMA))
-    yield t
-    db.close()
+    return t
 
 
 def _ids(table, where: str) -> list[str]:
