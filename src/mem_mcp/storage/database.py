@@ -280,7 +280,9 @@ class Database:
             query = query.where(where, prefilter=True)
         return _with_vectors(query.select([*columns, "_distance"]).limit(limit).to_arrow())
 
-    def _load_resident(self, table_name: str, app_id: str, tenant_id: str, max_bytes: int) -> tuple[int, pa.Table | None]:
+    def _load_resident(
+        self, table_name: str, app_id: str, tenant_id: str, max_bytes: int
+    ) -> tuple[int, pa.Table | None]:
         """A tenant's rows for resident.py, read at exactly the table's latest version (a handle checked
         out at it, so a commit landing meanwhile cannot mix into the snapshot)."""
         pinned = self._connect().open_table(table_name)
@@ -314,9 +316,11 @@ class Database:
                 missing = [k for k in keys if k not in known]
                 if missing:
                     where_keys = f"row_key IN {in_list(missing, 'row_key')}"
-                    known.update((r["row_key"], r) for r in _with_vectors(self.arrow(table, where_keys, [*columns, "vector"])))
+                    read = _with_vectors(self.arrow(table, where_keys, [*columns, "vector"]))
+                    known.update((r["row_key"], r) for r in read)
                 return [{**known[h["row_key"]], "_score": h["_score"]} for h in hits if h["row_key"] in known]
-        return _with_vectors(query.select([*columns, *(["vector"] if with_vector else []), "_score"]).limit(limit).to_arrow())
+        selected = [*columns, *(["vector"] if with_vector else []), "_score"]
+        return _with_vectors(query.select(selected).limit(limit).to_arrow())
 
     # -- maintenance ----------------------------------------------------------------------------
 

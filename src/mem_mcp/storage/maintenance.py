@@ -58,7 +58,7 @@ def _close_all() -> None:
 
 
 def _scalar_index(kind: str) -> Any:
-    from lancedb.index import BTree, Bitmap
+    from lancedb.index import Bitmap, BTree
 
     return Bitmap() if kind == "bitmap" else BTree()
 

@@ -213,7 +213,10 @@ class _Snapshot:
             if not len(candidates):
                 return []
             # A selective scope (one run, a rare type): gather its rows rather than score them all.
-            scores = _dot(self.mat[candidates], query) if len(candidates) < n // 4 else _dot(self.mat[:n], query)[candidates]
+            if len(candidates) < n // 4:
+                scores = _dot(self.mat[candidates], query)
+            else:
+                scores = _dot(self.mat[:n], query)[candidates]
         if len(candidates) > k:
             part = np.argpartition(-scores, k - 1)[:k]
         else:
