@@ -55,11 +55,11 @@ class Search:
         self._pool_lock = threading.Lock()
 
     def close(self) -> None:
-        """Stop the search pool (a search still running finishes)."""
+        """Stop the search pool and join its threads (a search still running finishes first)."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False)
+            pool.shutdown(wait=True)
 
     def _search_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
