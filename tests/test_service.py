@@ -370,6 +370,18 @@ def test_stats(service):
     assert (s.memories_active, s.memories_deleted, s.messages, s.by_type) == (1, 1, 1, {"preference": 1})
 
 
+def test_stats_is_logged_under_the_name_of_its_tool(service):
+    # The memory_stats tool is MemoryStats in the request log, as a refused (rate-limited) call to it is;
+    # it was logged as "Stats", so list_requests(operation=...) found one or the other, never both.
+    from mem_mcp.service import OPERATION_ROLES, operation_name
+
+    assert operation_name("memory_stats") == "MemoryStats"
+    service.stats()
+    operations = [r.operation for r in service.list_requests().requests]
+    assert "MemoryStats" in operations and "Stats" not in operations
+    assert OPERATION_ROLES.get("MemoryStats") == "read" and "Stats" not in OPERATION_ROLES
+
+
 # -- async and concurrency -----------------------------------------------------------------------
 
 

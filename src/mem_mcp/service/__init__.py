@@ -6,7 +6,9 @@ agent that embeds mem-mcp directly. It never imports ``mcp``.
 """
 
 from .aio import AsyncMemoryService
-from .context import DEFAULT_STORE, OPERATION_ROLES, CallContext
+from .context import DEFAULT_STORE, OPERATION_ROLES, CallContext, operation_name
 from .core import MemoryService
 
-__all__ = ["DEFAULT_STORE", "OPERATION_ROLES", "AsyncMemoryService", "CallContext", "MemoryService"]
+__all__ = [
+    "DEFAULT_STORE", "OPERATION_ROLES", "AsyncMemoryService", "CallContext", "MemoryService", "operation_name",
+]

@@ -41,7 +41,7 @@ class CallContext:
 OPERATION_ROLES: dict[str, str] = {
     "GetMemoryStore": "read", "ListMemoryStores": "read", "SearchMemories": "read", "ListMemories": "read",
     "GetMemory": "read", "MemoryHistory": "read", "ListMessages": "read", "ListRequests": "read",
-    "GetRequest": "read", "Stats": "read", "ExportMemories": "read",
+    "GetRequest": "read", "MemoryStats": "read", "ExportMemories": "read",
     "AddMemories": "write", "UpdateMemory": "write", "DeleteMemory": "write", "RetryRequest": "write",
     # Imported records carry their own ids and scopes, so an import could overwrite any tenant's rows.
     "ImportMemories": "admin",
@@ -50,6 +50,12 @@ OPERATION_ROLES: dict[str, str] = {
     "ListProfileSchemas": "read", "GetProfileSchema": "read", "GetUserProfile": "read",
     "CreateProfileSchema": "admin", "UpdateProfileSchema": "admin", "DeleteProfileSchema": "admin",
 }
+
+
+def operation_name(tool: str) -> str:
+    """The request log's name of an operation, from its tool's name: ``memory_stats`` -> ``MemoryStats``.
+    Every operation is logged under this name, refused (rate-limited) calls included."""
+    return "".join(part.capitalize() for part in tool.split("_"))
 
 
 @dataclass

@@ -246,7 +246,7 @@ class Stores:
 
     def stats(self, store: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> Stats:
         """Counts of a store (for a token: of its own tenant)."""
-        with self.envelope.operation("Stats", ctx, store):
+        with self.envelope.operation("MemoryStats", ctx, store):
             st, table, _ = self.table_of(store)
             tenant = tenant_where(ctx)
             data = self.db.arrow(table, tenant, ["status", "type"]).to_pylist()
