@@ -404,3 +404,7 @@ MessageLimit = Annotated[int, Field(ge=1, le=1000, description="How many message
 RequestLimit = Annotated[int, Field(ge=1, le=1000, description="How many, 1-1000, newest first.")]
 TtlDays = Annotated[int, Field(ge=1, le=3650, description="Days raw messages are kept, 1-3650.")]
 MinScore = Annotated[float, Field(ge=0, le=1, description="Drop results scoring below this relevance (0-1).")]
+SchemaName = Annotated[str, Field(min_length=1, max_length=128, description="Schema name, e.g. '用户基础画像'.")]
+SchemaDescription = Annotated[str, Field(max_length=2000, description="What the profile is for.")]
+#: At most this many attributes per profile schema.
+MAX_PROFILE_ATTRIBUTES = 100

@@ -29,8 +29,8 @@ ORDER_COLUMNS = {
 }
 
 
-def bounds(alias: Any) -> tuple[int, int]:
-    """The (low, high) of a bounded alias such as ``models.TopK``."""
+def bounds(alias: Any) -> tuple[Any, Any]:
+    """The (low, high) of a bounded alias such as ``models.TopK`` (``ge`` and ``le``)."""
     low = high = None
     for meta in get_args(alias)[1:]:
         for item in [meta, *getattr(meta, "metadata", [])]:
@@ -38,7 +38,16 @@ def bounds(alias: Any) -> tuple[int, int]:
             high = getattr(item, "le", None) if getattr(item, "le", None) is not None else high
     if low is None or high is None:
         raise TypeError(f"{alias!r} has no ge/le bounds")
-    return int(low), int(high)
+    return low, high
+
+
+def max_length(alias: Any) -> int:
+    """The ``max_length`` of a bounded string alias such as ``models.SchemaName``."""
+    for meta in get_args(alias)[1:]:
+        for item in [meta, *getattr(meta, "metadata", [])]:
+            if getattr(item, "max_length", None) is not None:
+                return int(item.max_length)
+    raise TypeError(f"{alias!r} has no max_length")
 
 
 def check_int(name: str, value: Any, low: int, high: int) -> None:
@@ -60,6 +69,13 @@ def invalid(exc: ValidationError, field: str, *, hint: str = "", name_location: 
     where = f"{field}.{loc}" if loc else field
     message = f"`{where}` is invalid: {err['msg']}." + (f" {hint}" if hint else "")
     return InvalidArgumentError(message, field=where if name_location else field)
+
+
+def check_fraction(name: str, value: Any, alias: Any) -> None:
+    """``value`` is a number within the bounds of ``alias`` (e.g. ``models.MinScore``)."""
+    low, high = bounds(alias)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidArgumentError(f"{name} must be a number in [{low}, {high}], got {value!r}.", field=name)
 
 
 def check_text(text: Any, name: str, limit: int) -> str:

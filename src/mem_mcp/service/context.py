@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from ..auth import role_allows
 from ..errors import MemMcpError, PermissionDeniedError
@@ -15,7 +15,6 @@ from ..extraction import Extractor
 from ..ids import new_id, now
 from ..models import Scope, ScopeInput
 from ..scope import SEGMENTS, Mode, ScopeDefaults, resolve_scope
-from .requests import RequestLog
 
 DEFAULT_STORE = "default"
 
@@ -58,6 +57,14 @@ def operation_name(tool: str) -> str:
     return "".join(part.capitalize() for part in tool.split("_"))
 
 
+class LogSink(Protocol):
+    """Where the envelope's request-log rows go (``requests.RequestLog``)."""
+
+    def append(self, row: dict[str, Any]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
 @dataclass
 class Req:
     """One operation in flight: what its request-log row will say."""
@@ -79,7 +86,7 @@ class Envelope:
     """Runs operations: ``with envelope.operation("GetMemory", ctx, store, scope, "write") as req:``."""
 
     def __init__(
-        self, request_log: RequestLog, default_context: Callable[[], CallContext], ensure_ready: Callable[[], None]
+        self, request_log: LogSink, default_context: Callable[[], CallContext], ensure_ready: Callable[[], None]
     ) -> None:
         self.request_log = request_log
         self.default_context = default_context

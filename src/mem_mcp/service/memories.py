@@ -31,7 +31,15 @@ from ..models import (
 )
 from ..scope import Mode
 from ..store import Database
-from ..validation import ORDER_COLUMNS, check_bounded, check_metadata, check_order, check_tags, check_text, check_types
+from ..validation import (
+    ORDER_COLUMNS,
+    check_bounded,
+    check_metadata,
+    check_order,
+    check_tags,
+    check_text,
+    check_types,
+)
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
 from .stores import Stores

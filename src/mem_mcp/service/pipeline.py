@@ -11,7 +11,14 @@ import numpy as np
 from .. import retrieval, running_summary
 from ..config import Settings
 from ..consolidation import Neighbour, Plan, decide, plans_from_decisions
-from ..extraction import CandidateMemory, ExistingMemory, ExtractionInput, ExtractionResult, ExtractMessage, Extractor
+from ..extraction import (
+    CandidateMemory,
+    ExistingMemory,
+    ExtractionInput,
+    ExtractionResult,
+    ExtractMessage,
+    Extractor,
+)
 from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import MemoryEvent, MemoryStore, ProfileEvent, Scope

@@ -39,11 +39,21 @@ from ..errors import (
     InvalidArgumentError,
     ProfileSchemaNotFoundError,
 )
-from ..extraction import ExtractionResult, ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
+from ..extraction import (
+    ExtractionResult,
+    ExtractMessage,
+    ProfileAttributeSpec,
+    ProfileSpec,
+    ProfileUpdate,
+)
 from ..extraction.profile_rules import name_key, near_synonym
 from ..filters import sql_string
+from ..ids import new_id, now
 from ..models import (
+    MAX_PROFILE_ATTRIBUTES,
     AttributeOperation,
+    ListOffset,
+    PageLimit,
     ProfileAttribute,
     ProfileAttributeInput,
     ProfileEvent,
@@ -52,23 +62,22 @@ from ..models import (
     ProfileSchemaList,
     ProfileSchemaSummary,
     ProfileValueVersion,
-    ListOffset,
-    PageLimit,
+    SchemaDescription,
+    SchemaName,
     Scope,
     UserProfile,
     UserProfileAttribute,
 )
-from ..ids import new_id, now
 from ..scope import resolve_scope
 from ..store import Database
-from ..validation import check_bounded, invalid
+from ..validation import check_bounded, invalid, max_length
 from .context import CallContext, Envelope
 
 log = logging.getLogger(__name__)
 
-MAX_ATTRIBUTES = 100
-MAX_SCHEMA_NAME_CHARS = 128
-MAX_SCHEMA_DESCRIPTION_CHARS = 2000
+MAX_ATTRIBUTES = MAX_PROFILE_ATTRIBUTES
+MAX_SCHEMA_NAME_CHARS = max_length(SchemaName)
+MAX_SCHEMA_DESCRIPTION_CHARS = max_length(SchemaDescription)
 MAX_VALUE_CHARS = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -14,7 +14,7 @@ import logging
 import threading
 import weakref
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..errors import InvalidArgumentError
 from ..filters import sql_string
@@ -22,10 +22,8 @@ from ..models import RequestLimit, RequestList, RequestRecord
 from ..store import Database
 from ..validation import check_bounded
 from ..workers import Worker
+from .context import CallContext, Envelope, ScopeArg
 from .rows import scope_of, scope_where, ts_literal
-
-if TYPE_CHECKING:
-    from .context import CallContext, Envelope, ScopeArg
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,15 @@ import numpy as np
 
 from .. import retrieval
 from ..filters import sql_string
-from ..models import CustomStrategy, Memory, MemoryEvent, MemoryStore, ProfileEvent, RequestStatus, Scope
+from ..models import (
+    CustomStrategy,
+    Memory,
+    MemoryEvent,
+    MemoryStore,
+    ProfileEvent,
+    RequestStatus,
+    Scope,
+)
 from ..resident import RowMatch
 from ..scope import SEGMENTS
 from ..store import MEMORY_COLUMNS

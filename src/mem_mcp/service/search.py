@@ -16,6 +16,7 @@ from ..errors import InvalidArgumentError
 from ..models import (
     RESULT_GROUPS,
     MessageInput,
+    MinScore,
     OrderBy,
     SearchHit,
     SearchOffset,
@@ -23,7 +24,14 @@ from ..models import (
     TopK,
 )
 from ..store import Database
-from ..validation import ORDER_COLUMNS, check_bounded, check_order, check_text, parse_messages
+from ..validation import (
+    ORDER_COLUMNS,
+    check_bounded,
+    check_fraction,
+    check_order,
+    check_text,
+    parse_messages,
+)
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .memories import memory_where
 from .rows import READ_COLUMNS, memory_model, row_match
@@ -95,8 +103,7 @@ class Search:
             assert resolved is not None
             check_bounded("top_k", top_k, TopK)
             check_bounded("offset", offset, SearchOffset)
-            if not isinstance(min_score, (int, float)) or isinstance(min_score, bool) or not 0 <= min_score <= 1:
-                raise InvalidArgumentError(f"min_score must be a number in [0, 1], got {min_score!r}.", field="min_score")
+            check_fraction("min_score", min_score, MinScore)
             check_order(order_by)
             if mode not in retrieval.SEARCH_MODES:
                 raise InvalidArgumentError(

@@ -9,7 +9,13 @@ from typing import Any, Mapping, Sequence
 
 from ..config import Settings
 from ..embeddings import Embedder, make_embedder
-from ..errors import AlreadyExistsError, EmbeddingMismatchError, InvalidArgumentError, MemMcpError, StoreNotFoundError
+from ..errors import (
+    AlreadyExistsError,
+    EmbeddingMismatchError,
+    InvalidArgumentError,
+    MemMcpError,
+    StoreNotFoundError,
+)
 from ..extraction import StrategySpec
 from ..filters import sql_string
 from ..ids import now
