@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import mem_mcp.storage.maintenance as store_mod
     from mem_mcp import MemoryService, Settings
     from mem_mcp.scope import SEGMENTS
-    from mem_mcp.service import _memory_row
+    from mem_mcp.service.rows import memory_row as _memory_row
     from mem_mcp.models import Scope
     from mem_mcp.storage.resident import RowMatch
 
