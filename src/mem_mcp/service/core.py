@@ -49,7 +49,7 @@ from ..models import (
     WriteResult,
 )
 from ..scope import ScopeDefaults
-from ..store import Database
+from ..storage import Database
 from ..validation import check_metadata, check_tags, check_type, parse_messages
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .jobs import JobBoard, Jobs
@@ -186,7 +186,7 @@ class MemoryService:
         self.search.close()
         self.job_runner.close()
         self.request_log.close()
-        self.db.resident.close()
+        self.db.close()
 
     def health(self) -> dict[str, Any]:
         """Whether the stores can be read, for a health endpoint. Not logged (load balancers poll it)."""

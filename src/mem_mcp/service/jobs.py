@@ -34,7 +34,7 @@ from ..extraction import Extractor
 from ..filters import sql_string
 from ..ids import now as _now
 from ..models import MemoryEvent, ProfileEvent, RequestStatus, Scope
-from ..store import Database
+from ..storage import Database
 from ..workers import Worker
 from .context import CallContext, Envelope
 from .rows import status_model

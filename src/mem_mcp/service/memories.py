@@ -30,7 +30,7 @@ from ..models import (
     WriteResult,
 )
 from ..scope import Mode
-from ..store import Database
+from ..storage import Database
 from ..validation import (
     ORDER_COLUMNS,
     check_bounded,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import ListOffset, Message, MessageInput, MessageLimit, MessageList, Scope
-from ..store import Database
+from ..storage import Database
 from ..validation import check_bounded
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import scope_of, scope_where, ts_literal

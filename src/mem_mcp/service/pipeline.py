@@ -22,7 +22,7 @@ from ..extraction import (
 from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import MemoryEvent, MemoryStore, ProfileEvent, Scope
-from ..store import Database
+from ..storage import Database
 from .memories import Memories
 from .rows import READ_COLUMNS, memory_row, scope_of, scope_where
 from .stores import Stores, strategy_specs

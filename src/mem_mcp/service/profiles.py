@@ -46,7 +46,7 @@ from ..extraction import (
     ProfileSpec,
     ProfileUpdate,
 )
-from ..extraction.profile_rules import name_key, near_synonym
+from ..profile_concepts import name_key, near_synonym
 from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import (
@@ -69,7 +69,7 @@ from ..models import (
     UserProfileAttribute,
 )
 from ..scope import resolve_scope
-from ..store import Database
+from ..storage import Database
 from ..validation import check_bounded, invalid, max_length
 from .context import CallContext, Envelope
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from ..errors import InvalidArgumentError
 from ..filters import sql_string
 from ..models import RequestLimit, RequestList, RequestRecord
-from ..store import Database
+from ..storage import Database
 from ..validation import check_bounded
 from ..workers import Worker
 from .context import CallContext, Envelope, ScopeArg

@@ -19,9 +19,9 @@ from ..models import (
     RequestStatus,
     Scope,
 )
-from ..resident import RowMatch
+from ..storage.resident import RowMatch
 from ..scope import SEGMENTS
-from ..store import MEMORY_COLUMNS
+from ..storage import MEMORY_COLUMNS
 
 #: The memory columns every read returns.
 READ_COLUMNS = list(MEMORY_COLUMNS)

@@ -23,7 +23,7 @@ from ..models import (
     SearchResult,
     TopK,
 )
-from ..store import Database
+from ..storage import Database
 from ..validation import (
     ORDER_COLUMNS,
     check_bounded,

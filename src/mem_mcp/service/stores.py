@@ -21,21 +21,12 @@ from ..filters import sql_string
 from ..ids import now
 from ..models import CustomStrategy, Deleted, MemoryStore, Stats, StoreList
 from ..scope import resolve_scope
-from ..store import Database, memory_table_name
+from ..storage import Database, memory_table_name
+from ..extraction.base import BUILTIN_DESCRIPTIONS
 from ..validation import check_store_name, check_ttl, strategies
 from ..validation import custom_strategies as parse_custom
 from .context import DEFAULT_STORE, CallContext, Envelope
 from .rows import scope_where, store_model
-
-_BUILTIN_DESCRIPTIONS = {
-    "fact": "Lasting facts about the user: identity, location, work, family, pets, health, plans and reminders.",
-    "preference": "What the user likes, dislikes or prefers (explicit or implicit), with the evidence.",
-    "episodic": "What happened in the conversation: events and tasks, with dates.",
-    "summary": "A running summary of the conversation (one memory per run, updated as it goes).",
-    "profile": "Stable profile attributes of the user (name, age, occupation, languages).",
-    "tool": "Tool experience: tool name, outcome, success or failure, and the lesson learned.",
-}
-
 
 def strategy_specs(store: MemoryStore) -> list[StrategySpec]:
     """The extraction strategies of a store, as the extractor's contract takes them."""
@@ -47,7 +38,7 @@ def strategy_specs(store: MemoryStore) -> list[StrategySpec]:
             specs.append(StrategySpec(name=c.name, type=c.type, description=c.description,
                                       extraction_prompt=c.extraction_prompt, update_prompt=c.update_prompt))
         else:
-            specs.append(StrategySpec(name=name, type=name, description=_BUILTIN_DESCRIPTIONS.get(name, "")))
+            specs.append(StrategySpec(name=name, type=name, description=BUILTIN_DESCRIPTIONS.get(name, "")))
     return specs
 
 

@@ -16,7 +16,7 @@ from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import MemoryStore, Scope
 from ..scope import ScopeDefaults, resolve_scope
-from ..store import Database, memory_table_name
+from ..storage import Database, memory_table_name
 from ..validation import check_metadata, check_tags, check_text, check_type
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_row, scope_of, scope_where
