@@ -21,7 +21,8 @@ its user still expects the conversation remembered. Everything else fails with `
 refused or errored, no answer within the timeout, an invalid answer, or the session ended before a
 background job got to it (``retry_request`` from a connected client then uses that client).
 
-This module owns the MCP sampling types; the service never imports ``mcp``.
+This module owns the MCP sampling types; it lives in the MCP adapter (``mem_mcp.server``) because the
+service and the extraction package never import ``mcp``.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from pydantic import ValidationError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from .base import ExtractionError, ExtractionInput, ExtractionResult, Extractor
-from .llm import (
+from ..extraction.base import ExtractionError, ExtractionInput, ExtractionResult, Extractor
+from ..extraction.llm import (
     MAX_TOKENS,
     RETRY_HINT,
     TOOL_DESCRIPTION,

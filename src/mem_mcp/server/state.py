@@ -1,0 +1,86 @@
+"""What every request needs (``AppState``, the lifespan's context) and the lazily built service
+behind it (``Core``): created on first use, warmed up once in the background."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..auth import RateLimiter
+from ..config import Settings
+from ..errors import MemMcpError
+
+if TYPE_CHECKING:
+    # Imported on first use (see Core): the service pulls in numpy, pyarrow and the extractors, about
+    # 0.1 s that the answer to `initialize` should not wait for.
+    from ..service import AsyncMemoryService, MemoryService
+
+log = logging.getLogger(__name__)
+
+#: Warm up after `initialize` has had time to go out: loading the model and importing LanceDB take
+#: about a second, and the client should not wait for them to list tools.
+WARM_UP_DELAY_S = 0.5
+
+
+class Core:
+    """The MemoryService behind the server, created on first use (a tool call or the warm-up)."""
+
+    def __init__(self, settings: Settings, service: MemoryService | None = None) -> None:
+        self._settings = settings
+        self._service = service
+        self._async: AsyncMemoryService | None = None
+        self._lock = threading.Lock()
+        self._warm_up: threading.Timer | None = None
+
+    def service(self) -> MemoryService:
+        return self.async_service().sync
+
+    def async_service(self) -> AsyncMemoryService:
+        if self._async is None:
+            with self._lock:
+                if self._async is None:
+                    from ..service import AsyncMemoryService, MemoryService
+
+                    self._async = AsyncMemoryService(self._service or MemoryService(self._settings))
+        return self._async
+
+    def start_warm_up(self) -> threading.Timer | None:
+        """Load the model and open the database in the background, once per server; the timer, the
+        first time only."""
+        if self._warm_up is not None:
+            return None
+        self._warm_up = threading.Timer(WARM_UP_DELAY_S, self._run_warm_up)
+        self._warm_up.daemon = True
+        self._warm_up.start()
+        return self._warm_up
+
+    def _run_warm_up(self) -> None:
+        try:
+            self.service().warm_up()
+        except MemMcpError as exc:
+            log.warning("warm-up: %s", exc)
+        except Exception:  # warm-up is an optimisation; the first real call reports any error properly
+            log.exception("warm-up failed")
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What every request needs: the service, the settings it was built from, the run id of
+    connections without a session, and on HTTP the rate limiter."""
+
+    core: Core
+    settings: Settings
+    process_run_id: str
+    limiter: RateLimiter | None = None
+
+    @property
+    def service(self) -> AsyncMemoryService:
+        return self.core.async_service()
+
+
+#: The state of the resource read being served: static resources cannot take a Context, so the
+#: server sets this around every read (``MemoryMCPServer.read_resource``).
+current_state: ContextVar[AppState] = ContextVar("mem_mcp_app_state")
