@@ -133,14 +133,14 @@ class MemoryMCPServer(MCPServer[AppState]):
 @asynccontextmanager
 async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
     """Entered once on stdio and streamable HTTP, once per connection on SSE. Builds the state the
-    requests read and starts the warm-up (once per server)."""
+    requests read and starts the warm-up (once per server); the last to leave closes the service if
+    the server built it (``Core.leave``)."""
     assert isinstance(server, MemoryMCPServer)
-    timer = server.core.start_warm_up()
+    timer = server.core.enter()
     try:
         yield server.app_state()
     finally:
-        if timer is not None:
-            timer.cancel()
+        await server.core.leave(timer)
 
 
 def build_server(

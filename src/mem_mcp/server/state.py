@@ -3,6 +3,7 @@ behind it (``Core``): created on first use, warmed up once in the background."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from contextvars import ContextVar
@@ -26,14 +27,20 @@ WARM_UP_DELAY_S = 0.5
 
 
 class Core:
-    """The MemoryService behind the server, created on first use (a tool call or the warm-up)."""
+    """The MemoryService behind the server, created on first use (a tool call or the warm-up).
+
+    A service the server built is the server's to close: when the last lifespan leaves (stdio and
+    streamable HTTP have one; SSE one per connection). A service passed in stays open for its owner.
+    """
 
     def __init__(self, settings: Settings, service: MemoryService | None = None) -> None:
         self._settings = settings
         self._service = service
+        self._owned = service is None
         self._async: AsyncMemoryService | None = None
         self._lock = threading.Lock()
         self._warm_up: threading.Timer | None = None
+        self._entered = 0
 
     def service(self) -> MemoryService:
         return self.async_service().sync
@@ -47,15 +54,31 @@ class Core:
                     self._async = AsyncMemoryService(self._service or MemoryService(self._settings))
         return self._async
 
-    def start_warm_up(self) -> threading.Timer | None:
-        """Load the model and open the database in the background, once per server; the timer, the
-        first time only."""
+    def enter(self) -> threading.Timer | None:
+        """A lifespan starts. The first one also starts the warm-up (loading the model and opening the
+        database in the background, once per server) and gets its timer."""
+        self._entered += 1
         if self._warm_up is not None:
             return None
         self._warm_up = threading.Timer(WARM_UP_DELAY_S, self._run_warm_up)
         self._warm_up.daemon = True
         self._warm_up.start()
         return self._warm_up
+
+    async def leave(self, timer: threading.Timer | None) -> None:
+        """A lifespan ends: stop the warm-up if it started it; the last one closes a service the server
+        built (after a warm-up in progress), so the next lifespan builds a fresh one."""
+        if timer is not None:
+            timer.cancel()
+        self._entered -= 1
+        if self._entered or not self._owned:
+            return
+        if self._warm_up is not None:  # a warm-up in progress finishes first: it may build the service
+            await asyncio.to_thread(self._warm_up.join)
+        with self._lock:
+            service, self._async = self._async, None
+        if service is not None:
+            await asyncio.to_thread(service.sync.close)
 
     def _run_warm_up(self) -> None:
         try:
