@@ -2,8 +2,12 @@
 whose lifespan builds the ``AppState`` every request reads, and which maps errors for all three kinds
 of call in one place.
 
-Errors come back typed: a tool call answers ``isError`` with ``{"error": {"code", "message", "field"}}``
-as structured content; a resource read or prompt fails with "CODE: message".
+Errors come back typed, through one mapping (``typed_error``): ours as raised, argument validation
+errors as INVALID_ARGUMENT naming the argument, anything else as INTERNAL with its traceback logged
+(to stderr). A tool call answers ``isError`` with ``{"error": {"code", "message", "field"}}`` as
+structured content; a resource read or a prompt fails with "CODE: message" (a prompt's error also
+carries ``{"error": ...}`` as data). The SDK's own refusals (unknown tool, resource or prompt,
+missing arguments) pass through as the SDK words them.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp_types import CallToolResult, TextContent
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, CallToolResult, TextContent
 from pydantic import ValidationError
 
 from .. import __version__
@@ -96,10 +101,11 @@ class MemoryMCPServer(MCPServer[AppState]):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            err = _typed(exc.__cause__)
-            if err is None:
-                raise
-            return _error_result(err)
+            cause = exc.__cause__
+            if not (isinstance(exc, UnexpectedToolError) or isinstance(cause, (MemMcpError, ValidationError))):
+                raise  # the SDK's own refusal, e.g. an unknown tool
+            assert cause is not None  # UnexpectedToolError always has the original beneath
+            return _error_result(typed_error(cause, f"tool {name}"))
 
     async def read_resource(self, uri: Any, context: Any = None) -> Any:
         try:
@@ -110,9 +116,9 @@ class MemoryMCPServer(MCPServer[AppState]):
         try:
             return await super().read_resource(uri, context)
         except ResourceError as exc:
-            err = exc.__cause__
-            if not isinstance(err, MemMcpError):
+            if isinstance(exc, ResourceNotFoundError) or exc.__cause__ is None:
                 raise
+            err = typed_error(exc.__cause__, f"resource {uri}")
             raise ResourceError(f"{err.code}: {err.message}") from err
         finally:
             current_state.reset(token)
@@ -126,8 +132,21 @@ class MemoryMCPServer(MCPServer[AppState]):
         return state if isinstance(state, AppState) else self.app_state()
 
     async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
-        self._check_rate("GetPrompt", None)  # MemMcpError → the prompt call fails with its message
-        return await super().get_prompt(name, arguments, context)
+        try:
+            self._check_rate("GetPrompt", None)
+            return await super().get_prompt(name, arguments, context)
+        except MCPError:
+            raise
+        except Exception as exc:
+            # The SDK wraps a failed render twice: ValueError(str) from ValueError("Error rendering prompt")
+            # from what the prompt raised. Its own refusals (unknown prompt, missing arguments) have no
+            # original beneath.
+            original = exc if isinstance(exc, MemMcpError) else _rendering_cause(exc)
+            if original is None:
+                raise
+            err = typed_error(original, f"prompt {name}")
+            message = f"{err.code}: {err.message}"
+            raise MCPError(code=INTERNAL_ERROR, message=message, data={"error": err.to_dict()}) from err
 
 
 @asynccontextmanager
@@ -176,14 +195,26 @@ def _operation(tool: str) -> str:
     return "".join(part.capitalize() for part in tool.split("_"))
 
 
-def _typed(cause: BaseException | None) -> MemMcpError | None:
-    """The typed error behind a failed call: ours as raised, an argument validation error as
-    INVALID_ARGUMENT naming the argument; None for anything else."""
-    if isinstance(cause, MemMcpError):
-        return cause
-    if isinstance(cause, ValidationError):
-        return _validation_error(cause)
-    return None
+def typed_error(exc: BaseException, what: str) -> MemMcpError:
+    """The one error mapping for tools, resources and prompts: our typed errors as raised, an argument
+    validation error as INVALID_ARGUMENT naming the argument, anything else as INTERNAL, its traceback
+    logged and its text kept out of the answer."""
+    if isinstance(exc, MemMcpError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return _validation_error(exc)
+    log.error("%s failed with an unexpected %s", what, type(exc).__name__, exc_info=exc)
+    return MemMcpError(
+        f"The {what} failed with an internal error ({type(exc).__name__}); nothing in the request was at "
+        "fault. The server log has the details; try again, and report it if it persists."
+    )
+
+
+def _rendering_cause(exc: BaseException) -> BaseException | None:
+    """What a prompt function raised, beneath the SDK's two ValueError wrappers; None if it is not a
+    render failure."""
+    inner = exc.__cause__
+    return inner.__cause__ if inner is not None else None
 
 
 def _validation_error(exc: ValidationError) -> InvalidArgumentError:
