@@ -66,11 +66,15 @@ class MemoryMCPServer(MCPServer[AppState]):
         self.core = core
         self.app_settings = settings
         self.process_run_id = f"run-{uuid.uuid4().hex[:12]}"
-        self.limiter = None if tokens is None else RateLimiter(
-            RateLimits(
-                per_minute=settings.rate_limit_per_minute,
-                add_per_minute=settings.rate_limit_add_per_minute,
-                search_per_minute=settings.rate_limit_search_per_minute,
+        self.limiter = (
+            None
+            if tokens is None
+            else RateLimiter(
+                RateLimits(
+                    per_minute=settings.rate_limit_per_minute,
+                    add_per_minute=settings.rate_limit_add_per_minute,
+                    search_per_minute=settings.rate_limit_search_per_minute,
+                )
             )
         )
 

@@ -90,10 +90,14 @@ class ClearAuthErrors:
 
 def _why_401(has_header: bool) -> str:
     if has_header:
-        return ("The bearer token is not valid: it is unknown, revoked, or mistyped. Check the "
-                "Authorization header, or ask the operator for a new token.")
-    return ("This server needs a bearer token: send 'Authorization: Bearer mmcp_...'. The "
-            "operator creates one with `mem-mcp token create --app A --tenant T --role write`.")
+        return (
+            "The bearer token is not valid: it is unknown, revoked, or mistyped. Check the "
+            "Authorization header, or ask the operator for a new token."
+        )
+    return (
+        "This server needs a bearer token: send 'Authorization: Bearer mmcp_...'. The "
+        "operator creates one with `mem-mcp token create --app A --tenant T --role write`."
+    )
 
 
 def http_app(
@@ -107,7 +111,9 @@ def http_app(
     elif transport == "sse":
         app = server.sse_app(host=settings.host)
     else:
-        raise InvalidArgumentError(f"{transport!r} is not an HTTP transport; use sse or streamable-http.", field="transport")
+        raise InvalidArgumentError(
+            f"{transport!r} is not an HTTP transport; use sse or streamable-http.", field="transport"
+        )
     return ClearAuthErrors(app)
 
 
@@ -123,8 +129,13 @@ def serve_http(settings: Settings, transport: Transport) -> None:
     core = MemoryService(settings)
     app = http_app(settings, transport, core, tokens=tokens)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     path = "/mcp" if transport == "streamable-http" else "/sse"
     log.warning("mem-mcp %s on http://%s:%d%s (health: /healthz)", transport, settings.host, settings.port, path)

@@ -31,7 +31,7 @@ FilterArg = Annotated[
     dict[str, Any] | None,
     Field(
         description=(
-            "Optional conditions, e.g. {\"type\": \"preference\", \"created_at\": {\"$gte\": \"2026-01-01\"}}. "
+            'Optional conditions, e.g. {"type": "preference", "created_at": {"$gte": "2026-01-01"}}. '
             "Fields: created_at, updated_at, type, tags, agent_id, run_id, status, metadata.<key>. "
             "Operators: $eq $ne $gt $gte $lt $lte $in $nin $contains; combine with $and $or $not."
         )

@@ -60,18 +60,22 @@ def register(server: MCPServer[AppState]) -> None:
     server.resource("memory://stores", mime_type=JSON, description="All memory stores.")(stores_resource)
     server.resource("memory://stores/{store}", mime_type=JSON, description="One memory store.")(store_resource)
     server.resource(
-        "memory://stores/{store}/memories/{memory_id}", mime_type=JSON,
+        "memory://stores/{store}/memories/{memory_id}",
+        mime_type=JSON,
         description="One memory of your app and tenant (any agent or run).",
     )(memory_resource)
     server.resource(
-        "memory://recent", mime_type=JSON,
+        "memory://recent",
+        mime_type=JSON,
         description="The 20 most recent memories of your app and tenant, across agents and runs.",
     )(recent_resource)
     server.resource(
-        "memory://profiles/{profile_schema_id}", mime_type=JSON,
+        "memory://profiles/{profile_schema_id}",
+        mime_type=JSON,
         description="The current user's profile for a profile schema (attributes with their values).",
     )(profile_resource)
     server.resource(
-        "memory://profiles/{profile_schema_id}/{tenant_id}", mime_type=JSON,
+        "memory://profiles/{profile_schema_id}/{tenant_id}",
+        mime_type=JSON,
         description="One user's (tenant's) profile for a profile schema.",
     )(tenant_profile_resource)

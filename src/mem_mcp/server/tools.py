@@ -51,6 +51,7 @@ Ctx = Context[AppState, Any]
 
 # -- memories --------------------------------------------------------------------------------------
 
+
 async def add_memories(
     ctx: Ctx,
     text: Annotated[
@@ -59,14 +60,16 @@ async def add_memories(
     ] = None,
     messages: Annotated[
         list[MessageInput] | None,
-        Field(description="Conversation turns [{role, content}]: saved as this run's short-term memory, and "
-              "mem-mcp extracts the lasting memories from them."),
+        Field(
+            description="Conversation turns [{role, content}]: saved as this run's short-term memory, and "
+            "mem-mcp extracts the lasting memories from them."
+        ),
     ] = None,
-    metadata: Annotated[dict[str, Any] | None, Field(description="Optional JSON object stored with the memory.")] = None,
+    metadata: Annotated[
+        dict[str, Any] | None, Field(description="Optional JSON object stored with the memory.")
+    ] = None,
     tags: Annotated[list[str] | None, Field(description="Optional labels, e.g. ['work'].")] = None,
-    type: Annotated[
-        str, Field(description="fact, preference, episodic, profile, tool, or a custom type.")
-    ] = "fact",
+    type: Annotated[str, Field(description="fact, preference, episodic, profile, tool, or a custom type.")] = "fact",
     sync: Annotated[bool, Field(description="Process before answering (true) or in the background.")] = True,
     store: StoreArg = "default",
     scope: ScopeArg = None,
@@ -88,20 +91,36 @@ async def add_memories(
     """
     state = ctx.request_context.lifespan_context
     return await state.service.add_memories(
-        text=text, messages=messages, metadata=metadata, tags=tags, type=type, sync=sync,
-        store=store, scope=scope, profile_schema_id=profile_schema_id, profile_schema=profile_schema,
+        text=text,
+        messages=messages,
+        metadata=metadata,
+        tags=tags,
+        type=type,
+        sync=sync,
+        store=store,
+        scope=scope,
+        profile_schema_id=profile_schema_id,
+        profile_schema=profile_schema,
         ctx=call_context(ctx, state),
     )
 
+
 async def search_memories(
     ctx: Ctx,
-    query: Annotated[str | None, Field(description="What to look for, in any language, e.g. 'food preferences'.")] = None,
+    query: Annotated[
+        str | None, Field(description="What to look for, in any language, e.g. 'food preferences'.")
+    ] = None,
     messages: Annotated[
         list[MessageInput] | None,
         Field(description="Alternatively the recent conversation; the last user turn weighs most."),
     ] = None,
     top_k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 10,
-    min_score: Annotated[float, Field(description="Drop results scoring below this relevance (0-1). Default 0 keeps the top_k best.", ge=0, le=1)] = 0.0,
+    min_score: Annotated[
+        float,
+        Field(
+            description="Drop results scoring below this relevance (0-1). Default 0 keeps the top_k best.", ge=0, le=1
+        ),
+    ] = 0.0,
     types: Annotated[list[str] | None, Field(description="Only these memory types, e.g. ['preference'].")] = None,
     filter: FilterArg = None,
     order_by: Annotated[OrderBy, Field(description="relevance (default) or a time order.")] = "relevance",
@@ -119,10 +138,21 @@ async def search_memories(
     """
     state = ctx.request_context.lifespan_context
     return await state.service.search_memories(
-        query=query, messages=messages, top_k=top_k, min_score=min_score, types=types, filter=filter,
-        order_by=order_by, offset=offset, rerank=rerank, include_superseded=include_superseded,
-        store=store, scope=scope, ctx=call_context(ctx, state),
+        query=query,
+        messages=messages,
+        top_k=top_k,
+        min_score=min_score,
+        types=types,
+        filter=filter,
+        order_by=order_by,
+        offset=offset,
+        rerank=rerank,
+        include_superseded=include_superseded,
+        store=store,
+        scope=scope,
+        ctx=call_context(ctx, state),
     )
+
 
 async def list_memories(
     ctx: Ctx,
@@ -142,14 +172,23 @@ async def list_memories(
     """
     state = ctx.request_context.lifespan_context
     return await state.service.list_memories(
-        filter=filter, types=types, order_by=order_by, offset=offset, limit=limit,
-        include_superseded=include_superseded, store=store, scope=scope, ctx=call_context(ctx, state),
+        filter=filter,
+        types=types,
+        order_by=order_by,
+        offset=offset,
+        limit=limit,
+        include_superseded=include_superseded,
+        store=store,
+        scope=scope,
+        ctx=call_context(ctx, state),
     )
+
 
 async def get_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None) -> Memory:
     """Read one memory by id (needs the memory's full scope; search results show it)."""
     state = ctx.request_context.lifespan_context
     return await state.service.get_memory(memory_id, store=store, scope=scope, ctx=call_context(ctx, state))
+
 
 async def update_memory(
     ctx: Ctx,
@@ -169,7 +208,10 @@ async def update_memory(
         memory_id, text=text, metadata=metadata, store=store, scope=scope, ctx=call_context(ctx, state)
     )
 
-async def delete_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None) -> WriteResult:
+
+async def delete_memory(
+    ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None
+) -> WriteResult:
     """Forget a memory when the user asks you to ("forget my address", "忘掉我的地址") or it is wrong.
 
     Pass the memory's id and full scope as search_memories returned them. It leaves search and list;
@@ -178,10 +220,14 @@ async def delete_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "def
     state = ctx.request_context.lifespan_context
     return await state.service.delete_memory(memory_id, store=store, scope=scope, ctx=call_context(ctx, state))
 
-async def memory_history(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None) -> MemoryHistory:
+
+async def memory_history(
+    ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None
+) -> MemoryHistory:
     """Show how a memory changed over time: every version, oldest first, with ADD/UPDATE/DELETE events."""
     state = ctx.request_context.lifespan_context
     return await state.service.memory_history(memory_id, store=store, scope=scope, ctx=call_context(ctx, state))
+
 
 async def list_messages(
     ctx: Ctx,
@@ -192,7 +238,10 @@ async def list_messages(
 ) -> MessageList:
     """Read the raw messages (short-term memory) saved for one run/session, in order."""
     state = ctx.request_context.lifespan_context
-    return await state.service.list_messages(limit=limit, offset=offset, store=store, scope=scope, ctx=call_context(ctx, state))
+    return await state.service.list_messages(
+        limit=limit, offset=offset, store=store, scope=scope, ctx=call_context(ctx, state)
+    )
+
 
 async def list_requests(
     ctx: Ctx,
@@ -211,9 +260,17 @@ async def list_requests(
     whether they failed. Admins may pass scope {"tenant_id": "*"} to see every tenant."""
     state = ctx.request_context.lifespan_context
     return await state.service.list_requests(
-        operation=operation, outcome=outcome, since=since, until=until, token_id=token_id, limit=limit,
-        store=store, scope=scope, ctx=call_context(ctx, state),
+        operation=operation,
+        outcome=outcome,
+        since=since,
+        until=until,
+        token_id=token_id,
+        limit=limit,
+        store=store,
+        scope=scope,
+        ctx=call_context(ctx, state),
     )
+
 
 async def export_memories(
     ctx: Ctx,
@@ -230,10 +287,12 @@ async def export_memories(
     jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     return ExportResult(count=len(records), jsonl=jsonl)
 
+
 async def memory_stats(ctx: Ctx, store: StoreArg = "default") -> Stats:
     """Count the memories of a store (active, superseded, deleted; by type) and its saved messages."""
     state = ctx.request_context.lifespan_context
     return await state.service.stats(store, ctx=call_context(ctx, state))
+
 
 async def get_request(
     ctx: Ctx, request_id: Annotated[str, Field(description="The request_id add_memories returned.")]
@@ -242,6 +301,7 @@ async def get_request(
     DELETE/NONE events) or failed (with the reason; retry it with retry_request)."""
     state = ctx.request_context.lifespan_context
     return await state.service.get_request(request_id, ctx=call_context(ctx, state))
+
 
 async def retry_request(
     ctx: Ctx,
@@ -252,7 +312,9 @@ async def retry_request(
     state = ctx.request_context.lifespan_context
     return await state.service.retry_request(request_id, sync=sync, ctx=call_context(ctx, state))
 
+
 # -- stores ----------------------------------------------------------------------------------------
+
 
 async def create_memory_store(
     ctx: Ctx,
@@ -270,15 +332,18 @@ async def create_memory_store(
         name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=call_context(ctx, state)
     )
 
+
 async def get_memory_store(ctx: Ctx, store: StoreArg = "default") -> MemoryStore:
     """Show a memory store's settings and how many memories it holds."""
     state = ctx.request_context.lifespan_context
     return await state.service.get_store(store, ctx=call_context(ctx, state))
 
+
 async def list_memory_stores(ctx: Ctx) -> StoreList:
     """List the memory stores (containers of memories, e.g. one per project) with their settings."""
     state = ctx.request_context.lifespan_context
     return await state.service.list_stores(ctx=call_context(ctx, state))
+
 
 async def update_memory_store(
     ctx: Ctx,
@@ -294,21 +359,27 @@ async def update_memory_store(
         store, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=call_context(ctx, state)
     )
 
+
 async def delete_memory_store(ctx: Ctx, store: Annotated[str, Field(description="The store to delete.")]) -> Deleted:
     """Delete a memory store and everything in it. Only when the user explicitly asks; cannot be undone."""
     state = ctx.request_context.lifespan_context
     return await state.service.delete_store(store, ctx=call_context(ctx, state))
 
+
 # -- profiles --------------------------------------------------------------------------------------
+
 
 async def create_profile_schema(
     ctx: Ctx,
     name: Annotated[str, Field(description="Schema name, e.g. '用户基础画像'.", min_length=1, max_length=128)],
     attributes: Annotated[
         list[ProfileAttributeInput],
-        Field(description="The attributes to extract, e.g. [{\"name\": \"年龄\", \"description\": \"用户年龄\"}, "
-              "{\"name\": \"居住地\", \"description\": \"用户目前居住的城市\"}]. At least one; names unique, no "
-              "near-synonyms.", max_length=100),
+        Field(
+            description='The attributes to extract, e.g. [{"name": "年龄", "description": "用户年龄"}, '
+            '{"name": "居住地", "description": "用户目前居住的城市"}]. At least one; names unique, no '
+            "near-synonyms.",
+            max_length=100,
+        ),
     ],
     description: Annotated[str, Field(description="What the profile is for.", max_length=2000)] = "",
 ) -> ProfileSchema:
@@ -317,9 +388,8 @@ async def create_profile_schema(
     to add_memories. Clear, specific names and descriptions extract best; near-synonyms (姓名/名字,
     年龄/岁数) are refused because a value could land in either."""
     state = ctx.request_context.lifespan_context
-    return await state.service.create_profile_schema(
-        name, attributes, description, ctx=call_context(ctx, state)
-    )
+    return await state.service.create_profile_schema(name, attributes, description, ctx=call_context(ctx, state))
+
 
 async def list_profile_schemas(
     ctx: Ctx,
@@ -331,10 +401,12 @@ async def list_profile_schemas(
     state = ctx.request_context.lifespan_context
     return await state.service.list_profile_schemas(offset=offset, limit=limit, ctx=call_context(ctx, state))
 
+
 async def get_profile_schema(ctx: Ctx, profile_schema_id: ProfileSchemaIdArg) -> ProfileSchema:
     """Show a profile schema with its attributes (attribute_id, name, description, default_value)."""
     state = ctx.request_context.lifespan_context
     return await state.service.get_profile_schema(profile_schema_id, ctx=call_context(ctx, state))
+
 
 async def update_profile_schema(
     ctx: Ctx,
@@ -343,23 +415,31 @@ async def update_profile_schema(
     description: Annotated[str | None, Field(description="New schema description.", max_length=2000)] = None,
     attribute_operations: Annotated[
         list[AttributeOperation] | None,
-        Field(description="Changes, applied in order: {\"op\": \"add\", \"name\", \"description\", "
-              "\"default_value\"}, {\"op\": \"update\", \"attribute_id\", ...fields to change}, "
-              "{\"op\": \"delete\", \"attribute_id\"}.", max_length=100),
+        Field(
+            description='Changes, applied in order: {"op": "add", "name", "description", '
+            '"default_value"}, {"op": "update", "attribute_id", ...fields to change}, '
+            '{"op": "delete", "attribute_id"}.',
+            max_length=100,
+        ),
     ] = None,
 ) -> ProfileSchema:
     """Change a profile schema: rename it, or add, update or delete attributes by attribute_id (from
     get_profile_schema). Deleting an attribute also deletes every user's value for it."""
     state = ctx.request_context.lifespan_context
     return await state.service.update_profile_schema(
-        profile_schema_id, name=name, description=description, attribute_operations=attribute_operations,
+        profile_schema_id,
+        name=name,
+        description=description,
+        attribute_operations=attribute_operations,
         ctx=call_context(ctx, state),
     )
+
 
 async def delete_profile_schema(ctx: Ctx, profile_schema_id: ProfileSchemaIdArg) -> ProfileSchemaDeleted:
     """Delete a profile schema and every user's profile values for it. Only when explicitly asked."""
     state = ctx.request_context.lifespan_context
     return await state.service.delete_profile_schema(profile_schema_id, ctx=call_context(ctx, state))
+
 
 async def get_user_profile(
     ctx: Ctx,
@@ -408,5 +488,5 @@ TOOLS: list[tuple[Callable[..., Any], ToolAnnotations | None]] = [
 
 def register(server: MCPServer[AppState]) -> None:
     """Add every tool to ``server``."""
-    for fn, annotations in TOOLS:
-        server.add_tool(fn, annotations=annotations)
+    for fn, hints in TOOLS:
+        server.add_tool(fn, annotations=hints)
