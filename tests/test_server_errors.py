@@ -94,5 +94,7 @@ async def test_the_sdk_refusals_pass_through(client):
         assert unknown.is_error and "no_such_tool" in unknown.content[0].text
         with pytest.raises(MCPError, match="Unknown prompt"):
             await client.get_prompt("no_such_prompt", {})
+        with pytest.raises(MCPError, match="Missing required arguments"):
+            await client.get_prompt("recall_user_context", {})
         with pytest.raises(MCPError, match="Unknown resource"):
             await client.read_resource("other://x")
