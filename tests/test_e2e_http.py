@@ -14,13 +14,11 @@ import time
 from pathlib import Path
 
 import httpx2
-import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_http import call, http_client  # noqa: E402
+from mcp_http import call, http_client
 
-from mem_mcp.config import Settings  # noqa: E402
-from mem_mcp.service import MemoryService  # noqa: E402
+from mem_mcp.config import Settings
+from mem_mcp.service import MemoryService
 
 CLI = [sys.executable, "-m", "mem_mcp"]
 

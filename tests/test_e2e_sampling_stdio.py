@@ -14,8 +14,7 @@ import mcp_types as types
 from mcp import Client, StdioServerParameters
 from mcp_types import Implementation
 
-sys.path.insert(0, str(Path(__file__).parent))
-from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, ScriptedModel, seed_again  # noqa: E402
+from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, ScriptedModel, seed_again
 
 
 def _params(data_dir: Path) -> StdioServerParameters:

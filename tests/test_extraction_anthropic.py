@@ -19,7 +19,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from fake_anthropic import FakeAnthropic, delay, error, text_answer, tool_answer  # noqa: E402
+from fake_anthropic import FakeAnthropic, delay, error, text_answer, tool_answer
 from mem_mcp.extraction import (
     ExistingMemory,
     ExtractionError,

@@ -3,18 +3,13 @@ Anthropic extractor (real `anthropic` client) against the fake Messages API on 1
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-from mem_mcp.config import Settings
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
-from fake_anthropic import FakeAnthropic, error, tool_answer  # noqa: E402
+from fakes import HashEmbedder
+from fake_anthropic import error, tool_answer
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 READ = {"app_id": "app", "tenant_id": "alice"}

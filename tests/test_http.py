@@ -7,77 +7,18 @@ through `mem-mcp serve`."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import sys
-import threading
 import time
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Iterator
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp_types import Implementation
 
-from mem_mcp.auth import RateLimits, TokenStore
 from mem_mcp.server import build_server, http_app
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
-
-
-class LiveServer:
-    """uvicorn on 127.0.0.1:<free port> in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.sock.close()
-
-
-@pytest.fixture
-def tokens(settings) -> dict[str, Any]:
-    store = TokenStore(settings.token_path)
-    out: dict[str, Any] = {"store": store}
-    for name, tenant, role, limits in [
-        ("alice", "alice", "write", None),
-        ("bob", "bob", "write", None),
-        ("alice_reader", "alice", "read", None),
-        ("admin", "ops", "admin", None),
-        ("limited", "carol", "write", RateLimits(search_per_minute=2)),
-    ]:
-        token, rec = store.create(app_id="default", tenant_id=tenant, role=role, name=name, rate_limits=limits)
-        out[name] = token
-        out[f"{name}_id"] = rec.id
-    return out
+from fakes import HashEmbedder, NoopExtractor
+from mcp_http import LiveServer, call, error_code, http_client, sse_mcp_client
 
 
 @pytest.fixture
@@ -91,32 +32,6 @@ def service(settings) -> Iterator[MemoryService]:
 def live(settings, service, tokens) -> Iterator[LiveServer]:
     with LiveServer(http_app(settings, "streamable-http", service, tokens=tokens["store"])) as srv:
         yield srv
-
-
-@asynccontextmanager
-async def http_client(url: str, token: str | None, name: str = "http-tester") -> AsyncIterator[Client]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with create_mcp_http_client(headers=headers) as http:
-        transport = streamable_http_client(url, http_client=http)
-        async with Client(transport, mode="legacy", client_info=Implementation(name=name, version="1")) as client:
-            yield client
-
-
-@asynccontextmanager
-async def sse_mcp_client(url: str, token: str) -> AsyncIterator[Client]:
-    transport = sse_client(url, headers={"Authorization": f"Bearer {token}"})
-    async with Client(transport, mode="legacy", client_info=Implementation(name="sse-tester", version="1")) as client:
-        yield client
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    res = await client.call_tool(tool, args)
-    assert res.structured_content is not None, res
-    return {"is_error": res.is_error, **res.structured_content}
-
-
-def error_code(result: dict[str, Any]) -> str | None:
-    return result["error"]["code"] if result.get("is_error") else None
 
 
 # -- authentication --------------------------------------------------------------------------------

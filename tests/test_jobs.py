@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sys
 import threading
 import time
 from collections import Counter
@@ -24,8 +23,7 @@ from mem_mcp.models import Scope
 from mem_mcp.service import MemoryService
 from mem_mcp.storage import JOBS_SCHEMA, Database
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 WORDS = ["apple", "banana", "cherry", "durian", "elderberry", "fig", "grape", "honeydew"]
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}

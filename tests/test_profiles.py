@@ -3,9 +3,6 @@ tenant isolation and the request log (real LanceDB in tmp_path; the offline extr
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from mem_mcp.errors import (
@@ -22,8 +19,7 @@ from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.scope import ScopeDefaults
 from mem_mcp.service import CallContext, MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 BASIC = [
     {"name": "年龄", "description": "用户年龄"},

@@ -17,7 +17,7 @@ from mem_mcp.retrieval import fts_text
 from mem_mcp.service import MemoryService
 from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
 
-from conftest import HashEmbedder, NoopExtractor
+from fakes import HashEmbedder, NoopExtractor
 
 DIM = 16
 AGENTS = ("desk", "phone")

@@ -3,9 +3,6 @@ model). Asserts on tool listings, isError, structuredContent, resources and prom
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from mcp_types import Implementation
@@ -13,8 +10,7 @@ from mcp_types import Implementation
 from mem_mcp.server import build_server
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
+from fakes import HashEmbedder, NoopExtractor
 
 TOOLS = {
     "get_request", "retry_request",

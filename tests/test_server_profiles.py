@@ -4,8 +4,6 @@ extractor, HashEmbedder)."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -15,8 +13,7 @@ from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.server import build_server
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 PROFILE_TOOLS = {
     "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",

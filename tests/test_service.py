@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +21,7 @@ from mem_mcp.errors import (
 from mem_mcp.service import AsyncMemoryService, CallContext, MemoryService
 from mem_mcp.scope import ScopeDefaults
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
+from fakes import HashEmbedder, NoopExtractor
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 
@@ -410,9 +407,6 @@ async def test_async_service_runs_the_same_operations(service):
 
 
 def _writer(data_dir: str, n: int) -> None:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import HashEmbedder
-
     svc = MemoryService(Settings(data_dir=data_dir, _env_file=None), embedder=HashEmbedder())
     for i in range(n):
         svc.add_memories(text=f"child memory {i}", scope=ALICE)
