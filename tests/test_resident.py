@@ -257,14 +257,14 @@ def test_closing_stops_the_loader_and_searches_go_on_through_lancedb(db: Databas
     assert _search(db, table, q, m, resident=True) == expected  # asks for a read in the background
     db.resident.wait_idle()
     assert _resident_used(db, table, m)
-    loader = db.resident._thread
-    assert loader is not None and loader.is_alive()
+    loader = db.resident._worker
+    assert loader.alive
     db.resident.close()
-    assert not loader.is_alive()
+    assert not loader.alive and loader.stopped
     assert not _resident_used(db, table, m)
     assert _search(db, table, q, m, resident=True) == expected
     db.resident.wait_idle(timeout=1)
-    assert not _resident_used(db, table, m) and db.resident._thread is None
+    assert not _resident_used(db, table, m) and not loader.alive  # no loader started again
 
 
 def test_warm_up_reads_the_default_tenant_into_memory(tmp_path: Path) -> None:
