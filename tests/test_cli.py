@@ -286,6 +286,7 @@ def test_version_in_a_subprocess() -> None:
 # -- reindex --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # re-embeds a store with a second real model
 def test_reindex_with_a_local_onnx_model(
     data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -242,6 +242,7 @@ def _doomed_process(data_dir: str, ready_file: str) -> None:
     threading.Event().wait()  # killed here, mid-job
 
 
+@pytest.mark.slow  # multi-process
 def test_a_job_killed_mid_extraction_resumes_after_restart(settings, tmp_path):
     import multiprocessing
     import time

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import httpx2
 
 from mcp_http import call, http_client
@@ -99,6 +101,7 @@ async def test_hosted_server_isolates_tenants_and_shuts_down_gracefully(tmp_path
         svc.close()
 
 
+@pytest.mark.slow  # several server processes
 def test_http_refuses_to_start_without_tokens_and_no_auth_only_on_loopback(tmp_path):
     env = _env(tmp_path / "data")
     out = subprocess.run(

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 import mcp_types as types
 from mcp import Client, StdioServerParameters
 from mcp_types import Implementation
 
 from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, ScriptedModel, seed_again
+
+pytestmark = pytest.mark.slow  # long e2e: a stdio server process with the real model
 
 
 def _params(data_dir: Path) -> StdioServerParameters:

@@ -138,6 +138,7 @@ def _claim_all(data_dir: str, ids: list[str], ready: str, go: str, out: str) -> 
     Path(out).write_text(json.dumps([i for i in ids if board.claim(i) is not None]))
 
 
+@pytest.mark.slow  # multi-process
 def test_two_processes_never_claim_the_same_job(tmp_path):
     data_dir = str(tmp_path / "data")
     board = JobBoard(Database(data_dir), timedelta(minutes=15))

@@ -155,6 +155,7 @@ db.insert(table, [_row(777, q)])
 """
 
 
+@pytest.mark.slow  # multi-process
 def test_another_process_writing_is_seen_at_once(db: Database, table, tmp_path: Path) -> None:
     m = RowMatch("a", "t1", None, None, ("active",))
     db.resident.load_now(table.name, "a", "t1")

@@ -41,7 +41,7 @@ async def test_tools_are_listed_with_descriptions_and_schemas(server):
     search = tools["search_memories"].input_schema["properties"]
     assert {"query", "messages", "top_k", "min_score", "types", "filter", "order_by", "offset", "rerank",
             "include_superseded", "store", "scope"} <= set(search)
-    assert search["top_k"].get("maximum") == 50 or "50" in str(search["top_k"])
+    assert (search["top_k"].get("minimum"), search["top_k"].get("maximum")) == (1, 50)  # the bounds, not the prose
     assert {"text", "messages", "metadata", "sync", "store", "scope"} <= set(tools["add_memories"].input_schema["properties"])
 
 

@@ -413,6 +413,7 @@ def _writer(data_dir: str, n: int) -> None:
     svc.search_memories(query="parent memory", scope={"app_id": "app", "tenant_id": "alice"})
 
 
+@pytest.mark.slow  # multi-process
 def test_second_process_reading_and_writing(settings):
     svc = MemoryService(settings, embedder=HashEmbedder())
     svc.get_store()
