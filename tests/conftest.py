@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from fake_anthropic import FakeAnthropic
 from fakes import HashEmbedder, NoopExtractor
-from mem_mcp.auth import RateLimits, TokenStore
 from mem_mcp.config import Settings
 from mem_mcp.service import MemoryService
 
@@ -99,20 +98,3 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("MEM_MCP_DATA_DIR", str(data))
     return data
-
-
-@pytest.fixture
-def tokens(settings) -> dict[str, Any]:
-    store = TokenStore(settings.token_path)
-    out: dict[str, Any] = {"store": store}
-    for name, tenant, role, limits in [
-        ("alice", "alice", "write", None),
-        ("bob", "bob", "write", None),
-        ("alice_reader", "alice", "read", None),
-        ("admin", "ops", "admin", None),
-        ("limited", "carol", "write", RateLimits(search_per_minute=2)),
-    ]:
-        token, rec = store.create(app_id="default", tenant_id=tenant, role=role, name=name, rate_limits=limits)
-        out[name] = token
-        out[f"{name}_id"] = rec.id
-    return out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "load_http.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "load_http.py"
 
 
 @pytest.mark.slow  # a server process with the real model

@@ -145,7 +145,7 @@ def test_a_write_it_cannot_follow_sends_searches_to_lancedb_until_reread(db: Dat
 _WRITER = """
 import sys
 import numpy as np
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = sys.argv[2:]  # this directory, and tests/ for the modules test_resident imports
 from test_resident import DIM, _row
 from mem_mcp.storage import Database, memory_table_name
 db = Database(sys.argv[1])
@@ -160,7 +160,8 @@ def test_another_process_writing_is_seen_at_once(db: Database, table, tmp_path: 
     m = RowMatch("a", "t1", None, None, ("active",))
     db.resident.load_now(table.name, "a", "t1")
     assert _resident_used(db, table, m)
-    subprocess.run([sys.executable, "-c", _WRITER, db.uri, str(Path(__file__).parent)], check=True, timeout=120)
+    here = Path(__file__).parent
+    subprocess.run([sys.executable, "-c", _WRITER, db.uri, str(here), str(here.parent)], check=True, timeout=120)
     q = np.zeros(DIM, dtype=np.float32)
     q[0] = 1.0
     assert not _resident_used(db, table, m)  # the snapshot is older than the table now

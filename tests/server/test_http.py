@@ -1,7 +1,7 @@
 """MCP over real HTTP on 127.0.0.1: uvicorn serving ``http_app`` on a free port in a thread, driven by
 the SDK's streamable HTTP and SSE clients with bearer tokens. Covers tenant isolation (whatever scope,
 wildcard, filter or id a caller sends), roles, 401s, rate limits, the audit log, /healthz, stateless
-mode, and graceful shutdown. The service uses HashEmbedder; test_e2e_http.py runs the real model
+mode, and graceful shutdown. The service uses HashEmbedder; tests/e2e/test_e2e_http.py runs the real model
 through `mem-mcp serve`."""
 
 from __future__ import annotations

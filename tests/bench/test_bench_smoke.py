@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from types import ModuleType
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _script(name: str) -> ModuleType:
