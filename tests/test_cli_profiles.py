@@ -9,7 +9,6 @@ from mem_mcp.config import Settings
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-
 from cli_runner import cli, cli_json
 
 

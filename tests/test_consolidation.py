@@ -15,7 +15,14 @@ import pytest
 from mem_mcp.config import Settings
 from mem_mcp.consolidation import DUPLICATE_COSINE, IDENTICAL_COSINE, Neighbour, decide, normalise
 from mem_mcp.errors import InvalidArgumentError, RequestNotFoundError
-from mem_mcp.extraction import CandidateMemory, ExtractionError, ExtractionInput, ExtractionResult, Extractor, ReconcileDecision
+from mem_mcp.extraction import (
+    CandidateMemory,
+    ExtractionError,
+    ExtractionInput,
+    ExtractionResult,
+    Extractor,
+    ReconcileDecision,
+)
 from mem_mcp.service import MemoryService
 
 from fakes import HashEmbedder

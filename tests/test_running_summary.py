@@ -13,8 +13,8 @@ from mem_mcp.extraction.offline import SUMMARY_MAX_CHARS, OfflineExtractor
 from mem_mcp.running_summary import excluded_types, plans, slot_key
 from mem_mcp.service import MemoryService
 
-from fakes import HashEmbedder
 from fake_anthropic import FakeAnthropic, tool_answer
+from fakes import HashEmbedder
 
 R1 = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 R2 = {**R1, "run_id": "r2"}

@@ -11,9 +11,9 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-from types import ModuleType
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

@@ -13,14 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import httpx2
-
-from mcp_http import call, http_client
+import pytest
 
 from mem_mcp.config import Settings
 from mem_mcp.service import MemoryService
+
+from mcp_http import call, http_client
 
 CLI = [sys.executable, "-m", "mem_mcp"]
 

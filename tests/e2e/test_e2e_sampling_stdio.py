@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 import mcp_types as types
+import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import Implementation
 

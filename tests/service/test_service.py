@@ -18,8 +18,8 @@ from mem_mcp.errors import (
     StoreNotFoundError,
     TextTooLongError,
 )
-from mem_mcp.service import AsyncMemoryService, CallContext, MemoryService
 from mem_mcp.scope import ScopeDefaults
+from mem_mcp.service import AsyncMemoryService, CallContext, MemoryService
 
 from fakes import HashEmbedder, NoopExtractor
 
