@@ -62,8 +62,8 @@ def scripted() -> ScriptedExtractor:
 
 
 @pytest.fixture
-def svc(settings, scripted) -> MemoryService:
-    service = MemoryService(settings, embedder=HashEmbedder(), extractor=scripted)
+def svc(memory_settings, scripted) -> MemoryService:
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=scripted)
     yield service
     service.close()
 

@@ -26,8 +26,8 @@ def user(*texts: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def svc(settings):
-    service = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def svc(memory_settings):
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     service.create_store(STORE, extraction_strategies=["fact", "summary"])
     yield service
     service.close()

@@ -23,8 +23,10 @@ TOOLS = {
 
 
 @pytest.fixture
-def server(settings):
-    return build_server(settings, MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor()))
+def server(memory_settings):
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    yield build_server(memory_settings, service)
+    service.close()
 
 
 def _client(server):

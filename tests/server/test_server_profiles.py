@@ -32,8 +32,10 @@ SEED = [
 
 
 @pytest.fixture
-def server(settings):
-    return build_server(settings, MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor()))
+def server(memory_settings):
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+    yield build_server(memory_settings, service)
+    service.close()
 
 
 def _client(server):

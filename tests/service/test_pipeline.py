@@ -20,8 +20,8 @@ def user(*texts: str) -> list[dict]:
 
 
 @pytest.fixture
-def offline(settings) -> MemoryService:
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def offline(memory_settings) -> MemoryService:
+    svc = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     yield svc
     svc.close()
 

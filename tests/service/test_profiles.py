@@ -60,8 +60,8 @@ SEED_MESSAGES = [
 
 
 @pytest.fixture
-def svc(settings) -> MemoryService:
-    service = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def svc(memory_settings) -> MemoryService:
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     yield service
     service.close()
 

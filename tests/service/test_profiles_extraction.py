@@ -51,8 +51,8 @@ def prompt_of(fake: FakeAnthropic, n: int = -1) -> str:
 
 
 @pytest.fixture
-def offline(settings):
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def offline(memory_settings):
+    svc = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     yield svc
     svc.close()
 
