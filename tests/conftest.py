@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -79,6 +79,22 @@ def service(memory_settings: Settings) -> Iterator[MemoryService]:
     svc = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=NoopExtractor())
     yield svc
     svc.close()
+
+
+@pytest.fixture
+def make_service() -> Iterator[Callable[..., MemoryService]]:
+    """``make_service(settings, **kwargs)``: a ``MemoryService`` that is closed after the test (for tests
+    that need more than one, or one on settings of their own)."""
+    made: list[MemoryService] = []
+
+    def make(settings: Settings, **kwargs: Any) -> MemoryService:
+        svc = MemoryService(settings, **kwargs)
+        made.append(svc)
+        return svc
+
+    yield make
+    for svc in reversed(made):
+        svc.close()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from mem_mcp import __version__
 from mem_mcp.cli import main
 from mem_mcp.config import Settings
-from mem_mcp.service import MemoryService
 
 from cli_runner import cli, cli_json
 from local_models import build_minilm_dir
@@ -169,11 +168,11 @@ def test_unknown_store_exits_2_and_names_it(data_dir: Path, capsys: pytest.Captu
 
 
 def test_export_import_round_trip_is_byte_identical(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_service
 ) -> None:
     ids = seed(capsys)
     # Give the store some history: an update and a delete (through the service; the CLI has neither).
-    svc = MemoryService(Settings(data_dir=data_dir))
+    svc = make_service(Settings(data_dir=data_dir))
     svc.update_memory(ids[TEA], text="The user prefers oolong tea")
     svc.delete_memory(ids[DOG])
 

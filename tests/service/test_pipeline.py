@@ -30,8 +30,8 @@ def texts(svc: MemoryService) -> list[str]:
     return sorted(m.text for m in svc.list_memories(scope=READ, limit=100).memories)
 
 
-def test_default_extractor_without_a_key_is_offline(settings):
-    assert MemoryService(settings, embedder=HashEmbedder()).extractor.name == "offline"
+def test_default_extractor_without_a_key_is_offline(settings, make_service):
+    assert make_service(settings, embedder=HashEmbedder()).extractor.name == "offline"
 
 
 def test_seed_conversation_gives_two_reminders_and_nothing_for_hello(offline):

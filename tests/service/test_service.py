@@ -309,14 +309,14 @@ def test_every_operation_is_logged_with_outcome(service):
 # -- export/import, reindex, stats ---------------------------------------------------------------
 
 
-def test_export_import_round_trip_exactly(service, tmp_path):
+def test_export_import_round_trip_exactly(service, tmp_path, make_service):
     mid = service.add_memories(text="用户住在上海", scope=ALICE, metadata={"k": [1, "二"]}, tags=["home"]).events[0].memory_id
     service.update_memory(mid, text="用户搬到了北京", scope=ALICE)
     service.add_memories(text="The user plays chess", scope={**ALICE, "run_id": "r2"}, type="preference")
     exported = service.export_memories(include_history=True)
     assert len(exported) == 3
 
-    other = MemoryService(Settings(data_dir=tmp_path / "other", _env_file=None), embedder=HashEmbedder())
+    other = make_service(Settings(data_dir=tmp_path / "other", _env_file=None), embedder=HashEmbedder())
     assert other.import_memories(exported) == 3
     assert other.export_memories(include_history=True) == exported
     assert other.import_memories(exported) == 3  # idempotent
@@ -340,13 +340,13 @@ class OtherDimEmbedder(HashEmbedder):
         super().__init__(dim=32)
 
 
-def test_reindex_moves_a_store_to_another_model(settings):
-    svc = MemoryService(settings, embedder=HashEmbedder())
+def test_reindex_moves_a_store_to_another_model(settings, make_service):
+    svc = make_service(settings, embedder=HashEmbedder())
     mid = svc.add_memories(text="the user likes tea", scope=ALICE).events[0].memory_id
     svc.update_memory(mid, text="the user likes green tea", scope=ALICE)
 
     # A server configured with another model still reads the store through the model it was built with.
-    other = MemoryService(settings, embedder=OtherDimEmbedder())
+    other = make_service(settings, embedder=OtherDimEmbedder())
     assert other.get_store().embedding_model == "test/hash-64"
     with pytest.raises(EmbeddingMismatchError, match="reindex"):
         other.search_memories(query="tea", scope={"app_id": "app", "tenant_id": "alice"})
