@@ -4,8 +4,8 @@ streamable-http` on 127.0.0.1, mixing add_memories (text) and search_memories fo
 Each client has its own token and tenant (tokens made with `mem-mcp token create`), so the run also
 checks isolation under load. A run lasts a time (--seconds) or a number of operations per client
 (--ops, as the smoke run does: a busy machine still gets every client's writes). Reports throughput,
-p50/p95/p99 latency per operation, errors, and afterwards verifies, from a fresh process on the same data directory, that every acknowledged write
-is present in its own tenant and no other.
+p50/p95/p99 latency per operation, errors, and afterwards verifies, from a fresh process on the same
+data directory, that every acknowledged write is present in its own tenant and no other.
 
     .venv/bin/python bench/load_http.py --clients 8 --seconds 60 --search-ratio 0.7
     .venv/bin/python bench/load_http.py --smoke   # 2 clients, 6 operations each: checks it works (CI)
@@ -187,7 +187,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         for op, v in lat.items()
     }
     return {
-        "clients": args.clients, "ops_per_client": args.ops, "seconds": round(elapsed, 1), "search_ratio": args.search_ratio,
+        "clients": args.clients, "ops_per_client": args.ops, "seconds": round(elapsed, 1),
+        "search_ratio": args.search_ratio,
         "ops": total_ops, "ops_per_s": round(total_ops / elapsed, 1), "latency": stats,
         "errors": len(errors), "error_samples": errors[:5],
         "foreign_hits": sum(r["foreign_hits"] for r in out.values()), **verify,
@@ -198,7 +199,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--ops", type=int, help="Operations per client instead of a duration (--seconds is then ignored).")
+    parser.add_argument("--ops", type=int, help="Operations per client instead of a duration (ignores --seconds).")
     parser.add_argument("--search-ratio", type=float, default=0.7, help="Share of searches once a client has written.")
     parser.add_argument("--smoke", action="store_true", help="Tiny run for CI: checks it works, numbers mean nothing.")
     parser.add_argument("--out", help="Also write the JSON result to this file.")

@@ -1,12 +1,12 @@
 """One background-thread abstraction: a queue drained by one daemon thread, stopped by a sentinel.
 
 The job worker, the request-log flusher, the storage optimizer and the resident-memory loader are each
-a ``Worker``: items are ``put`` on its queue and
-handled one at a time, in order; a worker with ``idle_s`` also calls ``on_idle`` whenever nothing arrived
-for that long (the flusher's timer). ``stop`` lets the thread finish what is queued (or, with ``drop_queued``, only the item in progress:
-for work that is merely an optimisation), then joins it: the
-thread's owner (the service's ``close``) stops every worker it started, so none is killed inside native
-code at interpreter exit. A failing item is logged and the thread goes on: a worker outlives any one item.
+a ``Worker``: items are ``put`` on its queue and handled one at a time, in order; a worker with
+``idle_s`` also calls ``on_idle`` whenever nothing arrived for that long (the flusher's timer). ``stop``
+lets the thread finish what is queued (or, with ``drop_queued``, only the item in progress: for work
+that is merely an optimisation), then joins it: the thread's owner (the service's ``close``) stops
+every worker it started, so none is killed inside native code at interpreter exit. A failing item is
+logged and the thread goes on: a worker outlives any one item.
 """
 
 from __future__ import annotations

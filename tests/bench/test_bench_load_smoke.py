@@ -20,5 +20,6 @@ def test_load_test_smoke_run_loses_no_writes():
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["ops"] == 2 * 6 and result["errors"] == 0, result["error_samples"]
-    assert result["acknowledged"] >= 2 and result["lost"] == 0 and result["unexpected"] == 0  # each client's first op adds
+    # Each client's first operation is an add.
+    assert result["acknowledged"] >= 2 and result["lost"] == 0 and result["unexpected"] == 0
     assert result["foreign_hits"] == 0 and result["latency"]["add"]["n"] > 0
