@@ -3,6 +3,7 @@
     mem-mcp serve                          # MCP over stdio, for Claude Desktop and other local clients
     mem-mcp serve --transport streamable-http --port 8765   # HTTP for a team (needs tokens)
     mem-mcp token create --tenant alice --role write        # prints a bearer token once
+    mem-mcp ui                             # the memory console in the browser, http://127.0.0.1:8766/
     mem-mcp add "The user prefers tea"     # save a memory
     mem-mcp search "what does the user drink?"
     mem-mcp list --limit 50 --json
@@ -55,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tokens-file", type=Path, help="HTTP: token file (default <data-dir>/tokens.json).")
     serve.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions (behind a load balancer).")
     serve.add_argument("--no-auth", action="store_true", help="HTTP without tokens; loopback only, single user.")
+
+    ui = sub.add_parser("ui", parents=[common], help="The memory console in the browser (see, search, edit, forget).",
+                        epilog="Example: mem-mcp ui --port 8766  |  mem-mcp ui --host 0.0.0.0 --sign-in")
+    ui.add_argument("--host", dest="ui_host", default="127.0.0.1",
+                    help="Address to listen on (default 127.0.0.1; any other needs --sign-in).")
+    ui.add_argument("--port", dest="ui_port", type=int, default=8766, help="Port (default 8766).")
+    ui.add_argument("--sign-in", action="store_true", help="Require a token from `mem-mcp token create` to sign in.")
+    ui.add_argument("--tokens-file", type=Path, help="Token file for --sign-in (default <data-dir>/tokens.json).")
 
     token = sub.add_parser("token", help="Create, list and revoke HTTP bearer tokens.")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -217,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .server import run
 
             run(settings, transport=args.transport)
+            return 0
+        if args.command == "ui":
+            from .ui import run as run_ui  # not imported by serve: stdio start-up stays as it was
+
+            run_ui(settings, host=args.ui_host, port=args.ui_port, sign_in=args.sign_in)
             return 0
         if args.command == "token":
             return _token(args, settings)
