@@ -52,6 +52,14 @@ MAX_IMPORT_BYTES = 256 * 1024 * 1024
 #: Messages a redirect may ask the next page to show (``?flash=key``): never text from the URL.
 _FLASHES = {"deleted_n", "saved_version", "imported_n", "retried"}
 _EXTRA_TYPES = ("note",)
+LOG_FETCH, LOG_ROWS = 1000, 200
+#: Operations that change nothing: the console's own calls of these are hidden from the activity log
+#: unless asked for.
+_READ_OPERATIONS = {
+    "GetMemoryStore", "ListMemoryStores", "SearchMemories", "ListMemories", "GetMemory", "MemoryHistory",
+    "ListMessages", "ListRequests", "GetRequest", "Stats", "ExportMemories", "ListProfileSchemas",
+    "GetProfileSchema", "GetUserProfile",
+}
 
 
 @dataclass
@@ -119,6 +127,7 @@ class Console:
         )
         self.env.filters["dt"] = _format_time
         self.env.filters["day"] = lambda d: d.strftime("%m-%d")
+        self.env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
         self.env.filters["pathpart"] = lambda v: quote(str(v), safe="")
 
     # -- the app --------------------------------------------------------------------------------
@@ -504,10 +513,14 @@ class Console:
         tenant = visit.field("tenant") if visit.admin else ""
         scope = {"tenant_id": tenant} if tenant else ({"tenant_id": "*"} if visit.admin else {})
         since = _day(visit.field("since"), "since") if visit.field("since") else None
+        own_reads = visit.field("console") == "1"
         log_rows = self.svc.list_requests(
             scope=scope, operation=visit.field("operation") or None, outcome=visit.field("outcome") or None,
-            since=since, token_id=visit.field("token") or None, limit=200, ctx=visit.ctx,
+            since=since, token_id=visit.field("token") or None, limit=LOG_FETCH, ctx=visit.ctx,
         ).requests
+        if not own_reads:  # the pages' own reads would bury what the assistant did
+            log_rows = [r for r in log_rows if not (r.actor == ACTOR and r.operation in _READ_OPERATIONS)]
+        log_rows = log_rows[:LOG_ROWS]
         adds = self.svc.list_requests(scope=scope, operation="AddMemories", limit=200, ctx=visit.ctx).requests
         jobs = []
         for req in [r for r in adds if r.outcome in ("pending", "running", "failed")][:20]:
@@ -519,7 +532,7 @@ class Console:
                                                                "DeleteMemory", "ListMemories"})
         return self.render(
             visit, "activity.html", page="activity", requests=log_rows, jobs=jobs, operations=operations,
-            filters={n: visit.field(n) for n in ("operation", "outcome", "since", "tenant", "token")},
+            filters={n: visit.field(n) for n in ("operation", "outcome", "since", "tenant", "token", "console")},
             can_write=visit.ctx.role in ("write", "admin"),
         )
 

@@ -152,6 +152,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "error": ("Error", "错误"),
     "no_requests": ("No requests match.", "没有匹配的请求。"),
     "filter": ("Filter", "筛选"),
+    "from": ("From", "起始日期"),
+    "console_reads": ("Include this console's own reads", "包括控制台自身的读取"),
     "confirm_page": ("Confirm", "确认"),
     "not_found": ("Not found", "未找到"),
     "forbidden": ("Refused", "已拒绝"),
