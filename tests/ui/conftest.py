@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,6 +18,8 @@ from console_harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; .ci/run installs it with apt-get install -y chromium")
         pytest.skip("Chromium is not installed (apt-get install -y chromium)")
     with sync_api.sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
