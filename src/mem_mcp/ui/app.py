@@ -206,6 +206,7 @@ class Console:
         return response
 
     def render(self, visit: Visit, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("page", "error")
         flash = visit.query.get("flash")
         kept = [(k, v) for k, v in visit.query.multi_items() if k not in ("flash", "n", "v", "r", "edit")]
         here = visit.request.url.path + (f"?{urlencode(kept)}" if kept else "")
@@ -358,6 +359,7 @@ class Console:
                  (("app_id", "app"), ("tenant_id", "tenant"), ("agent_id", "agent"), ("run_id", "run"))}
         if not visit.admin:
             scope.pop("app_id"), scope.pop("tenant_id")
+        scope = {seg: value for seg, value in scope.items() if value}
         form = visit.form or {}
         text = form.get("text") if isinstance(form.get("text"), str) else None
         result = self.svc.update_memory(
