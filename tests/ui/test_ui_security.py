@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).parent))
 from console_harness import CLI, cli_env, free_port  # noqa: E402
 
+from mem_mcp import __version__  # noqa: E402
 from mem_mcp.auth import TokenStore  # noqa: E402
 from mem_mcp.config import Settings  # noqa: E402
 from mem_mcp.service import MemoryService  # noqa: E402
@@ -53,7 +54,7 @@ def test_memory_text_is_escaped_and_pages_carry_a_csp(local: TestClient, service
         assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert page.headers["x-content-type-options"] == "nosniff"
         # Every script is the console's own file: nothing inline for the CSP to have to allow.
-        assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/console.js" defer>']
+        assert re.findall(r"<script[^>]*>", page.text) == [f'<script src="/static/console.js?v={__version__}" defer>']
 
 
 def test_a_state_change_without_the_pages_token_is_refused(local: TestClient, service: MemoryService) -> None:

@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .. import __version__
 from ..auth import TokenRecord, TokenStore
 from ..config import Settings
 from ..errors import InvalidArgumentError, MemMcpError, NotFoundError, PermissionDeniedError
@@ -218,7 +219,7 @@ class Console:
         page = self.env.get_template(template).render(
             t=visit.t, lang=visit.lang, languages=LANGUAGES, base=visit.base, csrf=visit.session.csrf,
             record=visit.record, sign_in=self.sessions.sign_in, admin=visit.admin, visit=visit,
-            here=here, detail_url=detail_url, visit_item=_item,
+            here=here, detail_url=detail_url, visit_item=_item, version=__version__,
             flash=visit.t(flash, **{k: v for k, v in visit.query.items() if k in ("n", "v", "r")})
             if flash in _FLASHES else None,
             **values,

@@ -41,6 +41,7 @@ _HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 ]
+STATIC_CACHE = b"public, max-age=86400"
 _LOOPBACK_NAMES = {"localhost"}
 
 
@@ -136,10 +137,14 @@ class SecurityHeaders:
             await send({"type": "http.response.body", "body": body})
             return
 
+        static = "/static/" in scope.get("path", "")
+
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _HEADERS if k not in names]
+                # Pages hold tenant data and are never cached; the script and stylesheet are, by version.
+                extra = [(k, STATIC_CACHE if static and k == b"cache-control" else v)
+                         for k, v in _HEADERS if k not in names]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
