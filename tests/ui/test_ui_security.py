@@ -240,3 +240,16 @@ def test_serving_stdio_never_imports_the_console() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_interface_text_has_both_languages() -> None:
+    from mem_mcp.ui import i18n
+
+    templates = Path(i18n.__file__).parent / "templates"
+    used = set()
+    for path in templates.glob("*.html"):
+        used |= set(re.findall(r"\bt\('([a-z_]+)'", path.read_text(encoding="utf-8")))
+    used |= {"deleted_n", "saved_version", "imported_n", "retried", "csrf_refused", "nothing_selected"}
+    missing = sorted(k for k in used if k not in i18n._TEXT)
+    assert missing == []
+    assert all(en and zh and en != zh for en, zh in i18n._TEXT.values())
