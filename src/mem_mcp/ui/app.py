@@ -171,6 +171,7 @@ class Console:
             return CallContext(defaults=defaults, actor=ACTOR, role="admin"), None
         rec = self.sessions.record(session)
         if rec is None:
+            session.token = None  # revoked (or never signed in): this session is anonymous from now on
             return None, None
         defaults = replace(rec.defaults(), agent_id=ACTOR, run_id=ACTOR)
         return CallContext(defaults=defaults, actor=ACTOR, role=rec.role, token_id=rec.id), rec
