@@ -208,7 +208,7 @@ def test_a_wrong_or_revoked_token_is_signed_out(service: MemoryService, settings
     client = TestClient(app, base_url="http://console.example", follow_redirects=False)
     form = client.get("/signin")
     wrong = client.post("/signin", data={"token": tokens["alice"][:-2] + "xx", "csrf": csrf_of(form.text)})
-    assert wrong.status_code == 401 and "not valid" in wrong.text
+    assert wrong.status_code == 403 and "not valid" in wrong.text
     assert client.post("/signin", data={"token": tokens["alice"]}).status_code == 403  # sign-in needs its CSRF token too
 
     alice = sign_in(app, tokens["alice"])

@@ -443,7 +443,8 @@ class Console:
         t = translator(lang)
         ctx, _ = self._context(session)
         if ctx is None:
-            return JSONResponse({"error": "UNAUTHENTICATED: sign in first."}, status_code=401)
+            # 403, not 401: the team server turns every 401 into its bearer-token answer for MCP clients.
+            return JSONResponse({"error": "UNAUTHENTICATED: sign in first."}, status_code=403)
         store = request.query_params.get("store") or "default"
         size = int(request.headers.get("content-length") or 0)
         if size > MAX_IMPORT_BYTES:
@@ -586,7 +587,7 @@ class Console:
                 sid, _ = self.sessions.new(token)
                 return self._set_cookies(RedirectResponse(f"{base}/", status_code=303), [(SESSION_COOKIE, sid)], request)
             failed = True
-        response = self.render(visit, "signin.html", status_code=401 if failed else 200, page="signin", failed=failed)
+        response = self.render(visit, "signin.html", status_code=403 if failed else 200, page="signin", failed=failed)
         return self._set_cookies(response, cookies, request)
 
     def signout(self, visit: Visit) -> Response:
