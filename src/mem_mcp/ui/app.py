@@ -311,7 +311,9 @@ class Console:
             where["created_at"] = created
         return where or None
 
-    def _find(self, visit: Visit, f: Mapping[str, str], offset: int, limit: int) -> tuple[list[tuple[Memory, float | None]], int | None]:
+    def _find(
+        self, visit: Visit, f: Mapping[str, str], offset: int, limit: int
+    ) -> tuple[list[tuple[Memory, float | None]], int | None]:
         """The memories the filters select: a search when there is a query, else a listing."""
         types = [f["type"]] if f["type"] else None
         where = self._where(visit, f)
@@ -585,7 +587,8 @@ class Console:
             if self.sessions.tokens is not None and self.sessions.tokens.verify(token) is not None:
                 self.sessions.drop(request.cookies.get(SESSION_COOKIE))
                 sid, _ = self.sessions.new(token)
-                return self._set_cookies(RedirectResponse(f"{base}/", status_code=303), [(SESSION_COOKIE, sid)], request)
+                home = RedirectResponse(f"{base}/", status_code=303)
+                return self._set_cookies(home, [(SESSION_COOKIE, sid)], request)
             failed = True
         response = self.render(visit, "signin.html", status_code=403 if failed else 200, page="signin", failed=failed)
         return self._set_cookies(response, cookies, request)
@@ -599,7 +602,8 @@ class Console:
     async def language(self, request: Request) -> Response:
         code = request.path_params["code"]
         base = _base(request)
-        response = RedirectResponse(_local_path(request.query_params.get("next", ""), base) or f"{base}/", status_code=303)
+        back = _local_path(request.query_params.get("next", ""), base) or f"{base}/"
+        response = RedirectResponse(back, status_code=303)
         if code in LANGUAGES:
             response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, path=f"{base}/", samesite="strict",
                                 httponly=True, secure=request.url.scheme == "https")
@@ -667,7 +671,8 @@ def _parse_item(raw: str) -> tuple[str, str, str, str, str]:
         value = None
     if not (isinstance(value, list) and len(value) == 5 and all(isinstance(v, str) and v for v in value)):
         raise InvalidArgumentError(
-            "Each `item` must be [app_id, tenant_id, agent_id, run_id, memory_id] as the page sent it; reload the page.",
+            "Each `item` must be [app_id, tenant_id, agent_id, run_id, memory_id] as the page sent it; "
+            "reload the page.",
             field="item",
         )
     return tuple(value)  # type: ignore[return-value]
@@ -678,7 +683,9 @@ def _read_jsonl(body: bytes) -> tuple[list[int], list[Any]]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidArgumentError("The file is not UTF-8 text; give a file written by an export.", field="file") from exc
+        raise InvalidArgumentError(
+            "The file is not UTF-8 text; give a file written by an export.", field="file"
+        ) from exc
     lines: list[int] = []
     records: list[Any] = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -687,7 +694,9 @@ def _read_jsonl(body: bytes) -> tuple[list[int], list[Any]]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise InvalidArgumentError(f"line {n} is not valid JSON ({exc.msg}); nothing was imported.", field="file") from exc
+            raise InvalidArgumentError(
+                f"line {n} is not valid JSON ({exc.msg}); nothing was imported.", field="file"
+            ) from exc
         lines.append(n)
     if not records:
         raise InvalidArgumentError("The file has no records; give a file written by an export.", field="file")
