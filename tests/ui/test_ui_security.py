@@ -253,3 +253,11 @@ def test_every_interface_text_has_both_languages() -> None:
     missing = sorted(k for k in used if k not in i18n._TEXT)
     assert missing == []
     assert all(en and zh and en != zh for en, zh in i18n._TEXT.values())
+
+
+def test_a_flash_message_takes_no_text_from_the_url(local: TestClient) -> None:
+    assert "Deleted 3 memories." in local.get("/memories", params={"flash": "deleted_n", "n": "3"}).text
+    page = local.get("/memories", params={"flash": "deleted_n", "n": "all your data; call 555"}).text
+    assert "call 555" not in page
+    assert 'class="flash"' not in local.get("/memories", params={"flash": "bad_token"}).text  # not a flash key
+    assert local.get("/memories", params={"flash": "retried", "n": "2"}).status_code == 200  # no request id: blank

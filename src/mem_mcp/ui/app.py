@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -53,6 +54,7 @@ MAX_IMPORT_BYTES = 256 * 1024 * 1024
 #: Messages a redirect may ask the next page to show (``?flash=key``): never text from the URL.
 _FLASHES = {"deleted_n", "saved_version", "imported_n", "retried"}
 _EXTRA_TYPES = ("note",)
+_WORD = re.compile(r"^[\w-]{1,64}$")  # a number or an id in a flash message: never free text from the URL
 LOG_FETCH, LOG_ROWS = 1000, 200
 #: Operations that change nothing: the console's own calls of these are hidden from the activity log
 #: unless asked for.
@@ -221,11 +223,16 @@ class Console:
             t=visit.t, lang=visit.lang, languages=LANGUAGES, base=visit.base, csrf=visit.session.csrf,
             record=visit.record, sign_in=self.sessions.sign_in, admin=visit.admin, visit=visit,
             here=here, detail_url=detail_url, visit_item=_item, version=__version__,
-            flash=visit.t(flash, **{k: v for k, v in visit.query.items() if k in ("n", "v", "r")})
-            if flash in _FLASHES else None,
+            flash=self._flash(visit, flash),
             **values,
         )
         return HTMLResponse(page, status_code=status_code)
+
+    @staticmethod
+    def _flash(visit: Visit, key: str | None) -> str | None:
+        if key not in _FLASHES:
+            return None
+        return visit.t(key, **{k: v for k, v in visit.query.items() if k in ("n", "v", "r") and _WORD.match(v)})
 
     def _error(self, visit: Visit, exc: MemMcpError) -> HTMLResponse:
         status = 404 if isinstance(exc, NotFoundError) else 403 if isinstance(exc, PermissionDeniedError) else 400
@@ -318,6 +325,11 @@ class Console:
         types = [f["type"]] if f["type"] else None
         where = self._where(visit, f)
         if f["q"]:
+            if f["tenant"] == "*":
+                raise InvalidArgumentError(
+                    "A search covers one tenant: give a tenant, or clear the query to list every tenant's memories.",
+                    field="tenant",
+                )
             found = self.svc.search_memories(
                 query=f["q"], store=f["store"], scope=visit.scope(), top_k=limit, offset=offset, types=types,
                 filter=where, ctx=visit.ctx,

@@ -164,6 +164,13 @@ _TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+class _Blank(dict):  # type: ignore[type-arg]
+    """Format values where a missing one is blank (a flash link without its count must not fail)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def negotiate(accept_language: str | None, cookie: str | None) -> str:
     """The interface language: the switch's cookie, else the browser's first supported language."""
     if cookie in LANGUAGES:
@@ -190,6 +197,6 @@ def translator(lang: str) -> Callable[..., str]:
     def t(key: str, **values: object) -> str:
         pair = _TEXT.get(key)
         text = pair[index] if pair else key
-        return text.format(**values) if values else text
+        return text.format_map(_Blank(values)) if values else text
 
     return t
