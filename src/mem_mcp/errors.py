@@ -143,3 +143,9 @@ class RateLimitedError(MemMcpError, RuntimeError):
     """Too many requests for this token; ``details['retry_after_s']`` says when to try again."""
 
     code = "TOO_MANY_REQUESTS"
+
+
+class DataDirError(MemMcpError, OSError):
+    """The data directory cannot be created or written."""
+
+    code = "DATA_DIR_UNAVAILABLE"
