@@ -144,7 +144,7 @@ def _check_report(report: dict[str, Any], plan_calls: list[dict[str, Any]]) -> N
     update = by_name["update_memory"][0]["structuredContent"]
     assert update["events"][0]["event"] == "UPDATE" and update["events"][0]["old_text"] == "The user prefers green tea"
     history = by_name["memory_history"][0]["structuredContent"]
-    assert [v["event"] for v in history["versions"]] == ["ADD", "UPDATE"]
+    assert [v["event"] for v in history["entries"]] == ["ADD", "UPDATE"]
 
 
 def _schema(data: Path) -> str:

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEM_MCP_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
 
+    # The MCP tools a connection lists. "core": what a model needs to remember and recall in a
+    # conversation (add, search, list, get, update, delete, history, the user-profile read), whose
+    # definitions cost little context; "all" adds the operator tools (stores, profile schemas, the
+    # request log and jobs, export, stats). On HTTP an admin token always gets "all".
+    tools: Literal["core", "all"] = "core"
+
     # -- HTTP hosting (serve --transport sse|streamable-http) ----------------------------------------
     # Address to listen on. Anything but loopback exposes the server: keep tokens on.
     host: str = "127.0.0.1"
