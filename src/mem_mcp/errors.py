@@ -149,3 +149,10 @@ class DataDirError(MemMcpError, OSError):
     """The data directory cannot be created or written."""
 
     code = "DATA_DIR_UNAVAILABLE"
+
+
+class ExtractionError(MemMcpError, RuntimeError):
+    """Extraction failed (LLM unreachable, rate limited past retries, or an invalid answer). The
+    messages are already stored; the job can be retried."""
+
+    code = "EXTRACTION_FAILED"
