@@ -239,6 +239,11 @@ class MemoryService:
                 raise InvalidArgumentError(
                     "Give `text` (a memory to save as written) or `messages` (a conversation).", field="text"
                 )
+            if text is not None and messages:
+                raise InvalidArgumentError(
+                    "Give `text` or `messages`, not both: `text` saves one memory as written, `messages` extracts "
+                    "memories from a conversation. Call add_memories once for each.", field="messages",
+                )
             clean_text = self.memories.check_text(text, "text") if text is not None else None
             parsed = parse_messages(messages, self.settings.max_text_chars) if messages else []
             meta = check_metadata(metadata)
