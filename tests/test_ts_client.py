@@ -191,7 +191,7 @@ def test_typescript_sdk_over_streamable_http_with_a_token(node: str, tmp_path: P
                                             "token": "mmcp_wrong", "calls": []})],
             capture_output=True, text=True, timeout=60, cwd=TS_DIR,
         )
-        assert refused.returncode == 1 and "401" in refused.stdout, refused.stdout
+        assert refused.returncode == 1 and "invalid_token" in refused.stdout, refused.stdout
     finally:
         proc.terminate()
         proc.wait(timeout=60)
