@@ -41,7 +41,7 @@ async def test_profile_from_conversation_survives_restart_and_keeps_history(tmp_
     async with Client(_params(data), mode="legacy") as client:
         refused = await client.call_tool(
             "create_profile_schema", {"name": "bad", "attributes": [{"name": "姓名"}, {"name": "名字"}]})
-        assert refused.is_error and refused.structured_content["error"]["code"] == "DUPLICATE_ATTRIBUTE"
+        assert refused.is_error and refused.meta["error"]["code"] == "DUPLICATE_ATTRIBUTE"
 
         schema = await _ok(client, "create_profile_schema", SEED_SCHEMA)
         sid = schema["profile_schema_id"]

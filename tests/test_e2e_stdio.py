@@ -461,7 +461,7 @@ def changes(seeded: dict[str, Any], data_dir: Path) -> dict[str, Any]:
 
 def _error(result: Any) -> dict[str, Any]:
     assert result.is_error, result.structured_content
-    error = result.structured_content["error"]
+    error = result.meta["error"]
     assert result.content[0].text == f"{error['code']}: {error['message']}"
     return error
 

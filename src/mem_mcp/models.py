@@ -156,8 +156,8 @@ class MemoryHit(BaseModel):
     score: float = Field(ge=0.0, le=1.0, description="Relevance in [0, 1]; higher is better.")
     created_at: datetime
     updated_at: datetime | None = Field(default=None, description="When it last changed, if it did.")
-    tags: list[str] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] | None = Field(default=None, description="Present when it has tags.")
+    metadata: dict[str, Any] | None = Field(default=None, description="Present when it has metadata.")
     # detail="full" only:
     store: str | None = None
     scope: Scope | None = None
@@ -182,7 +182,7 @@ class MemoryHit(BaseModel):
         changed = m.updated_at if full or m.updated_at != m.created_at else None
         return cls(
             id=m.id, text=m.text, type=m.type, score=hit.score, created_at=m.created_at, updated_at=changed,
-            tags=m.tags, metadata=m.metadata, **extra,
+            tags=m.tags or None, metadata=m.metadata or None, **extra,
         )
 
 

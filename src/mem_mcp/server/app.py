@@ -41,7 +41,7 @@ from . import prompts, resources, tools
 from .connection import TokenVerifier, call_context, refusal_context, token_record
 from .params import INSTRUCTIONS
 from .state import AppState, Core, current_state
-from .wire import check_arguments, compact_json, slim_schema, strip_empty
+from .wire import check_arguments, compact_json, slim_schema, strip_nulls
 
 if TYPE_CHECKING:
     from ..service import MemoryService
@@ -303,11 +303,11 @@ def _error_result(exc: MemMcpError) -> CallToolResult:
 
 
 def _compact(result: Any, spec: MCPTool) -> Any:
-    """A successful result without empty fields, its text the same data as compact JSON."""
+    """A successful result without null fields, its text the same data as compact JSON."""
     if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
         return result
     schema = spec.output_schema or {}
-    data = strip_empty(result.structured_content, schema, schema.get("$defs", {}))
+    data = strip_nulls(result.structured_content, schema, schema.get("$defs", {}))
     return CallToolResult(
         content=[TextContent(type="text", text=compact_json(data))],
         structured_content=data,

@@ -3,7 +3,7 @@ Schema noise pydantic generates, and results without empty values, as compact JS
 
 A model reads every tool definition in every conversation and every result it asks for, so both are
 kept small (issue 12's budget: the default tool set's definitions under 3,000 tokens, a search hit
-under 150). The slimming changes the presentation only: what the server accepts and the output
+under 150). Null fields are left out; a search hit leaves out empty tags and metadata too (MemoryHit). The slimming changes the presentation only: what the server accepts and the output
 schema the result validates against stay the same.
 """
 
@@ -42,9 +42,9 @@ def slim_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return walk(schema)
 
 
-def strip_empty(value: Any, schema: dict[str, Any] | None, defs: dict[str, Any]) -> Any:
-    """``value`` without the null, empty-string, empty-list and empty-object fields its (output) schema
-    does not require, recursively, so the result still validates against that schema."""
+def strip_nulls(value: Any, schema: dict[str, Any] | None, defs: dict[str, Any]) -> Any:
+    """``value`` without the null fields its (output) schema does not require, recursively, so the
+    result still validates against that schema. (Empty lists stay: ``events: []`` says something.)"""
     schema = _resolve(schema, defs)
     if isinstance(value, dict):
         props = (schema or {}).get("properties", {})
@@ -53,13 +53,13 @@ def strip_empty(value: Any, schema: dict[str, Any] | None, defs: dict[str, Any])
         out: dict[str, Any] = {}
         for key, item in value.items():
             sub = props.get(key, extra if isinstance(extra, dict) else None)
-            if key not in required and props and item in (None, "", [], {}):
+            if key not in required and props and item is None:
                 continue
-            out[key] = strip_empty(item, sub, defs) if props or isinstance(extra, dict) else item
+            out[key] = strip_nulls(item, sub, defs) if props or isinstance(extra, dict) else item
         return out
     if isinstance(value, list):
         items = (schema or {}).get("items")
-        return [strip_empty(v, items, defs) for v in value] if isinstance(items, dict) else value
+        return [strip_nulls(v, items, defs) for v in value] if isinstance(items, dict) else value
     return value
 
 
