@@ -24,7 +24,7 @@ SEED_SCHEMA = {
 
 
 def _params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "MEM_MCP_TOOLS": "all"}
     for key in ("ANTHROPIC_API_KEY", "MEM_MCP_ANTHROPIC_API_KEY", "MEM_MCP_EXTRACTOR"):
         env.pop(key, None)  # the offline extractor, whatever the developer's shell has
     return StdioServerParameters(command=sys.executable, args=["-m", "mem_mcp", "serve"], env=env)
