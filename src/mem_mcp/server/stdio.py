@@ -10,9 +10,10 @@ exits without waiting for the blocked read.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
-from typing import IO, TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 import anyio
 from mcp.server.stdio import stdio_server
@@ -25,10 +26,15 @@ _READ_AHEAD = 16
 
 
 class StdinLines:
-    """The lines of a binary stream as an async iterator, read by a daemon thread."""
+    """The lines of a file descriptor as an async iterator, read by a daemon thread.
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
+    The thread reads a private duplicate of the descriptor with ``os.read``: a daemon thread blocked in
+    ``sys.stdin.buffer`` would hold that object's lock while the interpreter shuts down, which aborts
+    the process ("could not acquire lock for <stdin> at interpreter shutdown").
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
 
     def __aiter__(self) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
@@ -41,13 +47,23 @@ class StdinLines:
             except (RuntimeError, asyncio.CancelledError):  # the loop is closed or closing: nobody is reading
                 return False
 
+        fd = os.dup(self._fd)
+
         def pump() -> None:
+            pending = b""
             try:
-                for raw in iter(self._stream.readline, b""):
-                    if not hand_over(raw.decode("utf-8", errors="replace")):
-                        return
-            except (OSError, ValueError):  # stdin closed under us
+                while chunk := os.read(fd, 65536):
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for raw in lines:
+                        if not hand_over(raw.decode("utf-8", errors="replace") + "\n"):
+                            return
+                if pending and not hand_over(pending.decode("utf-8", errors="replace")):
+                    return
+            except OSError:  # stdin closed under us
                 pass
+            finally:
+                os.close(fd)
             hand_over(None)
 
         threading.Thread(target=pump, name="mem-mcp stdin", daemon=True).start()
@@ -61,10 +77,17 @@ class StdinLines:
 
 async def serve_stdio(server: MemoryMCPServer) -> None:
     """What ``MCPServer.run_stdio_async`` does, with stdin read by ``StdinLines``."""
-    async with stdio_server(stdin=StdinLines(sys.stdin.buffer)) as (read, write):  # type: ignore[arg-type]
-        # The SDK offers no public way to pass the stdin stream to MCPServer.run; this is its own body.
-        lowlevel = server._lowlevel_server
-        await lowlevel.run(read, write, lowlevel.create_initialization_options())
+    try:
+        async with stdio_server(stdin=StdinLines(sys.stdin.fileno())) as (read, write):  # type: ignore[arg-type]
+            # The SDK offers no public way to pass the stdin stream to MCPServer.run; this is its own body.
+            lowlevel = server._lowlevel_server
+            await lowlevel.run(read, write, lowlevel.create_initialization_options())
+    except* anyio.BrokenResourceError:
+        # A line arrived while the server was stopping: the SDK's reader found the server's end closed.
+        # Nobody will answer it; stop as the cancellation (Ctrl-C) asked.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from None
 
 
 def run_stdio(server: MemoryMCPServer) -> None:
