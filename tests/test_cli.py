@@ -444,3 +444,21 @@ def test_claude_config_prints_and_writes(data_dir: Path, capsys: pytest.CaptureF
     # Without --config-file: Claude Desktop's own file on this OS (here under XDG_CONFIG_HOME, see conftest).
     written = cli_json(capsys, "claude-config", "--write")
     assert written["config_file"] == str(Path(os.environ["XDG_CONFIG_HOME"]) / "Claude" / "claude_desktop_config.json")
+
+
+def test_hand_written_import_lines_get_typed_errors(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scope = {"app_id": "a", "tenant_id": "t", "agent_id": "g", "run_id": "r"}
+    cases = [
+        ({"text": DOG}, "`scope` is missing"),
+        ({"text": DOG, "scope": {"app_id": "a"}}, "`scope.tenant_id`"),
+        ({"text": DOG, "scope": scope, "tag": ["x"]}, "unknown field `tag`"),
+        ({"text": DOG, "scope": scope, "confidence": "high"}, "`confidence`"),
+        ({"text": DOG, "scope": scope, "source": "chat"}, "`source`"),
+    ]
+    for record, expected in cases:
+        path = tmp_path / "hand.jsonl"
+        path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        code, _, err = cli(capsys, "import", str(path))
+        assert code == 2 and err.startswith("error: INVALID_ARGUMENT: ") and f"{path}:1" in err, err
+        assert expected in err and "validation error" not in err and "pydantic" not in err, err
+    assert cli_json(capsys, "stats")["memories_active"] == 0
