@@ -153,14 +153,22 @@ def _schema(data: Path) -> str:
 
 
 def test_typescript_sdk_over_stdio_accepts_every_result(node: str, tmp_path: Path) -> None:
+    """Launched as Claude Desktop launches it: the entry `mem-mcp claude-config` prints, in `/`, with a
+    minimal PATH."""
     data = tmp_path / "data"
     calls = _plan_calls(_schema(data))
+    entry = json.loads(_cli(data, "claude-config", "--data-dir", str(data)))["mcpServers"]["memory"]
+    env = {**entry["env"], "PATH": "/usr/bin:/bin", "OMP_WAIT_POLICY": "PASSIVE"}
+    if os.environ.get("PYTHONPATH"):  # the code under test; an installed mem-mcp needs none
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     report = run_plan(node, {
-        "transport": "stdio", "command": sys.executable, "args": ["-m", "mem_mcp", "serve"], "env": _env(data),
+        "transport": "stdio", "command": entry["command"], "args": entry["args"], "env": env, "cwd": "/",
+        "clientName": "claude-ai",
         "calls": [{k: v for k, v in c.items() if k in ("name", "arguments", "save")} for c in calls],
     })
     _check_report(report, calls)
     assert "Traceback" not in report["stderr"], report["stderr"]
+    assert (data / "stores.lance").is_dir()
 
 
 def _free_port() -> int:
