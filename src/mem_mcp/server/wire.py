@@ -1,10 +1,11 @@
 """What the tools put on the wire, sized for a model's context: tool definitions without the JSON
-Schema noise pydantic generates, and results without empty values, as compact JSON.
+Schema noise pydantic generates, and results without null fields, as compact JSON.
 
 A model reads every tool definition in every conversation and every result it asks for, so both are
 kept small (issue 12's budget: the default tool set's definitions under 3,000 tokens, a search hit
-under 150). Null fields are left out; a search hit leaves out empty tags and metadata too (MemoryHit). The slimming changes the presentation only: what the server accepts and the output
-schema the result validates against stay the same.
+under 150). A search hit also leaves out empty tags and metadata (``models.MemoryHit``). The slimming
+changes the presentation only: what the server accepts, and the output schema a result validates
+against, stay the same.
 """
 
 from __future__ import annotations
