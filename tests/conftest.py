@@ -21,6 +21,18 @@ from fake_anthropic import FakeAnthropic
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_dirs(tmp_path_factory: pytest.TempPathFactory):
+    """The per-user data and config directories (the default data dir, Claude Desktop's config) point
+    into a temporary directory, for this process and the servers it starts: tests never touch home."""
+    base = tmp_path_factory.mktemp("user-dirs")
+    with pytest.MonkeyPatch.context() as mp:
+        for var, sub in (("XDG_DATA_HOME", "share"), ("XDG_CONFIG_HOME", "config"),
+                         ("LOCALAPPDATA", "local"), ("APPDATA", "roaming")):
+            mp.setenv(var, str(base / sub))
+        yield base
+
+
 class HashEmbedder:
     """A deterministic bag-of-terms embedder implementing the ``Embedder`` protocol: texts that share
     terms are close. For unit tests of logic; end-to-end tests use the real default model."""

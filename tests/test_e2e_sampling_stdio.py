@@ -19,7 +19,7 @@ from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY,
 
 
 def _params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE",
+    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "MEM_MCP_TOOLS": "all",
            "MEM_MCP_EXTRACTOR": "sampling"}
     for key in ("ANTHROPIC_API_KEY", "MEM_MCP_ANTHROPIC_API_KEY"):
         env.pop(key, None)  # the fallback is the offline extractor, whatever the developer's shell has

@@ -36,6 +36,7 @@ SEED = [
 
 @pytest.fixture
 def server(settings):
+    settings = settings.model_copy(update={"tools": "all"})  # the schema tools are operator tools
     return build_server(settings, MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor()))
 
 
@@ -119,7 +120,7 @@ async def test_bad_profile_input_is_a_typed_tool_error(server, tool, args, code,
     async with _client(server) as client:
         result = await client.call_tool(tool, args)
         assert result.is_error
-        error = result.structured_content["error"]
+        error = result.meta["error"]
         assert error["code"] == code and result.content[0].text.startswith(code)
         if field:
             assert error["field"] == field
@@ -130,7 +131,7 @@ async def test_synonym_error_says_why(server):
     async with _client(server) as client:
         result = await client.call_tool(
             "create_profile_schema", {"name": "s", "attributes": [{"name": "年龄"}, {"name": "岁数"}]})
-        message = result.structured_content["error"]["message"]
+        message = result.meta["error"]["message"]
         assert "年龄" in message and "岁数" in message and "extraction" in message
 
 
@@ -139,7 +140,7 @@ async def test_unknown_attribute_id_over_mcp(server):
         sid = (await ok(client, "create_profile_schema", {"name": "s", "attributes": BASIC}))["profile_schema_id"]
         result = await client.call_tool("update_profile_schema", {
             "profile_schema_id": sid, "attribute_operations": [{"op": "delete", "attribute_id": "attr_nope"}]})
-        assert result.is_error and result.structured_content["error"]["code"] == "ATTRIBUTE_NOT_FOUND"
+        assert result.is_error and result.meta["error"]["code"] == "ATTRIBUTE_NOT_FOUND"
 
 
 async def test_profile_resources_and_the_recall_prompt(server):
