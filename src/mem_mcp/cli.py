@@ -4,6 +4,7 @@
     mem-mcp claude-config --write          # add this server to Claude Desktop's config (keeps the others)
     mem-mcp serve --transport streamable-http --port 8765   # HTTP for a team (needs tokens)
     mem-mcp token create --tenant alice --role write        # prints a bearer token once
+    mem-mcp ui                             # the memory console in the browser, http://127.0.0.1:8766/
     mem-mcp add "The user prefers tea"     # save a memory
     mem-mcp search "what does the user drink?"
     mem-mcp list --limit 50 --json
@@ -66,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="Add the server to Claude Desktop's config file for this OS, keeping its other servers (a backup is kept).")
     claude.add_argument("--name", default="memory", help="The server's name in the config (default: memory).")
     claude.add_argument("--config-file", type=Path, help="The config file to write (default: Claude Desktop's on this OS).")
+
+    ui = sub.add_parser("ui", parents=[common], help="The memory console in the browser (see, search, edit, forget).",
+                        epilog="Example: mem-mcp ui --port 8766  |  mem-mcp ui --host 0.0.0.0 --sign-in")
+    ui.add_argument("--host", dest="ui_host", default="127.0.0.1",
+                    help="Address to listen on (default 127.0.0.1; any other needs --sign-in).")
+    ui.add_argument("--port", dest="ui_port", type=int, default=8766, help="Port (default 8766).")
+    ui.add_argument("--sign-in", action="store_true", help="Require a token from `mem-mcp token create` to sign in.")
+    ui.add_argument("--tokens-file", type=Path, help="Token file for --sign-in (default <data-dir>/tokens.json).")
 
     token = sub.add_parser("token", help="Create, list and revoke HTTP bearer tokens.")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -235,6 +244,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _token(args, settings)
         if args.command != "doctor":  # doctor reports the problem with the rest
             check_data_dir(settings)
+        if args.command == "ui":
+            from .ui import run as run_ui  # not imported by serve: stdio start-up stays as it was
+
+            run_ui(settings, host=args.ui_host, port=args.ui_port, sign_in=args.sign_in)
+            return 0
         return _run(args, settings)
     except MemMcpError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
