@@ -106,7 +106,7 @@ async def _client(
                 elif op == "add":
                     acked.append(res.structured_content["events"][0]["memory_id"])
                 else:
-                    foreign += sum(1 for h in res.structured_content["results"] if f"(c{idx}-" not in h["memory"]["text"] and f"（c{idx}-" not in h["memory"]["text"])
+                    foreign += sum(1 for h in res.structured_content["results"] if f"(c{idx}-" not in h["text"] and f"（c{idx}-" not in h["text"])
                 n += 1
     out[idx] = {"lat": lat, "errors": errors, "acked": acked, "foreign_hits": foreign}
 

@@ -65,9 +65,15 @@ async def sse_mcp_client(url: str, token: str) -> AsyncIterator[Client]:
 
 
 async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The result's structured content, or for an error {"is_error": True, "error": {code, message, ...}}
+    (errors carry no structured content; the typed error rides in _meta, its text is "CODE: message")."""
     res = await client.call_tool(tool, args)
+    if res.is_error:
+        assert res.structured_content is None and res.meta is not None, res
+        assert res.content[0].text.startswith(f"{res.meta['error']['code']}: "), res
+        return {"is_error": True, "error": res.meta["error"]}
     assert res.structured_content is not None, res
-    return {"is_error": res.is_error, **res.structured_content}
+    return {"is_error": False, **res.structured_content}
 
 
 def error_code(result: dict[str, Any]) -> str | None:

@@ -22,6 +22,11 @@ ROOT = "mem_mcp"
 
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 100
+#: Modules known to be over the limit, with their size when listed: they may shrink, never grow, and
+#: leave this list once they fit (the test says so). Each is an open split, not a licence.
+OVERSIZE_MODULES = {
+    "mem_mcp.ui.app": 721,  # the console (issue 15): routes, forms and views in one module
+}
 
 #: Packages whose code is transport-free: no MCP SDK, no HTTP server or framework.
 TRANSPORT_FREE = ("service", "extraction", "storage", "embeddings")
@@ -241,8 +246,11 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 
 
 def test_no_module_is_over_the_size_limit() -> None:
-    big = [f"{_rel(m)}: {m.lines} lines" for m in modules().values() if m.lines > MAX_MODULE_LINES]
+    big = [f"{_rel(m)}: {m.lines} lines" for m in modules().values()
+           if m.lines > max(MAX_MODULE_LINES, OVERSIZE_MODULES.get(m.name, 0))]
     assert not big, f"modules over {MAX_MODULE_LINES} lines (split along a seam):\n" + "\n".join(big)
+    fit = [name for name in OVERSIZE_MODULES if name not in modules() or modules()[name].lines <= MAX_MODULE_LINES]
+    assert not fit, f"these fit now (or are gone): take them off OVERSIZE_MODULES: {fit}"
 
 
 def test_no_function_is_over_the_size_limit() -> None:

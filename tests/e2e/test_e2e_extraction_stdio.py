@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # long e2e: stdio server processes with the real 
 
 
 def _params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "MEM_MCP_TOOLS": "all"}
     for key in ("ANTHROPIC_API_KEY", "MEM_MCP_ANTHROPIC_API_KEY", "MEM_MCP_EXTRACTOR"):
         env.pop(key, None)  # the offline extractor, whatever the developer's shell has
     return StdioServerParameters(command=sys.executable, args=["-m", "mem_mcp", "serve"], env=env)
@@ -55,7 +55,7 @@ async def test_messages_become_memories_and_a_change_updates_them(tmp_path: Path
             ("UPDATE", coffee["memory_id"], coffee["text"])]
 
         found = await client.call_tool("search_memories", {"query": "what does the user drink?"})
-        assert "茶" in found.structured_content["results"][0]["memory"]["text"]
-        texts = [h["memory"]["text"] for h in found.structured_content["results"]]
+        assert "茶" in found.structured_content["results"][0]["text"]
+        texts = [h["text"] for h in found.structured_content["results"]]
         assert coffee["text"] not in texts
         assert not any("你好" in t for t in texts)

@@ -69,7 +69,7 @@ async def test_hosted_server_isolates_tenants_and_shuts_down_gracefully(tmp_path
         async with http_client(f"{base}/mcp", alice["token"]) as client:
             await call(client, "add_memories", {"text": "用户对花生过敏"})
             found = await call(client, "search_memories", {"query": "Does the user have a peanut allergy?"})
-            assert found["results"][0]["memory"]["text"] == "用户对花生过敏"
+            assert found["results"][0]["text"] == "用户对花生过敏"
             job = await call(client, "add_memories", {
                 "messages": [{"role": "user", "content": "我不喝咖啡了，现在只喝茶。"}], "sync": False,
             })

@@ -27,7 +27,7 @@ SEED_SCHEMA = {
 
 
 def _params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "MEM_MCP_TOOLS": "all"}
     for key in ("ANTHROPIC_API_KEY", "MEM_MCP_ANTHROPIC_API_KEY", "MEM_MCP_EXTRACTOR"):
         env.pop(key, None)  # the offline extractor, whatever the developer's shell has
     return StdioServerParameters(command=sys.executable, args=["-m", "mem_mcp", "serve"], env=env)
@@ -44,7 +44,7 @@ async def test_profile_from_conversation_survives_restart_and_keeps_history(tmp_
     async with Client(_params(data), mode="legacy") as client:
         refused = await client.call_tool(
             "create_profile_schema", {"name": "bad", "attributes": [{"name": "姓名"}, {"name": "名字"}]})
-        assert refused.is_error and refused.structured_content["error"]["code"] == "DUPLICATE_ATTRIBUTE"
+        assert refused.is_error and refused.meta["error"]["code"] == "DUPLICATE_ATTRIBUTE"
 
         schema = await _ok(client, "create_profile_schema", SEED_SCHEMA)
         sid = schema["profile_schema_id"]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow  # long e2e: a stdio server process with the real 
 
 
 def _params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE",
+    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "MEM_MCP_TOOLS": "all",
            "MEM_MCP_EXTRACTOR": "sampling"}
     for key in ("ANTHROPIC_API_KEY", "MEM_MCP_ANTHROPIC_API_KEY"):
         env.pop(key, None)  # the fallback is the offline extractor, whatever the developer's shell has

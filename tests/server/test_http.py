@@ -22,6 +22,13 @@ from mcp_http import LiveServer, call, error_code, http_client, sse_mcp_client
 
 
 @pytest.fixture
+def settings(settings):
+    """Every tool listed (MEM_MCP_TOOLS=all): this module checks tenant and role fences on all of them;
+    test_server_tools.py covers which tools each token lists by default."""
+    return settings.model_copy(update={"tools": "all"})
+
+
+@pytest.fixture
 def service(settings) -> Iterator[MemoryService]:
     svc = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
     yield svc
@@ -56,7 +63,7 @@ async def test_without_token_or_with_a_wrong_one_the_answer_is_401_with_a_clear_
 
 async def test_a_revoked_token_is_refused_by_the_running_server(live, tokens):
     async with http_client(f"{live.base}/mcp", tokens["bob"]) as client:
-        assert not (await call(client, "search_memories", {"query": "x"}))["is_error"]
+        assert not (await call(client, "search_memories", {"detail": "full", "query": "x"}))["is_error"]
     tokens["store"].revoke(tokens["bob_id"])
     time.sleep(1.1)  # the file is re-read at most once a second
     async with httpx2.AsyncClient() as http:
@@ -92,22 +99,22 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_memories(live, tok
     async with http_client(url, tokens["alice"]) as alice:
         added = await call(alice, "add_memories", {"text": "用户对花生过敏，住在杭州"})
         mid = added["events"][0]["memory_id"]
-        memory = (await call(alice, "search_memories", {"query": "花生过敏"}))["results"][0]["memory"]
+        memory = (await call(alice, "search_memories", {"detail": "full", "query": "花生过敏"}))["results"][0]
         scope = memory["scope"]
         assert memory["id"] == mid and scope["tenant_id"] == "alice"
 
     async with http_client(url, tokens["bob"]) as bob:
         await call(bob, "add_memories", {"text": "The user likes hiking"})
         # Search and list, with wildcards on everything a caller may wildcard.
-        found = await call(bob, "search_memories", {"query": "花生过敏 杭州", "scope": {"agent_id": "*", "run_id": "*"}})
-        assert all(h["memory"]["scope"]["tenant_id"] == "bob" for h in found["results"])
-        assert all("花生" not in h["memory"]["text"] for h in found["results"])
+        found = await call(bob, "search_memories", {"detail": "full", "query": "花生过敏 杭州", "scope": {"agent_id": "*", "run_id": "*"}})
+        assert all(h["scope"]["tenant_id"] == "bob" for h in found["results"])
+        assert all("花生" not in h["text"] for h in found["results"])
         listed = await call(bob, "list_memories", {"scope": {"agent_id": "*", "run_id": "*"}, "limit": 500})
         assert listed["total"] == 1 and listed["memories"][0]["scope"]["tenant_id"] == "bob"
         # Naming alice's tenant or app explicitly, or a tenant wildcard, is refused.
         for bad_scope in ({"tenant_id": "alice"}, {"tenant_id": "*"}, {"app_id": "other"}):
             for tool, args in [
-                ("search_memories", {"query": "花生"}),
+                ("search_memories", {"detail": "full", "query": "花生"}),
                 ("list_memories", {}),
                 ("export_memories", {}),
                 ("get_memory", {"memory_id": mid}),
@@ -119,7 +126,7 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_memories(live, tok
                 res = await call(bob, tool, {**args, "scope": {**scope, **bad_scope}} if "memory_id" in args else {**args, "scope": bad_scope})
                 assert error_code(res) == "INVALID_SCOPE", (tool, bad_scope, res)
         # A filter cannot reach the tenant either.
-        res = await call(bob, "search_memories", {"query": "花生", "filter": {"tenant_id": "alice"}})
+        res = await call(bob, "search_memories", {"detail": "full", "query": "花生", "filter": {"tenant_id": "alice"}})
         assert error_code(res) == "INVALID_FILTER"
         # The guessed id, in bob's own scope, is simply not there.
         own = {**scope, "tenant_id": "bob"}
@@ -168,9 +175,9 @@ async def test_read_tokens_cannot_write_and_only_admins_manage_stores(live, toke
         assert error_code(await call(alice, "create_memory_store", {"name": "work"})) == "PERMISSION_DENIED"
         assert error_code(await call(alice, "delete_memory_store", {"store": "default"})) == "PERMISSION_DENIED"
     async with http_client(url, tokens["alice_reader"]) as reader:
-        found = await call(reader, "search_memories", {"query": "tea"})
-        assert found["results"] and found["results"][0]["memory"]["text"] == "The user drinks green tea"
-        mem = found["results"][0]["memory"]
+        found = await call(reader, "search_memories", {"detail": "full", "query": "tea"})
+        assert found["results"] and found["results"][0]["text"] == "The user drinks green tea"
+        mem = found["results"][0]
         denied = await call(reader, "add_memories", {"text": "The user likes coffee"})
         assert error_code(denied) == "PERMISSION_DENIED"
         assert "write" in denied["error"]["message"] and "operator" in denied["error"]["message"]
@@ -194,7 +201,7 @@ async def test_read_tokens_cannot_write_and_only_admins_manage_stores(live, toke
 
 async def test_rate_limits_answer_too_many_requests_with_retry_after(live, tokens):
     async with http_client(f"{live.base}/mcp", tokens["limited"]) as client:
-        results = [await call(client, "search_memories", {"query": "anything"}) for _ in range(3)]
+        results = [await call(client, "search_memories", {"detail": "full", "query": "anything"}) for _ in range(3)]
         assert [error_code(r) for r in results] == [None, None, "TOO_MANY_REQUESTS"]
         err = results[2]["error"]
         assert 0 < err["details"]["retry_after_s"] <= 30.0
@@ -210,16 +217,16 @@ async def test_the_request_log_records_who_did_what(live, tokens):
     url = f"{live.base}/mcp"
     async with http_client(url, tokens["alice"]) as alice:
         await call(alice, "add_memories", {"text": "The user plays chess"})
-        await call(alice, "search_memories", {"query": "chess"})
+        await call(alice, "search_memories", {"detail": "full", "query": "chess"})
         await call(alice, "create_memory_store", {"name": "nope"})
     async with http_client(url, tokens["bob"]) as bob:
-        await call(bob, "search_memories", {"query": "chess"})
+        await call(bob, "search_memories", {"detail": "full", "query": "chess"})
         bob_log = await call(bob, "list_requests", {"limit": 100})
         assert {r["scope"]["tenant_id"] for r in bob_log["requests"]} == {"bob"}
         assert error_code(await call(bob, "list_requests", {"scope": {"tenant_id": "*"}})) == "INVALID_SCOPE"
     async with http_client(url, tokens["alice"]) as alice:
         log = (await call(alice, "list_requests", {"limit": 100}))["requests"]
-        ops = [(r["operation"], r["outcome"], r["error_code"]) for r in log]
+        ops = [(r["operation"], r["outcome"], r.get("error_code")) for r in log]  # null fields are left out
         assert ("AddMemories", "ok", None) in ops and ("SearchMemories", "ok", None) in ops
         assert ("CreateMemoryStore", "error", "PERMISSION_DENIED") in ops
         for r in log:
@@ -269,11 +276,11 @@ async def test_sse_transport_with_tokens_and_isolation(settings, service, tokens
             assert got["memories"][0]["id"] == added["events"][0]["memory_id"]
             assert got["memories"][0]["scope"]["tenant_id"] == "alice"
         async with sse_mcp_client(f"{srv.base}/sse", tokens["bob"]) as bob:
-            found = await call(bob, "search_memories", {"query": "猫"})
+            found = await call(bob, "search_memories", {"detail": "full", "query": "猫"})
             assert found["results"] == []
         async with sse_mcp_client(f"{srv.base}/sse", tokens["alice"]) as alice:
-            found = await call(alice, "search_memories", {"query": "猫"})
-            assert found["results"][0]["memory"]["text"] == "用户养了一只猫"
+            found = await call(alice, "search_memories", {"detail": "full", "query": "猫"})
+            assert found["results"][0]["text"] == "用户养了一只猫"
 
 
 async def test_stateless_http_mode(settings, service, tokens):
@@ -282,8 +289,8 @@ async def test_stateless_http_mode(settings, service, tokens):
         async with http_client(f"{srv.base}/mcp", tokens["alice"]) as alice:
             await call(alice, "add_memories", {"text": "The user's name is Alice"})
         async with http_client(f"{srv.base}/mcp", tokens["alice"]) as alice:
-            found = await call(alice, "search_memories", {"query": "name"})
-            assert found["results"][0]["memory"]["text"] == "The user's name is Alice"
+            found = await call(alice, "search_memories", {"detail": "full", "query": "name"})
+            assert found["results"][0]["text"] == "The user's name is Alice"
 
 
 async def test_concurrent_clients_writes_are_all_acknowledged_and_present(live, tokens, service):
@@ -313,9 +320,9 @@ async def test_two_servers_share_one_data_directory(settings, service, tokens):
             async with http_client(f"{a.base}/mcp", tokens["alice"]) as via_a:
                 added = await call(via_a, "add_memories", {"text": "用户在两台服务器之间切换"})
             async with http_client(f"{b.base}/mcp", tokens["alice"]) as via_b:
-                found = await call(via_b, "search_memories", {"query": "服务器"})
-                assert found["results"][0]["memory"]["id"] == added["events"][0]["memory_id"]
-                mem = found["results"][0]["memory"]
+                found = await call(via_b, "search_memories", {"detail": "full", "query": "服务器"})
+                assert found["results"][0]["id"] == added["events"][0]["memory_id"]
+                mem = found["results"][0]
                 await call(via_b, "update_memory", {"memory_id": mem["id"], "scope": mem["scope"], "text": "用户只用一台服务器"})
             async with http_client(f"{a.base}/mcp", tokens["alice"]) as via_a:
                 got = await call(via_a, "get_memory", {"memory_id": mem["id"], "scope": mem["scope"]})

@@ -20,6 +20,13 @@ BASIC = [{"name": "年龄", "description": "用户年龄"}, {"name": "居住地"
 
 
 @pytest.fixture
+def settings(settings):
+    """Every tool listed (MEM_MCP_TOOLS=all): this module checks tenant and role fences on all of them;
+    test_server_tools.py covers which tools each token lists by default."""
+    return settings.model_copy(update={"tools": "all"})
+
+
+@pytest.fixture
 def live(settings, tokens) -> Iterator[LiveServer]:  # noqa: F811
     svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     with LiveServer(http_app(settings, "streamable-http", svc, tokens=tokens["store"])) as srv:

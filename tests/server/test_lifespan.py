@@ -24,7 +24,7 @@ async def test_a_service_the_server_built_is_closed_when_the_session_ends(settin
     before = _mem_threads()
     server = build_server(settings)
     async with _client(server) as client:
-        stores = await client.call_tool("list_memory_stores", {})
+        stores = await client.call_tool("list_memories", {})
         assert not stores.is_error, stores
         started = _mem_threads() - before
         assert started, "a call starts the request log's writer"
@@ -32,7 +32,7 @@ async def test_a_service_the_server_built_is_closed_when_the_session_ends(settin
     # The log was written out on close: a new service on the same data sees the call.
     check = MemoryService(settings)
     try:
-        assert [r.operation for r in check.list_requests().requests] == ["ListMemoryStores"]
+        assert [r.operation for r in check.list_requests().requests] == ["ListMemories"]
     finally:
         check.close()
 
@@ -42,8 +42,8 @@ async def test_a_service_passed_in_stays_open_for_its_owner(settings, service):
     try:
         for _ in range(2):  # a second session on the same server still works
             async with _client(server) as client:
-                assert not (await client.call_tool("list_memory_stores", {})).is_error
-        calls = [r for r in service.list_requests().requests if r.operation == "ListMemoryStores"]
+                assert not (await client.call_tool("list_memories", {})).is_error
+        calls = [r for r in service.list_requests().requests if r.operation == "ListMemories"]
         assert len(calls) == 2
     finally:
         service.close()

@@ -47,7 +47,7 @@ def model() -> ScriptedModel:
 def connect(svc: MemoryService, model: ScriptedModel | None, capabilities: types.SamplingCapability | None = TOOLS) -> Client:
     """A client of a fresh server over ``svc``; with ``model`` as its sampling model, or unable to sample."""
     return Client(
-        build_server(svc.settings, svc), mode="legacy", client_info=Implementation(name="desk", version="1"),
+        build_server(svc.settings.model_copy(update={"tools": "all"}), svc), mode="legacy", client_info=Implementation(name="desk", version="1"),
         sampling_callback=model, sampling_capabilities=capabilities if model is not None else None,
     )
 
@@ -212,7 +212,7 @@ async def test_running_summary_is_rewritten_by_the_model(svc, model):
         assert "(none yet: write the first summary)" in model.prompt(0)
         second = await call(client, "add_memories", {"messages": user("对了，我对花生过敏。"), "store": "notes"})
         summary_id = first["events"][2]["memory_id"]
-        assert [(e["event"], e["memory_id"] if e["type"] == "summary" else None, e["old_text"]) for e in second["events"]] == [
+        assert [(e["event"], e["memory_id"] if e["type"] == "summary" else None, e.get("old_text")) for e in second["events"]] == [
             ("ADD", None, None), ("UPDATE", summary_id, first_summary)]
         assert f'<running_summary strategy="summary">\n{first_summary}\n</running_summary>' in model.prompt(1)
         assert first_summary not in model.prompt(1).split("<existing_memories>")[1]  # summaries are not consolidated

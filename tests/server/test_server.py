@@ -24,8 +24,10 @@ TOOLS = {
 
 @pytest.fixture
 def server(memory_settings):
-    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=NoopExtractor())
-    yield build_server(memory_settings, service)
+    # Every tool (MEM_MCP_TOOLS=all): this module covers the operator tools too; test_server_tools.py the default set.
+    settings = memory_settings.model_copy(update={"tools": "all"})
+    service = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    yield build_server(settings, service)
     service.close()
 
 
@@ -56,8 +58,9 @@ async def test_add_search_update_history_delete_over_mcp(server):
 
         found = await client.call_tool("search_memories", {"query": "咖啡"})
         hit = found.structured_content["results"][0]
-        memory = hit["memory"]
-        assert memory["text"] == "用户喜欢喝咖啡" and 0 <= hit["score"] <= 1
+        assert hit["text"] == "用户喜欢喝咖啡" and 0 <= hit["score"] <= 1 and hit["metadata"] == {"source": "chat"}
+        assert "scope" not in hit and "tags" not in hit  # the compact shape; detail="full" has every field
+        memory = (await client.call_tool("get_memory", {"memory_id": hit["id"]})).structured_content
         # The connection filled the scope: the client's name as agent, a per-connection run.
         assert memory["scope"]["agent_id"] == "claude-ai" and memory["scope"]["run_id"].startswith("run-")
 
@@ -88,8 +91,8 @@ async def test_add_search_update_history_delete_over_mcp(server):
         ("search_memories", {"query": "x", "top_k": 1000}, "INVALID_ARGUMENT", "top_k"),
         ("search_memories", {"query": "x", "filter": {"colour": "red"}}, "INVALID_FILTER", "filter.colour"),
         ("search_memories", {"query": "x", "filter": {"type": {"$like": "a"}}}, "INVALID_FILTER", None),
-        ("get_memory", {"memory_id": "m", "scope": {"run_id": "*"}}, "INVALID_SCOPE", "scope.run_id"),
-        ("delete_memory", {"memory_id": "m", "scope": {"agent_id": "*"}}, "INVALID_SCOPE", "scope.agent_id"),
+        ("get_memory", {"memory_id": "m", "scope": {"tenant_id": "*"}}, "INVALID_SCOPE", "scope.tenant_id"),
+        ("delete_memory", {"memory_id": "m", "scope": {"agent_id": "a*"}}, "INVALID_SCOPE", "scope.agent_id"),
         ("get_memory", {"memory_id": "mem_missing"}, "MEMORY_NOT_FOUND", "memory_id"),
         ("add_memories", {"messages": [{"role": "robot", "content": "hi"}]}, "INVALID_ARGUMENT", None),
     ],
@@ -98,7 +101,7 @@ async def test_bad_input_is_a_typed_tool_error_and_writes_nothing(server, tool, 
     async with _client(server) as client:
         result = await client.call_tool(tool, args)
         assert result.is_error
-        error = result.structured_content["error"]
+        error = result.meta["error"]
         assert error["code"] == code
         assert result.content[0].text.startswith(code)
         if field:

@@ -63,8 +63,8 @@ async def test_an_unexpected_exception_in_a_tool_is_internal_and_logged(client, 
         embedder.broken = True
         with caplog.at_level(logging.ERROR, logger="mem_mcp.server.app"):
             res = await client.call_tool("search_memories", {"query": "what tea"})
-    assert res.is_error and res.structured_content is not None
-    error = res.structured_content["error"]
+    assert res.is_error and res.structured_content is None  # an error has no structured content to validate
+    error = res.meta["error"]
     assert error["code"] == "INTERNAL" and "RuntimeError" in error["message"]
     assert "secret internal detail" not in error["message"]
     assert res.content[0].text.startswith("INTERNAL: ")

@@ -33,8 +33,9 @@ SEED = [
 
 @pytest.fixture
 def server(memory_settings):
-    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
-    yield build_server(memory_settings, service)
+    settings = memory_settings.model_copy(update={"tools": "all"})  # the schema tools are operator tools
+    service = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+    yield build_server(settings, service)
     service.close()
 
 
@@ -118,7 +119,7 @@ async def test_bad_profile_input_is_a_typed_tool_error(server, tool, args, code,
     async with _client(server) as client:
         result = await client.call_tool(tool, args)
         assert result.is_error
-        error = result.structured_content["error"]
+        error = result.meta["error"]
         assert error["code"] == code and result.content[0].text.startswith(code)
         if field:
             assert error["field"] == field
@@ -129,7 +130,7 @@ async def test_synonym_error_says_why(server):
     async with _client(server) as client:
         result = await client.call_tool(
             "create_profile_schema", {"name": "s", "attributes": [{"name": "年龄"}, {"name": "岁数"}]})
-        message = result.structured_content["error"]["message"]
+        message = result.meta["error"]["message"]
         assert "年龄" in message and "岁数" in message and "extraction" in message
 
 
@@ -138,7 +139,7 @@ async def test_unknown_attribute_id_over_mcp(server):
         sid = (await ok(client, "create_profile_schema", {"name": "s", "attributes": BASIC}))["profile_schema_id"]
         result = await client.call_tool("update_profile_schema", {
             "profile_schema_id": sid, "attribute_operations": [{"op": "delete", "attribute_id": "attr_nope"}]})
-        assert result.is_error and result.structured_content["error"]["code"] == "ATTRIBUTE_NOT_FOUND"
+        assert result.is_error and result.meta["error"]["code"] == "ATTRIBUTE_NOT_FOUND"
 
 
 async def test_profile_resources_and_the_recall_prompt(server):

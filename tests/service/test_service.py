@@ -106,7 +106,38 @@ def test_scope_isolation_and_wildcards(service):
     only_r2 = service.search_memories(query="run", scope={"app_id": "app", "tenant_id": "alice", "run_id": "r2"})
     assert [h.memory.text for h in only_r2.results] == ["alice run two"]
     with pytest.raises(InvalidScopeError):
-        service.get_memory("x", scope={**ALICE, "run_id": "*"})
+        service.get_memory("x", scope={**ALICE, "tenant_id": "*"})
+
+
+def test_by_id_operations_reach_a_memory_from_a_later_conversation(service):
+    """Saved in chat A; found, read, changed and forgotten by id in chat B (another run, another client)."""
+    chat_a = CallContext(defaults=ScopeDefaults(app_id="app", tenant_id="alice", agent_id="claude-ai", run_id="chat-a"))
+    chat_b = CallContext(defaults=ScopeDefaults(app_id="app", tenant_id="alice", agent_id="cursor", run_id="chat-b"))
+    mid = service.add_memories(text="The user likes coffee", ctx=chat_a).events[0].memory_id
+    assert service.get_memory(mid, ctx=chat_b).scope.run_id == "chat-a"
+    upd = service.update_memory(mid, text="The user likes tea", ctx=chat_b)
+    assert upd.events[0].old_text == "The user likes coffee" and upd.memory.scope.agent_id == "claude-ai"
+    assert [e.event for e in service.memory_history(mid, ctx=chat_b).entries] == ["ADD", "UPDATE"]
+    assert service.delete_memory(mid, ctx=chat_b).events[0].event == "DELETE"
+    # The request log shows the memory's own scope, not a wildcard.
+    logged = [r for r in service.list_requests(scope={"app_id": "app", "tenant_id": "alice"}, limit=20).requests
+              if r.operation in ("GetMemory", "UpdateMemory", "DeleteMemory", "MemoryHistory")]
+    assert len(logged) == 4 and {r.scope.run_id for r in logged} == {"chat-a"}
+    # A caller that sends a scope is held to it; the tenant is the isolation boundary.
+    with pytest.raises(MemoryNotFoundError):
+        service.get_memory(mid, scope={"run_id": "chat-b"}, ctx=chat_b)
+    bob = CallContext(defaults=ScopeDefaults(app_id="app", tenant_id="bob", agent_id="claude-ai", run_id="chat-a"))
+    with pytest.raises(MemoryNotFoundError):
+        service.get_memory(mid, ctx=bob)
+
+
+def test_an_id_in_two_scopes_asks_for_the_scope(service):
+    record = {"id": "mem_same", "text": "imported", "scope": {**ALICE, "run_id": "r1"}}
+    service.import_memories([record, {**record, "scope": {**ALICE, "run_id": "r2"}}])
+    with pytest.raises(InvalidScopeError, match="2 scopes") as info:
+        service.get_memory("mem_same", scope={"app_id": ALICE["app_id"], "tenant_id": ALICE["tenant_id"]})
+    assert info.value.field == "scope"
+    assert service.get_memory("mem_same", scope={**ALICE, "run_id": "r2"}).scope.run_id == "r2"
 
 
 def test_current_run_counts_for_more(service):
