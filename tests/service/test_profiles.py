@@ -3,9 +3,6 @@ tenant isolation and the request log (real LanceDB in tmp_path; the offline extr
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from mem_mcp.errors import (
@@ -22,8 +19,7 @@ from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.scope import ScopeDefaults
 from mem_mcp.service import CallContext, MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 BASIC = [
     {"name": "年龄", "description": "用户年龄"},
@@ -64,8 +60,8 @@ SEED_MESSAGES = [
 
 
 @pytest.fixture
-def svc(settings) -> MemoryService:
-    service = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def svc(memory_settings) -> MemoryService:
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     yield service
     service.close()
 
@@ -315,8 +311,8 @@ class FailsOnce:
         return OfflineExtractor().extract(data)
 
 
-def test_a_retried_job_whose_schema_was_deleted_still_saves_memories(settings):
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=FailsOnce())
+def test_a_retried_job_whose_schema_was_deleted_still_saves_memories(settings, make_service):
+    svc = make_service(settings, embedder=HashEmbedder(), extractor=FailsOnce())
     schema = svc.create_profile_schema("s", BASIC)
     out = svc.add_memories(messages=SEED_MESSAGES, profile_schema_id=schema.profile_schema_id)
     assert out.status == "failed"
@@ -325,8 +321,8 @@ def test_a_retried_job_whose_schema_was_deleted_still_saves_memories(settings):
     assert status.status == "done" and status.events and status.profile_events == []
 
 
-def test_a_retried_job_fills_the_profile(settings):
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=FailsOnce())
+def test_a_retried_job_fills_the_profile(settings, make_service):
+    svc = make_service(settings, embedder=HashEmbedder(), extractor=FailsOnce())
     schema = svc.create_profile_schema("s", BASIC)
     out = svc.add_memories(messages=SEED_MESSAGES, profile_schema_id=schema.profile_schema_id)
     assert out.status == "failed" and values(svc.get_user_profile(schema.profile_schema_id))["年龄"] is None
@@ -399,7 +395,7 @@ def test_every_profile_operation_is_in_the_request_log(svc):
     assert got.detail == sid and got.scope.tenant_id == "default"
 
 
-def test_a_jobs_table_from_before_profiles_gets_the_new_columns(settings):
+def test_a_jobs_table_from_before_profiles_gets_the_new_columns(settings, make_service):
     """Data written by an earlier version: the jobs table lacks the profile columns until it is opened."""
     import pyarrow as pa
 
@@ -411,7 +407,7 @@ def test_a_jobs_table_from_before_profiles_gets_the_new_columns(settings):
     old.insert(old.jobs(), [{"request_id": "req_old", "store": "default", "status": "done", "attempts": 1,
                              "message_ids": [], "events": "[]"}])
 
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+    svc = make_service(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     assert {"profile_schema_id", "profile_events"} <= set(svc.db.jobs().schema.names)
     assert svc.db.rows(svc.db.jobs(), "request_id = 'req_old'")[0]["profile_schema_id"] is None
     schema = svc.create_profile_schema("s", BASIC)

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _script(name: str) -> ModuleType:
@@ -64,6 +66,7 @@ def _json_out(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_locomo_retrieval_runs_all_modes_and_metrics(tmp_path: Path) -> None:
     data = _tiny_locomo(tmp_path / "locomo.json")
     out = tmp_path / "locomo_out.json"
@@ -100,6 +103,7 @@ def test_locomo_ndcg_is_one_for_a_perfect_ranking() -> None:
     assert 0 < late["ndcg@10"] < 1 and late["recall@1"] == 0.0
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_latency_runs_on_a_tiny_store(tmp_path: Path) -> None:
     out = tmp_path / "latency.json"
     args = ["--sizes", "30", "--searches", "2", "--adds", "2", "--no-contention", "--out", str(out)]
@@ -107,6 +111,7 @@ def test_latency_runs_on_a_tiny_store(tmp_path: Path) -> None:
     assert _json_out(out)["sizes"][0]["size"] == 30
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_calibration_runs_on_a_few_questions(tmp_path: Path) -> None:
     data = _tiny_locomo(tmp_path / "locomo.json")
     out = tmp_path / "calibration.json"
@@ -114,12 +119,14 @@ def test_calibration_runs_on_a_few_questions(tmp_path: Path) -> None:
     assert _json_out(out)["bench"] == "calibration"
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_cold_start_spawns_the_stdio_server(tmp_path: Path) -> None:
     out = tmp_path / "cold.json"
     assert _script("cold_start").main(["--runs", "1", "--out", str(out)]) == 0
     assert _json_out(out)["errors"] == []
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     kept = tmp_path / "kept"
@@ -151,6 +158,7 @@ def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
     svc.close()
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_fit_fusion_collects_pools_fits_and_checks_against_fuse(tmp_path: Path) -> None:
     data = _tiny_locomo(tmp_path / "locomo.json")
     pool, out = tmp_path / "pool.pkl", tmp_path / "fit.json"
@@ -167,6 +175,7 @@ def test_fit_fusion_collects_pools_fits_and_checks_against_fuse(tmp_path: Path) 
     assert "fitted" not in _json_out(out)
 
 
+@pytest.mark.slow  # a bench script run end to end
 def test_bilingual_search_compares_rankings_in_both_languages(tmp_path: Path) -> None:
     out = tmp_path / "bilingual.json"
     assert _script("bilingual_search").main(["--out", str(out)]) == 0

@@ -3,18 +3,13 @@ Anthropic extractor (real `anthropic` client) against the fake Messages API on 1
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-from mem_mcp.config import Settings
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
-from fake_anthropic import FakeAnthropic, error, tool_answer  # noqa: E402
+from fake_anthropic import error, tool_answer
+from fakes import HashEmbedder
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 READ = {"app_id": "app", "tenant_id": "alice"}
@@ -25,8 +20,8 @@ def user(*texts: str) -> list[dict]:
 
 
 @pytest.fixture
-def offline(settings) -> MemoryService:
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def offline(memory_settings) -> MemoryService:
+    svc = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     yield svc
     svc.close()
 
@@ -35,8 +30,8 @@ def texts(svc: MemoryService) -> list[str]:
     return sorted(m.text for m in svc.list_memories(scope=READ, limit=100).memories)
 
 
-def test_default_extractor_without_a_key_is_offline(settings):
-    assert MemoryService(settings, embedder=HashEmbedder()).extractor.name == "offline"
+def test_default_extractor_without_a_key_is_offline(settings, make_service):
+    assert make_service(settings, embedder=HashEmbedder()).extractor.name == "offline"
 
 
 def test_seed_conversation_gives_two_reminders_and_nothing_for_hello(offline):

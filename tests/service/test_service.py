@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,11 +18,10 @@ from mem_mcp.errors import (
     StoreNotFoundError,
     TextTooLongError,
 )
-from mem_mcp.service import AsyncMemoryService, CallContext, MemoryService
 from mem_mcp.scope import ScopeDefaults
+from mem_mcp.service import AsyncMemoryService, CallContext, MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
+from fakes import HashEmbedder, NoopExtractor
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 
@@ -343,14 +340,14 @@ def test_every_operation_is_logged_with_outcome(service):
 # -- export/import, reindex, stats ---------------------------------------------------------------
 
 
-def test_export_import_round_trip_exactly(service, tmp_path):
+def test_export_import_round_trip_exactly(service, tmp_path, make_service):
     mid = service.add_memories(text="用户住在上海", scope=ALICE, metadata={"k": [1, "二"]}, tags=["home"]).events[0].memory_id
     service.update_memory(mid, text="用户搬到了北京", scope=ALICE)
     service.add_memories(text="The user plays chess", scope={**ALICE, "run_id": "r2"}, type="preference")
     exported = service.export_memories(include_history=True)
     assert len(exported) == 3
 
-    other = MemoryService(Settings(data_dir=tmp_path / "other", _env_file=None), embedder=HashEmbedder())
+    other = make_service(Settings(data_dir=tmp_path / "other", _env_file=None), embedder=HashEmbedder())
     assert other.import_memories(exported) == 3
     assert other.export_memories(include_history=True) == exported
     assert other.import_memories(exported) == 3  # idempotent
@@ -374,13 +371,13 @@ class OtherDimEmbedder(HashEmbedder):
         super().__init__(dim=32)
 
 
-def test_reindex_moves_a_store_to_another_model(settings):
-    svc = MemoryService(settings, embedder=HashEmbedder())
+def test_reindex_moves_a_store_to_another_model(settings, make_service):
+    svc = make_service(settings, embedder=HashEmbedder())
     mid = svc.add_memories(text="the user likes tea", scope=ALICE).events[0].memory_id
     svc.update_memory(mid, text="the user likes green tea", scope=ALICE)
 
     # A server configured with another model still reads the store through the model it was built with.
-    other = MemoryService(settings, embedder=OtherDimEmbedder())
+    other = make_service(settings, embedder=OtherDimEmbedder())
     assert other.get_store().embedding_model == "test/hash-64"
     with pytest.raises(EmbeddingMismatchError, match="reindex"):
         other.search_memories(query="tea", scope={"app_id": "app", "tenant_id": "alice"})
@@ -441,15 +438,13 @@ async def test_async_service_runs_the_same_operations(service):
 
 
 def _writer(data_dir: str, n: int) -> None:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import HashEmbedder
-
     svc = MemoryService(Settings(data_dir=data_dir, _env_file=None), embedder=HashEmbedder())
     for i in range(n):
         svc.add_memories(text=f"child memory {i}", scope=ALICE)
     svc.search_memories(query="parent memory", scope={"app_id": "app", "tenant_id": "alice"})
 
 
+@pytest.mark.slow  # multi-process
 def test_second_process_reading_and_writing(settings):
     svc = MemoryService(settings, embedder=HashEmbedder())
     svc.get_store()

@@ -7,7 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from mcp import Client, StdioServerParameters
+
+pytestmark = pytest.mark.slow  # long e2e: stdio server processes with the real model
 
 
 def _params(data_dir: Path) -> StdioServerParameters:

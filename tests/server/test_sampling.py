@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,9 +22,8 @@ from mem_mcp.extraction.llm import TOOL_NAME, ExtractionAnswer, system_prompt
 from mem_mcp.server import build_server
 from mem_mcp.service import CallContext, MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
-from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, Delay, ScriptedModel  # noqa: E402
+from fakes import HashEmbedder
+from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, Delay, ScriptedModel
 
 TOOLS = types.SamplingCapability(tools=types.SamplingToolsCapability())
 

@@ -5,8 +5,6 @@ Offline extractor, HashEmbedder."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -15,9 +13,8 @@ from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.server import http_app
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
-from test_http import LiveServer, call, error_code, http_client, tokens  # noqa: E402,F401  (tokens: a fixture)
+from fakes import HashEmbedder
+from mcp_http import LiveServer, call, error_code, http_client
 
 BASIC = [{"name": "年龄", "description": "用户年龄"}, {"name": "居住地", "description": "用户目前居住的城市"}]
 

@@ -550,6 +550,7 @@ def test_request_log_lists_store_operations_and_scope_errors(changes: dict[str, 
     assert "INVALID_SCOPE" in {r.get("error_code") for r in log}
 
 
+@pytest.mark.slow  # long e2e: four CLI processes with the real model
 def test_cli_export_import_round_trip(
     recall: dict[str, Any], changes: dict[str, Any], data_dir: Path, tmp_path: Path
 ) -> None:

@@ -119,14 +119,14 @@ def test_close_stops_the_optimizer_thread_and_writes_go_on(db: Database, monkeyp
     db.insert(table, [_row(0, "memory 0", _unit(0))])
     db.insert(table, [_row(1, "memory 1", _unit(1))])
     db.wait_for_maintenance()
-    thread = db._optimizer._thread
-    assert thread is not None and thread.is_alive()
+    worker = db._optimizer._worker
+    assert worker.alive
     db.close()
-    assert not thread.is_alive()
+    assert not worker.alive and worker.stopped
     for i in range(2, 6):  # past the threshold twice: no thread is started again
         db.insert(table, [_row(i, f"memory {i}", _unit(i))])
     db.wait_for_maintenance()
-    assert db._optimizer._thread is None and not thread.is_alive()
+    assert not worker.alive and db._optimizer._worker is worker
     assert db.count(table, None) == 6
     fragments = table.stats()["fragment_stats"]["num_fragments"]
     db.optimize(table)  # an explicit optimize still runs, on the caller's thread

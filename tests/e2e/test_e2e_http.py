@@ -16,11 +16,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_http import call, http_client  # noqa: E402
+from mem_mcp.config import Settings
+from mem_mcp.service import MemoryService
 
-from mem_mcp.config import Settings  # noqa: E402
-from mem_mcp.service import MemoryService  # noqa: E402
+from mcp_http import call, http_client
 
 CLI = [sys.executable, "-m", "mem_mcp"]
 
@@ -101,6 +100,7 @@ async def test_hosted_server_isolates_tenants_and_shuts_down_gracefully(tmp_path
         svc.close()
 
 
+@pytest.mark.slow  # several server processes
 def test_http_refuses_to_start_without_tokens_and_no_auth_only_on_loopback(tmp_path):
     env = _env(tmp_path / "data")
     out = subprocess.run(

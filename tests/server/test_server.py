@@ -3,9 +3,6 @@ model). Asserts on tool listings, isError, structuredContent, resources and prom
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from mcp_types import Implementation
@@ -13,8 +10,7 @@ from mcp_types import Implementation
 from mem_mcp.server import build_server
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
+from fakes import HashEmbedder, NoopExtractor
 
 TOOLS = {
     "get_request", "retry_request",
@@ -27,10 +23,12 @@ TOOLS = {
 
 
 @pytest.fixture
-def server(settings):
+def server(memory_settings):
     # Every tool (MEM_MCP_TOOLS=all): this module covers the operator tools too; test_server_tools.py the default set.
-    settings = settings.model_copy(update={"tools": "all"})
-    return build_server(settings, MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor()))
+    settings = memory_settings.model_copy(update={"tools": "all"})
+    service = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    yield build_server(settings, service)
+    service.close()
 
 
 def _client(server):
@@ -47,7 +45,7 @@ async def test_tools_are_listed_with_descriptions_and_schemas(server):
     search = tools["search_memories"].input_schema["properties"]
     assert {"query", "messages", "top_k", "min_score", "types", "filter", "order_by", "offset", "rerank",
             "include_superseded", "store", "scope"} <= set(search)
-    assert search["top_k"].get("maximum") == 50 or "50" in str(search["top_k"])
+    assert (search["top_k"].get("minimum"), search["top_k"].get("maximum")) == (1, 50)  # the bounds, not the prose
     assert {"text", "messages", "metadata", "sync", "store", "scope"} <= set(tools["add_memories"].input_schema["properties"])
 
 

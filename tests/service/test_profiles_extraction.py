@@ -5,21 +5,24 @@ English. Also the Anthropic side of the contract: the attributes in the prompt, 
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from mem_mcp.config import Settings
-from mem_mcp.extraction import ExtractionError, ExtractionInput, ExtractMessage, ProfileAttributeSpec, ProfileSpec, StrategySpec
+from mem_mcp.extraction import (
+    ExtractionError,
+    ExtractionInput,
+    ExtractMessage,
+    ProfileAttributeSpec,
+    ProfileSpec,
+    StrategySpec,
+)
 from mem_mcp.extraction.anthropic import SYSTEM_PROMPT, AnthropicExtractor, ExtractionAnswer
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
-from fake_anthropic import FakeAnthropic, tool_answer  # noqa: E402
+from fake_anthropic import FakeAnthropic, tool_answer
+from fakes import HashEmbedder
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 BASIC = [
@@ -48,8 +51,8 @@ def prompt_of(fake: FakeAnthropic, n: int = -1) -> str:
 
 
 @pytest.fixture
-def offline(settings):
-    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def offline(memory_settings):
+    svc = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     yield svc
     svc.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sys
 import threading
 import time
 from collections import Counter
@@ -19,13 +18,12 @@ import pytest
 from mem_mcp.config import Settings
 from mem_mcp.errors import InvalidArgumentError
 from mem_mcp.extraction import CandidateMemory, ExtractionInput, ExtractionResult
-from mem_mcp.service.jobs import JobBoard
 from mem_mcp.models import Scope
 from mem_mcp.service import MemoryService
+from mem_mcp.service.jobs import JobBoard
 from mem_mcp.storage import JOBS_SCHEMA, Database
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 WORDS = ["apple", "banana", "cherry", "durian", "elderberry", "fig", "grape", "honeydew"]
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
@@ -140,6 +138,7 @@ def _claim_all(data_dir: str, ids: list[str], ready: str, go: str, out: str) -> 
     Path(out).write_text(json.dumps([i for i in ids if board.claim(i) is not None]))
 
 
+@pytest.mark.slow  # multi-process
 def test_two_processes_never_claim_the_same_job(tmp_path):
     data_dir = str(tmp_path / "data")
     board = JobBoard(Database(data_dir), timedelta(minutes=15))

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from mem_mcp.config import Settings
-from mem_mcp.storage.resident import RowMatch
 from mem_mcp.retrieval import fts_text
 from mem_mcp.service import MemoryService
 from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
+from mem_mcp.storage.resident import RowMatch
 
-from conftest import HashEmbedder, NoopExtractor
+from fakes import HashEmbedder, NoopExtractor
 
 DIM = 16
 AGENTS = ("desk", "phone")
@@ -145,7 +145,7 @@ def test_a_write_it_cannot_follow_sends_searches_to_lancedb_until_reread(db: Dat
 _WRITER = """
 import sys
 import numpy as np
-sys.path.insert(0, sys.argv[2])
+sys.path[:0] = sys.argv[2:]  # this directory, and tests/ for the modules test_resident imports
 from test_resident import DIM, _row
 from mem_mcp.storage import Database, memory_table_name
 db = Database(sys.argv[1])
@@ -155,11 +155,13 @@ db.insert(table, [_row(777, q)])
 """
 
 
+@pytest.mark.slow  # multi-process
 def test_another_process_writing_is_seen_at_once(db: Database, table, tmp_path: Path) -> None:
     m = RowMatch("a", "t1", None, None, ("active",))
     db.resident.load_now(table.name, "a", "t1")
     assert _resident_used(db, table, m)
-    subprocess.run([sys.executable, "-c", _WRITER, db.uri, str(Path(__file__).parent)], check=True, timeout=120)
+    here = Path(__file__).parent
+    subprocess.run([sys.executable, "-c", _WRITER, db.uri, str(here), str(here.parent)], check=True, timeout=120)
     q = np.zeros(DIM, dtype=np.float32)
     q[0] = 1.0
     assert not _resident_used(db, table, m)  # the snapshot is older than the table now
@@ -257,14 +259,14 @@ def test_closing_stops_the_loader_and_searches_go_on_through_lancedb(db: Databas
     assert _search(db, table, q, m, resident=True) == expected  # asks for a read in the background
     db.resident.wait_idle()
     assert _resident_used(db, table, m)
-    loader = db.resident._thread
-    assert loader is not None and loader.is_alive()
+    loader = db.resident._worker
+    assert loader.alive
     db.resident.close()
-    assert not loader.is_alive()
+    assert not loader.alive and loader.stopped
     assert not _resident_used(db, table, m)
     assert _search(db, table, q, m, resident=True) == expected
     db.resident.wait_idle(timeout=1)
-    assert not _resident_used(db, table, m) and db.resident._thread is None
+    assert not _resident_used(db, table, m) and not loader.alive  # no loader started again
 
 
 def test_warm_up_reads_the_default_tenant_into_memory(tmp_path: Path) -> None:

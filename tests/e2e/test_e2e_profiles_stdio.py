@@ -9,7 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from mcp import Client, StdioServerParameters
+
+pytestmark = pytest.mark.slow  # long e2e: stdio server processes with the real model (and a restart)
 
 SEED_SCHEMA = {
     "name": "用户基础画像",

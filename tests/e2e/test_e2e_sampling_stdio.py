@@ -11,11 +11,13 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import Implementation
 
-sys.path.insert(0, str(Path(__file__).parent))
-from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, ScriptedModel, seed_again  # noqa: E402
+from scripted_sampling import MINUTES, SEED_ANSWER, SEED_CONVERSATION, TAKEAWAY, ScriptedModel, seed_again
+
+pytestmark = pytest.mark.slow  # long e2e: a stdio server process with the real model
 
 
 def _params(data_dir: Path) -> StdioServerParameters:

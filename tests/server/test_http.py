@@ -1,66 +1,24 @@
 """MCP over real HTTP on 127.0.0.1: uvicorn serving ``http_app`` on a free port in a thread, driven by
 the SDK's streamable HTTP and SSE clients with bearer tokens. Covers tenant isolation (whatever scope,
 wildcard, filter or id a caller sends), roles, 401s, rate limits, the audit log, /healthz, stateless
-mode, and graceful shutdown. The service uses HashEmbedder; test_e2e_http.py runs the real model
+mode, and graceful shutdown. The service uses HashEmbedder; tests/e2e/test_e2e_http.py runs the real model
 through `mem-mcp serve`."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import sys
-import threading
 import time
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Iterator
 
 import httpx2
 import pytest
-import uvicorn
 from mcp import Client
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
-from mcp_types import Implementation
 
-from mem_mcp.auth import RateLimits, TokenStore
 from mem_mcp.server import build_server, http_app
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
-
-
-class LiveServer:
-    """uvicorn on 127.0.0.1:<free port> in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.sock.close()
+from fakes import HashEmbedder, NoopExtractor
+from mcp_http import LiveServer, call, error_code, http_client, sse_mcp_client
 
 
 @pytest.fixture
@@ -68,23 +26,6 @@ def settings(settings):
     """Every tool listed (MEM_MCP_TOOLS=all): this module checks tenant and role fences on all of them;
     test_server_tools.py covers which tools each token lists by default."""
     return settings.model_copy(update={"tools": "all"})
-
-
-@pytest.fixture
-def tokens(settings) -> dict[str, Any]:
-    store = TokenStore(settings.token_path)
-    out: dict[str, Any] = {"store": store}
-    for name, tenant, role, limits in [
-        ("alice", "alice", "write", None),
-        ("bob", "bob", "write", None),
-        ("alice_reader", "alice", "read", None),
-        ("admin", "ops", "admin", None),
-        ("limited", "carol", "write", RateLimits(search_per_minute=2)),
-    ]:
-        token, rec = store.create(app_id="default", tenant_id=tenant, role=role, name=name, rate_limits=limits)
-        out[name] = token
-        out[f"{name}_id"] = rec.id
-    return out
 
 
 @pytest.fixture
@@ -98,38 +39,6 @@ def service(settings) -> Iterator[MemoryService]:
 def live(settings, service, tokens) -> Iterator[LiveServer]:
     with LiveServer(http_app(settings, "streamable-http", service, tokens=tokens["store"])) as srv:
         yield srv
-
-
-@asynccontextmanager
-async def http_client(url: str, token: str | None, name: str = "http-tester") -> AsyncIterator[Client]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with create_mcp_http_client(headers=headers) as http:
-        transport = streamable_http_client(url, http_client=http)
-        async with Client(transport, mode="legacy", client_info=Implementation(name=name, version="1")) as client:
-            yield client
-
-
-@asynccontextmanager
-async def sse_mcp_client(url: str, token: str) -> AsyncIterator[Client]:
-    transport = sse_client(url, headers={"Authorization": f"Bearer {token}"})
-    async with Client(transport, mode="legacy", client_info=Implementation(name="sse-tester", version="1")) as client:
-        yield client
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The result's structured content, or for an error {"is_error": True, "error": {code, message, ...}}
-    (errors carry no structured content; the typed error rides in _meta, its text is "CODE: message")."""
-    res = await client.call_tool(tool, args)
-    if res.is_error:
-        assert res.structured_content is None and res.meta is not None, res
-        assert res.content[0].text.startswith(f"{res.meta['error']['code']}: "), res
-        return {"is_error": True, "error": res.meta["error"]}
-    assert res.structured_content is not None, res
-    return {"is_error": False, **res.structured_content}
-
-
-def error_code(result: dict[str, Any]) -> str | None:
-    return result["error"]["code"] if result.get("is_error") else None
 
 
 # -- authentication --------------------------------------------------------------------------------

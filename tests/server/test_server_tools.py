@@ -9,7 +9,6 @@ and input schema (Claude's tool definition); per result, the text content.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,8 @@ from mem_mcp.server import build_server, http_app
 from mem_mcp.server.tools import CORE
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder, NoopExtractor  # noqa: E402
-from test_http import LiveServer, http_client, tokens  # noqa: E402,F401  (tokens: a fixture)
+from fakes import HashEmbedder, NoopExtractor
+from mcp_http import LiveServer, http_client
 
 #: Issue 12's budgets.
 MAX_CORE_TOOL_TOKENS = 3000

@@ -19,7 +19,6 @@ from typing import Any
 import anthropic
 import pytest
 
-from fake_anthropic import FakeAnthropic, delay, error, text_answer, tool_answer  # noqa: E402
 from mem_mcp.extraction import (
     ExistingMemory,
     ExtractionError,
@@ -36,6 +35,8 @@ from mem_mcp.extraction.anthropic import (
     AnthropicExtractor,
     ExtractionAnswer,
 )
+
+from fake_anthropic import FakeAnthropic, delay, error, text_answer, tool_answer
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2025, 6, 2, 10, 0, tzinfo=CST)  # a Monday
