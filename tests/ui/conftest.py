@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from console_harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 

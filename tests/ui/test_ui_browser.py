@@ -7,17 +7,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from console_harness import Console, Seeded, seed  # noqa: E402
-
-from mem_mcp.config import Settings  # noqa: E402
-from mem_mcp.service import MemoryService  # noqa: E402
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).parent))
 from console_harness import CLI, cli_env, free_port, make_token  # noqa: E402
-
 from mem_mcp.auth import TokenStore  # noqa: E402
 from mem_mcp.config import Settings  # noqa: E402
 from mem_mcp.server import http_app  # noqa: E402

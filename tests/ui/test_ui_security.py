@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).parent))
 from console_harness import CLI, cli_env, free_port  # noqa: E402
-
 from mem_mcp import __version__  # noqa: E402
 from mem_mcp.auth import TokenStore  # noqa: E402
 from mem_mcp.config import Settings  # noqa: E402

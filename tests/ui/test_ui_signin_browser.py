@@ -4,15 +4,11 @@ session cookie is out of the page's reach (HttpOnly, SameSite=Strict), and signi
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from console_harness import Console  # noqa: E402
-
 from mem_mcp.auth import TokenStore  # noqa: E402
 from mem_mcp.config import Settings  # noqa: E402
 from mem_mcp.service import MemoryService  # noqa: E402

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-TS_DIR = Path(__file__).parent / "ts"
+TS_DIR = Path(__file__).parent.parent / "ts"
 CLIENT = TS_DIR / "client.mjs"
 INSPECTOR = TS_DIR / "node_modules" / "@modelcontextprotocol" / "inspector-cli" / "build" / "cli.js"
 CODE_TEXT = re.compile(r"^[A-Z_]+: \S")
