@@ -16,8 +16,8 @@ Data (``bench/data/bilingual_facts/``, written by hand for issue 11):
   single-valued slot such as home, employer, drink, relationship).
 
 The 300 facts are loaded with ``import_memories`` as type ``fact`` in one tenant and one run (what
-``add_memories(text=...)`` over stdio does with the default scope), one minute apart in a fixed shuffled
-order. Every question is asked with ``search_memories(query=..., top_k=10)`` (scope app + tenant, agent
+``add_memories(text=...)`` over stdio does with the default scope), one a day over the 300 days before
+the change pairs' newer facts, in a fixed shuffled order. Every question is asked with ``search_memories(query=..., top_k=10)`` (scope app + tenant, agent
 and run ``*``): top-1, top-3 and MRR, overall, per direction (question language -> memory language),
 and for questions whose memory has a confusable neighbour in the same ``group``. Each change pair is
 loaded into a tenant of its own, the old fact 90 days before the new one, and its question asked: the
@@ -90,9 +90,9 @@ def fact_records(memories: list[dict[str, Any]], seed: int = 11) -> list[dict[st
     order = list(range(len(memories)))
     random.Random(seed).shuffle(order)
     out = []
-    for minute, i in enumerate(order):
+    for day, i in enumerate(order):
         m = memories[i]
-        at = (T0 + timedelta(minutes=minute)).isoformat()
+        at = (T0 - timedelta(days=len(order) - day)).isoformat()
         out.append({
             "id": f"mem_{m['id']}", "text": m["text"], "type": "fact", "metadata": {"fact": m["id"]},
             "scope": {**SCOPE, "agent_id": "assistant", "run_id": "default"},
@@ -206,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
                     help="also run with these mem_mcp.retrieval attributes replaced (repeatable)")
     ap.add_argument("--show-misses", type=int, default=0, help="print up to N missed development questions of the shipped ranking")
+    ap.add_argument("--centered", action="store_true", help="wrap the embedder in the per-language centering of _centered.py")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -219,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
     embedder = make_embedder(base.embedding_model, base.model_cache_dir)
+    if args.centered:
+        from _centered import CenteredEmbedder
+
+        embedder = CenteredEmbedder(embedder)
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()

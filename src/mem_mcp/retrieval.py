@@ -18,6 +18,8 @@ from functools import lru_cache
 from datetime import datetime
 from typing import Literal, Sequence, get_args
 
+import numpy as np
+
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
@@ -148,8 +150,19 @@ BACKGROUND: dict[str, tuple[str, ...]] = {
 }
 
 #: How far above its floor a clearly related memory scores, per model family (cosine units).
-_SPANS: dict[str, float] = {"e5": 0.15}
+_SPANS: dict[str, float] = {"+centered": 0.30, "e5": 0.15}
 _DEFAULT_SPAN = 0.45
+
+
+#: Cosine between two memories of one subject ("lives in Shanghai" / "moved to Shenzhen"), per model
+#: family: in the centered e5 space 0.3 keeps 76% of bench/data/bilingual_facts' change pairs and 1.7%
+#: of its unrelated pairs (bench/bilingual_facts.py). Raw e5 squeezes everything into 0.8-0.95: none.
+_SAME_SUBJECT: dict[str, float] = {"+centered": 0.3}
+
+
+def same_subject_for(model_name: str) -> float | None:
+    lowered = model_name.lower()
+    return next((v for k, v in _SAME_SUBJECT.items() if k in lowered), None)
 
 
 def span_for(model_name: str) -> float:
@@ -163,11 +176,16 @@ class QueryCalibration:
 
     floors: dict[str, float]
     span: float
+    #: Cosine between two memories above which they are about one subject (:func:`recency`); None:
+    #: not known for this model, no recency feature.
+    same_subject: float | None = None
 
     @classmethod
-    def from_background(cls, background_cosines: dict[str, "Sequence[float]"], span: float) -> "QueryCalibration":
+    def from_background(
+        cls, background_cosines: dict[str, "Sequence[float]"], span: float, same_subject: float | None = None
+    ) -> "QueryCalibration":
         floors = {lang: float(sorted(c)[len(c) // 2]) for lang, c in background_cosines.items() if len(c)}
-        return cls(floors, span)
+        return cls(floors, span, same_subject)
 
     def __call__(self, cosine: float, doc_lang: str) -> float:
         return min(1.0, max(0.0, self.raw(cosine, doc_lang)))
@@ -219,13 +237,33 @@ CURRENT_RUN_BOOST = 0.05
 #: time) of the same run, i.e. the turns around it in one conversation that match the query too.
 NEIGHBOUR_SHARE = 0.39
 
+#: A memory in another language than the query can share no term with it, so its keyword evidence
+#: is not zero but unknown: it gets ``CROSS_WEIGHT + CROSS_SEMANTIC_WEIGHT x semantic`` on top (what
+#: a same-language memory of that similarity typically gets from its terms; Latin words such as
+#: "iPhone" inside a Chinese memory still count as terms).
+#: Without this, every same-language memory that shares a word with the question ("my", "喜欢")
+#: outranks the answer saved in the other language. Fit with the rest (bench/fit_fusion.py).
+CROSS_WEIGHT = 0.0
+CROSS_SEMANTIC_WEIGHT = 0.0
+#: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
+#: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
+#: :func:`recency` is +g for the newer and -g for the older, g = min(1, days between / RECENCY_DAYS);
+#: conversation turns (type ``episodic``) are events, not states, and get 0.
+RECENCY_WEIGHT = 0.0
+RECENCY_DAYS = 30.0
+
 #: The names of :func:`ranking_features`' columns, in order.
-FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length")
+FEATURES = (
+    "semantic", "keyword", "vector_rank", "keyword_rank", "length", "cross_lingual", "cross_semantic", "recency",
+)
 
 
 def feature_weights() -> tuple[float, ...]:
     """The weights of :data:`FEATURES`, read from the module attributes at call time."""
-    return (SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT)
+    return (
+        SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT, CROSS_WEIGHT,
+        CROSS_SEMANTIC_WEIGHT, RECENCY_WEIGHT,
+    )
 
 
 def fuse(
@@ -256,7 +294,7 @@ def fuse(
         raw = similarities(candidates, calibration)
         if rerank and mode == "hybrid":
             weights = feature_weights()
-            features = ranking_features(candidates, query, raw)
+            features = ranking_features(candidates, query, raw, calibration.same_subject)
             raw = [sum(w * f for w, f in zip(weights, row)) for row in features]
             if current_run:
                 raw = [s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0) for s, c in zip(raw, candidates)]
@@ -272,12 +310,17 @@ def similarities(candidates: Sequence[Candidate], calibration: QueryCalibration)
     return [calibration.raw(c.cosine, language(c.row.get("text", ""))) for c in candidates]
 
 
-def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequence[float]) -> list[tuple[float, ...]]:
+def ranking_features(
+    candidates: Sequence[Candidate], query: str, semantic: Sequence[float], same_subject: float | None = None
+) -> list[tuple[float, ...]]:
     """Per candidate, the columns of :data:`FEATURES`: ``semantic`` (the calibrated similarity,
     given), idf-weighted query-term coverage, the reciprocal ranks by cosine and by BM25 (among the
-    memories that contain a content term of the query), and the memory's log length relative to the
-    candidates' mean (:func:`content_length`)."""
+    memories that contain a content term of the query), the memory's log length relative to the
+    candidates' mean (:func:`content_length`), for a memory in another language than the query 1 and
+    its semantic similarity (0 and 0 otherwise), and :func:`recency`."""
     docs = [c.row.get("fts_text", "") for c in candidates]
+    query_lang = language(query)
+    cross = [language(c.row.get("text", "")) != query_lang for c in candidates]
     keyword = weighted_coverage(query_terms(query), docs)
     by_vector = _reciprocal_ranks([c.cosine for c in candidates])
     # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
@@ -285,9 +328,37 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     by_keyword = _reciprocal_ranks([c.bm25 if k > 0 else None for c, k in zip(candidates, keyword)])
     lengths = [math.log1p(content_length(doc)) for doc in docs]
     mean = sum(lengths) / len(lengths) if lengths else 0.0
+    newer = recency(candidates, same_subject)
     return [
-        (s, k, v, b, n - mean) for s, k, v, b, n in zip(semantic, keyword, by_vector, by_keyword, lengths)
+        (s, k, v, b, n - mean, float(x), s if x else 0.0, r)
+        for s, k, v, b, n, x, r in zip(semantic, keyword, by_vector, by_keyword, lengths, cross, newer)
     ]
+
+
+def recency(candidates: Sequence[Candidate], same_subject: float | None) -> list[float]:
+    """Per candidate: min(1, days / RECENCY_DAYS) for the oldest memory on its subject that it is newer
+    than, minus the same for the newest one it is older than. Two memories are on one subject when
+    the cosine of their vectors (``row["vector"]``) is at least ``same_subject``; episodic memories and
+    candidates without a vector or ``created_at`` count for nothing (0)."""
+    out = [0.0] * len(candidates)
+    if same_subject is None:
+        return out
+    idx = [
+        i for i, c in enumerate(candidates)
+        if c.row.get("type") != "episodic" and c.row.get("vector") is not None and isinstance(c.row.get("created_at"), datetime)
+    ]
+    if len(idx) < 2:
+        return out
+    vecs = np.asarray([candidates[i].row["vector"] for i in idx], dtype=np.float32)
+    days = np.asarray([_ts(candidates[i].row["created_at"]) / 86400.0 for i in idx])
+    close = (vecs @ vecs.T) >= same_subject
+    gap = np.clip((days[:, None] - days[None, :]) / RECENCY_DAYS, 0.0, 1.0)  # [a, b]: how much newer a is than b
+    np.fill_diagonal(close, False)
+    gain = np.where(close, gap, 0.0).max(1)
+    loss = np.where(close, gap.T, 0.0).max(1)
+    for j, i in enumerate(idx):
+        out[i] = float(gain[j] - loss[j])
+    return out
 
 
 def content_length(document_terms: str) -> float:
