@@ -171,6 +171,7 @@ def collect(data: list[dict[str, Any]], doc_cache: Path | None, top_k: int = lr.
     retrieval.fuse = spy
     try:
         for index, sample in enumerate(data):
+            index = sample.get("_index", index)
             sid = sample["sample_id"]
             qs, _, _ = lr.questions(sample, {t["dia_id"] for t in all_turns[sid]})
             for q in qs:
@@ -331,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "bench" / "locomo10.json"))
     ap.add_argument("--samples", type=int, default=None, help="only the first N conversations")
+    ap.add_argument("--conversations", default=None, help="only these conversations (comma list of indexes 0-9)")
     ap.add_argument("--doc-cache", type=Path, default=None, help="npz file of turn vectors (as locomo_retrieval.py)")
     ap.add_argument("--pool", type=Path, default=None, help="pickle of the collected pools: read if it exists, else written")
     ap.add_argument(
@@ -360,7 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         data = json.loads(Path(args.data).read_text(encoding="utf-8"))
         embedder = make_embedder(args.centered)
-        qs = collect(data[: args.samples] if args.samples else data, args.doc_cache, args.search_top_k, embedder)
+        if args.conversations is not None:
+            keep = {int(i) for i in args.conversations.split(",") if i.strip()}
+            data = [{**s, "_index": i} for i, s in enumerate(data) if i in keep]
+        qs = collect(data[: args.samples] if args.samples is not None else data, args.doc_cache, args.search_top_k, embedder)
         if args.bilingual:
             qs += collect_facts(embedder)
         collected_with = shipped
@@ -377,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def objective(p: dict[str, float]) -> float:
         recall, ndcg, top1, mrr = vectorised(p)
-        value = float(recall[loco & pools.dev].mean() + ndcg[loco & pools.dev].mean())
+        value = float(recall[loco & pools.dev].mean() + ndcg[loco & pools.dev].mean()) if (loco & pools.dev).any() else 0.0
         for part in (facts, changes):
             if (part & pools.dev).any():
                 value += args.bilingual_weight * float(top1[part & pools.dev].mean() + mrr[part & pools.dev].mean())
