@@ -50,7 +50,7 @@ _ROW_FIELDS = ("row_key", "agent_id", "run_id", "text", "fts_text", "type", "cre
 #: Module attributes of ``mem_mcp.retrieval`` that the fit sets, beside the feature weights.
 _FEATURE_ATTRS = (
     "SEMANTIC_WEIGHT", "KEYWORD_WEIGHT", "VECTOR_RANK_WEIGHT", "KEYWORD_RANK_WEIGHT", "LENGTH_WEIGHT", "CROSS_WEIGHT",
-    "CROSS_SEMANTIC_WEIGHT",
+    "CROSS_SEMANTIC_WEIGHT", "RECENCY_WEIGHT",
 )
 _FIXED = ("SEMANTIC_WEIGHT", "KEYWORD_WEIGHT")
 #: Bounds of the parameters that must stay non-negative.
@@ -372,6 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pool:
             args.pool.parent.mkdir(parents=True, exist_ok=True)
             args.pool.write_bytes(pickle.dumps({"questions": qs, "constants": shipped}))
+    # Pools collected before the service passed the model's same-subject cosine: fill it in.
+    model = "+centered" if args.centered else ""
+    for q in qs:
+        floors, span, *rest = q["calibration"]
+        if not rest or rest[0] is None:
+            q["calibration"] = (floors, span, retrieval.same_subject_for(model))
     pools = Pools(qs)
     loco, facts, changes = (pools.set == "locomo"), (pools.set == "facts"), (pools.set == "changes")
 
