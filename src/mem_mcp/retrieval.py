@@ -109,14 +109,24 @@ class Calibration:
 
     floor: float
     ceiling: float
+    #: Cosines above which two memories say the same thing (consolidation.near_duplicate): nearly
+    #: identical, and close enough if most of their words are shared too.
+    identical: float = 0.985
+    duplicate: float = 0.95
 
     def __call__(self, cosine: float) -> float:
         return min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
 
 
 # e5 squeezes every pair into a narrow, high band; classic sentence-transformers spread over [0, 1].
-# Measured by bench/calibration.py.
-_CALIBRATIONS: dict[str, Calibration] = {"e5": Calibration(floor=0.79, ceiling=0.90)}
+# Measured by bench/calibration.py. Centered e5 (embeddings/centered.py) spreads them out: unrelated
+# facts of one user sit at 0.04 (median of bench/data/bilingual_facts' pairs), 98% below 0.3; a fact
+# and the one replacing it at 0.44 (median of its change pairs); a restatement ("用户对花生过敏" /
+# "用户对花生严重过敏", "... jazz music" / "... jazz") at 0.93-0.97 where plain e5 gives 0.99.
+_CALIBRATIONS: dict[str, Calibration] = {
+    "+centered": Calibration(floor=0.1, ceiling=0.6, identical=0.92, duplicate=0.8),
+    "e5": Calibration(floor=0.79, ceiling=0.90),
+}
 _DEFAULT_CALIBRATION = Calibration(floor=0.15, ceiling=0.85)
 
 
@@ -195,6 +205,9 @@ class QueryCalibration:
         floor = self.floors.get(doc_lang, min(self.floors.values(), default=0.0))
         return (cosine - floor) / self.span
 
+
+#: The score below which a search leaves a memory out unless the caller asks otherwise (``min_score``).
+DEFAULT_MIN_SCORE = 0.0
 
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]

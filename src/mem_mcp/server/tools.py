@@ -87,7 +87,10 @@ async def add_memories(
     memories and reconcile them with what it knows (a changed fact UPDATEs the old memory, "forget my
     address" DELETEs it). Saying the same thing twice is harmless (event NONE). Returns the events:
     ADD, UPDATE (with old_text), DELETE or NONE, each with the memory id; with `profile_schema_id`, also
-    the profile attributes it filled or changed.
+    the profile attributes it filled or changed. A `text` that changes a single-valued fact (home,
+    employer, job, drink, relationship, phone...) UPDATEs the old memory itself; any other ADD lists the
+    most similar existing memories in `similar`: if one is an older version of the new fact, call
+    update_memory or delete_memory on it.
     """
     state = ctx.request_context.lifespan_context
     return await state.service.add_memories(
@@ -116,11 +119,12 @@ async def search_memories(
     ] = None,
     top_k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 10,
     min_score: Annotated[
-        float,
+        float | None,
         Field(
-            description="Drop results scoring below this relevance (0-1). Default 0 keeps the top_k best.", ge=0, le=1
+            description="Drop results scoring below this relevance (0-1). Default: the server's floor, which "
+            "keeps unrelated memories out; 0 keeps the top_k best whatever they score.", ge=0, le=1
         ),
-    ] = 0.0,
+    ] = None,
     types: Annotated[list[str] | None, Field(description="Only these memory types, e.g. ['preference'].")] = None,
     filter: FilterArg = None,
     order_by: Annotated[OrderBy, Field(description="relevance (default) or a time order.")] = "relevance",
