@@ -266,6 +266,7 @@ CROSS_SEMANTIC_WEIGHT = 0.14
 #: ``episodic``) are events, not states, and never swap.
 RECENCY_MARGIN = 0.0
 RECENCY_DAYS = 30.0
+RECENCY_TOP = 20
 #: The margin where the newer memory says it is a change ("现在", "搬到", "换了", "不再", "now",
 #: "moved", "switched", "no longer"...): an assistant writing down a changed fact says so.
 CHANGE_MARGIN = 0.75
@@ -390,7 +391,10 @@ def with_recency(candidates: Sequence[Candidate], scores: list[float], same_subj
     if margin <= 0 and CHANGE_MARGIN <= 0:
         return scores
     out = list(scores)
-    for new, old, g in replacements(candidates, same_subject):
+    # Only the best RECENCY_TOP candidates can swap: what the page shows (and 5x cheaper than all).
+    top = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:RECENCY_TOP]
+    for new, old, g in replacements([candidates[i] for i in top], same_subject):
+        new, old = top[new], top[old]
         allowed = max(margin, CHANGE_MARGIN if states_a_change(candidates[new].row.get("text", "")) else 0.0) * g
         if scores[new] <= scores[old] and scores[old] - scores[new] < allowed:
             out[new] = max(out[new], scores[old] + 1e-6)
