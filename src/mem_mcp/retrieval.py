@@ -207,7 +207,7 @@ class QueryCalibration:
 
 
 #: The score below which a search leaves a memory out unless the caller asks otherwise (``min_score``).
-DEFAULT_MIN_SCORE = 0.0
+DEFAULT_MIN_SCORE = 0.05
 
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]
