@@ -256,8 +256,8 @@ NEIGHBOUR_SHARE = 0.39
 #: "iPhone" inside a Chinese memory still count as terms).
 #: Without this, every same-language memory that shares a word with the question ("my", "喜欢")
 #: outranks the answer saved in the other language. Fit with the rest (bench/fit_fusion.py).
-CROSS_WEIGHT = 0.23
-CROSS_SEMANTIC_WEIGHT = 0.14
+CROSS_WEIGHT = 0.4
+CROSS_SEMANTIC_WEIGHT = 0.2
 #: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
 #: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
 #: :func:`with_recency` moves the newer just above the older where it scores less than
@@ -344,8 +344,9 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     """Per candidate, the columns of :data:`FEATURES`: ``semantic`` (the calibrated similarity,
     given), idf-weighted query-term coverage, the reciprocal ranks by cosine and by BM25 (among the
     memories that contain a content term of the query), the memory's log length relative to the
-    candidates' mean (:func:`content_length`), and for a memory in another language than the query 1
-    and its semantic similarity (0 and 0 otherwise)."""
+    candidates' mean (:func:`content_length`), and for a memory in another language than the query the
+    best coverage among the query-language candidates, alone and times its semantic similarity (0 and
+    0 otherwise)."""
     docs = [c.row.get("fts_text", "") for c in candidates]
     query_lang = language(query)
     cross = [language(c.row.get("text", "")) != query_lang for c in candidates]
@@ -356,8 +357,11 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     by_keyword = _reciprocal_ranks([c.bm25 if k > 0 else None for c, k in zip(candidates, keyword)])
     lengths = [math.log1p(content_length(doc)) for doc in docs]
     mean = sum(lengths) / len(lengths) if lengths else 0.0
+    # What a memory in the query's language gets from its terms at best: the other language's
+    # memories are credited in proportion (none at all where no memory shares a term with the query).
+    best = max((k for k, x in zip(keyword, cross) if not x), default=0.0)
     return [
-        (s, k, v, b, n - mean, float(x), s if x else 0.0)
+        (s, k, v, b, n - mean, best if x else 0.0, s * best if x else 0.0)
         for s, k, v, b, n, x in zip(semantic, keyword, by_vector, by_keyword, lengths, cross)
     ]
 
