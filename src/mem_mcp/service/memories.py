@@ -50,7 +50,7 @@ from .stores import Stores
 
 #: At most this many similar memories on an ADD, each at least this similar (calibrated, in [0, 1]).
 SIMILAR_LIMIT = 3
-SIMILAR_FLOOR = 0.5
+SIMILAR_FLOOR = 0.3
 
 
 def _mentions(obj: Any, key: str) -> bool:
