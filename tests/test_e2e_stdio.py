@@ -247,10 +247,12 @@ def recall(seeded: dict[str, Any], data_dir: Path) -> dict[str, Any]:
             seen["tea_id"] = tea["events"][0]["memory_id"]
             seen["tea"] = await call(client, "get_memory", {"memory_id": seen["tea_id"]})
             seen["search"]["drink"] = await search(client, "what does the user prefer to drink?", top_k=3)
-            seen["search"]["peanut"] = await search(client, "peanut allergy", top_k=50)
+            # min_score 0: these check which runs a search sees, not relevance (the default floor would
+            # leave out memories that have nothing to do with the query).
+            seen["search"]["peanut"] = await search(client, "peanut allergy", top_k=50, min_score=0)
 
             for q, run in [("trip to Japan", "*"), ("trip to Japan", "r1"), ("guitar", "r1"), ("guitar", "r2")]:
-                seen["search"][(q, run)] = await search(client, q, top_k=50, scope={"run_id": run})
+                seen["search"][(q, run)] = await search(client, q, top_k=50, scope={"run_id": run}, min_score=0)
             seen["totals"] = {
                 "r1": await total(client, scope={"run_id": "r1"}),
                 "all": await total(client, scope={"run_id": "*", "agent_id": "*"}),
