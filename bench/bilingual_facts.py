@@ -309,9 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, entry in results.items():
         for split in SPLITS:
             s = entry[split]
-            rows_md.append([name, split, f"{s['all']['top1']:.3f} / {s['all']['top3']:.3f}",
-                            *[f"{s[d]['top1']:.3f} / {s[d]['top3']:.3f}" for d in DIRECTIONS],
-                            s["confusable"]["top1"], s["all"]["mrr"]])
+            cell = lambda d: f"{s[d]['top1']:.3f} / {s[d]['top3']:.3f}" if s[d]["n"] else "-"  # noqa: E731
+            rows_md.append([name, split, cell("all"), *[cell(d) for d in DIRECTIONS],
+                            s["confusable"].get("top1", "-"), s["all"].get("mrr", "-")])
     print(md_table(head, rows_md))
     print()
     ch_rows = [[name, e["changes"]["pairs"], e["changes"]["newer_above_older"], e["changes"]["newer_top1"],

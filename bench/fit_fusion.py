@@ -124,11 +124,11 @@ def collect_facts(embedder: Any) -> list[dict[str, Any]]:
         with Spy() as spy:
             for split in bf.SPLITS:
                 for q in bset["questions"][split]:
-                    svc.search_memories(query=q["q"], scope=bf.SCOPE, top_k=10)
+                    svc.search_memories(query=q["q"], scope=bf.SCOPE, top_k=10, min_score=0.0)
                     out.append({"set": "facts", "split": "dev" if split == "dev" else "held-out", "question": q["q"],
                                 "direction": q["direction"], "evidence": [q["a"]], **spy.last})
             for c in bset["changes"]:
-                svc.search_memories(query=c["q"], scope={"app_id": "changes", "tenant_id": c["id"]}, top_k=10)
+                svc.search_memories(query=c["q"], scope={"app_id": "changes", "tenant_id": c["id"]}, top_k=10, min_score=0.0)
                 split = "dev" if int(c["id"][1:]) % 2 else "held-out"
                 out.append({"set": "changes", "split": split, "question": c["q"], "evidence": ["new"], **spy.last})
     finally:
@@ -172,7 +172,7 @@ def collect(data: list[dict[str, Any]], doc_cache: Path | None, top_k: int = lr.
             sid = sample["sample_id"]
             qs, _, _ = lr.questions(sample, {t["dia_id"] for t in all_turns[sid]})
             for q in qs:
-                res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=top_k)
+                res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=top_k, min_score=0.0)
                 out.append({
                     "set": "locomo", "sample": sid, "split": "dev" if index in lr.SPLITS["dev"] else "held-out", "category": q["category"],
                     "question": q["question"], "evidence": q["evidence"], "pool": seen["pool"],
@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="top_k of the collecting searches: the service's candidate pool grows with it (50 + 50 up to top_k 12, "
         "then 4 x top_k each); the ranking is still judged at 10",
     )
-    ap.add_argument("--bilingual", action=argparse.BooleanOptionalAction, default=True,
+    ap.add_argument("--bilingual", action=argparse.BooleanOptionalAction, default=False,
                     help="also fit on the bilingual short facts' development questions and change pairs")
     ap.add_argument("--bilingual-weight", type=float, default=1.0,
                     help="weight of (top-1 + MRR) of the facts and of the change pairs against LoCoMo's (R@10 + nDCG@10)")
@@ -412,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells = [label, split]
             lm = loco & mask
             cells.append(f"{recall[lm].mean():.3f} / {ndcg[lm].mean():.3f}" if lm.any() else "-")
-            cells.append(f"{real[split]['recall@10']:.3f} / {real[split]['ndcg@10']:.3f}" if split in real else "-")
+            cells.append(f"{real[split]['recall@10']:.3f} / {real[split]['ndcg@10']:.3f}" if "recall@10" in real.get(split, {}) else "-")
             for part, name in ((facts, "facts"), (changes, "changes")):
                 pm = part & mask
                 cells.append(f"{top1[pm].mean():.3f} / {real[f'{name} {split}']['top1']:.3f}" if pm.any() else "-")
