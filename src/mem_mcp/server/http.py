@@ -108,6 +108,11 @@ def http_app(
     server = build_server(settings, service, tokens=tokens)
     if transport == "streamable-http":
         app = server.streamable_http_app(stateless_http=settings.stateless_http, host=settings.host)
+        if service is not None:
+            # The memory console at /ui/, behind the same tokens (a sign-in form, then a session cookie).
+            from ..ui import build_app as console_app
+
+            app.mount("/ui", console_app(service, settings, tokens))
     elif transport == "sse":
         app = server.sse_app(host=settings.host)
     else:
@@ -138,7 +143,10 @@ def serve_http(settings: Settings, transport: Transport) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     path = "/mcp" if transport == "streamable-http" else "/sse"
-    log.warning("mem-mcp %s on http://%s:%d%s (health: /healthz)", transport, settings.host, settings.port, path)
+    extra = ", console: /ui/" if transport == "streamable-http" else ""
+    log.warning(
+        "mem-mcp %s on http://%s:%d%s (health: /healthz%s)", transport, settings.host, settings.port, path, extra
+    )
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:
