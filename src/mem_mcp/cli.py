@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", parents=[common, scoped], help="Search memories by meaning and keywords.")
     search.add_argument("query")
     search.add_argument("--top-k", type=int, default=10)
-    search.add_argument("--min-score", type=float, default=0.0)
+    search.add_argument("--min-score", type=float, default=None, help="relevance floor (default: the server's)")
     search.add_argument("--type", action="append", dest="types")
     search.add_argument("--filter", type=json.loads, help="Filter JSON, e.g. '{\"tags\": \"work\"}'.")
     search.add_argument("--no-rerank", action="store_true")

@@ -59,10 +59,13 @@ def overlap(a: str, b: str) -> float:
     return len(ta & tb) / len(ta | tb) if ta or tb else 1.0
 
 
-def near_duplicate(text: str, neighbour: Neighbour) -> bool:
-    if neighbour.cosine >= IDENTICAL_COSINE:
+def near_duplicate(
+    text: str, neighbour: Neighbour, identical: float = IDENTICAL_COSINE, duplicate: float = DUPLICATE_COSINE
+) -> bool:
+    """``identical`` / ``duplicate``: the cosines of the model in use (``retrieval.Calibration``)."""
+    if neighbour.cosine >= identical:
         return True
-    return neighbour.cosine >= DUPLICATE_COSINE and overlap(text, neighbour.row["text"]) >= DUPLICATE_OVERLAP
+    return neighbour.cosine >= duplicate and overlap(text, neighbour.row["text"]) >= DUPLICATE_OVERLAP
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,12 @@ class Plan:
     target: Mapping[str, Any] | None = None
 
 
-def decide(candidate: CandidateMemory, neighbours: Sequence[Neighbour]) -> Plan:
-    """The rule-based decision for one candidate against its nearest existing memories."""
+def decide(
+    candidate: CandidateMemory, neighbours: Sequence[Neighbour],
+    cosines: tuple[float, float] = (IDENTICAL_COSINE, DUPLICATE_COSINE),
+) -> Plan:
+    """The rule-based decision for one candidate against its nearest existing memories; ``cosines``:
+    the model's identical and duplicate cosines (``retrieval.Calibration``)."""
     keyed = [n for n in neighbours if candidate.key and n.row.get("key") == candidate.key]
     best = max(neighbours, key=lambda n: n.similarity, default=None)
     if candidate.retracts:
@@ -91,7 +98,7 @@ def decide(candidate: CandidateMemory, neighbours: Sequence[Neighbour]) -> Plan:
     if keyed:
         return Plan("UPDATE", candidate, candidate.text, keyed[0].row)
     for n in sorted(neighbours, key=lambda n: n.cosine, reverse=True):
-        if n.row.get("type") == candidate.type and near_duplicate(candidate.text, n):
+        if n.row.get("type") == candidate.type and near_duplicate(candidate.text, n, *cosines):
             return Plan("NONE", candidate, n.row["text"], n.row)
     return Plan("ADD", candidate, candidate.text)
 

@@ -97,6 +97,14 @@ class Memory(BaseModel):
     deleted_at: datetime | None = None
 
 
+class SimilarMemory(BaseModel):
+    """An existing memory close to one just added: perhaps an older version of it."""
+
+    memory_id: str
+    text: str
+    score: float = Field(ge=0.0, le=1.0, description="Similarity in [0, 1]; higher is closer.")
+
+
 class MemoryEvent(BaseModel):
     """What one write changed."""
 
@@ -105,6 +113,11 @@ class MemoryEvent(BaseModel):
     text: str = ""
     old_text: str | None = None
     type: str | None = None
+    similar: list[SimilarMemory] | None = Field(
+        default=None,
+        description="On an ADD of a text: the most similar existing memories. If one of them is an older "
+        "version of the new one, update_memory or delete_memory it.",
+    )
 
 
 class ProfileEvent(BaseModel):

@@ -18,6 +18,8 @@ from functools import lru_cache
 from datetime import datetime
 from typing import Literal, Sequence, get_args
 
+import numpy as np
+
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
@@ -107,14 +109,24 @@ class Calibration:
 
     floor: float
     ceiling: float
+    #: Cosines above which two memories say the same thing (consolidation.near_duplicate): nearly
+    #: identical, and close enough if most of their words are shared too.
+    identical: float = 0.985
+    duplicate: float = 0.95
 
     def __call__(self, cosine: float) -> float:
         return min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
 
 
 # e5 squeezes every pair into a narrow, high band; classic sentence-transformers spread over [0, 1].
-# Measured by bench/calibration.py.
-_CALIBRATIONS: dict[str, Calibration] = {"e5": Calibration(floor=0.79, ceiling=0.90)}
+# Measured by bench/calibration.py. Centered e5 (embeddings/centered.py) spreads them out: unrelated
+# facts of one user sit at 0.04 (median of bench/data/bilingual_facts' pairs), 98% below 0.3; a fact
+# and the one replacing it at 0.44 (median of its change pairs); a restatement ("用户对花生过敏" /
+# "用户对花生严重过敏", "... jazz music" / "... jazz") at 0.93-0.97 where plain e5 gives 0.99.
+_CALIBRATIONS: dict[str, Calibration] = {
+    "+centered": Calibration(floor=0.1, ceiling=0.6, identical=0.92, duplicate=0.8),
+    "e5": Calibration(floor=0.79, ceiling=0.90),
+}
 _DEFAULT_CALIBRATION = Calibration(floor=0.15, ceiling=0.85)
 
 
@@ -148,8 +160,19 @@ BACKGROUND: dict[str, tuple[str, ...]] = {
 }
 
 #: How far above its floor a clearly related memory scores, per model family (cosine units).
-_SPANS: dict[str, float] = {"e5": 0.15}
+_SPANS: dict[str, float] = {"+centered": 0.30, "e5": 0.15}
 _DEFAULT_SPAN = 0.45
+
+
+#: Cosine between two memories of one subject ("lives in Shanghai" / "moved to Shenzhen"), per model
+#: family: in the centered e5 space 0.35 keeps two thirds of bench/data/bilingual_facts' change pairs and
+#: under 1% of its unrelated pairs (bench/bilingual_facts.py). Raw e5 squeezes everything into 0.8-0.95: none.
+_SAME_SUBJECT: dict[str, float] = {"+centered": 0.35}
+
+
+def same_subject_for(model_name: str) -> float | None:
+    lowered = model_name.lower()
+    return next((v for k, v in _SAME_SUBJECT.items() if k in lowered), None)
 
 
 def span_for(model_name: str) -> float:
@@ -163,11 +186,16 @@ class QueryCalibration:
 
     floors: dict[str, float]
     span: float
+    #: Cosine between two memories above which they are about one subject (:func:`recency`); None:
+    #: not known for this model, no recency feature.
+    same_subject: float | None = None
 
     @classmethod
-    def from_background(cls, background_cosines: dict[str, "Sequence[float]"], span: float) -> "QueryCalibration":
+    def from_background(
+        cls, background_cosines: dict[str, "Sequence[float]"], span: float, same_subject: float | None = None
+    ) -> "QueryCalibration":
         floors = {lang: float(sorted(c)[len(c) // 2]) for lang, c in background_cosines.items() if len(c)}
-        return cls(floors, span)
+        return cls(floors, span, same_subject)
 
     def __call__(self, cosine: float, doc_lang: str) -> float:
         return min(1.0, max(0.0, self.raw(cosine, doc_lang)))
@@ -177,6 +205,13 @@ class QueryCalibration:
         floor = self.floors.get(doc_lang, min(self.floors.values(), default=0.0))
         return (cosine - floor) / self.span
 
+
+#: The score below which a search leaves a memory out unless the caller asks otherwise (``min_score``):
+#: a memory less similar to the query than the median unrelated background sentence that shares no
+#: term with it either. Higher floors cost LoCoMo recall@10 at once (held-out 0.747 at 0, 0.736 at
+#: 0.02, 0.730 at 0.05, 0.707 at 0.1) and empty no never-mentioned question on a 300-fact user
+#: (their best match scores above 0.3: something is always on a nearby topic). bench/bilingual_facts.py.
+DEFAULT_MIN_SCORE = 0.02
 
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]
@@ -219,13 +254,49 @@ CURRENT_RUN_BOOST = 0.05
 #: time) of the same run, i.e. the turns around it in one conversation that match the query too.
 NEIGHBOUR_SHARE = 0.39
 
+#: A memory in another language than the query can share no term with it, so its keyword evidence
+#: is not zero but unknown: it gets ``CROSS_WEIGHT + CROSS_SEMANTIC_WEIGHT x semantic`` on top (what
+#: a same-language memory of that similarity typically gets from its terms; Latin words such as
+#: "iPhone" inside a Chinese memory still count as terms).
+#: Without this, every same-language memory that shares a word with the question ("my", "喜欢")
+#: outranks the answer saved in the other language. Fit with the rest (bench/fit_fusion.py).
+CROSS_WEIGHT = 0.4
+CROSS_SEMANTIC_WEIGHT = 0.2
+#: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
+#: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
+#: :func:`with_recency` moves the newer just above the older where it scores less than
+#: ``RECENCY_MARGIN x g`` below it, g = min(1, days between / RECENCY_DAYS): it only ever swaps the two,
+#: so a boost cannot carry a newer fact above the answer of another question. Conversation turns (type
+#: ``episodic``) are events, not states, and never swap.
+RECENCY_MARGIN = 0.0
+RECENCY_DAYS = 30.0
+RECENCY_TOP = 20
+#: The margin where the newer memory says it is a change ("现在", "搬到", "换了", "不再", "now",
+#: "moved", "switched", "no longer"...): an assistant writing down a changed fact says so.
+CHANGE_MARGIN = 0.75
+_CHANGE_MARK = re.compile(
+    r"现在|目前|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
+    r"新的?(?:手机|邮箱|号码|工作|地址)|"
+    r"(?i:\b(?:now|no longer|any ?more|switched|moved|new(?! year)|these days|gave up|left(?= \w+ and)|joined|"
+    r"retrained|promoted|"
+    r"cancelled|canceled|paused|sold|stopped|instead|broke up|adopted|registered|has started|changed)\b)"
+)
+
+
+def states_a_change(text: str) -> bool:
+    """Whether a memory says it is a change of something ("用户搬到了深圳", "The user now drives ...")."""
+    return bool(_CHANGE_MARK.search(text))
+
 #: The names of :func:`ranking_features`' columns, in order.
-FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length")
+FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length", "cross_lingual", "cross_semantic")
 
 
 def feature_weights() -> tuple[float, ...]:
     """The weights of :data:`FEATURES`, read from the module attributes at call time."""
-    return (SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT)
+    return (
+        SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT, CROSS_WEIGHT,
+        CROSS_SEMANTIC_WEIGHT,
+    )
 
 
 def fuse(
@@ -262,6 +333,7 @@ def fuse(
                 raw = [s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0) for s, c in zip(raw, candidates)]
             raw = _with_neighbours(candidates, raw, NEIGHBOUR_SHARE)
             raw = with_run_context(candidates, raw, RUN_WEIGHT, RUN_TOP)
+            raw = with_recency(candidates, raw, calibration.same_subject, RECENCY_MARGIN)
     scored = [(c.row, s, round(min(1.0, max(0.0, s)), 6)) for c, s in zip(candidates, raw)]
     scored.sort(key=lambda item: (item[1], _ts(item[0].get("updated_at"))), reverse=True)
     return [(row, score) for row, _, score in scored]
@@ -275,9 +347,13 @@ def similarities(candidates: Sequence[Candidate], calibration: QueryCalibration)
 def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequence[float]) -> list[tuple[float, ...]]:
     """Per candidate, the columns of :data:`FEATURES`: ``semantic`` (the calibrated similarity,
     given), idf-weighted query-term coverage, the reciprocal ranks by cosine and by BM25 (among the
-    memories that contain a content term of the query), and the memory's log length relative to the
-    candidates' mean (:func:`content_length`)."""
+    memories that contain a content term of the query), the memory's log length relative to the
+    candidates' mean (:func:`content_length`), and for a memory in another language than the query the
+    best coverage among the query-language candidates, alone and times its semantic similarity (0 and
+    0 otherwise)."""
     docs = [c.row.get("fts_text", "") for c in candidates]
+    query_lang = language(query)
+    cross = [language(c.row.get("text", "")) != query_lang for c in candidates]
     keyword = weighted_coverage(query_terms(query), docs)
     by_vector = _reciprocal_ranks([c.cosine for c in candidates])
     # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
@@ -285,9 +361,52 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     by_keyword = _reciprocal_ranks([c.bm25 if k > 0 else None for c, k in zip(candidates, keyword)])
     lengths = [math.log1p(content_length(doc)) for doc in docs]
     mean = sum(lengths) / len(lengths) if lengths else 0.0
+    # What a memory in the query's language gets from its terms at best: the other language's
+    # memories are credited in proportion (none at all where no memory shares a term with the query).
+    best = max((k for k, x in zip(keyword, cross) if not x), default=0.0)
     return [
-        (s, k, v, b, n - mean) for s, k, v, b, n in zip(semantic, keyword, by_vector, by_keyword, lengths)
+        (s, k, v, b, n - mean, best if x else 0.0, s * best if x else 0.0)
+        for s, k, v, b, n, x in zip(semantic, keyword, by_vector, by_keyword, lengths, cross)
     ]
+
+
+def replacements(candidates: Sequence[Candidate], same_subject: float | None) -> list[tuple[int, int, float]]:
+    """(newer, older, g) for every two candidates on one subject: the cosine of their vectors
+    (``row["vector"]``) at least ``same_subject``, the newer saved at least a day later, g = min(1,
+    days between / RECENCY_DAYS). Episodic memories and candidates without a vector or a
+    ``created_at`` take no part; nothing at all without a ``same_subject`` for the model."""
+    if same_subject is None:
+        return []
+    idx = [
+        i for i, c in enumerate(candidates)
+        if c.row.get("type") != "episodic" and c.row.get("vector") is not None
+        and isinstance(c.row.get("created_at"), datetime)
+    ]
+    if len(idx) < 2:
+        return []
+    vecs = np.asarray([candidates[i].row["vector"] for i in idx], dtype=np.float32)
+    days = np.asarray([_ts(candidates[i].row["created_at"]) / 86400.0 for i in idx])
+    close = (vecs @ vecs.T) >= same_subject
+    newer = days[:, None] - days[None, :] >= 1.0
+    a, b = np.nonzero(close & newer)
+    return [(idx[i], idx[j], float(min(1.0, (days[i] - days[j]) / RECENCY_DAYS))) for i, j in zip(a, b)]
+
+
+def with_recency(candidates: Sequence[Candidate], scores: list[float], same_subject: float | None, margin: float) -> list[float]:
+    """Each newer memory of :func:`replacements` that scores less than ``margin x g`` below its older
+    one is moved just above it. Judged on the scores given, so moves do not chain (a newer memory
+    lifted above an older one lifts nothing else); the older keeps its score."""
+    if margin <= 0 and CHANGE_MARGIN <= 0:
+        return scores
+    out = list(scores)
+    # Only the best RECENCY_TOP candidates can swap: what the page shows (and 5x cheaper than all).
+    top = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:RECENCY_TOP]
+    for new, old, g in replacements([candidates[i] for i in top], same_subject):
+        new, old = top[new], top[old]
+        allowed = max(margin, CHANGE_MARGIN if states_a_change(candidates[new].row.get("text", "")) else 0.0) * g
+        if scores[new] <= scores[old] and scores[old] - scores[new] < allowed:
+            out[new] = max(out[new], scores[old] + 1e-6)
+    return out
 
 
 def content_length(document_terms: str) -> float:
@@ -330,7 +449,12 @@ def _reciprocal_ranks(values: Sequence[float | None]) -> list[float]:
     return [0.0 if v is None else 1.0 / (1 + first[v]) for v in values]
 
 
-def _run_key(row: dict) -> tuple[object, object]:
+def _run_key(row: dict) -> tuple[object, ...]:
+    """The run a memory shares context with. Only conversation turns (type ``episodic``) do: a saved
+    fact says all it means by itself, so each other memory is a run of its own (no neighbours, and
+    the run context keeps the facts' order)."""
+    if row.get("type", "episodic") != "episodic":
+        return row.get("agent_id"), row.get("run_id"), row.get("row_key")
     return row.get("agent_id"), row.get("run_id")
 
 

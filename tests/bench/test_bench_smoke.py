@@ -184,3 +184,32 @@ def test_bilingual_search_compares_rankings_in_both_languages(tmp_path: Path) ->
     for entry in results.values():
         assert {entry["zh"]["questions"], entry["en"]["questions"]} == {20}
         assert 0.0 <= entry["zh"]["mrr"] <= 1.0 and 0.0 <= entry["en"]["mrr"] <= 1.0
+
+
+def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Path) -> None:
+    import json as _json
+
+    data = tmp_path / "facts"
+    data.mkdir()
+
+    def write(name: str, rows: list[dict]) -> None:
+        (data / name).write_text("".join(_json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+    write("memories.jsonl", [
+        {"id": "z001", "text": "用户对花生过敏", "group": "allergy"},
+        {"id": "e001", "text": "The user is allergic to shellfish", "group": "allergy"},
+        {"id": "z002", "text": "用户的女儿叫米娅", "group": "kids"},
+        {"id": "e002", "text": "The user's dog is called Lucky", "group": "pets"},
+    ])
+    write("dev.jsonl", [{"q": "Which nut am I allergic to?", "a": "z001"}, {"q": "我的狗叫什么？", "a": "e002"}])
+    write("heldout.jsonl", [{"q": "What is my daughter called?", "a": "z002"}, {"q": "我对什么海鲜过敏？", "a": "e001"}])
+    write("changes.jsonl", [{"id": "c01", "old": "用户住在上海", "new": "用户搬到了深圳", "q": "我住在哪里？", "slot": "home"}])
+    write("unanswerable.jsonl", [{"q": "Which golf club am I in?", "split": "dev"}, {"q": "我的游艇在哪？", "split": "heldout"}])
+    out = tmp_path / "bf.json"
+    module = _script("bilingual_facts")
+    assert module.main(["--data", str(data), "--no-locomo", "--changes-via", "add", "--out", str(out)]) == 0
+    shipped = _json_out(out)["results"]["shipped"]
+    assert shipped["dev"]["all"]["n"] == 2 and shipped["heldout"]["en->zh"]["n"] == 1
+    assert 0.0 <= shipped["heldout"]["all"]["top1"] <= 1.0
+    assert shipped["changes"]["events"] == {"c01": "UPDATE"} and shipped["changes"]["old_still_found"] == 0.0
+    assert set(shipped["dev_floors"]) >= {"0.0", "0.02"}

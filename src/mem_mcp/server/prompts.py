@@ -21,8 +21,8 @@ Ctx = Context[AppState, Any]
 
 
 async def recall_user_context(topic: str, ctx: Ctx) -> str:
-    # No score floor: calibrated scores vary by model and language, and the prompt is read by a model that
-    # can ignore what does not fit; missing a memory is worse than showing a weak one.
+    # The search's default floor (retrieval.DEFAULT_MIN_SCORE) keeps unrelated memories out of the
+    # prompt; it sits below nearly every real answer, in either language (BENCHMARKS.md).
     state = ctx.request_context.lifespan_context
     call = call_context(ctx, state)
     result = await state.service.search_memories(query=topic, top_k=8, ctx=call)

@@ -81,7 +81,9 @@ async def add_memories(
     ("The user is vegetarian" / "用户是素食者"); or the recent `messages` instead (not both) to have
     mem-mcp extract the memories. If a fact changed, update_memory the one search_memories found rather
     than adding a second. Never save secrets or small talk. Answers ADD/UPDATE/DELETE/NONE events with
-    memory ids.
+    memory ids. A `text` that changes a single-valued fact (home, employer, job, drink, relationship,
+    phone...) UPDATEs the old memory itself; an ADD lists the most similar existing memories in
+    `similar`: if one is an older version of the new fact, update_memory or delete_memory it.
     """
     state = ctx.request_context.lifespan_context
     return await state.service.add_memories(
@@ -104,7 +106,10 @@ async def search_memories(
     query: Annotated[str | None, Field(description="A short topic in any language, e.g. 'food preferences'.")] = None,
     messages: Annotated[MessagesArg, Field(description="Instead of query: the recent turns.")] = None,
     top_k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 10,
-    min_score: Annotated[float, Field(description="Drop results scoring below this (0-1).", ge=0, le=1)] = 0.0,
+    min_score: Annotated[
+        float | None,
+        Field(description="Drop results scoring below this (0-1); default: the server's floor.", ge=0, le=1),
+    ] = None,
     types: Annotated[list[str] | None, Field(description="Only these types, e.g. ['preference'].")] = None,
     filter: FilterArg = None,
     order_by: Annotated[OrderBy, Field(description="relevance or a time order.")] = "relevance",

@@ -336,7 +336,7 @@ class MemoryService:
         store: str = DEFAULT_STORE,
         scope: ScopeArg = None,
         top_k: int = 10,
-        min_score: float = 0.0,
+        min_score: float | None = None,
         types: Sequence[str] | None = None,
         filter: Mapping[str, Any] | None = None,
         order_by: OrderBy = "relevance",

@@ -11,9 +11,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .. import retrieval
 from ..config import Settings
 from ..embeddings import Embedder
 from ..errors import InvalidArgumentError, InvalidScopeError, MemoryNotFoundError
+from ..extraction.offline.keys import memory_key
 from ..filters import compile_filter, sql_string
 from ..ids import new_id, now
 from ..models import (
@@ -27,6 +29,7 @@ from ..models import (
     OrderBy,
     PageLimit,
     Scope,
+    SimilarMemory,
     WriteResult,
 )
 from ..scope import Mode
@@ -43,6 +46,11 @@ from ..validation import (
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
 from .stores import Stores
+
+
+#: At most this many similar memories on an ADD, each at least this similar (calibrated, in [0, 1]).
+SIMILAR_LIMIT = 3
+SIMILAR_FLOOR = 0.3
 
 
 def _mentions(obj: Any, key: str) -> bool:
@@ -87,21 +95,54 @@ class Memories:
         self, store: MemoryStore, table: Any, emb: Embedder, scope: Scope, text: str, mem_type: str,
         metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
     ) -> MemoryEvent:
-        """Save ``text`` as written; the same text again in the same scope answers NONE."""
+        """Save ``text`` as written; the same text again in the same scope answers NONE.
+
+        A text that fills a single-valued slot (``memory_key``: home, employer, drink, relationship…)
+        replaces the user's active memory of that slot (any agent or run of the tenant): UPDATE with
+        ``old_text``, the old version kept in the history and out of search. Otherwise ADD, with the
+        most similar existing memories in ``similar`` for the caller to judge.
+        """
         existing = self.db.rows(
             table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
         )
         if existing:
             return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
+        user = scope_where(Scope(app_id=scope.app_id, tenant_id=scope.tenant_id, agent_id="*", run_id="*"))
+        key = memory_key(text)
+        if key is not None:
+            previous = self.db.rows(
+                table, f"{user} AND status = 'active' AND key = {sql_string(key)}", READ_COLUMNS,
+                [("updated_at", "descending")], limit=1,
+            )
+            if previous:
+                old = previous[0]
+                self.new_version(
+                    store, table, old, request_id, text=text, metadata=metadata or None, tags=tags or None,
+                    source=source, extractor="text",
+                )
+                return MemoryEvent(event="UPDATE", memory_id=old["id"], text=text, old_text=old["text"], type=old["type"])
         vector = emb.embed_documents([text])[0]
+        similar = self._similar(table, emb, user, vector)
         ts = now()
         memory_id = new_id("mem")
         row = memory_row(
             memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id,
-            extractor="text",
+            key=key, extractor="text",
         )
         self.db.insert(table, [row])
-        return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
+        return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type, similar=similar)
+
+    def _similar(self, table: Any, emb: Embedder, where: str, vector: np.ndarray) -> list[SimilarMemory]:
+        """The user's active memories closest to ``vector``: up to ``SIMILAR_LIMIT`` with a calibrated
+        similarity of at least ``SIMILAR_FLOOR``."""
+        calibration = retrieval.calibration_for(emb.name)
+        near = self.db.vector_search(table, vector, f"{where} AND status = 'active'", SIMILAR_LIMIT, READ_COLUMNS)
+        out = []
+        for row in near:
+            score = round(calibration(1.0 - float(row["_distance"])), 4)
+            if score >= SIMILAR_FLOOR:
+                out.append(SimilarMemory(memory_id=row["id"], text=row["text"], score=score))
+        return out
 
     def new_version(
         self,

@@ -103,7 +103,7 @@ class Pipeline:
                         [("updated_at", "descending")], limit=1,
                     )
                     neighbours += [Neighbour(r, 1.0, 0.0) for r in keyed]
-                plan = decide(cand, neighbours)
+                plan = decide(cand, neighbours, (calibration.identical, calibration.duplicate))
             events.append(self._apply(plan, st, table, scope, vector, result, job, job_meta))
         return events, profiles.apply_updates(job, profile, result, messages)
 

@@ -37,6 +37,9 @@ from .memories import memory_where
 from .rows import READ_COLUMNS, memory_model, row_match
 from .stores import Stores
 
+#: What the vector search reads: the memory and its vector.
+VECTOR_COLUMNS = [*READ_COLUMNS, "vector"]
+
 #: Threads of the pool the full-text search runs in, beside the embedding and the vector search.
 SEARCH_THREADS = 4
 
@@ -83,7 +86,7 @@ class Search:
         store: str = DEFAULT_STORE,
         scope: ScopeArg = None,
         top_k: int = 10,
-        min_score: float = 0.0,
+        min_score: float | None = None,
         types: Sequence[str] | None = None,
         filter: Mapping[str, Any] | None = None,
         order_by: OrderBy = "relevance",
@@ -97,12 +100,16 @@ class Search:
 
         ``mode`` picks the evidence: ``"hybrid"`` (default: vector and full-text candidates, fused),
         ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
+        ``min_score`` None is ``retrieval.DEFAULT_MIN_SCORE`` for the fused and vector scores, 0 for
+        keyword scores (relative to the best match, they say nothing absolute).
         """
         with self.envelope.operation("SearchMemories", ctx, store, scope, "read") as req:
             resolved = req.scope
             assert resolved is not None
             check_bounded("top_k", top_k, TopK)
             check_bounded("offset", offset, SearchOffset)
+            if min_score is None:
+                min_score = retrieval.DEFAULT_MIN_SCORE if mode != "keyword" else 0.0
             check_fraction("min_score", min_score, MinScore)
             check_order(order_by)
             if mode not in retrieval.SEARCH_MODES:
@@ -131,7 +138,8 @@ class Search:
             if mode != "keyword":
                 emb = self.stores.embedder_for(st)
                 qvec = self._query_vector(emb, query_text, context_text)
-                for row in self.db.vector_search(table, qvec, where, pool, READ_COLUMNS, match=match):
+                # With the vectors: the ranking compares candidates with each other (retrieval.recency).
+                for row in self.db.vector_search(table, qvec, where, pool, VECTOR_COLUMNS, match=match):
                     candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
             if fts_rows is not None:
                 for row in fts_rows.result():
@@ -171,7 +179,8 @@ class Search:
                 background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
                 self._background[emb.name] = background
         return retrieval.QueryCalibration.from_background(
-            {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()}, retrieval.span_for(emb.name)
+            {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()}, retrieval.span_for(emb.name),
+            retrieval.same_subject_for(emb.name),
         )
 
     def _query_from(

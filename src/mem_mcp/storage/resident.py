@@ -187,7 +187,7 @@ class _Snapshot:
 
     def top(self, query: np.ndarray, match: RowMatch, k: int) -> list[dict[str, Any]]:
         """The ``k`` rows nearest ``query`` (cosine) among those ``match`` accepts, best first, with
-        ``_distance``."""
+        ``_distance`` and their (normalised, read-only) ``vector``."""
         n = self.n
         if n == 0:
             return []
@@ -226,6 +226,7 @@ class _Snapshot:
         rows = self.rows_at([int(candidates[i]) for i in order])
         for row, i in zip(rows, order):
             row["_distance"] = 1.0 - float(scores[i])
+            row["vector"] = self.mat[int(candidates[i])]  # a view: the ranking compares candidates (retrieval.recency)
         return rows
 
     def rows(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
