@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lancedb.index import HnswSq
 
     from mem_mcp import MemoryService, Settings
-    from mem_mcp.resident import RowMatch
+    from mem_mcp.storage.resident import RowMatch
 
     info = machine()
     svc = MemoryService(Settings(data_dir=args.data, _env_file=None))

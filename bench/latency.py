@@ -343,6 +343,7 @@ def main(argv: "list[str] | None" = None) -> int:
         },
         args.out,
     )
+    svc.close()  # its request-log writer must not flush into the directory being deleted
     tmp.cleanup()
     return 0
 

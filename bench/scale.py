@@ -201,12 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
 
-    import mem_mcp.store as store_mod
+    import mem_mcp.storage.maintenance as store_mod
     from mem_mcp import MemoryService, Settings
     from mem_mcp.scope import SEGMENTS
-    from mem_mcp.service import _memory_row
+    from mem_mcp.service.rows import memory_row as _memory_row
     from mem_mcp.models import Scope
-    from mem_mcp.resident import RowMatch
+    from mem_mcp.storage.resident import RowMatch
 
     info = machine()
     started = time.perf_counter()

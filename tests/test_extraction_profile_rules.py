@@ -9,7 +9,8 @@ import pytest
 
 from mem_mcp.extraction import ExtractionInput, ExtractMessage, ProfileAttributeSpec, ProfileSpec, StrategySpec
 from mem_mcp.extraction.offline import OfflineExtractor
-from mem_mcp.extraction.profile_rules import concept_of, name_key, near_synonym, profile_updates
+from mem_mcp.extraction.offline.profile_rules import profile_updates
+from mem_mcp.profile_concepts import concept_of, name_key, near_synonym
 
 T0 = datetime(2025, 6, 2, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 
@@ -185,6 +186,25 @@ def test_forgetting_clears_the_attribute_it_names():
     assert fill("请忘记我的爱好", current=current) == {"爱好": None}
     assert fill("Forget my address", current=current) == {"居住地": None}
     assert fill("忘掉我的地址") == {}  # nothing to clear
+    assert fill("删除这个文件", "我忘了带钥匙", "I forgot my address", "what is my address?", current=current) == {}
+
+
+@pytest.mark.parametrize("text", [
+    "忘掉我的住址", "清除我的住址", "删了我的地址吧", "抹掉我的地址", "把我的地址清掉", "别再记我的住址了",
+    "forget my address", "please wipe my address", "Could you drop my address?", "Please don't store my address",
+    "Unlearn my address, please",
+])
+def test_one_forget_grammar_retracts_the_memory_and_clears_the_profile_attribute(text):
+    """A request the offline rules take as a retraction also clears the attribute it names: one grammar
+    for both (before, "清除我的住址" and "please wipe my address" deleted the memory but kept the residence)."""
+    profile = spec({"居住地": "用户目前居住的城市"}, {"居住地": "上海"})
+    data = ExtractionInput(
+        messages=[ExtractMessage(id="m1", role="user", content=text, created_at=T0)],
+        strategies=[StrategySpec(name="fact")], now=T0, profile=profile,
+    )
+    result = OfflineExtractor().extract(data)
+    assert [c.retracts for c in result.candidates] == [True]
+    assert [(u.attribute_id, u.clear) for u in result.profile_updates] == [("id_居住地", True)]
 
 
 def test_findings_without_their_own_attribute_fall_back_to_a_related_one():

@@ -141,7 +141,7 @@ async def test_refusal_and_timeout_fail_retryably(svc, model):
 
 
 async def test_a_client_without_sampling_gets_the_offline_extractor(svc, caplog):
-    caplog.set_level(logging.WARNING, logger="mem_mcp.extraction.sampling")
+    caplog.set_level(logging.WARNING, logger="mem_mcp.server.sampling")
     async with connect(svc, None) as client:
         out = await call(client, "add_memories", {"messages": SEED_CONVERSATION})
         assert [e["event"] for e in out["events"]] == ["ADD", "ADD"]

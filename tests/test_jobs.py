@@ -19,10 +19,10 @@ import pytest
 from mem_mcp.config import Settings
 from mem_mcp.errors import InvalidArgumentError
 from mem_mcp.extraction import CandidateMemory, ExtractionInput, ExtractionResult
-from mem_mcp.jobs import JobBoard
+from mem_mcp.service.jobs import JobBoard
 from mem_mcp.models import Scope
 from mem_mcp.service import MemoryService
-from mem_mcp.store import JOBS_SCHEMA, Database
+from mem_mcp.storage import JOBS_SCHEMA, Database
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import HashEmbedder  # noqa: E402

@@ -403,7 +403,7 @@ def test_a_jobs_table_from_before_profiles_gets_the_new_columns(settings):
     """Data written by an earlier version: the jobs table lacks the profile columns until it is opened."""
     import pyarrow as pa
 
-    from mem_mcp.store import JOBS_SCHEMA, Database
+    from mem_mcp.storage import JOBS_SCHEMA, Database
 
     old_schema = pa.schema([f for f in JOBS_SCHEMA if f.name not in ("profile_schema_id", "profile_events")])
     old = Database(settings.database_uri)

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from mem_mcp.config import Settings
-from mem_mcp.resident import RowMatch
+from mem_mcp.storage.resident import RowMatch
 from mem_mcp.retrieval import fts_text
 from mem_mcp.service import MemoryService
-from mem_mcp.store import MEMORY_COLUMNS, Database, memory_table_name
+from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
 
 from conftest import HashEmbedder, NoopExtractor
 
@@ -147,7 +147,7 @@ import sys
 import numpy as np
 sys.path.insert(0, sys.argv[2])
 from test_resident import DIM, _row
-from mem_mcp.store import Database, memory_table_name
+from mem_mcp.storage import Database, memory_table_name
 db = Database(sys.argv[1])
 table = db.memories(memory_table_name("s", 0), DIM)
 q = np.zeros(DIM, dtype=np.float32); q[0] = 1.0

@@ -24,7 +24,7 @@ from mem_mcp.service import AsyncMemoryService, CallContext, MemoryService
 from mem_mcp.scope import ScopeDefaults
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from conftest import HashEmbedder, NoopExtractor  # noqa: E402
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 
@@ -368,6 +368,35 @@ def test_stats(service):
     service.add_memories(messages=[{"role": "user", "content": "hi"}], scope=ALICE)
     s = service.stats()
     assert (s.memories_active, s.memories_deleted, s.messages, s.by_type) == (1, 1, 1, {"preference": 1})
+
+
+def test_stats_is_logged_under_the_name_of_its_tool(service):
+    # The memory_stats tool is MemoryStats in the request log, as a refused (rate-limited) call to it is;
+    # it was logged as "Stats", so list_requests(operation=...) found one or the other, never both.
+    from mem_mcp.service import OPERATION_ROLES, operation_name
+
+    assert operation_name("memory_stats") == "MemoryStats"
+    service.stats()
+    operations = [r.operation for r in service.list_requests().requests]
+    assert "MemoryStats" in operations and "Stats" not in operations
+    assert OPERATION_ROLES.get("MemoryStats") == "read" and "Stats" not in OPERATION_ROLES
+
+
+def test_close_stops_every_thread_the_service_started(settings):
+    import threading
+
+    before = set(threading.enumerate())
+    svc = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
+    svc.add_memories(text="the user likes tea", scope=ALICE)  # the request-log writer
+    svc.search_memories(query="tea", scope=ALICE)  # the search pool
+    svc.add_memories(messages=[{"role": "user", "content": "I like green tea"}], scope=ALICE, sync=False)  # jobs
+    svc.wait_for_jobs()
+    started = {t.name for t in set(threading.enumerate()) - before if t.name.startswith("mem-mcp")}
+    assert {"mem-mcp-jobs", "mem-mcp-request-log"} <= started and any(n.startswith("mem-mcp-search") for n in started)
+    svc.close()
+    # The optimizer (storage) is not the service's yet; every other thread it started has ended.
+    left = {t.name for t in set(threading.enumerate()) - before if t.name.startswith("mem-mcp") and t.is_alive()}
+    assert left <= {"mem-mcp-optimize"}
 
 
 # -- async and concurrency -----------------------------------------------------------------------

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mem_mcp.store as store
+import mem_mcp.storage.maintenance as store
+from mem_mcp.errors import ConflictError
 from mem_mcp.retrieval import fts_text
-from mem_mcp.store import MEMORY_COLUMNS, Database, memory_table_name
+from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
+from mem_mcp.storage.commits import retry
 
 DIM = 8
 
@@ -109,3 +111,62 @@ def test_scope_columns_get_bitmap_indexes_and_optimize_swaps_an_older_tables_b_t
     db.optimize(table)
     assert [str(i.index_type) for i in table.list_indices() if i.columns == ["status"]] == ["Bitmap"]
     assert db.count(table, "app_id = 'a' AND tenant_id = 't' AND status = 'active'") == 3
+
+
+def test_close_stops_the_optimizer_thread_and_writes_go_on(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "OPTIMIZE_EVERY_WRITES", 2)
+    table = db.memories(memory_table_name("s", 0), DIM)
+    db.insert(table, [_row(0, "memory 0", _unit(0))])
+    db.insert(table, [_row(1, "memory 1", _unit(1))])
+    db.wait_for_maintenance()
+    thread = db._optimizer._thread
+    assert thread is not None and thread.is_alive()
+    db.close()
+    assert not thread.is_alive()
+    for i in range(2, 6):  # past the threshold twice: no thread is started again
+        db.insert(table, [_row(i, f"memory {i}", _unit(i))])
+    db.wait_for_maintenance()
+    assert db._optimizer._thread is None and not thread.is_alive()
+    assert db.count(table, None) == 6
+    fragments = table.stats()["fragment_stats"]["num_fragments"]
+    db.optimize(table)  # an explicit optimize still runs, on the caller's thread
+    assert table.stats()["fragment_stats"]["num_fragments"] < fragments
+    db.close()  # idempotent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Retryable commit conflict for version 7: This Update transaction was preempted by concurrent transaction",
+        "Commit conflict for version 12: This Rewrite transaction is incompatible with concurrent transaction",
+    ],
+)
+def test_lost_commit_races_are_retried_then_a_conflict(message: str) -> None:
+    calls: list[int] = []
+
+    def loses_twice() -> str:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError(message)
+        return "committed"
+
+    assert retry(loses_twice) == "committed" and len(calls) == 3
+
+    def always_loses() -> None:
+        raise OSError(message)
+
+    with pytest.raises(ConflictError) as exc:
+        retry(always_loses, attempts=2)
+    assert isinstance(exc.value.__cause__, OSError) and exc.value.code == "CONFLICT"
+
+
+def test_other_failures_are_not_retried() -> None:
+    calls: list[int] = []
+
+    def fails() -> None:
+        calls.append(1)
+        raise ValueError("Invalid user input: column 'x' does not exist")
+
+    with pytest.raises(ValueError, match="does not exist"):
+        retry(fails)
+    assert len(calls) == 1

@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
-from .extraction.base import CandidateMemory, ExtractionError, ReconcileDecision
+from .errors import ExtractionError
+from .extraction.base import CandidateMemory, ReconcileDecision
 from .retrieval import fts_terms
 
 Action = Literal["ADD", "UPDATE", "DELETE", "NONE"]

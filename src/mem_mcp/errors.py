@@ -143,3 +143,10 @@ class RateLimitedError(MemMcpError, RuntimeError):
     """Too many requests for this token; ``details['retry_after_s']`` says when to try again."""
 
     code = "TOO_MANY_REQUESTS"
+
+
+class ExtractionError(MemMcpError, RuntimeError):
+    """Extraction failed (LLM unreachable, rate limited past retries, or an invalid answer). The
+    messages are already stored; the job can be retried."""
+
+    code = "EXTRACTION_FAILED"

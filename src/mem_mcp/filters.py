@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
 from mem_mcp.errors import InvalidFilterError
+from mem_mcp.storage import sql
 
 __all__ = ["FILTER_FIELDS", "FILTER_OPERATORS", "compile_filter", "sql_string"]
 
@@ -74,35 +75,32 @@ _STRING_FIELDS: Final = ("type", "agent_id", "run_id")
 _COMPARISONS: Final = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 _TIME_OPS: Final = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin")
-_STATUS_OPS: Final = ("$eq", "$ne", "$in", "$nin")
+_EQUALITY_OPS: Final = ("$eq", "$ne", "$in", "$nin")
+_STATUS_OPS: Final = _EQUALITY_OPS
 _TAGS_OPS: Final = ("$eq", "$ne", "$in", "$nin", "$contains")
 
 _EXAMPLE = '{"type": "fact", "tags": {"$in": ["work"]}, "created_at": {"$gte": "2026-01-02"}}'
 _FIELDS_TEXT = ", ".join(FILTER_FIELDS)
 
 
-def sql_string(value: str) -> str:
-    """Quote ``value`` as a SQL string literal: ``it's`` -> ``'it''s'``.
+_LITERAL_MESSAGES: Final = {
+    "not_a_string": "Expected a string, got {kind}. Pass the value as a JSON string.",
+    "nul": "Filter strings may not contain the NUL character (\\u0000). Remove it and retry.",
+    "surrogate": "Filter strings must be valid Unicode (this one holds a lone surrogate). Fix the text and retry.",
+}
 
-    Backslashes need no escaping: Lance's SQL dialect keeps them literal (verified).
+
+def sql_string(value: str) -> str:
+    """``storage.sql.sql_string`` for a filter value: ``it's`` -> ``'it''s'``.
+
+    Raises:
+        InvalidFilterError: (field ``filter``) the value is not a string, or holds a NUL or a lone
+            surrogate.
     """
-    if not isinstance(value, str):
-        raise InvalidFilterError(
-            f"Expected a string, got {type(value).__name__}. Pass the value as a JSON string.", field="filter"
-        )
-    if "\x00" in value:
-        raise InvalidFilterError(
-            "Filter strings may not contain the NUL character (\\u0000). Remove it and retry.", field="filter"
-        )
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        # Lone surrogates cannot reach Arrow/Lance as UTF-8.
-        raise InvalidFilterError(
-            "Filter strings must be valid Unicode (this one holds a lone surrogate). Fix the text and retry.",
-            field="filter",
-        ) from None
-    return "'" + value.replace("'", "''") + "'"
+    problem = sql.literal_problem(value)
+    if problem is not None:
+        raise InvalidFilterError(_LITERAL_MESSAGES[problem].format(kind=type(value).__name__), field="filter")
+    return sql.sql_string(value)
 
 
 def compile_filter(filter: Mapping[str, Any] | None) -> str | None:  # noqa: A002 - the public name
@@ -286,31 +284,31 @@ def _allowed_ops(field: str) -> tuple[str, ...]:
 # -- conditions per field kind -------------------------------------------------------------------
 
 
-def _time_condition(field: str, op: str, value: Any, path: str) -> str:
+def _scalar_condition(field: str, op: str, value: Any, path: str, literal: Callable[[Any, str], str]) -> str:
+    """``$eq $ne $in $nin`` on a scalar column, ``literal(value, path)`` quoting each value. The negations
+    keep rows where the column is NULL (a missing value is "not equal")."""
     if op in ("$in", "$nin"):
-        items = ", ".join(_timestamp(v, field, f"{path}[{i}]") for i, v in enumerate(_list(value, field, op, path)))
+        items = ", ".join(literal(v, f"{path}[{i}]") for i, v in enumerate(_list(value, field, op, path)))
         if op == "$in":
             return f"{field} IN ({items})"
         return f"({field} IS NULL OR {field} NOT IN ({items}))"
-    literal = _timestamp(value, field, path)
     if op == "$eq":
-        return f"{field} = {literal}"
+        return f"{field} = {literal(value, path)}"
     if op == "$ne":
-        return f"({field} IS NULL OR {field} <> {literal})"
-    return f"{field} {_COMPARISONS[op]} {literal}"
+        return f"({field} IS NULL OR {field} <> {literal(value, path)})"
+    raise AssertionError(f"not an equality operator: {op}")
+
+
+def _time_condition(field: str, op: str, value: Any, path: str) -> str:
+    if op in _EQUALITY_OPS:
+        return _scalar_condition(field, op, value, path, lambda v, p: _timestamp(v, field, p))
+    return f"{field} {_COMPARISONS[op]} {_timestamp(value, field, path)}"
 
 
 def _string_condition(field: str, op: str, value: Any, path: str) -> str:
-    if op in ("$in", "$nin"):
-        items = ", ".join(_text(v, field, f"{path}[{i}]") for i, v in enumerate(_list(value, field, op, path)))
-        if op == "$in":
-            return f"{field} IN ({items})"
-        return f"({field} IS NULL OR {field} NOT IN ({items}))"
+    if op in _EQUALITY_OPS:
+        return _scalar_condition(field, op, value, path, lambda v, p: _text(v, field, p))
     literal = _text(value, field, path)
-    if op == "$eq":
-        return f"{field} = {literal}"
-    if op == "$ne":
-        return f"({field} IS NULL OR {field} <> {literal})"
     if op == "$contains":
         return f"{field} LIKE {_like_contains(value)} ESCAPE '\\'"
     return f"{field} {_COMPARISONS[op]} {literal}"
@@ -326,12 +324,7 @@ def _status_condition(op: str, value: Any, path: str) -> str:
             )
         return sql_string(v)
 
-    if op in ("$in", "$nin"):
-        items = ", ".join(status(v, f"{path}[{i}]") for i, v in enumerate(_list(value, "status", op, path)))
-        return f"status IN ({items})" if op == "$in" else f"(status IS NULL OR status NOT IN ({items}))"
-    if op == "$eq":
-        return f"status = {status(value, path)}"
-    return f"(status IS NULL OR status <> {status(value, path)})"
+    return _scalar_condition("status", op, value, path, status)
 
 
 def _tags_condition(op: str, value: Any, path: str) -> str:
@@ -467,7 +460,7 @@ def _timestamp(value: Any, field: str, path: str) -> str:
         raise InvalidFilterError(
             f"The value for {field!r} at {path} must be a time, got {_kind(value)}. {hint}", field=path
         )
-    return "timestamp '" + moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z'"
+    return sql.ts_literal(moment)
 
 
 def _text(value: Any, field: str, path: str) -> str:

@@ -4,7 +4,7 @@ the CLI. Field descriptions end up in the MCP output schemas, so they are writte
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -391,3 +391,20 @@ class MessageInput(BaseModel):
 
 
 OrderBy = Literal["relevance", "created_at_desc", "created_at_asc", "updated_at_desc", "updated_at_asc"]
+
+# -- bounded parameters, declared once ----------------------------------------------------------------
+# The MCP tool signatures and the service's checks read their bounds from these aliases
+# (``validation.check_bounded``), so a schema and its check cannot drift apart.
+
+TopK = Annotated[int, Field(ge=1, le=50, description="How many results, 1-50.")]
+SearchOffset = Annotated[int, Field(ge=0, le=10_000, description="Skip this many results (paging).")]
+ListOffset = Annotated[int, Field(ge=0, le=10**9, description="Skip this many (paging).")]
+PageLimit = Annotated[int, Field(ge=1, le=500, description="Page size, 1-500.")]
+MessageLimit = Annotated[int, Field(ge=1, le=1000, description="How many messages, 1-1000.")]
+RequestLimit = Annotated[int, Field(ge=1, le=1000, description="How many, 1-1000, newest first.")]
+TtlDays = Annotated[int, Field(ge=1, le=3650, description="Days raw messages are kept, 1-3650.")]
+MinScore = Annotated[float, Field(ge=0, le=1, description="Drop results scoring below this relevance (0-1).")]
+SchemaName = Annotated[str, Field(min_length=1, max_length=128, description="Schema name, e.g. '用户基础画像'.")]
+SchemaDescription = Annotated[str, Field(max_length=2000, description="What the profile is for.")]
+#: At most this many attributes per profile schema.
+MAX_PROFILE_ATTRIBUTES = 100

@@ -16,8 +16,7 @@ import logging
 from typing import Any, Iterable, Mapping, Sequence
 
 from .consolidation import Plan
-from .extraction.base import CandidateMemory, StrategySpec
-from .extraction.llm import SUMMARY_TYPE
+from .extraction.base import SUMMARY_TYPE, CandidateMemory, StrategySpec
 
 __all__ = ["SUMMARY_TYPE", "excluded_types", "plans", "slot_key", "summary_strategies"]
 

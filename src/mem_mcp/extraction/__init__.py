@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .base import (
+    BUILTIN_DESCRIPTIONS,
+    BUILTIN_STRATEGIES,
+    SUMMARY_TYPE,
     CandidateMemory,
     ExistingMemory,
     ExtractionError,
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 __all__ = [
+    "BUILTIN_DESCRIPTIONS",
+    "BUILTIN_STRATEGIES",
+    "SUMMARY_TYPE",
     "CandidateMemory",
     "ExistingMemory",
     "ExtractionError",
@@ -43,7 +49,7 @@ def make_extractor(settings: Settings) -> Extractor:
 
     With ``sampling`` this is the extractor for callers without an MCP session (the CLI, jobs resumed
     at start-up) and for clients that cannot sample: what ``auto`` would choose. The sampling extractor
-    itself is built per request by the MCP server (``sampling.SamplingExtractor``)."""
+    itself is built per request by the MCP server (``mem_mcp.server.sampling.SamplingExtractor``)."""
     choice = "auto" if settings.extractor == "sampling" else settings.extractor
     key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
     if choice == "anthropic" or (choice == "auto" and key):

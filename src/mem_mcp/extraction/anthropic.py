@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from .base import ExtractionError, ExtractionInput, ExtractionResult
+from ..config import Settings
+from ..errors import ExtractionError
+from .base import ExtractionInput, ExtractionResult
 from .llm import (
     MAX_TOKENS,
     RETRY_HINT,
@@ -54,8 +56,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: A current fast Claude model; extraction is high-volume and latency-tolerant, so speed and price win.
-DEFAULT_MODEL = "claude-haiku-4-5"
+#: The model when none is given: the default of ``Settings.anthropic_model`` (declared there once).
+DEFAULT_MODEL: str = Settings.model_fields["anthropic_model"].default
 
 
 def build_tool() -> ToolParam:

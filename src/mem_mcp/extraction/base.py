@@ -18,14 +18,39 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from ..errors import MemMcpError
+from ..errors import ExtractionError
 
+__all__ = [
+    "BUILTIN_DESCRIPTIONS",
+    "BUILTIN_STRATEGIES",
+    "SUMMARY_TYPE",
+    "CandidateMemory",
+    "ExistingMemory",
+    "ExtractionError",
+    "ExtractionInput",
+    "ExtractionResult",
+    "ExtractMessage",
+    "Extractor",
+    "ProfileAttributeSpec",
+    "ProfileSpec",
+    "ProfileUpdate",
+    "ReconcileDecision",
+    "StrategySpec",
+]
 
-class ExtractionError(MemMcpError, RuntimeError):
-    """Extraction failed (LLM unreachable, rate limited past retries, or an invalid answer). The
-    messages are already stored; the job can be retried."""
+#: The built-in kind of a running summary (one memory per run, rewritten as the conversation goes on).
+SUMMARY_TYPE = "summary"
 
-    code = "EXTRACTION_FAILED"
+#: The built-in strategies, each with what it extracts; a memory's ``type`` is the strategy that produced it.
+BUILTIN_DESCRIPTIONS: dict[str, str] = {
+    "fact": "Lasting facts about the user: identity, location, work, family, pets, health, plans and reminders.",
+    "preference": "What the user likes, dislikes or prefers (explicit or implicit), with the evidence.",
+    "episodic": "What happened in the conversation: events and tasks, with dates.",
+    SUMMARY_TYPE: "A running summary of the conversation (one memory per run, updated as it goes).",
+    "profile": "Stable profile attributes of the user (name, age, occupation, languages).",
+    "tool": "Tool experience: tool name, outcome, success or failure, and the lesson learned.",
+}
+BUILTIN_STRATEGIES: tuple[str, ...] = tuple(BUILTIN_DESCRIPTIONS)
 
 
 class ExtractMessage(BaseModel):

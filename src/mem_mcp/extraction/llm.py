@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from .base import (
+    SUMMARY_TYPE,
     CandidateMemory,
     ExtractionError,
     ExtractionInput,
@@ -60,8 +61,6 @@ TOOL_DESCRIPTION = (
 )
 #: Enough for a few dozen memories with reasoning; an answer cut off here is rejected, not half-used.
 MAX_TOKENS = 8192
-#: The built-in kind of a running summary (one memory per run, rewritten as the conversation goes on).
-SUMMARY_TYPE = "summary"
 
 RETRY_HINT = "The messages are kept; the extraction job can be retried."
 _TEXT_LIMIT = 1500  # how much of a model answer or validation report goes into an error message

@@ -21,7 +21,8 @@ its user still expects the conversation remembered. Everything else fails with `
 refused or errored, no answer within the timeout, an invalid answer, or the session ended before a
 background job got to it (``retry_request`` from a connected client then uses that client).
 
-This module owns the MCP sampling types; the service never imports ``mcp``.
+This module owns the MCP sampling types; it lives in the MCP adapter (``mem_mcp.server``) because the
+service and the extraction package never import ``mcp``.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from typing import Any, Callable
 
 import anyio
 import mcp_types as types
-from pydantic import ValidationError
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
-from .base import ExtractionError, ExtractionInput, ExtractionResult, Extractor
-from .llm import (
+from ..extraction.base import ExtractionError, ExtractionInput, ExtractionResult, Extractor
+from ..extraction.llm import (
     MAX_TOKENS,
     RETRY_HINT,
     TOOL_DESCRIPTION,
@@ -112,7 +113,8 @@ class SamplingExtractor:
             fallback = self._fallback()
             log.warning(
                 "%s did not declare the MCP sampling capability; extracting with the %s extractor instead",
-                self._client, fallback.name,
+                self._client,
+                fallback.name,
             )
             return fallback.extract(data)
         answer_kind = "tool" if mode == "tools" else "json"
@@ -122,7 +124,9 @@ class SamplingExtractor:
 
     # -- the bridge to the server's event loop ----------------------------------------------------
 
-    def _sample(self, mode: str, system: str, prompt: str) -> types.CreateMessageResult | types.CreateMessageResultWithTools:
+    def _sample(
+        self, mode: str, system: str, prompt: str
+    ) -> types.CreateMessageResult | types.CreateMessageResultWithTools:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -155,7 +159,8 @@ class SamplingExtractor:
             raise ExtractionError(
                 f"{self._client} refused the sampling request ({exc.error.code}: {clip(exc.error.message)}). "
                 f"{RETRY_HINT}",
-                reason="refused", status=exc.error.code,
+                reason="refused",
+                status=exc.error.code,
             ) from exc
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError) as exc:
             raise self._gone(f"{type(exc).__name__}: {exc}") from exc
@@ -177,12 +182,20 @@ class SamplingExtractor:
                     name=TOOL_NAME, description=TOOL_DESCRIPTION, input_schema=ExtractionAnswer.model_json_schema()
                 )
                 pending = self._session.create_message(
-                    messages, max_tokens=MAX_TOKENS, system_prompt=system, model_preferences=_PREFERENCES,
-                    tools=[tool], tool_choice=types.ToolChoice(mode="required"), related_request_id=related,
+                    messages,
+                    max_tokens=MAX_TOKENS,
+                    system_prompt=system,
+                    model_preferences=_PREFERENCES,
+                    tools=[tool],
+                    tool_choice=types.ToolChoice(mode="required"),
+                    related_request_id=related,
                 )
             else:
                 pending = self._session.create_message(
-                    messages, max_tokens=MAX_TOKENS, system_prompt=system, model_preferences=_PREFERENCES,
+                    messages,
+                    max_tokens=MAX_TOKENS,
+                    system_prompt=system,
+                    model_preferences=_PREFERENCES,
                     related_request_id=related,
                 )
         return await pending
@@ -212,11 +225,17 @@ def _answer(result: types.CreateMessageResult | types.CreateMessageResultWithToo
     return parse_tool_input(call.input)
 
 
-def for_request(ctx: Any, fallback: Callable[[], Extractor], timeout: float, client_name: str | None) -> SamplingExtractor:
+def for_request(
+    ctx: Any, fallback: Callable[[], Extractor], timeout: float, client_name: str | None
+) -> SamplingExtractor:
     """The sampling extractor for the MCP request ``ctx`` (an ``mcp.server.mcpserver.Context``); call it
     on the server's loop, inside the request."""
     request = ctx.request_context
     return SamplingExtractor(
-        request.session, asyncio.get_running_loop(), fallback,
-        request_id=request.request_id, client_name=client_name, timeout=timeout,
+        request.session,
+        asyncio.get_running_loop(),
+        fallback,
+        request_id=request.request_id,
+        client_name=client_name,
+        timeout=timeout,
     )

@@ -21,7 +21,7 @@ tenants are dropped first, and a tenant larger than the whole budget is never lo
 keep the ANN index). Filtered searches (``filter`` conditions on metadata, tags or times) keep the
 LanceDB path too: their prefilter cannot be evaluated here.
 
-This module does not import lancedb: ``store.Database`` hands it a loader.
+This module does not import lancedb: ``database.Database`` hands it a loader.
 """
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+
+__all__ = [
+    "CODED_COLUMNS",
+    "MIN_RELOAD_INTERVAL_S",
+    "RELOAD_INTERVAL_FACTOR",
+    "Loader",
+    "ResidentMemories",
+    "RowMatch",
+    "row_bytes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +213,10 @@ class _Snapshot:
             if not len(candidates):
                 return []
             # A selective scope (one run, a rare type): gather its rows rather than score them all.
-            scores = _dot(self.mat[candidates], query) if len(candidates) < n // 4 else _dot(self.mat[:n], query)[candidates]
+            if len(candidates) < n // 4:
+                scores = _dot(self.mat[candidates], query)
+            else:
+                scores = _dot(self.mat[:n], query)[candidates]
         if len(candidates) > k:
             part = np.argpartition(-scores, k - 1)[:k]
         else:

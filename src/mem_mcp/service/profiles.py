@@ -14,9 +14,11 @@ Tenants are isolated exactly like memories: the scope comes from ``resolve_scope
 defaults, so a token bound to a tenant (HTTP) reads and fills only that tenant's profile.
 
 Schemas are shared by every user of an app, so creating, changing and deleting them needs the admin
-role (``OPERATION_ROLES`` in service.py); a read or write token of one tenant reads them.
+role (``OPERATION_ROLES`` in service/context.py); a read or write token of one tenant reads them.
 
-``MemoryService`` exposes these operations with thin methods; every one goes through its request log.
+``MemoryService`` exposes these operations with thin methods. ``ProfileManager`` gets the database and
+the operation envelope injected (it never imports the service), so every operation goes through the
+request log like the others.
 """
 
 from __future__ import annotations
@@ -30,18 +32,28 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import (
+from ..errors import (
     AttributeNotFoundError,
     DuplicateAttributeError,
     EmptySchemaError,
     InvalidArgumentError,
     ProfileSchemaNotFoundError,
 )
-from .extraction import ExtractionResult, ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
-from .extraction.profile_rules import name_key, near_synonym
-from .filters import sql_string
-from .models import (
+from ..extraction import (
+    ExtractionResult,
+    ExtractMessage,
+    ProfileAttributeSpec,
+    ProfileSpec,
+    ProfileUpdate,
+)
+from ..profile_concepts import name_key, near_synonym
+from ..filters import sql_string
+from ..ids import new_id, now
+from ..models import (
+    MAX_PROFILE_ATTRIBUTES,
     AttributeOperation,
+    ListOffset,
+    PageLimit,
     ProfileAttribute,
     ProfileAttributeInput,
     ProfileEvent,
@@ -50,22 +62,23 @@ from .models import (
     ProfileSchemaList,
     ProfileSchemaSummary,
     ProfileValueVersion,
+    SchemaDescription,
+    SchemaName,
     Scope,
     UserProfile,
     UserProfileAttribute,
 )
-from .scope import resolve_scope
-
-# service.py imports this module lazily (MemoryService.profiles), so importing it here is no cycle.
-from .service import CallContext, MemoryService, new_id, now
+from ..scope import resolve_scope
+from ..storage import Database
+from ..validation import check_bounded, invalid, max_length
+from .context import CallContext, Envelope
 
 log = logging.getLogger(__name__)
 
-MAX_ATTRIBUTES = 100
-MAX_SCHEMA_NAME_CHARS = 128
-MAX_SCHEMA_DESCRIPTION_CHARS = 2000
+MAX_ATTRIBUTES = MAX_PROFILE_ATTRIBUTES
+MAX_SCHEMA_NAME_CHARS = max_length(SchemaName)
+MAX_SCHEMA_DESCRIPTION_CHARS = max_length(SchemaDescription)
 MAX_VALUE_CHARS = 1000
-MAX_LIST_LIMIT = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 AttributeArg = ProfileAttributeInput | Mapping[str, Any]
@@ -75,9 +88,9 @@ OperationArg = AttributeOperation | Mapping[str, Any]
 class ProfileManager:
     """Profile schemas and user profiles over the service's database and request log."""
 
-    def __init__(self, service: MemoryService) -> None:
-        self._svc = service
-        self.db = service.db
+    def __init__(self, db: Database, envelope: Envelope) -> None:
+        self.db = db
+        self.envelope = envelope
         # Read-modify-write of a schema, and of a tenant's current values, happen under this lock, so two
         # calls in this process never lose each other's changes.
         self._lock = threading.Lock()
@@ -88,9 +101,8 @@ class ProfileManager:
         self, name: str, attributes: Sequence[AttributeArg], description: str = "", *, app_id: str | None,
         ctx: CallContext | None,
     ) -> ProfileSchema:
-        ctx = ctx or self._svc.default_context()
-        with self._svc._request("CreateProfileSchema", ctx) as req:
-            req.scope = scope = self._scope(ctx, app_id)
+        with self.envelope.operation("CreateProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(req.ctx, app_id)
             clean_name = _schema_name(name)
             clean_description = _schema_description(description)
             attrs = [_new_attribute(_attribute_input(a, i)) for i, a in enumerate(_attribute_list(attributes))]
@@ -107,11 +119,10 @@ class ProfileManager:
             return _schema_model(row)
 
     def list_schemas(self, *, offset: int, limit: int, app_id: str | None, ctx: CallContext | None) -> ProfileSchemaList:
-        ctx = ctx or self._svc.default_context()
-        with self._svc._request("ListProfileSchemas", ctx) as req:
-            req.scope = scope = self._scope(ctx, app_id)
-            _check_int("offset", offset, 0, 10**9)
-            _check_int("limit", limit, 1, MAX_LIST_LIMIT)
+        with self.envelope.operation("ListProfileSchemas", ctx) as req:
+            req.scope = scope = self._scope(req.ctx, app_id)
+            check_bounded("offset", offset, ListOffset)
+            check_bounded("limit", limit, PageLimit)
             where = f"app_id = {sql_string(scope.app_id)}"
             table = self.db.profile_schemas()
             rows = self.db.rows(table, where, order_by=[("created_at", "ascending")], offset=offset, limit=limit)
@@ -126,9 +137,8 @@ class ProfileManager:
             return ProfileSchemaList(profile_schemas=summaries, total=self.db.count(table, where))
 
     def get_schema(self, profile_schema_id: str, *, app_id: str | None, ctx: CallContext | None) -> ProfileSchema:
-        ctx = ctx or self._svc.default_context()
-        with self._svc._request("GetProfileSchema", ctx) as req:
-            req.scope = scope = self._scope(ctx, app_id)
+        with self.envelope.operation("GetProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(req.ctx, app_id)
             req.detail = profile_schema_id
             return _schema_model(self._schema_row(profile_schema_id, scope.app_id))
 
@@ -136,9 +146,8 @@ class ProfileManager:
         self, profile_schema_id: str, *, name: str | None, description: str | None,
         attribute_operations: Sequence[OperationArg] | None, app_id: str | None, ctx: CallContext | None,
     ) -> ProfileSchema:
-        ctx = ctx or self._svc.default_context()
-        with self._svc._request("UpdateProfileSchema", ctx) as req:
-            req.scope = scope = self._scope(ctx, app_id)
+        with self.envelope.operation("UpdateProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(req.ctx, app_id)
             req.detail = profile_schema_id
             if name is None and description is None and not attribute_operations:
                 raise InvalidArgumentError(
@@ -198,9 +207,8 @@ class ProfileManager:
                 return _schema_model(self._schema_row(profile_schema_id, scope.app_id))
 
     def delete_schema(self, profile_schema_id: str, *, app_id: str | None, ctx: CallContext | None) -> ProfileSchemaDeleted:
-        ctx = ctx or self._svc.default_context()
-        with self._svc._request("DeleteProfileSchema", ctx) as req:
-            req.scope = scope = self._scope(ctx, app_id)
+        with self.envelope.operation("DeleteProfileSchema", ctx) as req:
+            req.scope = scope = self._scope(req.ctx, app_id)
             req.detail = profile_schema_id
             self._schema_row(profile_schema_id, scope.app_id)
             where = f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(scope.app_id)}"
@@ -216,10 +224,10 @@ class ProfileManager:
         self, profile_schema_id: str, *, tenant_id: str | None, app_id: str | None, include_history: bool,
         ctx: CallContext | None,
     ) -> UserProfile:
-        ctx = ctx or self._svc.default_context()
-        with self._svc._request("GetUserProfile", ctx) as req:
-            given = {k: v for k, v in (("app_id", app_id), ("tenant_id", tenant_id)) if v is not None}
-            req.scope = scope = resolve_scope(given, ctx.defaults, "write")
+        given = {k: v for k, v in (("app_id", app_id), ("tenant_id", tenant_id)) if v is not None}
+        with self.envelope.operation("GetUserProfile", ctx, None, given, "write") as req:
+            scope = req.scope
+            assert scope is not None
             req.detail = profile_schema_id
             schema = _schema_model(self._schema_row(profile_schema_id, scope.app_id))
             rows = self._value_rows(profile_schema_id, scope)
@@ -384,11 +392,6 @@ class ProfileManager:
 # -- validation -----------------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidArgumentError(f"`{name}` must be an integer from {low} to {high}.", field=name)
-
-
 def _text(value: Any, field: str, limit: int, *, required: bool) -> str:
     if not isinstance(value, str):
         raise InvalidArgumentError(f"`{field}` must be a string.", field=field)
@@ -445,9 +448,7 @@ def _attribute_input(item: Any, i: int) -> ProfileAttributeInput:
     try:
         parsed = ProfileAttributeInput.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise InvalidArgumentError(f"`{field}.{loc}` is invalid: {err['msg']}.", field=f"{field}.{loc}") from exc
+        raise invalid(exc, field) from exc
     return parsed.model_copy(update={"name": _attribute_name(parsed.name, f"{field}.name")})
 
 
@@ -464,12 +465,10 @@ def _operations(items: Any) -> list[AttributeOperation]:
         try:
             ops.append(AttributeOperation.model_validate(item.model_dump() if isinstance(item, AttributeOperation) else item))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise InvalidArgumentError(
-                f"`{field}.{loc}` is invalid: {err['msg']}. Each operation is {{\"op\": \"add\"|\"update\"|\"delete\", "
-                "\"attribute_id\", \"name\", \"description\", \"default_value\"}.",
-                field=f"{field}.{loc}" if loc else field,
+            raise invalid(
+                exc, field,
+                hint="Each operation is {\"op\": \"add\"|\"update\"|\"delete\", \"attribute_id\", \"name\", "
+                "\"description\", \"default_value\"}.",
             ) from exc
     return ops
 

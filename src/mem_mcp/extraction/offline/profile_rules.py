@@ -1,22 +1,15 @@
-"""Profile attributes without an LLM: what an attribute means, and rules that fill it from what the user says.
+"""Profile attributes without an LLM: rules that fill a schema's attributes from what the user says.
 
-Two halves, both in Chinese and English:
-
-* **Vocabulary.** ``CONCEPTS`` names the common kinds of profile attribute (name, age, occupation,
-  residence, hobbies, diet, pets, family, ...). ``concept_of`` maps a schema attribute onto one of them by
-  its name (or, failing that, its description: "用户目前居住的城市" means residence whatever the attribute
-  is called). ``near_synonym`` tells whether two attribute names mean the same thing (姓名/名字,
-  年龄/岁数, name/full name, 年龄/age); a schema with both is refused, because extraction could put a value
-  under either (seed 001: ["姓名","名称","名字"] and ["年龄","年纪","岁数"] must not appear together).
-  年龄 and 年龄段 (age and age group), or 家庭成员 and 家庭关系, are different concepts and may coexist.
-* **Rules.** ``profile_updates`` reads the user's turns (split into clauses as the offline extractor
-  splits them) and matches first-person statements: "我今年28岁" -> age 28岁, "是一名软件工程师" ->
-  occupation 软件工程师, "周末喜欢踢足球" -> hobbies 踢足球, "我搬到上海了" -> residence 上海, "I have a dog
-  named Max" -> pets "a dog named Max". Values are kept in the words and language the user used.
-  Single-valued attributes take the newest value; multi-valued ones (hobbies, pets, family, languages,
-  allergies, health, diet) add to the current value ("踢足球" then "游泳" -> "踢足球、游泳"). "忘掉我的地址" /
-  "forget my address" clears the attribute it names. An age also fills an age-group attribute
-  (28 -> 青年 / young adult) when nothing more specific is known.
+What an attribute means comes from ``mem_mcp.profile_concepts``. ``profile_updates`` reads the user's
+turns (split into clauses as the offline extractor splits them) and matches first-person statements:
+"我今年28岁" -> age 28岁, "是一名软件工程师" -> occupation 软件工程师, "周末喜欢踢足球" -> hobbies 踢足球,
+"我搬到上海了" -> residence 上海, "I have a dog named Max" -> pets "a dog named Max". Values are kept in the
+words and language the user used.
+Single-valued attributes take the newest value; multi-valued ones (hobbies, pets, family, languages,
+allergies, health, diet) add to the current value ("踢足球" then "游泳" -> "踢足球、游泳"). A request to forget
+("忘掉我的地址", "清除我的住址", "please wipe my address"; the grammar of ``lexicon``, shared with memory
+retractions) clears the attribute it names. An age also fills an age-group attribute
+(28 -> 青年 / young adult) when nothing more specific is known.
 
 Limits: only what the patterns cover, first person only, no inference across sentences; attributes
 whose meaning is not in ``CONCEPTS`` (近期活动, 人生理想, ...) are left to an LLM extractor.
@@ -26,133 +19,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal
+from typing import Callable, Iterable
 
-from .base import ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
-from .offline import _JOB_EN, _JOB_ZH, _NATIONALITIES, _SURNAMES, _num, split_sentences
-
-__all__ = ["CONCEPTS", "Concept", "concept_of", "name_key", "near_synonym", "profile_updates"]
-
-Lang = Literal["zh", "en"]
-
-
-# --------------------------------------------------------------------------------------------------
-# Vocabulary.
-
-
-@dataclass(frozen=True)
-class Concept:
-    """A kind of profile attribute."""
-
-    key: str
-    label: str  # for messages: "年龄 / age"
-    names: frozenset[str]  # exact names (after ``name_key``) that all mean this concept: near-synonyms
-    pattern: re.Pattern[str]  # words in an attribute's name or description that point to it
-    exclude: re.Pattern[str] | None = None  # words that rule it out ("家庭关系" is not family members)
-    multi: bool = False  # several values accumulate (hobbies) instead of replacing each other (age)
-
-
-def _concept(key: str, label: str, names: str, pattern: str, exclude: str | None = None, multi: bool = False) -> Concept:
-    return Concept(
-        key, label, frozenset(names.split()), re.compile(pattern, re.I), re.compile(exclude, re.I) if exclude else None,
-        multi,
-    )
-
-
-#: Most specific first: "年龄段" is an age group before it is an age, "hometown" is not a residence.
-CONCEPTS: tuple[Concept, ...] = (
-    _concept("nickname", "昵称 / nickname", "昵称 称呼 外号 小名 nickname preferredname",
-             r"昵称|称呼|外号|小名|nick ?name|preferred name"),
-    _concept("name", "姓名 / name", "姓名 名字 名称 全名 真名 真实姓名 name fullname realname",
-             r"姓名|名字|全名|真名|\bname\b|\bfull ?name\b",
-             exclude=r"昵称|用户名|宠物|公司|学校|产品|nick|user ?name|\bpet|company|school|product"),
-    _concept("age_group", "年龄段 / age group", "年龄段 年龄阶段 年龄层 agegroup agerange agebracket",
-             r"年龄段|年龄阶段|年龄层|年龄组|age ?group|age ?range|age ?bracket"),
-    _concept("age", "年龄 / age", "年龄 年纪 岁数 周岁 age yearsold", r"年龄|年纪|岁数|\bage\b|years? old"),
-    _concept("gender", "性别 / gender", "性别 gender sex", r"性别|\bgender\b|\bsex\b"),
-    _concept("birthday", "生日 / birthday", "生日 出生日期 出生年月 birthday dateofbirth dob birthdate",
-             r"生日|出生日期|出生年月|birthday|date of birth|\bdob\b|birth ?date"),
-    _concept("employer", "公司 / employer", "公司 工作单位 雇主 employer company workplace",
-             r"公司|工作单位|雇主|任职单位|employer|company|workplace"),
-    _concept("occupation", "职业 / occupation", "职业 工作 职位 岗位 occupation job profession jobtitle",
-             r"职业|职位|岗位|工作(?!单位|地点|经历|经验)|occupation|\bjob\b|profession|\bwork\b",
-             exclude=r"公司|单位|company|employer"),
-    _concept("hometown", "家乡 / hometown", "家乡 老家 籍贯 出生地 故乡 hometown birthplace placeofbirth",
-             r"家乡|老家|籍贯|出生地|故乡|hometown|birth ?place|place of birth"),
-    _concept("residence", "居住地 / residence",
-             "居住地 住址 地址 所在地 现居地 居住城市 所在城市 常住地 住处 城市 "
-             "location residence homecity city address currentcity",
-             r"居住|住址|住处|所在地|所在城市|现居|常住|城市|地址|\blocation\b|residence|\bcity\b|\baddress\b|lives? in"),
-    _concept("ethnicity", "民族 / ethnicity", "民族 种族 ethnicity", r"民族|种族|ethnicity"),
-    _concept("nationality", "国籍 / nationality", "国籍 nationality citizenship", r"国籍|nationality|citizenship"),
-    _concept("hobbies", "爱好 / hobbies", "爱好 兴趣 兴趣爱好 业余爱好 喜好 hobby hobbies interest interests pastimes",
-             r"爱好|兴趣|喜好|hobb|\binterests?\b|pastime", multi=True),
-    _concept("diet", "饮食习惯 / diet",
-             "饮食 饮食习惯 饮食偏好 口味 忌口 diet dietarypreference dietarypreferences dietaryrestrictions "
-             "foodpreferences eatinghabits",
-             r"饮食|口味|忌口|\bdiet|\bfood|eating habit|cuisine", multi=True),
-    _concept("pets", "宠物 / pets", "宠物 pet pets", r"宠物|\bpets?\b", multi=True),
-    _concept("family", "家庭成员 / family members", "家庭成员 家人 亲人 family familymembers",
-             r"家庭成员|家人|亲人|家属|family|子女", exclude=r"关系|relationship", multi=True),
-    _concept("marital_status", "婚姻状况 / marital status",
-             "婚姻状况 婚姻状态 婚否 maritalstatus relationshipstatus", r"婚姻|婚否|marital|relationship status"),
-    _concept("education_level", "学历 / education", "学历 教育程度 教育背景 education educationlevel degree",
-             r"学历|教育程度|教育背景|education|degree"),
-    _concept("school", "学校 / school", "学校 毕业院校 就读学校 school university college",
-             r"学校|院校|school|university|college"),
-    _concept("native_language", "母语 / native language", "母语 nativelanguage mothertongue firstlanguage",
-             r"母语|native language|mother tongue|first language"),
-    _concept("languages", "语言 / languages", "语言 会说的语言 languages language spokenlanguages",
-             r"语言|外语|\blanguages?\b", multi=True),
-    _concept("allergies", "过敏 / allergies", "过敏 过敏史 过敏原 allergies allergy", r"过敏|allerg", multi=True),
-    _concept("health", "健康状况 / health", "健康状况 健康 病史 health healthconditions medicalconditions",
-             r"健康|疾病|病史|health|medical", multi=True),
-    _concept("religion", "宗教 / religion", "宗教 宗教信仰 信仰 religion faith", r"宗教|信仰|religio|\bfaith\b"),
+from ...profile_concepts import Concept, concept_of, name_key
+from ..base import ExtractMessage, ProfileAttributeSpec, ProfileSpec, ProfileUpdate
+from .lexicon import (
+    JOB_EN,
+    JOB_ZH,
+    NATIONALITIES,
+    SURNAMES,
+    Lang,
+    forget_target,
+    parse_number,
 )
-_BY_KEY = {c.key: c for c in CONCEPTS}
+from .text import split_sentences
 
-_NAME_PREFIX = re.compile(r"^(?:用户的?|(?:the[\s_-]*)?users?(?:'s|’s|s')?[\s_-]+|my[\s_-]+)(?=.)")
-
-
-def name_key(name: str) -> str:
-    """An attribute name as compared for duplicates and synonyms: case, spaces, separators and a leading
-    "用户"/"user's" do not count ("用户年龄" and "年龄", "Full_Name" and "full name" are the same)."""
-    key = _NAME_PREFIX.sub("", name.casefold().strip())
-    return re.sub(r"[\s_\-·.:：'’]+", "", key)
-
-
-def near_synonym(a: str, b: str) -> Concept | None:
-    """The concept two different attribute names share when they are near-synonyms, else None."""
-    ka, kb = name_key(a), name_key(b)
-    if ka == kb:
-        return None
-    for concept in CONCEPTS:
-        if ka in concept.names and kb in concept.names:
-            return concept
-    return None
-
-
-def _words(text: str) -> str:
-    return re.sub(r"[\s_\-./()（）]+", " ", text.casefold()).strip()
-
-
-def _match(text: str, context: str) -> list[Concept]:
-    return [c for c in CONCEPTS if c.pattern.search(text) and not (c.exclude and c.exclude.search(context))]
-
-
-def concept_of(name: str, description: str = "") -> Concept | None:
-    """What an attribute means, from its name, else from its description when that points to exactly one
-    concept. None for attributes outside the vocabulary."""
-    key = name_key(name)
-    for concept in CONCEPTS:
-        if key in concept.names:
-            return concept
-    context = _words(f"{name} {description}")
-    by_name = _match(_words(name), context)
-    if by_name:
-        return by_name[0]
-    by_description = _match(_words(description), context) if description.strip() else []
-    return by_description[0] if len(by_description) == 1 else None
+__all__ = ["profile_updates"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -171,13 +53,13 @@ def _f(concept: str, value: str, confidence: float = 0.85, derived: bool = False
     return _Finding(concept, value, confidence, derived)
 
 
-_ZH_TRAIL = re.compile(r"[了啦呢的哦吧呀啊]+$")
-_EN_TRAIL = re.compile(r"(?i)\s+(?:now|too|as well|these days|currently|right now|at the moment)$")
+_ZH_VALUE_TRAIL = re.compile(r"[了啦呢的哦吧呀啊]+$")
+_EN_VALUE_TRAIL = re.compile(r"(?i)\s+(?:now|too|as well|these days|currently|right now|at the moment)$")
 
 
 def _clean(value: str, lang: Lang) -> str:
     value = value.strip(" \t,，、:：\"'“”。.!！")
-    return (_ZH_TRAIL.sub("", value) if lang == "zh" else _EN_TRAIL.sub("", value)).strip()
+    return (_ZH_VALUE_TRAIL.sub("", value) if lang == "zh" else _EN_VALUE_TRAIL.sub("", value)).strip()
 
 
 _COUNTRIES_ZH = (
@@ -235,7 +117,7 @@ def _hobby_or_diet(value: str, lang: Lang, confidence: float = 0.85) -> list[_Fi
 
 
 def _age(m: re.Match[str], lang: Lang) -> list[_Finding]:
-    years = _num(m.group("v"))
+    years = parse_number(m.group("v"))
     if years is None or not 0 < years < 130:
         return []
     if lang == "zh":
@@ -285,7 +167,7 @@ _ZH_RULES: list[_Rule] = [
     # name
     (re.compile(r"^我(?:的)?(?:名字|姓名|全名)(?:是|叫)(?P<v>[^，,。\s]{1,20})$"), _v("name", 0.9)),
     (re.compile(r"^我(?:的)?(?:全名|名字)?叫(?!了|过|着)(?P<v>[^，,。\s]{1,12})$"), _v("name", 0.9)),
-    (re.compile(rf"^我是(?P<v>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?<![人的族])$"), _v("name", 0.65)),
+    (re.compile(rf"^我是(?P<v>[{SURNAMES}][\u4e00-\u9fff]{{1,2}})(?<![人的族])$"), _v("name", 0.65)),
     (re.compile(r"^(?:你)?(?:可以|以后)?(?:就)?(?:叫|称呼)我(?P<v>[^，,]{1,10}?)(?:就行|就好|就可以|吧)?$"), _v("nickname")),
     # age and birthday
     (re.compile(r"^我(?:今年|现在|已经)?(?:才|都)?(?:满)?(?P<v>\d{1,3}|[一二两三四五六七八九十百]{1,4})(?:周)?岁(?:了|啦)?$"),
@@ -302,9 +184,9 @@ _ZH_RULES: list[_Rule] = [
     (re.compile(r"^我信(?:仰)?(?P<v>佛教|基督教|天主教|伊斯兰教|道教|犹太教|佛)$"), _v("religion", 0.85)),
     # work
     (re.compile(rf"^我(?:现在|目前)?在(?P<org>(?!家|家里|外面|路上|这里|那里)[^，,]+?)(?:做|当|担任)(?:一名|一个|一位)?"
-                rf"(?P<v>.{{0,10}}?{_JOB_ZH})$"),
+                rf"(?P<v>.{{0,10}}?{JOB_ZH})$"),
      lambda m, lang: [_f("occupation", _clean(m.group("v"), lang), 0.85), _f("employer", _clean(m.group("org"), lang))]),
-    (re.compile(rf"^我(?:现在|目前)?(?:是|当)(?:一名|一个|一位|个|名)?(?P<v>.{{0,10}}?{_JOB_ZH})$"), _v("occupation", 0.9)),
+    (re.compile(rf"^我(?:现在|目前)?(?:是|当)(?:一名|一个|一位|个|名)?(?P<v>.{{0,10}}?{JOB_ZH})$"), _v("occupation", 0.9)),
     (re.compile(r"^我(?:的)?(?:工作|职业|职位)是(?P<v>.+)$"), _v("occupation", 0.85)),
     (re.compile(r"^我(?:现在|目前)?(?:从事|做)(?P<v>.+?(?:工作|行业))$"), _v("occupation", 0.8)),
     (re.compile(r"^我(?:现在|目前)?在(?P<v>(?!家|家里|外面|路上|这里|那里).+?)(?:工作|上班|任职|实习)(?:了)?$"),
@@ -368,7 +250,7 @@ _NOT_NAMES = (r"fine|good|okay|ok|sorry|back|here|ready|done|busy|tired|happy|sa
 _EN_RULES: list[_Rule] = [
     (re.compile(r"(?i)^my\s+(?:full\s+)?name\s+is\s+(?P<v>.+)$"), _v("name", 0.9)),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+called\s+(?P<v>.+)$"), _v("name", 0.9)),
-    (re.compile(rf"^(?:I'm|I am)\s+(?!(?i:{_NATIONALITIES}|{_NOT_NAMES})$)(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"),
+    (re.compile(rf"^(?:I'm|I am)\s+(?!(?i:{NATIONALITIES}|{_NOT_NAMES})$)(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)$"),
      _v("name", 0.7)),
     (re.compile(r"(?i)^(?:you\s+can\s+|please\s+)?call\s+me\s+(?P<v>.+)$"), _v("nickname")),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+(?P<v>\d{1,3})(?:\s+years?\s+old|\s+years\s+of\s+age|\s+yo)?$"), _age),
@@ -380,15 +262,15 @@ _EN_RULES: list[_Rule] = [
      lambda m, lang: _gender(m, lang)),
     (re.compile(r"(?i)^(?:i'm|i\s+am)\s+(?:a\s+)?(?P<v>muslim|christian|catholic|buddhist|jewish|hindu|sikh|atheist)$"),
      lambda m, lang: [_f("religion", m.group("v").capitalize(), 0.85)]),
-    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?P<v>{_NATIONALITIES})$"),
+    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?P<v>{NATIONALITIES})$"),
      lambda m, lang: [_f("nationality", m.group("v").capitalize(), 0.85)]),
     # work
-    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{_JOB_EN})\s+(?:at|for|with)\s+(?P<org>.+)$"),
+    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{JOB_EN})\s+(?:at|for|with)\s+(?P<org>.+)$"),
      lambda m, lang: [_f("occupation", _clean(m.group("v"), lang)), _f("employer", _clean(m.group("org"), lang))]),
     (re.compile(r"(?i)^i\s+work\s+as\s+(?:a|an)\s+(?P<v>.+?)\s+(?:at|for)\s+(?P<org>.+)$"),
      lambda m, lang: [_f("occupation", _clean(m.group("v"), lang), 0.9), _f("employer", _clean(m.group("org"), lang))]),
     (re.compile(r"(?i)^i\s+work\s+as\s+(?:a|an)\s+(?P<v>.+)$"), _v("occupation", 0.9)),
-    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{_JOB_EN})$"), _v("occupation", 0.9)),
+    (re.compile(rf"(?i)^(?:i'm|i\s+am)\s+(?:a|an)\s+(?P<v>(?:[\w-]+\s+){{0,3}}{JOB_EN})$"), _v("occupation", 0.9)),
     (re.compile(r"(?i)^my\s+(?:job|profession|occupation)\s+is\s+(?P<v>.+)$"), _v("occupation", 0.85)),
     (re.compile(r"(?i)^i\s+(?:currently\s+|now\s+)?work\s+(?:at|for)\s+(?P<v>.+)$"), _v("employer", 0.9)),
     # where
@@ -448,9 +330,6 @@ _FALLBACKS: dict[str, list[tuple[str, str, str]]] = {
     "nickname": [("name", "{v}", "{v}")],
 }
 
-_ZH_FORGET = re.compile(r"^(?:请|麻烦)?(?:你)?(?:帮我)?(?:忘掉|忘记|删掉|删除|别记|不要记)(?:住)?(?:我的)?(?P<what>.+?)(?:吧|了|好吗)?$")
-_EN_FORGET = re.compile(r"(?i)^(?:please\s+)?(?:forget|delete|remove|erase)\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$")
-
 
 _ZH_LEAD_TIME = re.compile(r"^(?:上个?月|去年|今年|最近|前段时间|前阵子|上周|前几天|刚刚?|这个月|年初|年底|现在|目前)[，,]?\s*(?=我)")
 _EN_LEAD_TIME = re.compile(
@@ -501,7 +380,6 @@ class _Slot:
     sources: list[str]
     confidence: float = 0.0
     touched: bool = False
-    cleared: bool = False
     stated: bool = False  # a stated (not derived) value was found in this conversation
 
 
@@ -535,15 +413,15 @@ def profile_updates(messages: Iterable[ExtractMessage], profile: ProfileSpec) ->
             continue
         for sentence in split_sentences(msg.content, msg.created_at):
             for clause, question in sentence.clauses:
-                if question:
-                    continue
-                forget = (_ZH_FORGET if sentence.lang == "zh" else _EN_FORGET).match(clause)
-                if forget:
-                    slot = _target(forget.group("what"), slots)
+                forget = forget_target(clause, sentence.lang, question)
+                if forget is not None:
+                    slot = _target(forget, slots)
                     if slot is not None:
-                        slot.value, slot.cleared, slot.touched = None, True, True
+                        slot.value, slot.touched = None, True
                         slot.sources.append(msg.id)
                         slot.confidence = 0.9
+                    continue
+                if question:
                     continue
                 for finding in _findings(clause, sentence.lang):
                     _apply(finding, sentence.lang, by_concept, msg.id)

@@ -1,0 +1,152 @@
+"""HTTP hosting: token loading (and the loopback-only ``--no-auth``), the ASGI app for streamable
+HTTP or SSE with a clear 401, and the uvicorn server with graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..auth import TokenStore
+from ..config import Settings
+from ..errors import InvalidArgumentError
+from .app import build_server
+
+if TYPE_CHECKING:
+    from ..service import MemoryService
+
+log = logging.getLogger(__name__)
+
+Transport = Literal["stdio", "sse", "streamable-http"]
+_LOOPBACK_NAMES = {"localhost"}
+#: How long in-flight requests may take to finish on SIGINT/SIGTERM.
+GRACEFUL_SHUTDOWN_S = 30
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def load_tokens(settings: Settings) -> TokenStore | None:
+    """The token file for HTTP hosting, or None with ``no_auth`` (loopback only). Refuses to serve
+    HTTP with no usable token, saying how to create one."""
+    if settings.no_auth:
+        if not _is_loopback(settings.host):
+            raise InvalidArgumentError(
+                f"--no-auth serves every memory to anyone who can reach {settings.host}; it is only allowed on "
+                "a loopback address (127.0.0.1). Create tokens with `mem-mcp token create` instead.",
+                field="no_auth",
+            )
+        log.warning("serving HTTP without tokens on %s: every caller is an admin", settings.host)
+        return None
+    tokens = TokenStore(settings.token_path)
+    if not tokens.active():
+        raise InvalidArgumentError(
+            f"No tokens in {settings.token_path}: HTTP needs bearer tokens. Create one with "
+            "`mem-mcp token create --app default --tenant <user> --role write` and give it to the user; "
+            "or, for a single user on 127.0.0.1 only, pass --no-auth.",
+            field="tokens_file",
+        )
+    return tokens
+
+
+class ClearAuthErrors:
+    """ASGI wrapper that rewrites the SDK's bare 401 ("Authentication required") into a message that
+    says what is wrong and what to do."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        has_header = any(k.lower() == b"authorization" for k, _ in scope.get("headers", []))
+        rewriting = False
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal rewriting
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                rewriting = True
+                body = json.dumps({"error": "invalid_token", "error_description": _why_401(has_header)}).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**message, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            if rewriting:
+                return  # the SDK's original body
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def _why_401(has_header: bool) -> str:
+    if has_header:
+        return (
+            "The bearer token is not valid: it is unknown, revoked, or mistyped. Check the "
+            "Authorization header, or ask the operator for a new token."
+        )
+    return (
+        "This server needs a bearer token: send 'Authorization: Bearer mmcp_...'. The "
+        "operator creates one with `mem-mcp token create --app A --tenant T --role write`."
+    )
+
+
+def http_app(
+    settings: Settings, transport: Transport, service: MemoryService | None = None, *, tokens: TokenStore | None = None
+) -> Any:
+    """The ASGI app serving MCP over streamable HTTP (at /mcp) or SSE (at /sse and /messages/),
+    plus /healthz. ``tokens`` None means no authentication."""
+    server = build_server(settings, service, tokens=tokens)
+    if transport == "streamable-http":
+        app = server.streamable_http_app(stateless_http=settings.stateless_http, host=settings.host)
+    elif transport == "sse":
+        app = server.sse_app(host=settings.host)
+    else:
+        raise InvalidArgumentError(
+            f"{transport!r} is not an HTTP transport; use sse or streamable-http.", field="transport"
+        )
+    return ClearAuthErrors(app)
+
+
+def serve_http(settings: Settings, transport: Transport) -> None:
+    """Serve over HTTP with tokens until SIGINT/SIGTERM. On shutdown the server stops accepting
+    requests, lets those in flight finish (up to 30 s), then finishes queued extraction jobs and
+    writes out the request log."""
+    import uvicorn
+
+    tokens = load_tokens(settings)
+    from ..service import MemoryService
+
+    core = MemoryService(settings)
+    app = http_app(settings, transport, core, tokens=tokens)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    path = "/mcp" if transport == "streamable-http" else "/sse"
+    log.warning("mem-mcp %s on http://%s:%d%s (health: /healthz)", transport, settings.host, settings.port, path)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            # After in-flight requests are done, and before uvicorn re-raises SIGTERM to exit.
+            await super().shutdown(sockets)
+            await asyncio.to_thread(core.close)
+
+    try:
+        Server(config).run()
+    finally:
+        core.close()  # idempotent; covers a failed start

@@ -1,0 +1,302 @@
+"""Memories: add a text as written, get, update (a new version), delete (soft), history, list.
+
+Every version write goes through ``Memories.new_version`` and every soft delete through
+``Memories.soft_delete``: the one place where a memory's versions change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..config import Settings
+from ..embeddings import Embedder
+from ..errors import InvalidArgumentError, MemoryNotFoundError
+from ..filters import compile_filter, sql_string
+from ..ids import new_id, now
+from ..models import (
+    HistoryEntry,
+    ListOffset,
+    Memory,
+    MemoryEvent,
+    MemoryHistory,
+    MemoryPage,
+    MemoryStore,
+    OrderBy,
+    PageLimit,
+    Scope,
+    WriteResult,
+)
+from ..scope import Mode
+from ..storage import Database
+from ..validation import (
+    ORDER_COLUMNS,
+    check_bounded,
+    check_metadata,
+    check_order,
+    check_tags,
+    check_text,
+    check_types,
+)
+from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
+from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
+from .stores import Stores
+
+
+def _mentions(obj: Any, key: str) -> bool:
+    if isinstance(obj, Mapping):
+        return any(k == key or _mentions(v, key) for k, v in obj.items())
+    if isinstance(obj, list):
+        return any(_mentions(v, key) for v in obj)
+    return False
+
+
+def memory_where(
+    scope: Scope, filter: Mapping[str, Any] | None, types: Sequence[str] | None, include_superseded: bool
+) -> str:
+    """The SQL condition of a search or list: scope, status, types and the caller's ``filter``."""
+    parts = [scope_where(scope)]
+    compiled = compile_filter(filter)
+    if not (filter and _mentions(filter, "status")):
+        parts.append("status IN ('active', 'superseded')" if include_superseded else "status = 'active'")
+    if types:
+        check_types(types)
+        parts.append(f"type IN ({', '.join(sql_string(t) for t in types)})")
+    if compiled:
+        parts.append(f"({compiled})")
+    return " AND ".join(parts)
+
+
+class Memories:
+    """The memories table of each store, row by row."""
+
+    def __init__(self, db: Database, settings: Settings, stores: Stores, envelope: Envelope) -> None:
+        self.db = db
+        self.settings = settings
+        self.stores = stores
+        self.envelope = envelope
+
+    def check_text(self, text: Any, name: str) -> str:
+        return check_text(text, name, self.settings.max_text_chars)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def add_text(
+        self, store: MemoryStore, table: Any, emb: Embedder, scope: Scope, text: str, mem_type: str,
+        metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
+    ) -> MemoryEvent:
+        """Save ``text`` as written; the same text again in the same scope answers NONE."""
+        existing = self.db.rows(
+            table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
+        )
+        if existing:
+            return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
+        vector = emb.embed_documents([text])[0]
+        ts = now()
+        memory_id = new_id("mem")
+        row = memory_row(
+            memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id,
+            extractor="text",
+        )
+        self.db.insert(table, [row])
+        return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
+
+    def new_version(
+        self,
+        store: MemoryStore,
+        table: Any,
+        current: Mapping[str, Any],
+        request_id: str,
+        *,
+        text: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        confidence: float | None = None,
+        source: list[str] | None = None,
+        extractor: str | None = None,
+        model: str | None = None,
+    ) -> dict[str, Any]:
+        """Write version n+1 of a memory and retire version n, in one commit. Scope and type stay."""
+        ts = now()
+        old_row = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)[0]
+        text_out = text if text is not None else current["text"]
+        if text_out != current["text"]:
+            vector = self.stores.embedder_for(store).embed_documents([text_out])[0]
+        else:
+            vector = np.asarray(old_row["vector"], dtype=np.float32)
+        new_row = memory_row(
+            current["id"], int(current["version"]) + 1, scope_of(current), text_out, vector, current["type"],
+            metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
+            tags if tags is not None else list(current["tags"] or []),
+            confidence if confidence is not None else float(current["confidence"]), "active",
+            source if source is not None else list(current["source"] or []),
+            current["created_at"], ts, ts, request_id,
+            key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
+        )
+        old_row.update(status="superseded", superseded_at=ts)
+        self.db.upsert(table, "row_key", [old_row, new_row])
+        return new_row
+
+    def soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
+        ts = now()
+        self.db.update(table, f"row_key = {sql_string(current['row_key'])}", {"status": "deleted", "deleted_at": ts})
+        current.update(status="deleted", deleted_at=ts)
+        return current
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def current_row(self, table: Any, memory_id: str, scope: Scope, store: str) -> dict[str, Any]:
+        if not isinstance(memory_id, str) or not memory_id.strip():
+            raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
+        rows = self.db.rows(
+            table,
+            f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
+            READ_COLUMNS,
+            [("version", "descending")],
+            limit=1,
+        )
+        if not rows:
+            raise MemoryNotFoundError(
+                f"No memory {memory_id!r} in store {store!r} for scope {scope.model_dump()}. Check the id and "
+                "the scope (search_memories with agent_id/run_id '*' shows each memory's full scope).",
+                field="memory_id",
+            )
+        return rows[0]
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def list_memories(
+        self,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        filter: Mapping[str, Any] | None = None,
+        types: Sequence[str] | None = None,
+        order_by: OrderBy = "created_at_desc",
+        offset: int = 0,
+        limit: int = 20,
+        include_superseded: bool = False,
+        ctx: CallContext | None = None,
+    ) -> MemoryPage:
+        """A page of memories in a scope (newest first by default), with the total that matched."""
+        with self.envelope.operation("ListMemories", ctx, store, scope, "list") as req:
+            assert req.scope is not None
+            check_bounded("limit", limit, PageLimit)
+            check_bounded("offset", offset, ListOffset)
+            check_order(order_by)
+            _, table, _ = self.stores.table_of(store)
+            where = memory_where(req.scope, filter, types, include_superseded)
+            col, direction = ORDER_COLUMNS.get(order_by, ("created_at", "descending"))
+            total = self.db.count(table, where)
+            rows = self.db.rows(table, where, READ_COLUMNS, [(col, direction), ("row_key", "ascending")], offset, limit)
+            return MemoryPage(memories=[memory_model(r, store) for r in rows], total=total, offset=offset, limit=limit)
+
+    def get_memory(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> Memory:
+        """One memory by id; the scope must be concrete."""
+        return self._get(memory_id, store, scope, ctx, "write")
+
+    def lookup_memory(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> Memory:
+        """Find a memory by id within an app and tenant, whatever its agent and run (for resource reads)."""
+        return self._get(memory_id, store, scope, ctx, "read")
+
+    def _get(self, memory_id: str, store: str, scope: ScopeArg, ctx: CallContext | None, mode: Mode) -> Memory:
+        with self.envelope.operation("GetMemory", ctx, store, scope, mode) as req:
+            assert req.scope is not None
+            _, table, _ = self.stores.table_of(store)
+            return memory_model(self.current_row(table, memory_id, req.scope, store), store)
+
+    def update_memory(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        tags: Sequence[str] | None = None,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        ctx: CallContext | None = None,
+    ) -> WriteResult:
+        """Write a new version of a memory (new text and/or metadata); the old version stays in history."""
+        with self.envelope.operation("UpdateMemory", ctx, store, scope, "write") as req:
+            assert req.scope is not None
+            if text is None and metadata is None and tags is None:
+                raise InvalidArgumentError("Give new `text` and/or `metadata` to update.", field="text")
+            new_text = self.check_text(text, "text") if text is not None else None
+            meta = check_metadata(metadata) if metadata is not None else None
+            tag_list = check_tags(tags) if tags is not None else None
+            st, table, _ = self.stores.table_of(store)
+            current = self.current_row(table, memory_id, req.scope, store)
+            if current["status"] == "deleted":
+                raise MemoryNotFoundError(
+                    f"Memory {memory_id!r} was deleted; add it again with add_memories instead.", field="memory_id"
+                )
+            new_row = self.new_version(st, table, current, req.request_id, text=new_text, metadata=meta, tags=tag_list)
+            event = MemoryEvent(
+                event="UPDATE", memory_id=memory_id, text=new_row["text"], old_text=current["text"], type=current["type"]
+            )
+            return WriteResult(request_id=req.request_id, events=[event], memory=memory_model(new_row, store))
+
+    def delete_memory(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> WriteResult:
+        """Soft-delete a memory: it leaves search and list, its history stays readable."""
+        with self.envelope.operation("DeleteMemory", ctx, store, scope, "write") as req:
+            assert req.scope is not None
+            _, table, _ = self.stores.table_of(store)
+            current = self.current_row(table, memory_id, req.scope, store)
+            if current["status"] == "deleted":
+                return WriteResult(
+                    request_id=req.request_id,
+                    events=[MemoryEvent(event="NONE", memory_id=memory_id, text=current["text"])],
+                    memory=memory_model(current, store),
+                    note="Already deleted.",
+                )
+            self.soft_delete(table, current)
+            event = MemoryEvent(
+                event="DELETE", memory_id=memory_id, text=current["text"], old_text=current["text"], type=current["type"]
+            )
+            return WriteResult(request_id=req.request_id, events=[event], memory=memory_model(current, store))
+
+    def memory_history(
+        self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
+    ) -> MemoryHistory:
+        """Every version of a memory, oldest first, with the event that made it."""
+        with self.envelope.operation("MemoryHistory", ctx, store, scope, "write") as req:
+            assert req.scope is not None
+            _, table, _ = self.stores.table_of(store)
+            rows = self.db.rows(
+                table, f"id = {sql_string(memory_id)} AND {scope_where(req.scope)}", READ_COLUMNS,
+                [("version", "ascending")],
+            )
+            if not rows:
+                self.current_row(table, memory_id, req.scope, store)  # raises the helpful error
+            return MemoryHistory(memory_id=memory_id, entries=_history(rows))
+
+
+def _history(rows: list[dict[str, Any]]) -> list[HistoryEntry]:
+    entries: list[HistoryEntry] = []
+    previous: str | None = None
+    for row in rows:
+        meta = json.loads(row["metadata"] or "{}")
+        entries.append(
+            HistoryEntry(
+                event="ADD" if previous is None else "UPDATE", version=row["version"], text=row["text"],
+                old_text=previous, metadata=meta, status=row["status"], at=row["valid_from"],
+                request_id=row["request_id"],
+            )
+        )
+        if row["status"] == "deleted":
+            entries.append(
+                HistoryEntry(
+                    event="DELETE", version=row["version"], text=row["text"], old_text=row["text"],
+                    metadata=meta, status="deleted", at=row["deleted_at"], request_id=None,
+                )
+            )
+        previous = row["text"]
+    return entries

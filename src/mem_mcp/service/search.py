@@ -1,0 +1,192 @@
+"""Search: the query (or the recent conversation), vector and full-text candidates in parallel,
+per-query calibration, fusion and grouping (retrieval.py holds the ranking itself)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import retrieval
+from ..config import Settings
+from ..embeddings import Embedder
+from ..errors import InvalidArgumentError
+from ..models import (
+    RESULT_GROUPS,
+    MessageInput,
+    MinScore,
+    OrderBy,
+    SearchHit,
+    SearchOffset,
+    SearchResult,
+    TopK,
+)
+from ..storage import Database
+from ..validation import (
+    ORDER_COLUMNS,
+    check_bounded,
+    check_fraction,
+    check_order,
+    check_text,
+    parse_messages,
+)
+from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
+from .memories import memory_where
+from .rows import READ_COLUMNS, memory_model, row_match
+from .stores import Stores
+
+#: Threads of the pool the full-text search runs in, beside the embedding and the vector search.
+SEARCH_THREADS = 4
+
+
+def group(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
+    groups: dict[str, list[SearchHit]] = {}
+    for hit in hits:
+        name = next((g for g, kinds in RESULT_GROUPS.items() if hit.memory.type in kinds), "other")
+        groups.setdefault(name, []).append(hit)
+    return groups
+
+
+class Search:
+    """``search_memories`` and what it needs: the search pool and the background sentences per model."""
+
+    def __init__(self, db: Database, settings: Settings, stores: Stores, envelope: Envelope) -> None:
+        self.db = db
+        self.settings = settings
+        self.stores = stores
+        self.envelope = envelope
+        self._background: dict[str, dict[str, np.ndarray]] = {}
+        self._background_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the search pool and join its threads (a search still running finishes first)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _search_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="mem-mcp-search")
+            return self._pool
+
+    def search_memories(
+        self,
+        query: str | None = None,
+        messages: Sequence[MessageInput | Mapping[str, Any]] | None = None,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        top_k: int = 10,
+        min_score: float = 0.0,
+        types: Sequence[str] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        order_by: OrderBy = "relevance",
+        offset: int = 0,
+        rerank: bool = True,
+        include_superseded: bool = False,
+        mode: retrieval.SearchMode = "hybrid",
+        ctx: CallContext | None = None,
+    ) -> SearchResult:
+        """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'.
+
+        ``mode`` picks the evidence: ``"hybrid"`` (default: vector and full-text candidates, fused),
+        ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
+        """
+        with self.envelope.operation("SearchMemories", ctx, store, scope, "read") as req:
+            resolved = req.scope
+            assert resolved is not None
+            check_bounded("top_k", top_k, TopK)
+            check_bounded("offset", offset, SearchOffset)
+            check_fraction("min_score", min_score, MinScore)
+            check_order(order_by)
+            if mode not in retrieval.SEARCH_MODES:
+                raise InvalidArgumentError(
+                    f"`mode` {mode!r} is not one of {list(retrieval.SEARCH_MODES)}.", field="mode"
+                )
+            query_text, context_text = self._query_from(query, messages)
+            st, table, _ = self.stores.table_of(store)
+            where = memory_where(resolved, filter, types, include_superseded)
+            pool = min(200, max(50, (top_k + offset) * 4))
+            # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
+            match = None if filter else row_match(resolved, types, include_superseded)
+            # The full-text search needs no query vector: it runs beside the embedding and the vector
+            # search (both release the GIL), which saves its whole latency on a machine with a spare core.
+            fts_rows = (
+                self._search_pool().submit(
+                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, READ_COLUMNS,
+                    mode == "hybrid", match,
+                )
+                if mode != "vector"
+                else None
+            )
+            candidates: dict[str, retrieval.Candidate] = {}
+            qvec: np.ndarray | None = None
+            emb: Embedder | None = None
+            if mode != "keyword":
+                emb = self.stores.embedder_for(st)
+                qvec = self._query_vector(emb, query_text, context_text)
+                for row in self.db.vector_search(table, qvec, where, pool, READ_COLUMNS, match=match):
+                    candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
+            if fts_rows is not None:
+                for row in fts_rows.result():
+                    cand = candidates.get(row["row_key"])
+                    if cand is None:
+                        cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
+                        cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
+                    cand.bm25 = float(row["_score"])
+            current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
+            calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
+            ranked = retrieval.fuse(
+                list(candidates.values()), query_text, calibration, rerank=rerank, current_run=current_run, mode=mode
+            )
+            ranked = [(row, score) for row, score in ranked if score >= min_score]
+            if order_by != "relevance":
+                col, direction = ORDER_COLUMNS[order_by]
+                ranked.sort(key=lambda item: item[0][col], reverse=direction == "descending")
+            page = ranked[offset : offset + top_k]
+            hits = [SearchHit(memory=memory_model(row, store), score=score) for row, score in page]
+            return SearchResult(results=hits, groups=group(hits), total_candidates=len(ranked))
+
+    @staticmethod
+    def _query_vector(emb: Embedder, query_text: str, context_text: str) -> np.ndarray:
+        qvec = emb.embed_query(query_text)
+        if context_text:
+            # The last user turn weighs most; earlier turns steer a little.
+            blended = 0.7 * qvec + 0.3 * emb.embed_query(context_text)
+            qvec = (blended / np.linalg.norm(blended)).astype(np.float32)
+        return qvec
+
+    def query_calibration(self, emb: Embedder, qvec: np.ndarray) -> retrieval.QueryCalibration:
+        """Floors for this query from the built-in background sentences (embedded once per model)."""
+        # Its own lock: the first search and the warm-up must not both embed the background.
+        with self._background_lock:
+            background = self._background.get(emb.name)
+            if background is None:
+                background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
+                self._background[emb.name] = background
+        return retrieval.QueryCalibration.from_background(
+            {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()}, retrieval.span_for(emb.name)
+        )
+
+    def _query_from(
+        self, query: str | None, messages: Sequence[MessageInput | Mapping[str, Any]] | None
+    ) -> tuple[str, str]:
+        limit = self.settings.max_text_chars
+        if query is not None:
+            return check_text(query, "query", limit), ""
+        if not messages:
+            raise InvalidArgumentError(
+                "Give `query` (what to look for) or `messages` (the recent conversation).", field="query"
+            )
+        parsed = parse_messages(messages, limit)
+        users = [m.plain_text() for m in parsed if m.role == "user" and m.plain_text().strip()]
+        if not users:
+            raise InvalidArgumentError("`messages` has no user turn with text to search for.", field="messages")
+        earlier = " ".join(m.plain_text() for m in parsed[-6:-1] if m.plain_text().strip())
+        return users[-1].strip()[:limit], earlier[:limit]

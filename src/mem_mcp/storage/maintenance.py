@@ -1,0 +1,205 @@
+"""Indexes and maintenance: the indexes each table is created with, their upgrades, compaction, the
+ANN index once it pays, and the background thread that does this every so many writes.
+
+Maintenance is about speed, never correctness: rows not yet folded into an index are still found
+(by a slower flat scan), and a failed round is logged and tried again later.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import weakref
+from datetime import timedelta
+from typing import Any
+
+from mem_mcp.errors import ConflictError
+
+from .commits import retry
+from .schema import SCALAR_INDEXES
+
+__all__ = [
+    "ANN_INDEX_MIN_ROWS",
+    "OPTIMIZE_EVERY_WRITES",
+    "Optimizer",
+    "create_btree_indexes",
+    "create_memory_indexes",
+    "create_vector_index",
+    "upgrade_indexes",
+]
+
+log = logging.getLogger(__name__)
+
+# Past this many rows (of the whole table: LanceDB's flat scan with a tenant prefilter still reads every
+# row's vector) the IVF_HNSW_SQ index is faster than a flat scan: bench/scale.py measured it faster from
+# 1,500 rows on (12 vs 18 ms at 3,000; 17 vs 39 ms at 10,000; 20 vs 240 ms at 100,000), with recall@10
+# against exact search of 0.99-1.0 once re-ranked (database.ANN_REFINE_FACTOR).
+ANN_INDEX_MIN_ROWS = 2_000
+# Fold new rows into the indexes after this many writes to a table (unindexed rows are still found,
+# by a slower flat scan, so this is about speed, not correctness).
+OPTIMIZE_EVERY_WRITES = 100
+# How long closing waits for an optimization in progress (one at 100,000 rows takes seconds).
+_CLOSE_TIMEOUT_S = 30.0
+
+_OPEN: "weakref.WeakSet[Optimizer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Stop the optimizer threads before the interpreter goes: a daemon thread killed inside LanceDB's
+    native code at exit aborts the process (as in resident.py and requestlog.py)."""
+    for optimizer in list(_OPEN):
+        optimizer.close()
+
+
+# -- indexes -------------------------------------------------------------------------------------
+
+
+def _scalar_index(kind: str) -> Any:
+    from lancedb.index import Bitmap, BTree
+
+    return Bitmap() if kind == "bitmap" else BTree()
+
+
+def create_btree_indexes(table: Any, columns: tuple[str, ...]) -> None:
+    """B-tree indexes on ``columns`` (a new messages or profile-values table)."""
+    from lancedb.index import BTree
+
+    for col in columns:
+        table.create_index(col, config=BTree(), replace=True)
+
+
+def create_memory_indexes(table: Any) -> None:
+    """A new memory table's indexes: the scalar ones of ``SCALAR_INDEXES`` and the full-text index."""
+    from lancedb.index import FTS
+
+    for col, kind in SCALAR_INDEXES.items():
+        table.create_index(col, config=_scalar_index(kind), replace=True)
+    # Terms are pre-tokenised by retrieval.fts_text; "simple" splits them on spaces and stems the
+    # English ones.
+    table.create_index(
+        "fts_text",
+        config=FTS(base_tokenizer="simple", lower_case=True, stem=True, remove_stop_words=False),
+        replace=True,
+    )
+
+
+def create_vector_index(table: Any) -> None:
+    """The ANN index: IVF partitions, HNSW graphs inside them, 8-bit scalar-quantised vectors."""
+    from lancedb.index import HnswSq
+
+    table.create_index("vector", config=HnswSq(distance_type="cosine"), replace=True)
+
+
+def upgrade_indexes(table: Any) -> None:
+    """Bring a memory table's indexes up to date: tables created by an older version lack the indexes
+    added since, or have a B-tree where a bitmap now serves better (the old index is dropped, the new
+    one built); the ANN index is built once the table has ``ANN_INDEX_MIN_ROWS`` rows."""
+    existing = table.list_indices()
+    indexed = {tuple(i.columns) for i in existing}
+    kinds = {i.columns[0]: (i.name, str(i.index_type).lower()) for i in existing if len(i.columns) == 1}
+    for col, kind in SCALAR_INDEXES.items():
+        name, have = kinds.get(col, (None, None))
+        if have == kind:
+            continue
+        if name is not None:
+            table.drop_index(name)
+        table.create_index(col, config=_scalar_index(kind), replace=True)
+    if ("vector",) not in indexed and table.count_rows() >= ANN_INDEX_MIN_ROWS:
+        create_vector_index(table)
+
+
+# -- optimizing ----------------------------------------------------------------------------------
+
+
+class Optimizer:
+    """Compaction and index upkeep for one database's tables, on demand or in the background.
+
+    ``wrote(table)`` counts a write; every ``OPTIMIZE_EVERY_WRITES``-th queues the table for the
+    background thread (started on first use), so the write that crosses the threshold does not wait.
+    ``close()`` drops what is queued, waits for the optimization in progress and ends the thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._writes: dict[str, int] = {}
+        self._queued: set[str] = set()
+        self._table_locks: dict[str, threading.Lock] = {}
+        self._queue: queue.Queue[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        _OPEN.add(self)
+
+    def wrote(self, table: Any) -> None:
+        """One more write committed to ``table``."""
+        with self._lock:
+            count = self._writes.get(table.name, 0) + 1
+            self._writes[table.name] = count
+        if count % OPTIMIZE_EVERY_WRITES == 0:
+            self.schedule(table)
+
+    def schedule(self, table: Any) -> None:
+        """Run :meth:`optimize` on the background thread (one at a time; a table already queued is
+        not queued twice). Does nothing once closed."""
+        with self._lock:
+            if self._closed or table.name in self._queued:
+                return
+            self._queued.add(table.name)
+            if self._queue is None:
+                self._queue = queue.Queue()
+                self._thread = threading.Thread(target=self._work, name="mem-mcp-optimize", daemon=True)
+                self._thread.start()
+            self._queue.put(table)
+
+    def wait(self) -> None:
+        """Block until scheduled optimizations are done (for tests and benchmarks)."""
+        if self._queue is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Stop the background thread (after the optimization in progress, if any). Idempotent."""
+        with self._lock:
+            self._closed = True
+            thread, work = self._thread, self._queue
+            self._thread = None
+        if thread is not None and work is not None:
+            work.put(None)
+            thread.join(timeout=_CLOSE_TIMEOUT_S)
+
+    def optimize(self, table: Any) -> None:
+        """Compact files, fold new rows into the indexes, and build the ANN index once it pays.
+
+        One optimization per table at a time in this process (an import's own call and the background
+        thread would otherwise both build the same index and lose commit races to each other)."""
+        with self._lock:
+            lock = self._table_locks.setdefault(table.name, threading.Lock())
+        with lock:
+            try:
+                if "vector" in table.schema.names:
+                    upgrade_indexes(table)
+                # Compaction loses a commit race to a concurrent update or delete now that it runs in
+                # the background: retry it (the rewritten fragments of the lost attempt are
+                # garbage-collected).
+                retry(lambda: table.optimize(cleanup_older_than=timedelta(days=7)))
+            except (OSError, RuntimeError, ValueError, ConflictError) as exc:
+                # Maintenance must never fail a user's write; the next round tries again.
+                log.warning("optimize of %s skipped: %s", table.name, exc)
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            table = self._queue.get()
+            try:
+                if table is None:
+                    return
+                with self._lock:
+                    self._queued.discard(table.name)
+                    closed = self._closed
+                if not closed:
+                    self.optimize(table)
+            except Exception:  # the maintenance thread must outlive any one table
+                log.exception("background optimize of %s failed", table.name)
+            finally:
+                self._queue.task_done()
