@@ -7,15 +7,16 @@ Every version write goes through ``Memories.new_version`` and every soft delete 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..config import Settings
 from ..embeddings import Embedder
-from ..errors import InvalidArgumentError, MemoryNotFoundError
+from ..errors import ConflictError, InvalidArgumentError, MemoryNotFoundError
 from ..filters import compile_filter, sql_string
-from ..ids import new_id, now
+from ..ids import KeyedLocks, derived_id, new_id, now
 from ..models import (
     HistoryEntry,
     ListOffset,
@@ -43,6 +44,19 @@ from ..validation import (
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
 from .stores import Stores
+
+
+#: Tries of a version write against writers in other processes before the caller gets CONFLICT.
+VERSION_ATTEMPTS = 8
+#: Memories of one text in one scope, each since updated or deleted, before a new one gets a random id.
+TEXT_GENERATIONS = 32
+
+
+def text_memory_id(table: str, scope: Scope, text: str, generation: int) -> str:
+    """The id a text saved as written gets: the same in every process for the same store table, scope
+    and text, so that two identical adds at once insert one memory (the other answers NONE).
+    ``generation`` counts earlier memories of that text in that scope that were updated or deleted."""
+    return derived_id("mem", table, *scope.model_dump().values(), text, str(generation))
 
 
 def _mentions(obj: Any, key: str) -> bool:
@@ -77,6 +91,8 @@ class Memories:
         self.settings = settings
         self.stores = stores
         self.envelope = envelope
+        self._memory_locks = KeyedLocks()  # version writes of one memory, in this process
+        self._text_locks = KeyedLocks()  # adds of one text in one scope, in this process
 
     def check_text(self, text: Any, name: str) -> str:
         return check_text(text, name, self.settings.max_text_chars)
@@ -87,21 +103,44 @@ class Memories:
         self, store: MemoryStore, table: Any, emb: Embedder, scope: Scope, text: str, mem_type: str,
         metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
     ) -> MemoryEvent:
-        """Save ``text`` as written; the same text again in the same scope answers NONE."""
-        existing = self.db.rows(
-            table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
+        """Save ``text`` as written; the same text again in the same scope answers NONE, also when two
+        writers (threads or processes) add it at the same moment: both derive the same id and the
+        database inserts it once (``text_memory_id``)."""
+        with self._text_locks(table.name, *scope.model_dump().values(), text):
+            existing = self.db.rows(
+                table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
+            )
+            if existing:
+                return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
+            vector = emb.embed_documents([text])[0]
+            ts = now()
+            for generation in range(TEXT_GENERATIONS + 1):
+                memory_id = (
+                    text_memory_id(table.name, scope, text, generation) if generation < TEXT_GENERATIONS
+                    else new_id("mem")
+                )
+                row = memory_row(
+                    memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts,
+                    request_id, extractor="text",
+                )
+                if self.db.insert_new(table, "row_key", [row]):
+                    return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
+                # That id exists: the same text added a moment ago by another writer (NONE), or an
+                # earlier memory of this text since updated or deleted (try the next generation).
+                latest = self._latest(table, memory_id, scope)
+                if latest is not None and latest["status"] == "active" and latest["text"] == text:
+                    return MemoryEvent(event="NONE", memory_id=memory_id, text=text, type=mem_type)
+            raise ConflictError(  # unreachable: the last id is random
+                "Another writer kept adding this text; nothing was written. Retry the call.", field="text"
+            )
+
+    def _latest(self, table: Any, memory_id: str, scope: Scope) -> dict[str, Any] | None:
+        """The newest version of a memory (active or deleted), read now, or None."""
+        rows = self.db.rows(
+            table, f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
+            READ_COLUMNS, [("version", "descending")], limit=1,
         )
-        if existing:
-            return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
-        vector = emb.embed_documents([text])[0]
-        ts = now()
-        memory_id = new_id("mem")
-        row = memory_row(
-            memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id,
-            extractor="text",
-        )
-        self.db.insert(table, [row])
-        return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
+        return rows[0] if rows else None
 
     def new_version(
         self,
@@ -118,32 +157,78 @@ class Memories:
         extractor: str | None = None,
         model: str | None = None,
     ) -> dict[str, Any]:
-        """Write version n+1 of a memory and retire version n, in one commit. Scope and type stay."""
-        ts = now()
-        old_row = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)[0]
-        text_out = text if text is not None else current["text"]
-        if text_out != current["text"]:
-            vector = self.stores.embedder_for(store).embed_documents([text_out])[0]
-        else:
-            vector = np.asarray(old_row["vector"], dtype=np.float32)
-        new_row = memory_row(
-            current["id"], int(current["version"]) + 1, scope_of(current), text_out, vector, current["type"],
-            metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
-            tags if tags is not None else list(current["tags"] or []),
-            confidence if confidence is not None else float(current["confidence"]), "active",
-            source if source is not None else list(current["source"] or []),
-            current["created_at"], ts, ts, request_id,
-            key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
+        """Write version n+1 of a memory and retire version n, in one commit, if version n is still the
+        active one (``Database.replace_version``: a compare-and-swap). When another writer replaced it
+        first, the change is applied again on top of that writer's version, so each call lands as its
+        own version; after ``VERSION_ATTEMPTS`` lost races the caller gets CONFLICT. Scope and type stay.
+
+        Raises:
+            MemoryNotFoundError: the memory was deleted meanwhile.
+            ConflictError: other writers kept winning; nothing was written.
+        """
+        scope = scope_of(current)
+        vectors: dict[str, np.ndarray] = {}
+        with self._memory_locks(table.name, current["id"]):
+            for attempt in range(VERSION_ATTEMPTS):
+                if attempt:
+                    latest = self._latest(table, current["id"], scope)
+                    if latest is None or latest["status"] != "active":
+                        raise MemoryNotFoundError(
+                            f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
+                            "Add it again with add_memories if it is still true.",
+                            field="memory_id",
+                        )
+                    current = latest
+                    time.sleep(min(0.5, 0.02 * 2**attempt))
+                old = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)
+                if not old:
+                    continue
+                old_row = old[0]
+                ts = now()
+                text_out = text if text is not None else current["text"]
+                if text_out == current["text"]:
+                    vector = np.asarray(old_row["vector"], dtype=np.float32)
+                else:
+                    if text_out not in vectors:
+                        vectors[text_out] = self.stores.embedder_for(store).embed_documents([text_out])[0]
+                    vector = vectors[text_out]
+                new_row = memory_row(
+                    current["id"], int(current["version"]) + 1, scope, text_out, vector, current["type"],
+                    metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
+                    tags if tags is not None else list(current["tags"] or []),
+                    confidence if confidence is not None else float(current["confidence"]), "active",
+                    source if source is not None else list(current["source"] or []),
+                    current["created_at"], ts, ts, request_id,
+                    key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
+                )
+                old_row.update(status="superseded", superseded_at=ts)
+                if self.db.replace_version(table, old_row, new_row):
+                    return new_row
+        raise ConflictError(
+            f"Memory {current['id']!r} kept being changed by other writers; this update was not applied. "
+            "Re-read it with get_memory and retry the update.",
+            field="memory_id",
         )
-        old_row.update(status="superseded", superseded_at=ts)
-        self.db.upsert(table, "row_key", [old_row, new_row])
-        return new_row
 
     def soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
-        ts = now()
-        self.db.update(table, f"row_key = {sql_string(current['row_key'])}", {"status": "deleted", "deleted_at": ts})
-        current.update(status="deleted", deleted_at=ts)
-        return current
+        """Mark the memory's active version deleted (if a concurrent update made a newer version, that
+        one); a memory already deleted stays as it is."""
+        scope = scope_of(current)
+        with self._memory_locks(table.name, current["id"]):
+            for _ in range(VERSION_ATTEMPTS):
+                ts = now()
+                where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
+                if self.db.update(table, where, {"status": "deleted", "deleted_at": ts}):
+                    current.update(status="deleted", deleted_at=ts)
+                    return current
+                latest = self._latest(table, current["id"], scope)
+                if latest is None or latest["status"] == "deleted":
+                    return latest or current
+                current = latest
+        raise ConflictError(
+            f"Memory {current['id']!r} kept being changed by other writers; it was not deleted. Retry the call.",
+            field="memory_id",
+        )
 
     # -- reads ----------------------------------------------------------------------------------
 
