@@ -15,7 +15,8 @@ import numpy as np
 from ..config import Settings
 from ..embeddings import Embedder
 from ..errors import ConflictError, InvalidArgumentError, MemoryNotFoundError
-from ..filters import compile_filter, sql_string
+from ..filters import compile_filter
+from ..storage.sql import sql_string
 from ..ids import KeyedLocks, derived_id, new_id, now
 from ..models import (
     HistoryEntry,
@@ -237,7 +238,7 @@ class Memories:
             raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
         rows = self.db.rows(
             table,
-            f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
+            f"id = {sql_string(memory_id, 'memory_id')} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
             READ_COLUMNS,
             [("version", "descending")],
             limit=1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from ..filters import sql_string
+from ..storage.sql import sql_string
 from ..errors import ConflictError
 from ..ids import KeyedLocks, derived_id, now
 from ..models import ListOffset, Message, MessageInput, MessageLimit, MessageList, Scope

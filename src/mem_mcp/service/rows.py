@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import retrieval
-from ..filters import sql_string
+from ..storage.sql import sql_string
 from ..models import (
     CustomStrategy,
     Memory,
