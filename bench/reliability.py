@@ -401,6 +401,11 @@ def part_growth(root: Path, writes: int) -> dict[str, Any]:
     slope_kib = (half[-1][1] - half[0][1]) * 1024 / max(1, half[-1][0] - half[0][0])
     svc.db.wait_for_maintenance() if hasattr(svc.db, "wait_for_maintenance") else None
     before_disk = _dir_bytes(data)
+    # Versions younger than the retention are kept by design: wait it out (as a server's next scheduled
+    # pass would), so that the figure is the disk a store settles at.
+    retention = float(getattr(svc.settings, "version_retention_s", 0.0) or 0.0)
+    if retention:
+        time.sleep(min(retention, 180.0) + 2.0)
     how = _maintain(svc)
     svc.request_log.flush()
     stats = svc.stats()

@@ -87,6 +87,8 @@ class MemoryService:
         self.db = database or Database(
             settings.database_uri, settings.storage_options, settings.read_consistency_s,
             resident_memories_mib=settings.resident_memories_mib,
+            index_cache_mib=settings.lance_index_cache_mib, metadata_cache_mib=settings.lance_metadata_cache_mib,
+            version_retention_s=settings.version_retention_s, maintenance_interval_s=settings.maintenance_interval_s,
         )
         self._extractor = extractor
         self._profile_manager: ProfileManager | None = None
@@ -187,6 +189,14 @@ class MemoryService:
         self.job_runner.close()
         self.request_log.close()
         self.db.close()
+
+    def maintenance(self) -> None:
+        """Run a maintenance pass over every table now (compaction, index repair and upkeep, and the
+        deletion of table versions older than ``version_retention_s``), the request log written first.
+        A server does this by itself every 100 writes to a table and every ``maintenance_interval_s``."""
+        self._ensure_ready()
+        self.request_log.flush()
+        self.db.maintain_all()
 
     def health(self) -> dict[str, Any]:
         """Whether the stores can be read, for a health endpoint. Not logged (load balancers poll it)."""

@@ -17,7 +17,13 @@ import numpy as np
 import pyarrow as pa
 
 from .commits import retry
-from .maintenance import Optimizer, create_btree_indexes, create_memory_indexes, create_vector_index
+from .maintenance import (
+    Optimizer,
+    create_btree_indexes,
+    create_memory_indexes,
+    create_vector_index,
+    missing_indexes,
+)
 from .resident import ResidentMemories, RowMatch, row_bytes
 from .schema import (
     JOBS_SCHEMA,
@@ -65,8 +71,14 @@ class Database:
         storage_options: dict[str, str] | None = None,
         read_consistency_s: float = 0.0,
         resident_memories_mib: float = 0.0,
+        *,
+        index_cache_mib: int = 96,
+        metadata_cache_mib: int = 32,
+        version_retention_s: float = 120.0,
+        maintenance_interval_s: float = 300.0,
     ) -> None:
         self.uri = uri
+        self._cache_bytes = (index_cache_mib << 20, metadata_cache_mib << 20)
         self._storage_options = storage_options
         # 0: every read checks for commits by other processes (strong consistency across servers);
         # N > 0: reads may lag other writers by up to N seconds, saving a manifest check per read.
@@ -78,7 +90,7 @@ class Database:
         self._schemas: dict[str, pa.Schema] = {}
         self._cache: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
         self._lock = threading.RLock()
-        self._optimizer = Optimizer()
+        self._optimizer = Optimizer(timedelta(seconds=version_retention_s), maintenance_interval_s, self._all_tables)
         # Searched tenants' memories held in memory for exact scans (resident.py); 0: every search asks LanceDB.
         self.resident = ResidentMemories(
             int(resident_memories_mib * 2**20), self._load_resident, lambda name: self._tables[name].version
@@ -97,8 +109,14 @@ class Database:
             if self._conn is None:
                 import lancedb
 
+                # Bounded caches: LanceDB's defaults (6 GiB of index pages, 1 GiB of metadata) grow a
+                # long-running process by every new table version's entries (issue 13: ~200 KiB/write).
+                session = lancedb.Session(
+                    index_cache_size_bytes=self._cache_bytes[0], metadata_cache_size_bytes=self._cache_bytes[1]
+                )
                 self._conn = lancedb.connect(
-                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options
+                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options,
+                    session=session,
                 )
             return self._conn
 
@@ -118,6 +136,8 @@ class Database:
                     retry(lambda: setup(table))
             else:
                 self._add_missing_columns(table, schema)
+                if "vector" in schema.names and missing_indexes(table):
+                    self._optimizer.schedule(table)  # repaired in the background (maintenance.py)
             self._tables[name] = table
             return table
 
@@ -365,6 +385,16 @@ class Database:
     def optimize(self, table: Any) -> None:
         """Compact the table and bring its indexes up to date now (see ``maintenance.Optimizer``)."""
         self._optimizer.optimize(table)
+
+    def _all_tables(self) -> list[Any]:
+        with self._lock:
+            return list(self._tables.values())
+
+    def maintain_all(self) -> None:
+        """Optimize every table this process has opened, now (``MemoryService.maintenance``)."""
+        for table in self._all_tables():
+            self._optimizer.optimize(table)
+        self._optimizer.release_memory()
 
     def schedule_optimize(self, table: Any) -> None:
         """Optimize the table on the background thread, so the caller does not wait for it."""
