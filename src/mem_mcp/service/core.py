@@ -196,6 +196,10 @@ class MemoryService:
         A server does this by itself every 100 writes to a table and every ``maintenance_interval_s``."""
         self._ensure_ready()
         self.request_log.flush()
+        for row in self.db.rows(self.db.stores(), None, ["name"]):
+            self.stores.table_of(row["name"])  # opened, so that the pass covers every store's table
+        for open_table in (self.db.messages, self.db.requests, self.db.jobs):
+            open_table()
         self.db.maintain_all()
 
     def health(self) -> dict[str, Any]:
