@@ -187,3 +187,18 @@ def test_two_processes_updating_one_memory_and_adding_the_same_texts(settings):
         assert len(same) == 1, f"fact {k}: {len(same)} active copies"
     assert Counter(e for _, e, _ in adds)["ADD"] == 6
     svc.close()
+
+
+def test_racing_updates_after_compaction_and_with_metadata(service):
+    """Compacted fragments store the JSON column differently; version writes must work on them too
+    (a conditional merge_insert over them panicked inside LanceDB 0.40)."""
+    ids = [service.add_memories(text=f"The user likes sport {i}", metadata={"n": i}, scope=SCOPE).events[0].memory_id
+           for i in range(5)]
+    for i in range(110):  # past the optimizer's threshold, and compact now
+        service.add_memories(text=f"The user filler {i}", scope=SCOPE)
+    service.maintenance()
+    for mid in ids[:2]:
+        out = _race(3, lambda i: (lambda r: (r.memory.version, r.memory.text))(
+            service.update_memory(mid, text=f"The user likes sport {mid[-4:]}-{i}", metadata={"w": i}, scope=SCOPE)))
+        _check_conflicts(out)
+        _check_versions(service, mid, [v for code, v in out if code == "ok"], SCOPE)

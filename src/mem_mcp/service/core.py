@@ -197,7 +197,8 @@ class MemoryService:
         self._ensure_ready()
         self.request_log.flush()
         for row in self.db.rows(self.db.stores(), None, ["name"]):
-            self.stores.table_of(row["name"])  # opened, so that the pass covers every store's table
+            _, table, _ = self.stores.table_of(row["name"])  # opened, so that the pass covers it
+            self.memories.repair_versions(table)
         for open_table in (self.db.messages, self.db.requests, self.db.jobs):
             open_table()
         self.db.maintain_all()

@@ -158,10 +158,12 @@ class Memories:
         extractor: str | None = None,
         model: str | None = None,
     ) -> dict[str, Any]:
-        """Write version n+1 of a memory and retire version n, in one commit, if version n is still the
-        active one (``Database.replace_version``: a compare-and-swap). When another writer replaced it
-        first, the change is applied again on top of that writer's version, so each call lands as its
-        own version; after ``VERSION_ATTEMPTS`` lost races the caller gets CONFLICT. Scope and type stay.
+        """Write version n+1 of a memory and retire version n. Version n+1 is inserted only if no writer
+        has inserted it yet (a conditional insert on ``row_key``: the compare-and-swap); then n is
+        retired. When another writer got n+1 first, the change is applied again on top of that writer's
+        version, so each call lands as its own version; after ``VERSION_ATTEMPTS`` lost races the caller
+        gets CONFLICT. Scope and type stay. A crash between the two commits leaves n active beside n+1;
+        readers take the newest version, and ``repair_versions`` (maintenance) retires the older.
 
         Raises:
             MemoryNotFoundError: the memory was deleted meanwhile.
@@ -202,14 +204,38 @@ class Memories:
                     current["created_at"], ts, ts, request_id,
                     key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
                 )
-                old_row.update(status="superseded", superseded_at=ts)
-                if self.db.replace_version(table, old_row, new_row):
-                    return new_row
+                # Claim version n+1: of writers racing on this memory (here or in other processes) the
+                # database inserts that row_key once.
+                if not self.db.insert_new(table, "row_key", [new_row]):
+                    continue
+                # Then retire version n. It can only have changed meanwhile by a delete.
+                where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
+                if not self.db.update(table, where, {"status": "superseded", "superseded_at": ts}):
+                    self.db.delete(table, f"row_key = {sql_string(new_row['row_key'])}")
+                    raise MemoryNotFoundError(
+                        f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
+                        "Add it again with add_memories if it is still true.",
+                        field="memory_id",
+                    )
+                return new_row
         raise ConflictError(
             f"Memory {current['id']!r} kept being changed by other writers; this update was not applied. "
             "Re-read it with get_memory and retry the update.",
             field="memory_id",
         )
+
+    def repair_versions(self, table: Any) -> int:
+        """Retire every active version older than its memory's newest active one (what a crash between
+        an update's two commits leaves); returns how many were retired."""
+        rows = self.db.rows(table, "status = 'active'", ["id", "row_key", "version"])
+        newest: dict[str, int] = {}
+        for row in rows:
+            newest[row["id"]] = max(newest.get(row["id"], 0), int(row["version"]))
+        stale = [r["row_key"] for r in rows if int(r["version"]) < newest[r["id"]]]
+        for key in stale:
+            self.db.update(table, f"row_key = {sql_string(key)} AND status = 'active'",
+                           {"status": "superseded", "superseded_at": now()})
+        return len(stale)
 
     def soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
         """Mark the memory's active version deleted (if a concurrent update made a newer version, that

@@ -211,29 +211,6 @@ class Database:
             self.resident.invalidate(table.name)
         self._optimizer.wrote(table)
 
-    def replace_version(self, table: Any, old_row: dict[str, Any], new_row: dict[str, Any]) -> bool:
-        """Retire ``old_row`` (given with its new status) and insert ``new_row``, in one commit, only if
-        the stored ``old_row`` is still ``active`` and no row has ``new_row``'s ``row_key`` yet: a
-        compare-and-swap on the memory's current version. False, with nothing written, when another
-        writer got there first (in this process or another: the commit is re-checked against the
-        newer version). A superseded version is never made active again."""
-        data = pa.Table.from_pylist([old_row, new_row], schema=self._schemas[table.name])
-        result = retry(
-            lambda: table.merge_insert("row_key")
-            .when_matched_update_all(where="target.status = 'active' AND source.status <> 'active'")
-            .when_not_matched_insert_all()
-            .execute(data)
-        )
-        swapped = int(result.num_updated_rows or 0) == 1 and int(result.num_inserted_rows or 0) == 1
-        if swapped:
-            self.resident.applied(table.name, getattr(result, "version", None), [old_row, new_row])
-        else:
-            # A partial merge cannot happen (the new key exists only with the old row retired), but be
-            # safe: whatever this commit did, the snapshots no longer know the table.
-            self.resident.invalidate(table.name)
-        self._optimizer.wrote(table)
-        return swapped
-
     def insert_new(self, table: Any, key: str, rows: Sequence[dict[str, Any]]) -> int:
         """Insert the rows whose ``key`` no row has yet; returns how many were inserted. Two writers
         inserting the same key at once, in one process or two, insert it once."""
