@@ -71,3 +71,21 @@ def test_a_memory_table_missing_its_indexes_gets_them_back(tmp_path):
     hits = again.search_memories(query="violin", scope=SCOPE, mode="keyword").results
     assert hits and hits[0].memory.text == "The user plays the violin"
     again.close()
+
+
+def test_an_update_interrupted_between_its_commits_is_repaired_at_start(tmp_path):
+    """A kill between claiming version n+1 and retiring n leaves both active: the next process (and
+    maintenance) retires n; readers took n+1 meanwhile."""
+    data = tmp_path / "data"
+    svc = _svc(data)
+    mid = svc.add_memories(text="The user lives in Paris", scope=SCOPE).events[0].memory_id
+    svc.update_memory(mid, text="The user lives in Rome", scope=SCOPE)
+    _, table, _ = svc.stores.table_of("default")
+    svc.db.update(table, f"row_key = '{mid}:1'", {"status": "active"})  # the state the kill leaves
+    assert svc.get_memory(mid, scope=SCOPE).text == "The user lives in Rome"
+    svc.close()
+    again = _svc(data)
+    page = again.list_memories(scope=SCOPE)
+    assert [(m.id, m.version) for m in page.memories] == [(mid, 2)]
+    assert [e.status for e in again.memory_history(mid, scope=SCOPE).entries] == ["superseded", "active"]
+    again.close()

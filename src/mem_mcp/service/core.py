@@ -170,7 +170,21 @@ class MemoryService:
                 return
             self.stores.ensure_default()
             self.messages.purge_expired()
+            self._repair_versions()
             self._ready = True
+
+    def _repair_versions(self) -> None:
+        """Retire the older of two active versions a process killed mid-update left (once per process,
+        at start-up; maintenance does it too)."""
+        for row in self.db.rows(self.db.stores(), None, ["name"]):
+            try:
+                _, table, _ = self.stores.table_of(row["name"])
+                repaired = self.memories.repair_versions(table)
+            except MemMcpError as exc:  # e.g. a store whose embedding model is gone: its own calls say so
+                log.warning("version repair of store %r skipped: %s", row["name"], exc)
+                continue
+            if repaired:
+                log.warning("store %r: retired %d active versions left by an interrupted update", row["name"], repaired)
 
     def resume_jobs(self) -> int:
         """Queue the jobs left pending, or running under a claim that lapsed (a crash mid-job). Returns how

@@ -124,7 +124,7 @@ class Memories:
                     memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts,
                     request_id, extractor="text",
                 )
-                if self.db.insert_new(table, "row_key", [row]):
+                if self.db.insert_new(table, "row_key", [row]) and self._claimed(table, row):
                     return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type)
                 # That id exists: the same text added a moment ago by another writer (NONE), or an
                 # earlier memory of this text since updated or deleted (try the next generation).
@@ -206,12 +206,12 @@ class Memories:
                 )
                 # Claim version n+1: of writers racing on this memory (here or in other processes) the
                 # database inserts that row_key once.
-                if not self.db.insert_new(table, "row_key", [new_row]):
+                if not self.db.insert_new(table, "row_key", [new_row]) or not self._claimed(table, new_row):
                     continue
                 # Then retire version n. It can only have changed meanwhile by a delete.
                 where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
                 if not self.db.update(table, where, {"status": "superseded", "superseded_at": ts}):
-                    self.db.delete(table, f"row_key = {sql_string(new_row['row_key'])}")
+                    self._release(table, new_row)
                     raise MemoryNotFoundError(
                         f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
                         "Add it again with add_memories if it is still true.",
@@ -222,6 +222,24 @@ class Memories:
             f"Memory {current['id']!r} kept being changed by other writers; this update was not applied. "
             "Re-read it with get_memory and retry the update.",
             field="memory_id",
+        )
+
+    def _claimed(self, table: Any, row: dict[str, Any]) -> bool:
+        """Whether ``row`` (just inserted if absent) is this writer's: LanceDB's insert count is not
+        always right under contention, so the stored row is read back. Of two rows with one key (both
+        writers inserted), the smaller request id keeps it and the other writer takes its row back."""
+        stored = self.db.rows(table, f"row_key = {sql_string(row['row_key'])}", ["request_id"])
+        owners = sorted(r["request_id"] or "" for r in stored)
+        if not owners or owners[0] != row["request_id"]:
+            if row["request_id"] in owners:
+                self._release(table, row)
+            return False
+        return True
+
+    def _release(self, table: Any, row: dict[str, Any]) -> None:
+        """Take back a row this writer inserted (only its own, by request id)."""
+        self.db.delete(
+            table, f"row_key = {sql_string(row['row_key'])} AND request_id = {sql_string(row['request_id'])}"
         )
 
     def repair_versions(self, table: Any) -> int:
