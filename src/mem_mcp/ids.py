@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
 from datetime import datetime, timezone
 
-__all__ = ["KeyedLocks", "derived_id", "new_id", "now"]
+__all__ = ["derived_id", "new_id", "now"]
 
 
 def now() -> datetime:
@@ -26,14 +25,3 @@ def derived_id(prefix: str, *parts: str) -> str:
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{prefix}_{digest}"
 
-
-class KeyedLocks:
-    """A fixed set of locks picked by key: writes to one key (a memory, a scope) are serialised in
-    this process, writes to different keys mostly are not. Across processes the database's
-    conditional commits decide; these only save the lost races."""
-
-    def __init__(self, stripes: int = 64) -> None:
-        self._locks = [threading.Lock() for _ in range(stripes)]
-
-    def __call__(self, *key: str) -> threading.Lock:
-        return self._locks[hash(key) % len(self._locks)]

@@ -17,7 +17,7 @@ from ..embeddings import Embedder
 from ..errors import ConflictError, InvalidArgumentError, MemoryNotFoundError
 from ..filters import compile_filter
 from ..storage.sql import sql_string
-from ..ids import KeyedLocks, derived_id, new_id, now
+from ..ids import derived_id, new_id, now
 from ..models import (
     HistoryEntry,
     ListOffset,
@@ -92,8 +92,6 @@ class Memories:
         self.settings = settings
         self.stores = stores
         self.envelope = envelope
-        self._memory_locks = KeyedLocks()  # version writes of one memory, in this process
-        self._text_locks = KeyedLocks()  # adds of one text in one scope, in this process
 
     def check_text(self, text: Any, name: str) -> str:
         return check_text(text, name, self.settings.max_text_chars)
@@ -107,7 +105,7 @@ class Memories:
         """Save ``text`` as written; the same text again in the same scope answers NONE, also when two
         writers (threads or processes) add it at the same moment: both derive the same id and the
         database inserts it once (``text_memory_id``)."""
-        with self._text_locks(table.name, *scope.model_dump().values(), text):
+        with self.db.write_lock("text", table.name, *scope.model_dump().values(), text):
             existing = self.db.rows(
                 table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
             )
@@ -171,7 +169,7 @@ class Memories:
         """
         scope = scope_of(current)
         vectors: dict[str, np.ndarray] = {}
-        with self._memory_locks(table.name, current["id"]):
+        with self.db.write_lock("memory", table.name, current["id"]):
             for attempt in range(VERSION_ATTEMPTS):
                 if attempt:
                     latest = self._latest(table, current["id"], scope)
@@ -210,7 +208,9 @@ class Memories:
                     continue
                 # Then retire version n. It can only have changed meanwhile by a delete.
                 where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
-                if not self.db.update(table, where, {"status": "superseded", "superseded_at": ts}):
+                if not self.db.update(table, where, {"status": "superseded", "superseded_at": ts}) and self._deleted(
+                    table, current["row_key"]
+                ):
                     self._release(table, new_row)
                     raise MemoryNotFoundError(
                         f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
@@ -249,17 +249,29 @@ class Memories:
         newest: dict[str, int] = {}
         for row in rows:
             newest[row["id"]] = max(newest.get(row["id"], 0), int(row["version"]))
-        stale = [r["row_key"] for r in rows if int(r["version"]) < newest[r["id"]]]
-        for key in stale:
-            self.db.update(table, f"row_key = {sql_string(key)} AND status = 'active'",
-                           {"status": "superseded", "superseded_at": now()})
-        return len(stale)
+        stale = {r["id"] for r in rows if int(r["version"]) < newest[r["id"]]}
+        retired = 0
+        for memory_id in stale:
+            # Under the memory's write lock: an update in progress (its two commits) finishes first.
+            with self.db.write_lock("memory", table.name, memory_id):
+                active = self.db.rows(
+                    table, f"id = {sql_string(memory_id)} AND status = 'active'", ["row_key", "version"],
+                    [("version", "descending")],
+                )
+                for row in active[1:]:
+                    retired += self.db.update(table, f"row_key = {sql_string(row['row_key'])} AND status = 'active'",
+                                              {"status": "superseded", "superseded_at": now()})
+        return retired
+
+    def _deleted(self, table: Any, row_key: str) -> bool:
+        rows = self.db.rows(table, f"row_key = {sql_string(row_key)}", ["status"])
+        return bool(rows) and rows[0]["status"] == "deleted"
 
     def soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
         """Mark the memory's active version deleted (if a concurrent update made a newer version, that
         one); a memory already deleted stays as it is."""
         scope = scope_of(current)
-        with self._memory_locks(table.name, current["id"]):
+        with self.db.write_lock("memory", table.name, current["id"]):
             for _ in range(VERSION_ATTEMPTS):
                 ts = now()
                 where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from ..storage.sql import sql_string
 from ..errors import ConflictError
-from ..ids import KeyedLocks, derived_id, now
+from ..ids import derived_id, now
 from ..models import ListOffset, Message, MessageInput, MessageLimit, MessageList, Scope
 from ..storage import Database
 from ..validation import check_bounded
@@ -30,7 +30,6 @@ class Messages:
         self.envelope = envelope
         self._writes = 0
         self._lock = threading.Lock()  # guards _writes
-        self._run_locks = KeyedLocks()  # message writes of one run, in this process
 
     def store_messages(self, store: str, scope: Scope, messages: list[MessageInput], request_id: str) -> list[str]:
         """Append ``messages`` after the run's last one; returns their ids.
@@ -41,7 +40,7 @@ class Messages:
         table = self.db.messages()
         run_where = f"store = {sql_string(store)} AND {scope_where(scope)}"
         segments = [str(v) for v in scope.model_dump().values()]
-        with self._run_locks(store, *segments):
+        with self.db.write_lock("run", store, *segments):
             for _ in range(SEQ_ATTEMPTS):
                 last = self.db.rows(table, run_where, ["seq"], [("seq", "descending")], limit=1)
                 seq = last[0]["seq"] + 1 if last else 0

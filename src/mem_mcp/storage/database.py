@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Sequence
 
@@ -17,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .commits import retry
+from .locks import WriteLocks
 from .maintenance import (
     Optimizer,
     create_btree_indexes,
@@ -79,6 +81,8 @@ class Database:
     ) -> None:
         self.uri = uri
         self._cache_bytes = (index_cache_mib << 20, metadata_cache_mib << 20)
+        # Read-modify-write steps of one key, serialised across the processes of a local data dir.
+        self.write_lock = WriteLocks(None if "://" in uri else Path(uri) / ".locks")
         self._storage_options = storage_options
         # 0: every read checks for commits by other processes (strong consistency across servers);
         # N > 0: reads may lag other writers by up to N seconds, saving a manifest check per read.
