@@ -137,6 +137,7 @@ def test_the_service_works_on_s3_and_commits_with_conditional_puts(s3):
         "concurrent writers could overwrite each other's commits")
 
 
+@pytest.mark.slow
 def test_two_services_on_one_bucket_keep_every_acknowledged_write(s3):
     """Two services (two connections, as two processes would have) writing at once, adds and updates."""
     prefix = f"db-{uuid.uuid4().hex[:8]}"
