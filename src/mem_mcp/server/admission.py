@@ -58,6 +58,7 @@ class SessionTable:
     def __init__(self, idle_timeout_s: float) -> None:
         self.idle_timeout_s = idle_timeout_s
         self._sessions: dict[str, tuple[str, float]] = {}
+        self._opening: dict[str, int] = {}  # sessions being opened now, per token (counted too)
         self._lock = threading.Lock()
 
     def _expire(self, now: float) -> None:
@@ -68,7 +69,26 @@ class SessionTable:
     def count(self, token_id: str) -> int:
         with self._lock:
             self._expire(time.monotonic())
-            return sum(1 for tok, _ in self._sessions.values() if tok == token_id)
+            return sum(1 for tok, _ in self._sessions.values() if tok == token_id) + self._opening.get(token_id, 0)
+
+    def reserve(self, token_id: str, limit: int) -> bool:
+        """Count a session being opened, if the token is under ``limit`` (checked and counted at once,
+        so that concurrent ``initialize`` calls cannot all pass the check)."""
+        with self._lock:
+            self._expire(time.monotonic())
+            live = sum(1 for tok, _ in self._sessions.values() if tok == token_id) + self._opening.get(token_id, 0)
+            if live >= limit:
+                return False
+            self._opening[token_id] = self._opening.get(token_id, 0) + 1
+            return True
+
+    def unreserve(self, token_id: str) -> None:
+        with self._lock:
+            left = self._opening.get(token_id, 0) - 1
+            if left > 0:
+                self._opening[token_id] = left
+            else:
+                self._opening.pop(token_id, None)
 
     def opened(self, session_id: str, token_id: str) -> None:
         with self._lock:
@@ -116,7 +136,7 @@ class SessionGuard:
         if rec is None or scope.get("method") != "POST":
             await self.app(scope, receive, send)  # the SDK answers (401, 405, ...)
             return
-        if self.table.count(rec.id) >= self.per_token:
+        if not self.table.reserve(rec.id, self.per_token):
             await _json(send, 429, {
                 "error": "too_many_sessions",
                 "error_description": (
@@ -130,19 +150,29 @@ class SessionGuard:
             try:
                 self.limiter.check(rec.id, rec.rate_limits, None)
             except RateLimitedError as exc:
+                self.table.unreserve(rec.id)
                 retry = str(int(exc.details.get("retry_after_s", 1) + 0.999)).encode()
                 await _json(send, 429, {"error": "rate_limited", "error_description": exc.message},
                             [(b"retry-after", retry)])
                 return
+        reserved = True
 
         async def send_wrapper(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and message.get("status", 500) < 300:
+            nonlocal reserved
+            if message["type"] == "http.response.start":
                 new = next((v for k, v in message.get("headers", []) if k.lower() == SESSION_HEADER), None)
-                if new is not None:
+                if new is not None and message.get("status", 500) < 300:
                     self.table.opened(new.decode("latin-1"), rec.id)
+                if reserved:
+                    reserved = False
+                    self.table.unreserve(rec.id)
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if reserved:
+                self.table.unreserve(rec.id)
 
 
 class HealthEndpoint:
