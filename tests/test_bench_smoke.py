@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
@@ -175,3 +177,19 @@ def test_bilingual_search_compares_rankings_in_both_languages(tmp_path: Path) ->
     for entry in results.values():
         assert {entry["zh"]["questions"], entry["en"]["questions"]} == {20}
         assert 0.0 <= entry["zh"]["mrr"] <= 1.0 and 0.0 <= entry["en"]["mrr"] <= 1.0
+
+
+@pytest.mark.slow
+def test_reliability_smoke_prints_its_table(tmp_path: Path) -> None:
+    """bench/reliability.py --smoke: every part runs (numbers mean little at this size)."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).parent.parent / "bench" / "reliability.py"), "--smoke",
+         "--parts", "kills,races,writers", "--out", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["races"]["update_lost_trials"] == 0 and result["writers"]["lost"] == 0
+    assert "| 3 threads update one memory |" in out.stdout
