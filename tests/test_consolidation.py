@@ -6,7 +6,6 @@ extractors have their own test modules)."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 from typing import Callable
@@ -16,11 +15,17 @@ import pytest
 from mem_mcp.config import Settings
 from mem_mcp.consolidation import DUPLICATE_COSINE, IDENTICAL_COSINE, Neighbour, decide, normalise
 from mem_mcp.errors import InvalidArgumentError, RequestNotFoundError
-from mem_mcp.extraction import CandidateMemory, ExtractionError, ExtractionInput, ExtractionResult, Extractor, ReconcileDecision
+from mem_mcp.extraction import (
+    CandidateMemory,
+    ExtractionError,
+    ExtractionInput,
+    ExtractionResult,
+    Extractor,
+    ReconcileDecision,
+)
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
+from fakes import HashEmbedder
 
 ALICE = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 READ = {"app_id": "app", "tenant_id": "alice"}
@@ -57,8 +62,8 @@ def scripted() -> ScriptedExtractor:
 
 
 @pytest.fixture
-def svc(settings, scripted) -> MemoryService:
-    service = MemoryService(settings, embedder=HashEmbedder(), extractor=scripted)
+def svc(memory_settings, scripted) -> MemoryService:
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=scripted)
     yield service
     service.close()
 
@@ -236,9 +241,6 @@ class HangingExtractor:
 
 
 def _doomed_process(data_dir: str, ready_file: str) -> None:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import HashEmbedder
-
     svc = MemoryService(Settings(data_dir=data_dir, _env_file=None), embedder=HashEmbedder(), extractor=HangingExtractor())
     out = svc.add_memories(messages=[{"role": "user", "content": "I live in Oslo"}], scope=ALICE, sync=False)
     while svc.get_request(out.request_id).status != "running":
@@ -247,6 +249,7 @@ def _doomed_process(data_dir: str, ready_file: str) -> None:
     threading.Event().wait()  # killed here, mid-job
 
 
+@pytest.mark.slow  # multi-process
 def test_a_job_killed_mid_extraction_resumes_after_restart(settings, tmp_path):
     import multiprocessing
     import time

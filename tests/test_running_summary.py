@@ -4,9 +4,6 @@ extractor (real client, fake Messages API on 127.0.0.1) rewriting the previous s
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from mem_mcp.config import Settings
@@ -16,9 +13,8 @@ from mem_mcp.extraction.offline import SUMMARY_MAX_CHARS, OfflineExtractor
 from mem_mcp.running_summary import excluded_types, plans, slot_key
 from mem_mcp.service import MemoryService
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import HashEmbedder  # noqa: E402
-from fake_anthropic import FakeAnthropic, tool_answer  # noqa: E402
+from fake_anthropic import FakeAnthropic, tool_answer
+from fakes import HashEmbedder
 
 R1 = {"app_id": "app", "tenant_id": "alice", "agent_id": "claude", "run_id": "r1"}
 R2 = {**R1, "run_id": "r2"}
@@ -30,8 +26,8 @@ def user(*texts: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def svc(settings):
-    service = MemoryService(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
+def svc(memory_settings):
+    service = MemoryService(memory_settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     service.create_store(STORE, extraction_strategies=["fact", "summary"])
     yield service
     service.close()

@@ -66,3 +66,18 @@ def test_locked_defaults_refuse_another_tenant():
     with pytest.raises(InvalidScopeError, match="bound to your credentials"):
         resolve_scope({"tenant_id": "bob"}, locked, "read")
     assert resolve_scope({"tenant_id": "alice"}, locked, "read").tenant_id == "alice"
+
+
+def test_by_id_operations_take_the_memorys_own_agent_and_run_but_keep_app_and_tenant():
+    # A later conversation (another run, even another client) reaches a memory by its id ...
+    later = ScopeDefaults(app_id="app", tenant_id="alice", agent_id="other-client", run_id="run-9", read_agent="x", read_run="y")
+    scope = resolve_scope(None, later, "id")
+    assert scope.model_dump() == {"app_id": "app", "tenant_id": "alice", "agent_id": "*", "run_id": "*"}
+    # ... a caller that sends a scope is held to it ...
+    assert resolve_scope({"agent_id": "a", "run_id": "r"}, later, "id").model_dump()["run_id"] == "r"
+    # ... and the isolation boundary stays: no wildcard tenant, and a token's tenant cannot be overridden.
+    with pytest.raises(InvalidScopeError):
+        resolve_scope({"tenant_id": "*"}, later, "id")
+    locked = ScopeDefaults(app_id="app", tenant_id="alice", locked=True)
+    with pytest.raises(InvalidScopeError, match="bound to your credentials"):
+        resolve_scope({"tenant_id": "bob"}, locked, "id")

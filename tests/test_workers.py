@@ -65,3 +65,24 @@ def test_on_idle_runs_when_nothing_arrives():
 
 def test_stopping_a_worker_never_started_is_a_no_op():
     assert Worker("test-unstarted", lambda _: None).stop(timeout=1)
+
+
+def test_stop_with_drop_queued_finishes_the_item_in_progress_and_drops_the_rest():
+    started, gate = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def handle(i: int) -> None:
+        started.set()
+        gate.wait(5)
+        seen.append(i)
+
+    worker: Worker[int] = Worker("test-drop", handle)
+    worker.start()
+    for i in range(4):
+        worker.put(i)
+    assert started.wait(5) and worker.alive
+    assert not worker.stop(timeout=0.1, drop_queued=True)  # item 0 is still in progress; 1-3 are dropped
+    gate.set()
+    assert worker.stop(timeout=5)  # a second stop just waits for the thread
+    assert seen == [0] and not worker.alive
+    worker.join()  # every item accounted for: join does not hang after a drop

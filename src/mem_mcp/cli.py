@@ -1,8 +1,10 @@
 """The ``mem-mcp`` command line.
 
     mem-mcp serve                          # MCP over stdio, for Claude Desktop and other local clients
+    mem-mcp claude-config --write          # add this server to Claude Desktop's config (keeps the others)
     mem-mcp serve --transport streamable-http --port 8765   # HTTP for a team (needs tokens)
     mem-mcp token create --tenant alice --role write        # prints a bearer token once
+    mem-mcp ui                             # the memory console in the browser, http://127.0.0.1:8766/
     mem-mcp add "The user prefers tea"     # save a memory
     mem-mcp search "what does the user drink?"
     mem-mcp list --limit 50 --json
@@ -14,7 +16,8 @@
     mem-mcp profile show ID [--tenant T] [--history]
 
 Settings come from MEM_MCP_* environment variables (see README); --data-dir overrides the data
-directory. Human-readable output by default, ``--json`` for machines. Logs go to stderr.
+directory (default: the per-user data directory, e.g. ~/.local/share/mem-mcp; `mem-mcp doctor` shows
+it). Human-readable output by default, ``--json`` for machines. Logs go to stderr.
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import Settings
-from .errors import InvalidArgumentError, MemMcpError
+from .config import Settings, check_data_dir, legacy_data_notice
+from .errors import DataDirError, InvalidArgumentError, MemMcpError
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="Data directory (default: $MEM_MCP_DATA_DIR or ./data).")
+    common.add_argument("--data-dir", type=Path, help="Data directory (default: $MEM_MCP_DATA_DIR or the per-user one; `mem-mcp doctor` shows it).")
     common.add_argument("--json", action="store_true", help="Machine-readable JSON output.")
     scoped = argparse.ArgumentParser(add_help=False)
     scoped.add_argument("--store", default="default", help="Memory store (default: default).")
@@ -55,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tokens-file", type=Path, help="HTTP: token file (default <data-dir>/tokens.json).")
     serve.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions (behind a load balancer).")
     serve.add_argument("--no-auth", action="store_true", help="HTTP without tokens; loopback only, single user.")
+
+    claude = sub.add_parser(
+        "claude-config", parents=[common], help="Print (or --write) the Claude Desktop config that starts this server.",
+        epilog="Example: mem-mcp claude-config --write   (then restart Claude Desktop)",
+    )
+    claude.add_argument("--write", action="store_true",
+                        help="Add the server to Claude Desktop's config file for this OS, keeping its other servers (a backup is kept).")
+    claude.add_argument("--name", default="memory", help="The server's name in the config (default: memory).")
+    claude.add_argument("--config-file", type=Path, help="The config file to write (default: Claude Desktop's on this OS).")
+
+    ui = sub.add_parser("ui", parents=[common], help="The memory console in the browser (see, search, edit, forget).",
+                        epilog="Example: mem-mcp ui --port 8766  |  mem-mcp ui --host 0.0.0.0 --sign-in")
+    ui.add_argument("--host", dest="ui_host", default="127.0.0.1",
+                    help="Address to listen on (default 127.0.0.1; any other needs --sign-in).")
+    ui.add_argument("--port", dest="ui_port", type=int, default=8766, help="Port (default 8766).")
+    ui.add_argument("--sign-in", action="store_true", help="Require a token from `mem-mcp token create` to sign in.")
+    ui.add_argument("--tokens-file", type=Path, help="Token file for --sign-in (default <data-dir>/tokens.json).")
 
     token = sub.add_parser("token", help="Create, list and revoke HTTP bearer tokens.")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -213,19 +233,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         logging.basicConfig(level=settings.log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+        notice = legacy_data_notice(settings)
+        if notice:
+            print(f"note: {notice}", file=sys.stderr)
         if args.command == "serve":
-            from .server import run
-
-            run(settings, transport=args.transport)
-            return 0
+            return _serve(args, settings)
+        if args.command == "claude-config":
+            return _claude_config(args, settings)
         if args.command == "token":
             return _token(args, settings)
+        if args.command != "doctor":  # doctor reports the problem with the rest
+            check_data_dir(settings)
+        if args.command == "ui":
+            from .ui import run as run_ui  # not imported by serve: stdio start-up stays as it was
+
+            run_ui(settings, host=args.ui_host, port=args.ui_port, sign_in=args.sign_in)
+            return 0
         return _run(args, settings)
     except MemMcpError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .server import run
+
+    try:
+        check_data_dir(settings)
+    except DataDirError as exc:
+        if args.transport != "stdio":
+            raise
+        # Keep serving: every tool call answers this error, so the model (and the user) can read it,
+        # where a server that exits shows only "disconnected" in a GUI client.
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+    run(settings, transport=args.transport)
+    return 0
+
+
+def _claude_config(args: argparse.Namespace, settings: Settings) -> int:
+    from . import claude_desktop
+
+    entry = claude_desktop.render(settings, args.name)
+    if not args.write:
+        print(json.dumps(entry, ensure_ascii=False, indent=2))
+        target = args.config_file or claude_desktop.config_path()
+        print(f"Paste this into {target} (or run `mem-mcp claude-config --write`), then restart Claude Desktop.",
+              file=sys.stderr)
+        return 0
+    path = args.config_file or claude_desktop.config_path()
+    backup, replaced = claude_desktop.merge_into(path, settings, args.name)
+    human = (
+        f"{'Updated' if replaced else 'Added'} server {args.name!r} in {path}"
+        + (f" (previous file kept as {backup.name})" if backup else "")
+        + f".\nData: {entry['mcpServers'][args.name]['env']}. Restart Claude Desktop to use it."
+    )
+    _print(args, {"config_file": str(path), "backup": str(backup) if backup else None, "replaced": replaced, **entry}, human)
+    return 0
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
@@ -287,9 +352,9 @@ def _command(args: argparse.Namespace, settings: Settings, svc: Any) -> int:
         footer = f"{len(page.memories)} of {page.total} memories (offset {page.offset})"
         _print(args, page, "\n".join([*lines, footer]))
     elif cmd == "export":
-        records = svc.export_memories(store=args.store, scope=_scope(args) or None, include_history=args.history)
-        out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+        out = _open_output(args.output) if args.output else sys.stdout
         try:
+            records = svc.export_memories(store=args.store, scope=_scope(args) or None, include_history=args.history)
             with _progress(len(records), "export") as bar:
                 for rec in records:
                     out.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -387,20 +452,40 @@ def _run_profile(args: argparse.Namespace, svc: Any) -> None:
         _print(args, gone, f"deleted {gone.profile_schema_id} ({gone.values_deleted} stored values)")
 
 
+def _open_output(path: Path) -> Any:
+    """Open the export file before any work, or say why it cannot be written."""
+    if not path.parent.is_dir():
+        raise InvalidArgumentError(
+            f"Cannot write {path}: the directory {path.parent} does not exist. Create it first or choose another "
+            "--output path.", field="output",
+        )
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidArgumentError(
+            f"Cannot write {path} ({exc.strerror or type(exc).__name__}); choose another --output path.", field="output",
+        ) from exc
+
+
 def _read_jsonl(path: Path) -> tuple[list[int], list[Any]]:
     if not path.exists():
         raise InvalidArgumentError(f"{path} does not exist; give the path of a file written by `mem-mcp export`.", field="file")
     records: list[Any] = []
     lines: list[int] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            lines.append(n)
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InvalidArgumentError(f"{path}:{n} is not valid JSON ({exc.msg}); nothing was imported.", field="file") from exc
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                lines.append(n)
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InvalidArgumentError(f"{path}:{n} is not valid JSON ({exc.msg}); nothing was imported.", field="file") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidArgumentError(f"{path} is not UTF-8 text; nothing was imported.", field="file") from exc
+    except OSError as exc:
+        raise InvalidArgumentError(f"Cannot read {path} ({exc.strerror or type(exc).__name__}); nothing was imported.", field="file") from exc
     return lines, records
 
 
@@ -411,6 +496,7 @@ def _doctor(args: argparse.Namespace, settings: Settings, svc: Any) -> int:
 
     info: dict[str, Any] = {
         "data_dir": str(Path(settings.data_dir).resolve()) if not settings.db_uri else None,
+        "data_dir_set_by": settings.data_dir_source,
         "database_uri": settings.database_uri,
         "embedding_model": settings.embedding_model,
         "embedding_model_resolved": default_model_name() if settings.embedding_model == "auto" else settings.embedding_model,
@@ -424,6 +510,7 @@ def _doctor(args: argparse.Namespace, settings: Settings, svc: Any) -> int:
     ok = True
     started = time.perf_counter()
     try:
+        check_data_dir(settings)
         svc.warm_up()
         info["model_load_s"] = round(time.perf_counter() - started, 3)
         info["stores"] = [s.name for s in svc.list_stores().stores]

@@ -3,8 +3,11 @@ environment anywhere else. Every field can be set as ``MEM_MCP_<FIELD>`` in the 
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Mapping
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,14 +17,41 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: multilingual MiniLM instead.
 DEFAULT_EMBEDDING_MODEL = "auto"
 
+#: The name of mem-mcp's directory inside the platform's per-user data directory.
+APP_DIR_NAME = "mem-mcp"
+
+
+def user_data_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
+    """The per-user data directory, absolute: the same for every process of the user, whatever its
+    working directory (a server started by a GUI app runs in ``/``).
+
+    Linux and other Unixes: ``$XDG_DATA_HOME/mem-mcp``, by default ``~/.local/share/mem-mcp``;
+    macOS: ``~/Library/Application Support/mem-mcp``; Windows: ``%LOCALAPPDATA%\\mem-mcp``. These are
+    the three documented locations, so a function of a few lines rather than a dependency
+    (``platformdirs`` answers the same paths).
+    """
+    env = os.environ if env is None else env
+    platform = platform or sys.platform
+    if platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_DIR_NAME
+    if platform == "win32":
+        local = env.get("LOCALAPPDATA")
+        return (Path(local) if local else Path.home() / "AppData" / "Local") / APP_DIR_NAME
+    xdg = env.get("XDG_DATA_HOME")
+    # The XDG spec: a relative value is invalid and must be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / APP_DIR_NAME
+
 
 class Settings(BaseSettings):
     """mem-mcp configuration."""
 
     model_config = SettingsConfigDict(env_prefix="MEM_MCP_", extra="ignore")
 
-    # Where the embedded LanceDB lives. Relative paths are resolved against the working directory.
-    data_dir: Path = Path("data")
+    # Where the embedded LanceDB lives. Default: the per-user data directory (user_data_dir(), e.g.
+    # ~/.local/share/mem-mcp), so every client finds the same memories whatever directory it starts the
+    # server in. Relative paths are resolved against the working directory.
+    data_dir: Path = Field(default_factory=user_data_dir)
     # A LanceDB URI that overrides data_dir: a local path, or object storage (s3://, gs://, az://).
     db_uri: str | None = None
     # Object-store options passed to LanceDB for db_uri (JSON), e.g. {"region": "eu-west-1"} or
@@ -76,6 +106,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEM_MCP_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
 
+    # The MCP tools a connection lists. "core": what a model needs to remember and recall in a
+    # conversation (add, search, list, get, update, delete, history, the user-profile read), whose
+    # definitions cost little context; "all" adds the operator tools (stores, profile schemas, the
+    # request log and jobs, export, stats). On HTTP an admin token always gets "all".
+    tools: Literal["core", "all"] = "core"
+
     # -- HTTP hosting (serve --transport sse|streamable-http) ----------------------------------------
     # Address to listen on. Anything but loopback exposes the server: keep tokens on.
     host: str = "127.0.0.1"
@@ -107,3 +143,52 @@ class Settings(BaseSettings):
     def database_uri(self) -> str:
         """The URI LanceDB connects to: db_uri if set, else the data directory."""
         return self.db_uri or str(self.data_dir)
+
+    @property
+    def data_dir_source(self) -> str:
+        """Where data_dir came from: the setting that changes it, as a user would type it."""
+        if self.db_uri:
+            return "MEM_MCP_DB_URI"
+        return "MEM_MCP_DATA_DIR or --data-dir" if "data_dir" in self.model_fields_set else "the per-user default"
+
+
+def check_data_dir(settings: Settings) -> None:
+    """Create the data directory if needed and prove it is writable, or raise ``DataDirError``
+    naming the path and the setting to change. A no-op for object storage (``db_uri`` with a scheme)."""
+    from .errors import DataDirError
+
+    if settings.db_uri and "://" in settings.db_uri:
+        return
+    path = Path(settings.database_uri).expanduser().absolute()
+    setting = "MEM_MCP_DB_URI" if settings.db_uri else "MEM_MCP_DATA_DIR (or --data-dir)"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DataDirError(
+            f"The data directory {path} cannot be used ({reason}). Set {setting} to a directory this user "
+            f"can write, or fix that directory's permissions.",
+            field="data_dir", path=str(path),
+        ) from exc
+
+
+def legacy_data_notice(settings: Settings, cwd: Path | None = None) -> str | None:
+    """A note for users of mem-mcp before the per-user default: their memories are in ``./data`` of the
+    directory they ran it in. Said when data_dir is the default, ``./data`` holds a database with
+    memories, and the default directory has none yet; None otherwise."""
+    if settings.db_uri or "data_dir" in settings.model_fields_set:
+        return None
+    old = (cwd or Path.cwd()) / "data"
+    new = Path(settings.data_dir)
+    try:
+        if old.resolve() == new.resolve() or not any(old.glob("mem_*.lance")) or (new / "stores.lance").exists():
+            return None
+    except OSError:
+        return None
+    return (
+        f"mem-mcp keeps its data in {new} now (it used ./data of the working directory before). Memories were "
+        f"found in {old.resolve()}: to keep using them, move them there (mv {old.resolve()}/* {new}/) or set "
+        f"MEM_MCP_DATA_DIR={old.resolve()}."
+    )

@@ -145,6 +145,12 @@ class RateLimitedError(MemMcpError, RuntimeError):
     code = "TOO_MANY_REQUESTS"
 
 
+class DataDirError(MemMcpError, OSError):
+    """The data directory cannot be created or written."""
+
+    code = "DATA_DIR_UNAVAILABLE"
+
+
 class ExtractionError(MemMcpError, RuntimeError):
     """Extraction failed (LLM unreachable, rate limited past retries, or an invalid answer). The
     messages are already stored; the job can be retried."""

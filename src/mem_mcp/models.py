@@ -145,6 +145,65 @@ class SearchResult(BaseModel):
     total_candidates: int = 0
 
 
+class MemoryHit(BaseModel):
+    """A memory as search_memories answers it. By default (``detail="compact"``) only what a model
+    uses: the id (to update or delete it), the text, the type, the score and when it was saved; tags and
+    metadata when it has some. ``detail="full"`` adds every other field of ``Memory``."""
+
+    id: str
+    text: str
+    type: str
+    score: float = Field(ge=0.0, le=1.0, description="Relevance in [0, 1]; higher is better.")
+    created_at: datetime
+    updated_at: datetime | None = Field(default=None, description="When it last changed, if it did.")
+    tags: list[str] | None = Field(default=None, description="Present when it has tags.")
+    metadata: dict[str, Any] | None = Field(default=None, description="Present when it has metadata.")
+    # detail="full" only:
+    store: str | None = None
+    scope: Scope | None = None
+    status: MemoryStatus | None = None
+    version: int | None = None
+    confidence: float | None = None
+    source: list[str] | None = None
+    key: str | None = None
+    extractor: str | None = None
+    model: str | None = None
+    valid_from: datetime | None = None
+    superseded_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def of(cls, hit: SearchHit, full: bool) -> MemoryHit:
+        m = hit.memory
+        extra: dict[str, Any] = (
+            m.model_dump(exclude={"id", "text", "type", "created_at", "updated_at", "tags", "metadata"})
+            if full else {}
+        )
+        changed = m.updated_at if full or m.updated_at != m.created_at else None
+        return cls(
+            id=m.id, text=m.text, type=m.type, score=hit.score, created_at=m.created_at, updated_at=changed,
+            tags=m.tags or None, metadata=m.metadata or None, **extra,
+        )
+
+
+class SearchAnswer(BaseModel):
+    """The ranked hits of search_memories, each memory once. ``groups`` (``detail="full"``) names the
+    ids of the hits by kind: facts, preferences, tool_experience, skills."""
+
+    results: list[MemoryHit]
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    total_candidates: int | None = None
+
+    @classmethod
+    def of(cls, result: SearchResult, detail: Literal["compact", "full"] = "compact") -> SearchAnswer:
+        full = detail == "full"
+        return cls(
+            results=[MemoryHit.of(h, full) for h in result.results],
+            groups={k: [h.memory.id for h in hits] for k, hits in result.groups.items()} if full else {},
+            total_candidates=result.total_candidates if full else None,
+        )
+
+
 class RequestStatus(BaseModel):
     """The state of an add_memories request that extracts from messages (a job)."""
 

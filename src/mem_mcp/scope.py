@@ -1,6 +1,7 @@
 """Scope resolution: fills the segments a caller omits from the connection's defaults and enforces the
-rules of DESIGN §2 (full scope for writes and single-memory operations; ``*`` on agent_id/run_id for
-search and list; tenant ``*`` only for an admin listing)."""
+rules of DESIGN §2 (full scope for writes; ``*`` on agent_id/run_id for search and list; tenant ``*``
+only for an admin listing; operations on one memory by id take the memory's own agent and run where the
+caller omits them)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ MAX_SEGMENT_CHARS = 128
 # Any printable text (Chinese included) but no control characters; '*' is only ever a whole segment.
 _SEGMENT_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 
-Mode = Literal["write", "read", "list"]
+Mode = Literal["write", "read", "list", "id"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ def resolve_scope(scope: ScopeInput | Mapping[str, Any] | None, defaults: ScopeD
     ``write``: every segment concrete (writes, get/update/delete of one memory, messages).
     ``read``: ``*`` allowed on agent_id and run_id (search).
     ``list``: as read, plus ``*`` on tenant_id for an admin.
+    ``id``: one memory by id (get, update, delete, history): omitted agent_id and run_id are ``*``, the
+    memory's own, so a later conversation reaches what an earlier one saved; given ones must match.
+    App and tenant apply as always.
     """
     if scope is None:
         given: dict[str, Any] = {}
@@ -63,8 +67,8 @@ def resolve_scope(scope: ScopeInput | Mapping[str, Any] | None, defaults: ScopeD
     fallback = {
         "app_id": defaults.app_id,
         "tenant_id": defaults.tenant_id,
-        "agent_id": defaults.agent_id if mode == "write" else defaults.read_agent,
-        "run_id": defaults.run_id if mode == "write" else defaults.read_run,
+        "agent_id": defaults.agent_id if mode == "write" else WILDCARD if mode == "id" else defaults.read_agent,
+        "run_id": defaults.run_id if mode == "write" else WILDCARD if mode == "id" else defaults.read_run,
     }
     values: dict[str, str] = {}
     for seg in SEGMENTS:

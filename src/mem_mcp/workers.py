@@ -1,10 +1,12 @@
 """One background-thread abstraction: a queue drained by one daemon thread, stopped by a sentinel.
 
-The job worker and the request-log flusher are both a ``Worker``: items are ``put`` on its queue and
-handled one at a time, in order; a worker with ``idle_s`` also calls ``on_idle`` whenever nothing arrived
-for that long (the flusher's timer). ``stop`` lets the thread finish what is queued, then joins it: the
-thread's owner (the service's ``close``) stops every worker it started, so none is killed inside native
-code at interpreter exit. A failing item is logged and the thread goes on: a worker outlives any one item.
+The job worker, the request-log flusher, the storage optimizer and the resident-memory loader are each
+a ``Worker``: items are ``put`` on its queue and handled one at a time, in order; a worker with
+``idle_s`` also calls ``on_idle`` whenever nothing arrived for that long (the flusher's timer). ``stop``
+lets the thread finish what is queued (or, with ``drop_queued``, only the item in progress: for work
+that is merely an optimisation), then joins it: the thread's owner (the service's ``close``) stops
+every worker it started, so none is killed inside native code at interpreter exit. A failing item is
+logged and the thread goes on: a worker outlives any one item.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ class Worker(Generic[T]):
     def stopped(self) -> bool:
         return self._stopped
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is running (started and not yet ended)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def start(self) -> bool:
         """Start the thread; False if it was already started (or the worker is stopped)."""
         with self._lock:
@@ -65,16 +73,29 @@ class Worker(Generic[T]):
         """Block until every item put so far has been handled."""
         self._queue.join()
 
-    def stop(self, timeout: float | None = None) -> bool:
-        """Handle what is queued, then end the thread and join it. Returns whether the thread ended."""
+    def stop(self, timeout: float | None = None, *, drop_queued: bool = False) -> bool:
+        """Handle what is queued (``drop_queued``: drop it, finishing only the item in progress), then
+        end the thread and join it. Returns whether the thread ended. Idempotent."""
         with self._lock:
+            first = not self._stopped
             self._stopped = True
             thread = self._thread
         if thread is None:
             return True
-        self._queue.put(_STOP)
+        if first:
+            if drop_queued:
+                self._drop_queued()
+            self._queue.put(_STOP)
         thread.join(timeout)
         return not thread.is_alive()
+
+    def _drop_queued(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._queue.task_done()
 
     def _run(self) -> None:
         while True:

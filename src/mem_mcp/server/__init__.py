@@ -48,6 +48,8 @@ __all__ = [
 def run(settings: Settings, transport: Transport = "stdio") -> None:
     """Serve over stdio, or over HTTP with tokens until SIGINT/SIGTERM (see ``http.serve_http``)."""
     if transport == "stdio":
-        build_server(settings).run("stdio")
+        from .stdio import run_stdio
+
+        run_stdio(build_server(settings))
         return
     serve_http(settings, transport)

@@ -4,10 +4,17 @@ of call in one place.
 
 Errors come back typed, through one mapping (``typed_error``): ours as raised, argument validation
 errors as INVALID_ARGUMENT naming the argument, anything else as INTERNAL with its traceback logged
-(to stderr). A tool call answers ``isError`` with ``{"error": {"code", "message", "field"}}`` as
-structured content; a resource read or a prompt fails with "CODE: message" (a prompt's error also
-carries ``{"error": ...}`` as data). The SDK's own refusals (unknown tool, resource or prompt,
-missing arguments) pass through as the SDK words them.
+(to stderr). A tool call answers ``isError`` with the text "CODE: message" and no structured content
+(a client validates structured content against the tool's output schema, which an error does not
+match: the TypeScript SDK would reject the whole result), and ``{"error": {"code", "message",
+"field"}}`` in the result's ``_meta``; a resource read or a prompt fails with "CODE: message" (a
+prompt's error also carries ``{"error": ...}`` as data). Calls refused before they reach the service
+(unknown tool or argument, invalid arguments, a tool outside the connection's set, rate limits) are
+written to the request log too. The SDK's own refusals of resources and prompts pass through as the
+SDK words them.
+
+A connection lists the core tools (``tools.CORE``) unless MEM_MCP_TOOLS=all or its token is an
+admin's; definitions are slimmed and results compacted for the model (``wire``).
 """
 
 from __future__ import annotations
@@ -22,16 +29,19 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, CallToolResult, TextContent
+from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
 from .. import __version__
 from ..auth import LimitKind, RateLimiter, RateLimits, TokenRecord, TokenStore
 from ..config import Settings
-from ..errors import InvalidArgumentError, MemMcpError, RateLimitedError
+from ..errors import InvalidArgumentError, MemMcpError, NotFoundError, PermissionDeniedError, RateLimitedError
+from ..service.context import operation_name
 from . import prompts, resources, tools
-from .connection import TokenVerifier, refusal_context, token_record
+from .connection import TokenVerifier, call_context, refusal_context, token_record
 from .params import INSTRUCTIONS
 from .state import AppState, Core, current_state
+from .wire import check_arguments, compact_json, slim_schema, strip_nulls
 
 if TYPE_CHECKING:
     from ..service import MemoryService
@@ -65,6 +75,7 @@ class MemoryMCPServer(MCPServer[AppState]):
         )
         self.core = core
         self.app_settings = settings
+        self._tool_specs: dict[str, MCPTool] | None = None
         self.process_run_id = f"run-{uuid.uuid4().hex[:12]}"
         self.limiter = (
             None
@@ -97,19 +108,76 @@ class MemoryMCPServer(MCPServer[AppState]):
         """Write a call the rate limiter refused to the request log."""
         self.core.service().record_refusal(operation, refusal_context(rec), exc)
 
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+    def _log_refused_call(self, operation: str, context: Any, exc: MemMcpError) -> None:
+        """Write a call refused before it reached the service (its arguments, or the tool itself) to the
+        request log, under the caller's scope defaults."""
         try:
-            self._check_rate(_operation(name), _LIMIT_KINDS.get(name))
+            ctx = call_context(context, self._state_of(context))
+            self.core.service().record_refusal(operation, ctx, exc)
+        except MemMcpError as err:  # e.g. the data directory is unusable: nothing to log into
+            log.warning("could not log the refused %s: %s", operation, err)
+
+    def tool_names(self) -> frozenset[str] | None:
+        """The tools this connection lists and may call; None: all of them."""
+        if self.app_settings.tools == "all":
+            return None
+        rec = token_record()
+        if rec is not None and rec.role == "admin":
+            return None
+        return tools.CORE
+
+    async def _specs(self) -> dict[str, MCPTool]:
+        if self._tool_specs is None:
+            self._tool_specs = {t.name: t for t in await super().list_tools()}
+        return self._tool_specs
+
+    async def list_tools(self) -> list[MCPTool]:
+        allowed = self.tool_names()
+        return [
+            t.model_copy(update={"input_schema": slim_schema(t.input_schema)})
+            for t in (await self._specs()).values()
+            if allowed is None or t.name in allowed
+        ]
+
+    async def _check_call(self, name: str, arguments: dict[str, Any]) -> MCPTool:
+        specs = await self._specs()
+        allowed = self.tool_names()
+        if name not in specs:
+            listed = [n for n in specs if allowed is None or n in allowed]
+            raise NotFoundError(f"There is no tool {name!r}; the tools are: {', '.join(listed)}.", field="name")
+        if allowed is not None and name not in allowed:
+            raise PermissionDeniedError(
+                f"{name} is an operator tool, not enabled for this connection. The server's operator enables it "
+                "with MEM_MCP_TOOLS=all (or, on HTTP, an admin token).",
+                field="name",
+            )
+        check_arguments(name, arguments, specs[name].input_schema)
+        return specs[name]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        operation = operation_name(name)
+        try:
+            self._check_rate(operation, _LIMIT_KINDS.get(name))
         except RateLimitedError as exc:
             return _error_result(exc)
         try:
-            return await super().call_tool(name, arguments, context)
+            spec = await self._check_call(name, arguments or {})
+        except MemMcpError as exc:
+            self._log_refused_call(operation, context, exc)
+            return _error_result(exc)
+        try:
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
             if not (isinstance(exc, UnexpectedToolError) or isinstance(cause, (MemMcpError, ValidationError))):
-                raise  # the SDK's own refusal, e.g. an unknown tool
+                raise  # the SDK's own refusal
             assert cause is not None  # UnexpectedToolError always has the original beneath
-            return _error_result(typed_error(cause, f"tool {name}"))
+            err = typed_error(cause, f"tool {name}")
+            if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                # The arguments failed validation, so the call never reached the service (which logs the rest).
+                self._log_refused_call(operation, context, err)
+            return _error_result(err)
+        return _compact(result, spec)
 
     async def read_resource(self, uri: Any, context: Any = None) -> Any:
         try:
@@ -194,11 +262,6 @@ def _healthz(server: MemoryMCPServer) -> Any:
     return healthz
 
 
-def _operation(tool: str) -> str:
-    """The request log's name of a tool: add_memories → AddMemories."""
-    return "".join(part.capitalize() for part in tool.split("_"))
-
-
 def typed_error(exc: BaseException, what: str) -> MemMcpError:
     """The one error mapping for tools, resources and prompts: our typed errors as raised, an argument
     validation error as INVALID_ARGUMENT naming the argument, anything else as INTERNAL, its traceback
@@ -230,8 +293,23 @@ def _validation_error(exc: ValidationError) -> InvalidArgumentError:
 
 
 def _error_result(exc: MemMcpError) -> CallToolResult:
+    """``isError`` with "CODE: message", the one text every client shows; the structured error rides in
+    ``_meta`` (structured content would have to match the tool's output schema)."""
     return CallToolResult(
         content=[TextContent(type="text", text=f"{exc.code}: {exc.message}")],
-        structured_content={"error": exc.to_dict()},
         is_error=True,
+        _meta={"error": exc.to_dict()},
+    )
+
+
+def _compact(result: Any, spec: MCPTool) -> Any:
+    """A successful result without null fields, its text the same data as compact JSON."""
+    if not isinstance(result, CallToolResult) or result.is_error or result.structured_content is None:
+        return result
+    schema = spec.output_schema or {}
+    data = strip_nulls(result.structured_content, schema, schema.get("$defs", {}))
+    return CallToolResult(
+        content=[TextContent(type="text", text=compact_json(data))],
+        structured_content=data,
+        _meta=result.meta,
     )

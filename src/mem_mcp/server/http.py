@@ -112,6 +112,11 @@ def http_app(
             stateless_http=settings.stateless_http, host=settings.host,
             session_idle_timeout=settings.session_idle_timeout_s, max_sessions=settings.max_sessions,
         )
+        if service is not None:
+            # The memory console at /ui/, behind the same tokens (a sign-in form, then a session cookie).
+            from ..ui import build_app as console_app
+
+            app.mount("/ui", console_app(service, settings, tokens))
         if tokens is not None and not settings.stateless_http:
             app = SessionGuard(
                 app, tokens, server.limiter, settings.max_sessions_per_token, settings.session_idle_timeout_s
@@ -147,7 +152,10 @@ def serve_http(settings: Settings, transport: Transport) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     path = "/mcp" if transport == "streamable-http" else "/sse"
-    log.warning("mem-mcp %s on http://%s:%d%s (health: /healthz)", transport, settings.host, settings.port, path)
+    extra = ", console: /ui/" if transport == "streamable-http" else ""
+    log.warning(
+        "mem-mcp %s on http://%s:%d%s (health: /healthz%s)", transport, settings.host, settings.port, path, extra
+    )
 
     class Server(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
-from ..models import ScopeInput
+from ..models import MessageInput, ScopeInput
 
 INSTRUCTIONS = """\
 mem-mcp is the user's long-term memory. It persists across conversations and sessions.
@@ -22,10 +22,33 @@ mem-mcp is the user's long-term memory. It persists across conversations and ses
   delete_memory. Do not save secrets (passwords, keys) or small talk.
 """
 
-StoreArg = Annotated[str, Field(description="Memory store name. Omit to use 'default'.")]
+StoreArg = Annotated[str, Field(description="Memory store; omit for 'default'.")]
+_STRING = {"type": "string"}
 ScopeArg = Annotated[
     ScopeInput | None,
-    Field(description="Whose memories: {app_id, tenant_id, agent_id, run_id}. Omit; the connection fills it."),
+    # Advertised without per-segment descriptions: it is in every tool and a model almost never sets it.
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {seg: _STRING for seg in ("app_id", "tenant_id", "agent_id", "run_id")},
+        }
+    ),
+    Field(description="Omit: the connection fills it. '*' in agent_id/run_id on search/list means every one."),
+]
+#: Conversation turns, advertised in their plain form ({role, content}); a list of text parts is also
+#: accepted as content.
+MessagesArg = Annotated[
+    list[MessageInput] | None,
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"role": {"enum": ["user", "assistant", "system", "tool"]}, "content": _STRING},
+                "required": ["role", "content"],
+            },
+        }
+    ),
 ]
 FilterArg = Annotated[
     dict[str, Any] | None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..auth import RateLimiter
-from ..config import Settings
+from ..config import Settings, check_data_dir
 from ..errors import MemMcpError
 
 if TYPE_CHECKING:
@@ -46,10 +46,15 @@ class Core:
         return self.async_service().sync
 
     def async_service(self) -> AsyncMemoryService:
+        """The service, built on first use. While the data directory cannot be used, every call raises
+        DataDirError naming it (each call checks again, so fixing the directory needs no restart)."""
         if self._async is None:
             with self._lock:
                 if self._async is None:
                     from ..service import AsyncMemoryService, MemoryService
+
+                    if self._service is None:
+                        check_data_dir(self._settings)
 
                     self._async = AsyncMemoryService(self._service or MemoryService(self._settings))
         return self._async

@@ -1,4 +1,5 @@
-"""The 24 MCP tools: one module-level function per service operation, registered by ``register``.
+"""The 24 MCP tools: one module-level function per service operation, registered by ``register``;
+``CORE`` are the ones a conversation lists by default (MEM_MCP_TOOLS=core).
 
 Each tool reads the request's ``AppState`` from its typed Context, fills the caller's scope defaults
 from the connection (``call_context``) and makes one call to the service. The docstring is the tool's
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import ToolAnnotations
@@ -24,7 +25,6 @@ from ..models import (
     MemoryHistory,
     MemoryPage,
     MemoryStore,
-    MessageInput,
     MessageList,
     OrderBy,
     ProfileAttributeInput,
@@ -33,14 +33,14 @@ from ..models import (
     ProfileSchemaList,
     RequestList,
     RequestStatus,
-    SearchResult,
+    SearchAnswer,
     Stats,
     StoreList,
     UserProfile,
     WriteResult,
 )
 from .connection import call_context
-from .params import DESTRUCTIVE, READ_ONLY, FilterArg, MemoryIdArg, ProfileSchemaIdArg, ScopeArg, StoreArg
+from .params import DESTRUCTIVE, READ_ONLY, FilterArg, MemoryIdArg, MessagesArg, ProfileSchemaIdArg, ScopeArg, StoreArg
 from .state import AppState
 
 if TYPE_CHECKING:
@@ -56,38 +56,32 @@ async def add_memories(
     ctx: Ctx,
     text: Annotated[
         str | None,
-        Field(description="A fact to remember, as one self-contained sentence in the user's language, third person."),
+        Field(description="The memory: one self-contained sentence in the user's language, third person."),
     ] = None,
     messages: Annotated[
-        list[MessageInput] | None,
-        Field(
-            description="Conversation turns [{role, content}]: saved as this run's short-term memory, and "
-            "mem-mcp extracts the lasting memories from them."
-        ),
+        MessagesArg,
+        Field(description="Instead of text: recent turns; mem-mcp extracts and reconciles the memories."),
     ] = None,
-    metadata: Annotated[
-        dict[str, Any] | None, Field(description="Optional JSON object stored with the memory.")
-    ] = None,
+    metadata: Annotated[dict[str, Any] | None, Field(description="Optional JSON object kept with it.")] = None,
     tags: Annotated[list[str] | None, Field(description="Optional labels, e.g. ['work'].")] = None,
-    type: Annotated[str, Field(description="fact, preference, episodic, profile, tool, or a custom type.")] = "fact",
-    sync: Annotated[bool, Field(description="Process before answering (true) or in the background.")] = True,
+    type: Annotated[str, Field(description="fact, preference, episodic, profile, tool or a custom type.")] = "fact",
+    sync: Annotated[bool, Field(description="false: extract from messages in the background.")] = True,
     store: StoreArg = "default",
     scope: ScopeArg = None,
     profile_schema_id: Annotated[
         str | None,
-        Field(description="With `messages`: also fill the user's profile for this schema (see get_user_profile)."),
+        Field(description="With messages: also fill the user's profile of this schema."),
     ] = None,
-    profile_schema: Annotated[str | None, Field(description="Same as profile_schema_id (seed 001's name).")] = None,
+    profile_schema: Annotated[str | None, Field(description="Same as profile_schema_id.")] = None,
 ) -> WriteResult:
-    """Save something worth remembering about the user for future conversations.
+    """Save something lasting about the user for future conversations.
 
-    Call it when the user shares a lasting fact, preference, plan, reminder or personal detail, or says
-    "remember ...". Either write `text` as one self-contained sentence in the user's language ("The user is
-    allergic to peanuts" / "用户对花生过敏"), or pass the recent `messages` and let mem-mcp extract the
-    memories and reconcile them with what it knows (a changed fact UPDATEs the old memory, "forget my
-    address" DELETEs it). Saying the same thing twice is harmless (event NONE). Returns the events:
-    ADD, UPDATE (with old_text), DELETE or NONE, each with the memory id; with `profile_schema_id`, also
-    the profile attributes it filled or changed.
+    Call it, unasked, when the user shares a preference, plan, personal detail or decision, or says
+    "remember ...". Pass `text`: one self-contained sentence in the user's own language, third person
+    ("The user is vegetarian" / "用户是素食者"); or the recent `messages` instead (not both) to have
+    mem-mcp extract the memories. If a fact changed, update_memory the one search_memories found rather
+    than adding a second. Never save secrets or small talk. Answers ADD/UPDATE/DELETE/NONE events with
+    memory ids.
     """
     state = ctx.request_context.lifespan_context
     return await state.service.add_memories(
@@ -107,37 +101,31 @@ async def add_memories(
 
 async def search_memories(
     ctx: Ctx,
-    query: Annotated[
-        str | None, Field(description="What to look for, in any language, e.g. 'food preferences'.")
-    ] = None,
-    messages: Annotated[
-        list[MessageInput] | None,
-        Field(description="Alternatively the recent conversation; the last user turn weighs most."),
-    ] = None,
+    query: Annotated[str | None, Field(description="A short topic in any language, e.g. 'food preferences'.")] = None,
+    messages: Annotated[MessagesArg, Field(description="Instead of query: the recent turns.")] = None,
     top_k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 10,
-    min_score: Annotated[
-        float,
-        Field(
-            description="Drop results scoring below this relevance (0-1). Default 0 keeps the top_k best.", ge=0, le=1
-        ),
-    ] = 0.0,
-    types: Annotated[list[str] | None, Field(description="Only these memory types, e.g. ['preference'].")] = None,
+    min_score: Annotated[float, Field(description="Drop results scoring below this (0-1).", ge=0, le=1)] = 0.0,
+    types: Annotated[list[str] | None, Field(description="Only these types, e.g. ['preference'].")] = None,
     filter: FilterArg = None,
-    order_by: Annotated[OrderBy, Field(description="relevance (default) or a time order.")] = "relevance",
-    offset: Annotated[int, Field(description="Skip this many results (paging).", ge=0)] = 0,
-    rerank: Annotated[bool, Field(description="Blend keyword matches and recency into the ranking.")] = True,
-    include_superseded: Annotated[bool, Field(description="Also return outdated versions.")] = False,
+    order_by: Annotated[OrderBy, Field(description="relevance or a time order.")] = "relevance",
+    offset: Annotated[int, Field(description="Skip this many (paging).", ge=0)] = 0,
+    rerank: Annotated[bool, Field(description="Blend in keyword matches and recency.")] = True,
+    include_superseded: Annotated[bool, Field(description="Also outdated versions.")] = False,
+    detail: Annotated[
+        Literal["compact", "full"], Field(description="full: every field of each memory, and groups by kind.")
+    ] = "compact",
     store: StoreArg = "default",
     scope: ScopeArg = None,
-) -> SearchResult:
-    """Recall what is known about the user: their facts, preferences and past context.
+) -> SearchAnswer:
+    """Recall what is known about the user from all earlier conversations.
 
-    Call it at the start of a conversation and whenever the user mentions something personal or from
-    earlier ("my usual order", "the project I told you about", "我上次说的"). Searches all earlier
-    conversations by meaning and keywords, across Chinese and English. Results have a score in [0, 1].
+    Call it before answering anything personal or that depends on the user's history, preferences or
+    plans ("my usual", "as I said", "我上次说的"), and at the start of a conversation. Works across
+    languages. Each hit has an id, text, type and score (0-1); to change or forget one, pass its id to
+    update_memory or delete_memory.
     """
     state = ctx.request_context.lifespan_context
-    return await state.service.search_memories(
+    found = await state.service.search_memories(
         query=query,
         messages=messages,
         top_k=top_k,
@@ -152,6 +140,7 @@ async def search_memories(
         scope=scope,
         ctx=call_context(ctx, state),
     )
+    return SearchAnswer.of(found, detail)
 
 
 async def list_memories(
@@ -165,11 +154,8 @@ async def list_memories(
     store: StoreArg = "default",
     scope: ScopeArg = None,
 ) -> MemoryPage:
-    """List stored memories page by page, newest first, with the total count.
-
-    Use it when the user asks what you remember about them, or to review memories; use search_memories
-    to find memories about a topic.
-    """
+    """List saved memories, newest first, with the total: for "what do you remember about me?". To find
+    memories about a topic, use search_memories."""
     state = ctx.request_context.lifespan_context
     return await state.service.list_memories(
         filter=filter,
@@ -185,7 +171,7 @@ async def list_memories(
 
 
 async def get_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None) -> Memory:
-    """Read one memory by id (needs the memory's full scope; search results show it)."""
+    """Read one memory by the id search_memories or list_memories gave, with all its fields."""
     state = ctx.request_context.lifespan_context
     return await state.service.get_memory(memory_id, store=store, scope=scope, ctx=call_context(ctx, state))
 
@@ -193,16 +179,13 @@ async def get_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "defaul
 async def update_memory(
     ctx: Ctx,
     memory_id: MemoryIdArg,
-    text: Annotated[str | None, Field(description="The corrected memory text.")] = None,
+    text: Annotated[str | None, Field(description="The whole corrected memory, in the user's language.")] = None,
     metadata: Annotated[dict[str, Any] | None, Field(description="New metadata (replaces the old).")] = None,
     store: StoreArg = "default",
     scope: ScopeArg = None,
 ) -> WriteResult:
-    """Correct a memory when a fact changed ("I moved to Berlin", "我现在只喝茶").
-
-    Pass the memory's id and its full scope as search_memories returned them. The old text stays in
-    memory_history; searches return only the new text.
-    """
+    """Correct a memory when the fact changed ("I moved to Berlin", "我现在只喝茶"): pass the id
+    search_memories found. Works from any conversation; the old text stays in memory_history."""
     state = ctx.request_context.lifespan_context
     return await state.service.update_memory(
         memory_id, text=text, metadata=metadata, store=store, scope=scope, ctx=call_context(ctx, state)
@@ -212,11 +195,8 @@ async def update_memory(
 async def delete_memory(
     ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None
 ) -> WriteResult:
-    """Forget a memory when the user asks you to ("forget my address", "忘掉我的地址") or it is wrong.
-
-    Pass the memory's id and full scope as search_memories returned them. It leaves search and list;
-    its history stays readable through memory_history.
-    """
+    """Forget a memory when the user asks ("forget my address", "忘掉我的地址") or it is wrong:
+    search_memories for it, then pass its id. Its history stays readable."""
     state = ctx.request_context.lifespan_context
     return await state.service.delete_memory(memory_id, store=store, scope=scope, ctx=call_context(ctx, state))
 
@@ -224,7 +204,7 @@ async def delete_memory(
 async def memory_history(
     ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None
 ) -> MemoryHistory:
-    """Show how a memory changed over time: every version, oldest first, with ADD/UPDATE/DELETE events."""
+    """How a memory changed: every version, oldest first, with ADD/UPDATE/DELETE."""
     state = ctx.request_context.lifespan_context
     return await state.service.memory_history(memory_id, store=store, scope=scope, ctx=call_context(ctx, state))
 
@@ -443,19 +423,35 @@ async def delete_profile_schema(ctx: Ctx, profile_schema_id: ProfileSchemaIdArg)
 
 async def get_user_profile(
     ctx: Ctx,
-    profile_schema_id: ProfileSchemaIdArg,
+    profile_schema_id: Annotated[
+        str | None, Field(description="The profile schema; omit when the app has one.")
+    ] = None,
     tenant_id: Annotated[str | None, Field(description="Whose profile; omit for the current user.")] = None,
-    include_history: Annotated[bool, Field(description="Also return each attribute's earlier values.")] = False,
+    include_history: Annotated[bool, Field(description="Also each attribute's earlier values.")] = False,
 ) -> UserProfile:
-    """Read what is known about the user as structured attributes (age, occupation, city, hobbies, ...).
-    An attribute without `value` is still unknown (its default_value, if any, is shown beside it). Call
-    it at the start of a conversation to personalise answers; values come from add_memories with
-    profile_schema_id."""
+    """Read the user's profile: attributes such as age, job, city or hobbies, kept current from
+    conversations. An attribute without a value is still unknown. Use it to personalise answers."""
     state = ctx.request_context.lifespan_context
     return await state.service.get_user_profile(
         profile_schema_id, tenant_id=tenant_id, include_history=include_history, ctx=call_context(ctx, state)
     )
 
+
+#: The tools a conversation lists by default: remember, recall, correct, forget, and the profile read.
+#: The others (stores, profile schemas, the request log and jobs, export, stats) are for operators:
+#: MEM_MCP_TOOLS=all, or an admin token on HTTP.
+CORE = frozenset(
+    {
+        "add_memories",
+        "search_memories",
+        "list_memories",
+        "get_memory",
+        "update_memory",
+        "delete_memory",
+        "memory_history",
+        "get_user_profile",
+    }
+)
 
 #: Every tool with its annotations, in the order tools/list shows them.
 TOOLS: list[tuple[Callable[..., Any], ToolAnnotations | None]] = [

@@ -304,11 +304,12 @@ class AsyncMemoryService:
         return await asyncio.to_thread(self.sync.delete_profile_schema, profile_schema_id, app_id=app_id, ctx=ctx)
 
     async def get_user_profile(
-        self, profile_schema_id: str, *, tenant_id: str | None = None, app_id: str | None = None,
+        self, profile_schema_id: str | None = None, *, tenant_id: str | None = None, app_id: str | None = None,
         include_history: bool = False, ctx: CallContext | None = None,
     ) -> UserProfile:
         """A user's profile: each attribute with its value (absent while unknown), default value and when it
-        changed; with ``include_history`` every earlier value and the messages it came from."""
+        changed; with ``include_history`` every earlier value and the messages it came from. Without
+        ``profile_schema_id``, the app's schema if it has exactly one."""
         return await asyncio.to_thread(
             self.sync.get_user_profile, profile_schema_id, tenant_id=tenant_id, app_id=app_id, include_history=include_history, ctx=ctx,
         )

@@ -268,6 +268,11 @@ class MemoryService:
                 raise InvalidArgumentError(
                     "Give `text` (a memory to save as written) or `messages` (a conversation).", field="text"
                 )
+            if text is not None and messages:
+                raise InvalidArgumentError(
+                    "Give `text` or `messages`, not both: `text` saves one memory as written, `messages` extracts "
+                    "memories from a conversation. Call add_memories once for each.", field="messages",
+                )
             clean_text = self.memories.check_text(text, "text") if text is not None else None
             parsed = parse_messages(messages, self.settings.max_text_chars) if messages else []
             meta = check_metadata(metadata)
@@ -510,11 +515,12 @@ class MemoryService:
         return self.profiles.delete_schema(profile_schema_id, app_id=app_id, ctx=ctx)
 
     def get_user_profile(
-        self, profile_schema_id: str, *, tenant_id: str | None = None, app_id: str | None = None,
+        self, profile_schema_id: str | None = None, *, tenant_id: str | None = None, app_id: str | None = None,
         include_history: bool = False, ctx: CallContext | None = None,
     ) -> UserProfile:
         """A user's profile: each attribute with its value (absent while unknown), default value and when it
-        changed; with ``include_history`` every earlier value and the messages it came from."""
+        changed; with ``include_history`` every earlier value and the messages it came from. Without
+        ``profile_schema_id``, the app's schema if it has exactly one."""
         return self.profiles.get_user_profile(
             profile_schema_id, tenant_id=tenant_id, app_id=app_id, include_history=include_history, ctx=ctx
         )

@@ -14,10 +14,10 @@ import numpy as np
 
 from ..config import Settings
 from ..embeddings import Embedder
-from ..errors import ConflictError, InvalidArgumentError, MemoryNotFoundError
+from ..errors import ConflictError, InvalidArgumentError, InvalidScopeError, MemoryNotFoundError
 from ..filters import compile_filter
-from ..storage.sql import sql_string
 from ..ids import derived_id, new_id, now
+from ..storage.sql import sql_string
 from ..models import (
     HistoryEntry,
     ListOffset,
@@ -290,6 +290,9 @@ class Memories:
     # -- reads ----------------------------------------------------------------------------------
 
     def current_row(self, table: Any, memory_id: str, scope: Scope, store: str) -> dict[str, Any]:
+        """The current version (active or deleted) of memory ``memory_id`` in ``scope``, whose ``*``
+        segments match any agent or run. An id found in several scopes (possible only through imports
+        with hand-picked ids) must be narrowed by the caller."""
         if not isinstance(memory_id, str) or not memory_id.strip():
             raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
         rows = self.db.rows(
@@ -297,13 +300,22 @@ class Memories:
             f"id = {sql_string(memory_id, 'memory_id')} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
             READ_COLUMNS,
             [("version", "descending")],
-            limit=1,
+            limit=10,
         )
         if not rows:
+            wild = [seg for seg in ("agent_id", "run_id") if getattr(scope, seg) == "*"]
+            given = {k: v for k, v in scope.model_dump().items() if k not in wild}
             raise MemoryNotFoundError(
-                f"No memory {memory_id!r} in store {store!r} for scope {scope.model_dump()}. Check the id and "
-                "the scope (search_memories with agent_id/run_id '*' shows each memory's full scope).",
+                f"No memory {memory_id!r} in store {store!r} for {given}. Check the id: search_memories and "
+                "list_memories show each memory's id.",
                 field="memory_id",
+            )
+        scopes = {scope_of(r) for r in rows}
+        if len(scopes) > 1:
+            found = sorted(f"agent_id={s.agent_id!r} run_id={s.run_id!r}" for s in scopes)
+            raise InvalidScopeError(
+                f"Memory id {memory_id!r} exists in {len(scopes)} scopes ({'; '.join(found)}); pass scope "
+                "{agent_id, run_id} to say which.", field="scope",
             )
         return rows[0]
 
@@ -338,8 +350,9 @@ class Memories:
     def get_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
     ) -> Memory:
-        """One memory by id; the scope must be concrete."""
-        return self._get(memory_id, store, scope, ctx, "write")
+        """One memory by id. Omitted agent_id/run_id are the memory's own (any conversation of the same
+        app and tenant reaches it); given ones must match."""
+        return self._get(memory_id, store, scope, ctx, "id")
 
     def lookup_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
@@ -351,7 +364,9 @@ class Memories:
         with self.envelope.operation("GetMemory", ctx, store, scope, mode) as req:
             assert req.scope is not None
             _, table, _ = self.stores.table_of(store)
-            return memory_model(self.current_row(table, memory_id, req.scope, store), store)
+            row = self.current_row(table, memory_id, req.scope, store)
+            req.scope = scope_of(row)
+            return memory_model(row, store)
 
     def update_memory(
         self,
@@ -364,8 +379,9 @@ class Memories:
         scope: ScopeArg = None,
         ctx: CallContext | None = None,
     ) -> WriteResult:
-        """Write a new version of a memory (new text and/or metadata); the old version stays in history."""
-        with self.envelope.operation("UpdateMemory", ctx, store, scope, "write") as req:
+        """Write a new version of a memory (new text and/or metadata); the old version stays in history.
+        Scope as for ``get_memory``."""
+        with self.envelope.operation("UpdateMemory", ctx, store, scope, "id") as req:
             assert req.scope is not None
             if text is None and metadata is None and tags is None:
                 raise InvalidArgumentError("Give new `text` and/or `metadata` to update.", field="text")
@@ -374,6 +390,7 @@ class Memories:
             tag_list = check_tags(tags) if tags is not None else None
             st, table, _ = self.stores.table_of(store)
             current = self.current_row(table, memory_id, req.scope, store)
+            req.scope = scope_of(current)
             if current["status"] == "deleted":
                 raise MemoryNotFoundError(
                     f"Memory {memory_id!r} was deleted; add it again with add_memories instead.", field="memory_id"
@@ -387,11 +404,13 @@ class Memories:
     def delete_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
     ) -> WriteResult:
-        """Soft-delete a memory: it leaves search and list, its history stays readable."""
-        with self.envelope.operation("DeleteMemory", ctx, store, scope, "write") as req:
+        """Soft-delete a memory: it leaves search and list, its history stays readable. Scope as for
+        ``get_memory``."""
+        with self.envelope.operation("DeleteMemory", ctx, store, scope, "id") as req:
             assert req.scope is not None
             _, table, _ = self.stores.table_of(store)
             current = self.current_row(table, memory_id, req.scope, store)
+            req.scope = scope_of(current)
             if current["status"] == "deleted":
                 return WriteResult(
                     request_id=req.request_id,
@@ -408,16 +427,15 @@ class Memories:
     def memory_history(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
     ) -> MemoryHistory:
-        """Every version of a memory, oldest first, with the event that made it."""
-        with self.envelope.operation("MemoryHistory", ctx, store, scope, "write") as req:
+        """Every version of a memory, oldest first, with the event that made it. Scope as for ``get_memory``."""
+        with self.envelope.operation("MemoryHistory", ctx, store, scope, "id") as req:
             assert req.scope is not None
             _, table, _ = self.stores.table_of(store)
+            req.scope = scope_of(self.current_row(table, memory_id, req.scope, store))  # the memory's own scope
             rows = self.db.rows(
                 table, f"id = {sql_string(memory_id)} AND {scope_where(req.scope)}", READ_COLUMNS,
                 [("version", "ascending")],
             )
-            if not rows:
-                self.current_row(table, memory_id, req.scope, store)  # raises the helpful error
             return MemoryHistory(memory_id=memory_id, entries=_history(rows))
 
 

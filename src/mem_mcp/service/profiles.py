@@ -221,13 +221,15 @@ class ProfileManager:
     # -- profiles -------------------------------------------------------------------------------
 
     def get_user_profile(
-        self, profile_schema_id: str, *, tenant_id: str | None, app_id: str | None, include_history: bool,
+        self, profile_schema_id: str | None, *, tenant_id: str | None, app_id: str | None, include_history: bool,
         ctx: CallContext | None,
     ) -> UserProfile:
         given = {k: v for k, v in (("app_id", app_id), ("tenant_id", tenant_id)) if v is not None}
         with self.envelope.operation("GetUserProfile", ctx, None, given, "write") as req:
             scope = req.scope
             assert scope is not None
+            if profile_schema_id is None:
+                profile_schema_id = self._only_schema_id(scope.app_id)
             req.detail = profile_schema_id
             schema = _schema_model(self._schema_row(profile_schema_id, scope.app_id))
             rows = self._value_rows(profile_schema_id, scope)
@@ -380,6 +382,24 @@ class ProfileManager:
                 field="profile_schema_id",
             )
         return rows[0]
+
+    def _only_schema_id(self, app_id: str) -> str:
+        """The app's one profile schema, for a caller that names none (a model in a conversation)."""
+        rows = self.db.rows(
+            self.db.profile_schemas(), f"app_id = {sql_string(app_id)}", ["profile_schema_id", "name"], limit=11
+        )
+        if not rows:
+            raise ProfileSchemaNotFoundError(
+                f"App {app_id!r} has no profile schema, so there is no profile to read. An operator defines one "
+                "with `mem-mcp profile-schema create` (or create_profile_schema).", field="profile_schema_id",
+            )
+        if len(rows) > 1:
+            named = ", ".join(f"{r['profile_schema_id']} ({r['name']})" for r in rows[:10])
+            raise InvalidArgumentError(
+                f"App {app_id!r} has several profile schemas; pass `profile_schema_id`, one of: {named}.",
+                field="profile_schema_id",
+            )
+        return str(rows[0]["profile_schema_id"])
 
     def _value_rows(self, profile_schema_id: str, scope: Scope) -> list[dict[str, Any]]:
         return self.db.rows(

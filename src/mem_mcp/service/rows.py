@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .. import retrieval
-from ..storage.sql import sql_string
 from ..models import (
     CustomStrategy,
     Memory,
@@ -22,19 +21,11 @@ from ..models import (
 from ..storage.resident import RowMatch
 from ..scope import SEGMENTS
 from ..storage import MEMORY_COLUMNS
+from ..storage.sql import scope_where as scope_where  # re-exported: SQL literals live in storage/sql.py
+from ..storage.sql import ts_literal as ts_literal
 
 #: The memory columns every read returns.
 READ_COLUMNS = list(MEMORY_COLUMNS)
-
-
-def ts_literal(value: datetime) -> str:
-    return f"timestamp '{value.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}'"
-
-
-def scope_where(scope: Scope) -> str:
-    return " AND ".join(
-        f"{seg} = {sql_string(getattr(scope, seg))}" for seg in SEGMENTS if getattr(scope, seg) != "*"
-    )
 
 
 def scope_of(row: Mapping[str, Any]) -> Scope:

@@ -178,6 +178,11 @@ class Search:
         self, query: str | None, messages: Sequence[MessageInput | Mapping[str, Any]] | None
     ) -> tuple[str, str]:
         limit = self.settings.max_text_chars
+        if query is not None and messages:
+            raise InvalidArgumentError(
+                "Give `query` or `messages`, not both: `query` is what to look for, `messages` the recent "
+                "conversation to search from.", field="messages",
+            )
         if query is not None:
             return check_text(query, "query", limit), ""
         if not messages:

@@ -165,6 +165,13 @@ def _times(rec: Mapping[str, Any], bad: Callable[[str], InvalidArgumentError]) -
     return times
 
 
+#: The fields of an export line (what ``export_records`` writes); an import refuses others.
+_RECORD_FIELDS = frozenset({
+    "id", "version", "scope", "text", "type", "metadata", "tags", "confidence", "status", "source", "key",
+    "extractor", "model", "request_id", *_EXPORT_TIMES,
+})
+
+
 def parse_record(line: int, rec: Any, max_text_chars: int) -> dict[str, Any]:
     """Check one import record (line ``line``); any problem names the record and writes nothing."""
     def bad(msg: str) -> InvalidArgumentError:
@@ -174,11 +181,29 @@ def parse_record(line: int, rec: Any, max_text_chars: int) -> dict[str, Any]:
 
     if not isinstance(rec, Mapping):
         raise bad("not a JSON object")
+    unknown = sorted(set(rec) - _RECORD_FIELDS)
+    if unknown:
+        raise bad(
+            f"unknown field `{unknown[0]}`; a line has the fields `mem-mcp export` writes "
+            f"({', '.join(sorted(_RECORD_FIELDS))}), of which scope and text are required"
+        )
+    if not isinstance(rec.get("scope"), Mapping):
+        raise bad('`scope` is missing or not an object: give {"app_id", "tenant_id", "agent_id", "run_id"}')
     try:
-        scope = Scope.model_validate(rec.get("scope"))
+        scope = Scope.model_validate(rec["scope"])
         resolve_scope(scope.model_dump(), ScopeDefaults(), "write")
-    except (ValidationError, MemMcpError) as exc:
-        raise bad(f"invalid scope ({exc})") from exc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise bad(f"`scope.{where}`: {err['msg'].lower()}; a scope needs app_id, tenant_id, agent_id and run_id") from exc
+    except MemMcpError as exc:
+        raise bad(f"invalid scope: {exc.message}") from exc
+    confidence = rec.get("confidence", 1.0)
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+        raise bad(f"`confidence` {confidence!r} is not a number in [0, 1]")
+    source = rec.get("source") or []
+    if not isinstance(source, list):
+        raise bad("`source` must be a list of ids")
     try:
         text = check_text(rec.get("text"), "text", max_text_chars)
     except MemMcpError as exc:
@@ -195,8 +220,8 @@ def parse_record(line: int, rec: Any, max_text_chars: int) -> dict[str, Any]:
         return {
             "id": memory_id, "version": version, "scope": scope, "text": text,
             "type": check_type(rec.get("type", "fact")), "metadata": check_metadata(rec.get("metadata")),
-            "tags": check_tags(rec.get("tags")), "confidence": float(rec.get("confidence", 1.0)),
-            "status": status, "source": [str(s) for s in rec.get("source") or []],
+            "tags": check_tags(rec.get("tags")), "confidence": float(confidence),
+            "status": status, "source": [str(s) for s in source],
             "request_id": rec.get("request_id"), "key": rec.get("key"), "extractor": rec.get("extractor"),
             "model": rec.get("model"), **times,
         }

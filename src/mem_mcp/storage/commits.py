@@ -1,7 +1,7 @@
 """Optimistic commits: a write that loses a commit race to another writer is retried.
 
 LanceDB 0.40 raises no typed error for a lost race, so a conflict is recognised by its message
-(``is_conflict``; tests/test_store.py pins the messages it must recognise). After the last attempt a
+(``is_conflict``; tests/storage/test_database.py pins the messages it must recognise). After the last attempt a
 conflict becomes :class:`~mem_mcp.errors.ConflictError`: nothing was written, the caller may retry.
 """
 

@@ -234,7 +234,7 @@ class Database:
         """Set ``values`` on the rows matching ``where`` in one commit; returns how many rows changed.
         Of two conditional updates racing on one row, in one process or two, only one matches: the
         commits are serialised and a conflicting one is re-applied to the newer version (jobs.py
-        claims jobs this way; tests/test_jobs.py races two processes)."""
+        claims jobs this way; tests/service/test_jobs.py races two processes)."""
         result = retry(lambda: table.update(where=where, values=values))
         self.resident.invalidate(table.name)
         self._optimizer.wrote(table)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
 import weakref
 from datetime import timedelta
 from typing import Any, Callable
 
 from mem_mcp.errors import ConflictError
+from mem_mcp.workers import Worker
 
 from .commits import retry
 from .schema import SCALAR_INDEXES
@@ -154,8 +154,7 @@ class Optimizer:
         self._writes: dict[str, int] = {}
         self._queued: set[str] = set()
         self._table_locks: dict[str, threading.Lock] = {}
-        self._queue: queue.Queue[Any] | None = None
-        self._thread: threading.Thread | None = None
+        self._worker: Worker[Any] = Worker("mem-mcp-optimize", self._work)
         self._closed = False
         _OPEN.add(self)
 
@@ -179,11 +178,8 @@ class Optimizer:
             if self._closed or table.name in self._queued:
                 return
             self._queued.add(table.name)
-            if self._queue is None:
-                self._queue = queue.Queue()
-                self._thread = threading.Thread(target=self._work, name="mem-mcp-optimize", daemon=True)
-                self._thread.start()
-            self._queue.put(table)
+            self._worker.start()  # on first use; a no-op afterwards
+            self._worker.put(table)
 
     def _periodic(self) -> None:
         """Every ``interval_s`` after a write: queue the tables written since their last optimization,
@@ -209,21 +205,17 @@ class Optimizer:
 
     def wait(self) -> None:
         """Block until scheduled optimizations are done (for tests and benchmarks)."""
-        if self._queue is not None:
-            self._queue.join()
+        self._worker.join()
 
     def close(self) -> None:
-        """Stop the background thread (after the optimization in progress, if any). Idempotent."""
+        """Stop the background thread (after the optimization in progress, if any; what is queued is
+        dropped). Idempotent."""
         with self._lock:
             self._closed = True
-            thread, work = self._thread, self._queue
-            self._thread = None
             tick, self._tick = self._tick, None
         if tick is not None:
             tick.cancel()
-        if thread is not None and work is not None:
-            work.put(None)
-            thread.join(timeout=_CLOSE_TIMEOUT_S)
+        self._worker.stop(timeout=_CLOSE_TIMEOUT_S, drop_queued=True)
 
     def optimize(self, table: Any) -> None:
         """Compact files, fold new rows into the indexes, and build the ANN index once it pays.
@@ -244,21 +236,15 @@ class Optimizer:
                 # Maintenance must never fail a user's write; the next round tries again.
                 log.warning("optimize of %s skipped: %s", table.name, exc)
 
-    def _work(self) -> None:
-        assert self._queue is not None
-        while True:
-            table = self._queue.get()
-            try:
-                if table is None:
-                    return
-                with self._lock:
-                    self._queued.discard(table.name)
-                    closed = self._closed
-                if not closed:
-                    self.optimize(table)
-                    if self._queue.qsize() == 0:
-                        self.release_memory()
-            except Exception:  # the maintenance thread must outlive any one table
-                log.exception("background optimize of %s failed", table.name)
-            finally:
-                self._queue.task_done()
+    def _work(self, table: Any) -> None:
+        try:
+            with self._lock:
+                self._queued.discard(table.name)
+                closed = self._closed
+                idle = not self._queued
+            if not closed:
+                self.optimize(table)
+                if idle:
+                    self.release_memory()
+        except Exception:  # the maintenance thread must outlive any one table
+            log.exception("background optimize of %s failed", table.name)

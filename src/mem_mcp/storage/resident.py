@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import threading
 import time
 import weakref
@@ -37,6 +36,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+
+from mem_mcp.workers import Worker
 
 __all__ = [
     "CODED_COLUMNS",
@@ -285,12 +286,11 @@ class ResidentMemories:
         self._latest_version = latest_version
         self._snapshots: dict[GroupKey, _Snapshot] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[GroupKey | None] | None = None
+        self._worker: Worker[GroupKey] = Worker("mem-mcp-resident", self._work)
         self._queued: set[GroupKey] = set()
         self._next_load: dict[GroupKey, float] = {}
         self._too_big: dict[GroupKey, int] = {}
         self._idle = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
         self._closed = False
         _OPEN.add(self)
 
@@ -378,46 +378,37 @@ class ResidentMemories:
             if self._closed:
                 return
             self._queued.add(key)
-            if self._queue is None:
-                self._queue = queue.Queue()
-                self._thread = threading.Thread(target=self._work, name="mem-mcp-resident", daemon=True)
-                self._thread.start()
-            self._queue.put(key)
+            self._worker.start()  # on first use; a no-op afterwards
+            self._worker.put(key)
 
     def close(self) -> None:
-        """Stop the loader thread (after the read in progress, if any) and drop the snapshots."""
+        """Stop the loader thread (after the read in progress, if any; queued reads are dropped) and drop
+        the snapshots."""
         with self._lock:
             self._closed = True
-            thread, q = self._thread, self._queue
-            self._thread = None
             self._snapshots.clear()
             self._queued.clear()
             self._idle.notify_all()
-        if thread is not None and q is not None:
-            q.put(None)
-            thread.join(timeout=30)
+        self._worker.stop(timeout=30, drop_queued=True)
 
-    def _work(self) -> None:
-        assert self._queue is not None
-        while True:
-            key = self._queue.get()
-            if key is None or self._closed:
-                return
-            try:
-                # Throttled: a tenant re-read a moment ago waits its turn (see MIN_RELOAD_INTERVAL_S).
-                delay = self._next_load.get(key, 0.0) - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                with self._lock:
-                    snap = self._snapshots.get(key)
-                if snap is None or snap.version != self._latest_version(key[0]):
-                    self._read(key)
-            except Exception:  # the loader thread must outlive any one failed read
-                log.exception("reading resident memories of %s failed", key)
-            finally:
-                with self._idle:
-                    self._queued.discard(key)
-                    self._idle.notify_all()
+    def _work(self, key: GroupKey) -> None:
+        if self._closed:
+            return
+        try:
+            # Throttled: a tenant re-read a moment ago waits its turn (see MIN_RELOAD_INTERVAL_S).
+            delay = self._next_load.get(key, 0.0) - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with self._lock:
+                snap = self._snapshots.get(key)
+            if snap is None or snap.version != self._latest_version(key[0]):
+                self._read(key)
+        except Exception:  # the loader thread must outlive any one failed read
+            log.exception("reading resident memories of %s failed", key)
+        finally:
+            with self._idle:
+                self._queued.discard(key)
+                self._idle.notify_all()
 
     def _read(self, key: GroupKey) -> bool:
         started = time.monotonic()
