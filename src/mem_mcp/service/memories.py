@@ -17,7 +17,6 @@ from ..embeddings import Embedder
 from ..errors import ConflictError, InvalidArgumentError, InvalidScopeError, MemoryNotFoundError
 from ..filters import compile_filter
 from ..ids import derived_id, new_id, now
-from ..storage.sql import sql_string
 from ..models import (
     HistoryEntry,
     ListOffset,
@@ -33,6 +32,7 @@ from ..models import (
 )
 from ..scope import Mode
 from ..storage import Database
+from ..storage.sql import sql_string
 from ..validation import (
     ORDER_COLUMNS,
     check_bounded,
@@ -45,7 +45,6 @@ from ..validation import (
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
 from .stores import Stores
-
 
 #: Tries of a version write against writers in other processes before the caller gets CONFLICT.
 VERSION_ATTEMPTS = 8

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from ..storage.sql import sql_string
 from ..errors import ConflictError
 from ..ids import derived_id, now
 from ..models import ListOffset, Message, MessageInput, MessageLimit, MessageList, Scope
 from ..storage import Database
+from ..storage.sql import sql_string
 from ..validation import check_bounded
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import scope_of, scope_where, ts_literal

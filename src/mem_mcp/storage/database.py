@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np

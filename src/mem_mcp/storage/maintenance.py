@@ -73,7 +73,6 @@ def create_btree_indexes(table: Any, columns: tuple[str, ...]) -> None:
 
 def create_memory_indexes(table: Any) -> None:
     """A new memory table's indexes: the scalar ones of ``SCALAR_INDEXES`` and the full-text index."""
-    from lancedb.index import FTS
 
     for col, kind in SCALAR_INDEXES.items():
         table.create_index(col, config=_scalar_index(kind), replace=True)
