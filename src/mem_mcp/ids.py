@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timezone
 
-__all__ = ["new_id", "now"]
+__all__ = ["derived_id", "new_id", "now"]
 
 
 def now() -> datetime:
@@ -16,3 +17,11 @@ def now() -> datetime:
 def new_id(prefix: str) -> str:
     """A new random id such as ``mem_3f2a...``: the prefix names the kind of thing."""
     return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """An id every process derives alike from ``parts`` (same shape as ``new_id``): two writers adding
+    the same thing at once compute the same id, and the database keeps one of them."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{prefix}_{digest}"
+

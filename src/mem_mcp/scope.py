@@ -89,6 +89,14 @@ def resolve_scope(scope: ScopeInput | Mapping[str, Any] | None, defaults: ScopeD
     return Scope(**values)
 
 
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _check_segment(seg: str, value: str, mode: Mode, defaults: ScopeDefaults) -> None:
     if not value:
         raise InvalidScopeError(f"scope.{seg} is empty; omit it to use the default, or give a value.", field=f"scope.{seg}")
@@ -110,7 +118,7 @@ def _check_segment(seg: str, value: str, mode: Mode, defaults: ScopeDefaults) ->
                 field=f"scope.{seg}",
             )
         return
-    if not _SEGMENT_RE.match(value):
+    if not _SEGMENT_RE.match(value) or _has_surrogate(value):
         raise InvalidScopeError(
             f"scope.{seg} must be 1-{MAX_SEGMENT_CHARS} printable characters with no control characters.",
             field=f"scope.{seg}",

@@ -8,6 +8,7 @@ MCP tool schemas use too.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Mapping, Sequence, get_args
 
 from pydantic import ValidationError
@@ -18,6 +19,8 @@ from .models import BUILTIN_STRATEGIES, CustomStrategy, MessageInput, TtlDays
 MAX_MESSAGES_PER_CALL = 500
 MAX_TAGS = 32
 MAX_METADATA_CHARS = 16_000
+#: Integers metadata keeps exactly: signed 64 bits (JSON readers in other languages agree on these).
+METADATA_INT_RANGE = (-(2**63), 2**63 - 1)
 STORE_NAME_CHARS = 64
 
 #: Sort orders of list and search (besides "relevance"): name -> (column, direction).
@@ -81,6 +84,7 @@ def check_fraction(name: str, value: Any, alias: Any) -> None:
 def check_text(text: Any, name: str, limit: int) -> str:
     if not isinstance(text, str):
         raise InvalidArgumentError(f"`{name}` must be a string.", field=name)
+    check_encodable(text, name)
     stripped = text.strip()
     if not stripped:
         raise EmptyTextError(f"`{name}` is empty; give the fact to remember as a sentence.", field=name)
@@ -146,18 +150,83 @@ def strategies(items: Sequence[str] | None, custom: list[CustomStrategy]) -> lis
     return chosen
 
 
+def encoding_problem(value: str) -> str | None:
+    """Why UTF-8 cannot carry ``value`` (a lone surrogate, e.g. half of a cut emoji), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"a lone surrogate (U+{ord(value[exc.start]):04X}) at character {exc.start}"
+    return None
+
+
+def check_encodable(value: str, field: str) -> None:
+    """Refuse text that cannot be stored as UTF-8, naming the field."""
+    problem = encoding_problem(value)
+    if problem is not None:
+        raise InvalidArgumentError(
+            f"`{field}` holds {problem}, which cannot be stored as text (usually a string cut in the middle "
+            "of an emoji or a broken encoding). Fix the text and retry.",
+            field=field,
+        )
+
+
+def _check_json(value: Any, path: str) -> Any:
+    """``value`` as JSON that reads back exactly, or InvalidArgumentError naming ``path``."""
+    if value is None or isinstance(value, bool):
+        if value is None:
+            raise InvalidArgumentError(
+                f"`{path}` is null, and null values in metadata are not kept (the key would come back missing). "
+                "Leave the key out instead.",
+                field=path,
+            )
+        return value
+    if isinstance(value, int):
+        low, high = METADATA_INT_RANGE
+        if not low <= value <= high:
+            raise InvalidArgumentError(
+                f"`{path}` is {value}, outside the integers metadata keeps exactly (-2^63 to 2^63-1). "
+                "Store it as a string.",
+                field=path,
+            )
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgumentError(
+                f"`{path}` is {value}, which JSON cannot carry. Use a finite number, or a string.",
+                field=path,
+            )
+        return value
+    if isinstance(value, str):
+        check_encodable(value, path)
+        return value
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidArgumentError(f"`{path}` has a key {key!r} that is not a string.", field=path)
+            check_encodable(key, f"{path} key {key!r}")
+            out[key] = _check_json(item, f"{path}.{key}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_check_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise InvalidArgumentError(
+        f"`{path}` is a {type(value).__name__}, which is not JSON (use strings, numbers, booleans, lists, objects).",
+        field=path,
+    )
+
+
 def check_metadata(metadata: Any) -> dict[str, Any]:
+    """A JSON object that comes back exactly as given: finite numbers, integers within signed 64 bits,
+    no nulls, text UTF-8 can carry; anything else is INVALID_ARGUMENT naming the key."""
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
         raise InvalidArgumentError("`metadata` must be a JSON object, e.g. {\"source\": \"chat\"}.", field="metadata")
-    try:
-        encoded = json.dumps(dict(metadata), ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"`metadata` must be JSON-serialisable: {exc}.", field="metadata") from exc
+    clean = _check_json(metadata, "metadata")
+    encoded = json.dumps(clean, ensure_ascii=False, allow_nan=False)
     if len(encoded) > MAX_METADATA_CHARS:
         raise InvalidArgumentError("`metadata` is over 16,000 characters of JSON; keep it small.", field="metadata")
-    return dict(metadata)
+    return clean
 
 
 def check_tags(tags: Any) -> list[str]:
@@ -167,12 +236,15 @@ def check_tags(tags: Any) -> list[str]:
         raise InvalidArgumentError("`tags` must be a list of non-empty strings.", field="tags")
     if len(tags) > MAX_TAGS:
         raise InvalidArgumentError(f"At most {MAX_TAGS} tags per memory.", field="tags")
+    for i, t in enumerate(tags):
+        check_encodable(t, f"tags[{i}]")
     return [t.strip() for t in tags]
 
 
 def check_type(mem_type: Any) -> str:
     if not isinstance(mem_type, str) or not mem_type.strip() or len(mem_type) > 64:
         raise InvalidArgumentError("`type` must be a memory type name such as 'fact' or 'preference'.", field="type")
+    check_encodable(mem_type, "type")
     return mem_type.strip()
 
 
@@ -200,6 +272,7 @@ def parse_messages(messages: Any, max_chars: int) -> list[MessageInput]:
                 hint="Each message is {\"role\": \"user\"|\"assistant\"|\"system\"|\"tool\", \"content\": \"text\"}.",
             ) from exc
         content = msg.plain_text()
+        check_encodable(content, f"messages[{i}].content")
         if not content.strip():
             raise EmptyTextError(f"messages[{i}].content is empty.", field=f"messages[{i}].content")
         if len(content) > max_chars * 4:

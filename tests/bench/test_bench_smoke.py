@@ -213,3 +213,19 @@ def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Pat
     assert 0.0 <= shipped["heldout"]["all"]["top1"] <= 1.0
     assert shipped["changes"]["events"] == {"c01": "UPDATE"} and shipped["changes"]["old_still_found"] == 0.0
     assert set(shipped["dev_floors"]) >= {"0.0", "0.02"}
+
+
+@pytest.mark.slow
+def test_reliability_smoke_prints_its_table(tmp_path: Path) -> None:
+    """bench/reliability.py --smoke: every part runs (numbers mean little at this size)."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "reliability.py"), "--smoke",
+         "--parts", "kills,races,writers", "--out", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["races"]["update_lost_trials"] == 0 and result["writers"]["lost"] == 0
+    assert "| 3 threads update one memory |" in out.stdout

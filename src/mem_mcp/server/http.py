@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..auth import TokenStore
 from ..config import Settings
 from ..errors import InvalidArgumentError
+from .admission import HealthEndpoint, SessionGuard
 from .app import build_server
 
 if TYPE_CHECKING:
@@ -107,19 +108,27 @@ def http_app(
     plus /healthz. ``tokens`` None means no authentication."""
     server = build_server(settings, service, tokens=tokens)
     if transport == "streamable-http":
-        app = server.streamable_http_app(stateless_http=settings.stateless_http, host=settings.host)
+        app = server.streamable_http_app(
+            stateless_http=settings.stateless_http, host=settings.host,
+            session_idle_timeout=settings.session_idle_timeout_s, max_sessions=settings.max_sessions,
+        )
         if service is not None:
             # The memory console at /ui/, behind the same tokens (a sign-in form, then a session cookie).
             from ..ui import build_app as console_app
 
             app.mount("/ui", console_app(service, settings, tokens))
+        if tokens is not None and not settings.stateless_http:
+            app = SessionGuard(
+                app, tokens, server.limiter, settings.max_sessions_per_token, settings.session_idle_timeout_s
+            )
     elif transport == "sse":
         app = server.sse_app(host=settings.host)
     else:
         raise InvalidArgumentError(
             f"{transport!r} is not an HTTP transport; use sse or streamable-http.", field="transport"
         )
-    return ClearAuthErrors(app)
+    # /healthz is answered before the MCP app, its store check on a thread of its own (admission.py).
+    return HealthEndpoint(ClearAuthErrors(app), lambda: server.core.service().health())
 
 
 def serve_http(settings: Settings, transport: Transport) -> None:

@@ -314,6 +314,10 @@ class AsyncMemoryService:
             self.sync.get_user_profile, profile_schema_id, tenant_id=tenant_id, app_id=app_id, include_history=include_history, ctx=ctx,
         )
 
+    async def maintenance(self) -> None:
+        """Run a maintenance pass over every table now (compaction, index repair, old versions deleted)."""
+        await asyncio.to_thread(self.sync.maintenance)
+
     async def health(self) -> dict[str, Any]:
         """Whether the stores can be read, for a health endpoint. Not logged (load balancers poll it)."""
         return await asyncio.to_thread(self.sync.health)

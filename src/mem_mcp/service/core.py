@@ -87,6 +87,8 @@ class MemoryService:
         self.db = database or Database(
             settings.database_uri, settings.storage_options, settings.read_consistency_s,
             resident_memories_mib=settings.resident_memories_mib,
+            index_cache_mib=settings.lance_index_cache_mib, metadata_cache_mib=settings.lance_metadata_cache_mib,
+            version_retention_s=settings.version_retention_s, maintenance_interval_s=settings.maintenance_interval_s,
         )
         self._extractor = extractor
         self._profile_manager: ProfileManager | None = None
@@ -168,7 +170,21 @@ class MemoryService:
                 return
             self.stores.ensure_default()
             self.messages.purge_expired()
+            self._repair_versions()
             self._ready = True
+
+    def _repair_versions(self) -> None:
+        """Retire the older of two active versions a process killed mid-update left (once per process,
+        at start-up; maintenance does it too)."""
+        for row in self.db.rows(self.db.stores(), None, ["name"]):
+            try:
+                _, table, _ = self.stores.table_of(row["name"])
+                repaired = self.memories.repair_versions(table)
+            except MemMcpError as exc:  # e.g. a store whose embedding model is gone: its own calls say so
+                log.warning("version repair of store %r skipped: %s", row["name"], exc)
+                continue
+            if repaired:
+                log.warning("store %r: retired %d active versions left by an interrupted update", row["name"], repaired)
 
     def resume_jobs(self) -> int:
         """Queue the jobs left pending, or running under a claim that lapsed (a crash mid-job). Returns how
@@ -187,6 +203,19 @@ class MemoryService:
         self.job_runner.close()
         self.request_log.close()
         self.db.close()
+
+    def maintenance(self) -> None:
+        """Run a maintenance pass over every table now (compaction, index repair and upkeep, and the
+        deletion of table versions older than ``version_retention_s``), the request log written first.
+        A server does this by itself every 100 writes to a table and every ``maintenance_interval_s``."""
+        self._ensure_ready()
+        self.request_log.flush()
+        for row in self.db.rows(self.db.stores(), None, ["name"]):
+            _, table, _ = self.stores.table_of(row["name"])  # opened, so that the pass covers it
+            self.memories.repair_versions(table)
+        for open_table in (self.db.messages, self.db.requests, self.db.jobs):
+            open_table()
+        self.db.maintain_all()
 
     def health(self) -> dict[str, Any]:
         """Whether the stores can be read, for a health endpoint. Not logged (load balancers poll it)."""

@@ -7,6 +7,7 @@ Every version write goes through ``Memories.new_version`` and every soft delete 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -14,10 +15,10 @@ import numpy as np
 from .. import retrieval
 from ..config import Settings
 from ..embeddings import Embedder
-from ..errors import InvalidArgumentError, InvalidScopeError, MemoryNotFoundError
+from ..errors import ConflictError, InvalidArgumentError, InvalidScopeError, MemoryNotFoundError
 from ..extraction.offline.keys import memory_key
-from ..filters import compile_filter, sql_string
-from ..ids import new_id, now
+from ..filters import compile_filter
+from ..ids import derived_id, new_id, now
 from ..models import (
     HistoryEntry,
     ListOffset,
@@ -34,6 +35,7 @@ from ..models import (
 )
 from ..scope import Mode
 from ..storage import Database
+from ..storage.sql import sql_string
 from ..validation import (
     ORDER_COLUMNS,
     check_bounded,
@@ -46,6 +48,18 @@ from ..validation import (
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
 from .stores import Stores
+
+#: Tries of a version write against writers in other processes before the caller gets CONFLICT.
+VERSION_ATTEMPTS = 8
+#: Memories of one text in one scope, each since updated or deleted, before a new one gets a random id.
+TEXT_GENERATIONS = 32
+
+
+def text_memory_id(table: str, scope: Scope, text: str, generation: int) -> str:
+    """The id a text saved as written gets: the same in every process for the same store table, scope
+    and text, so that two identical adds at once insert one memory (the other answers NONE).
+    ``generation`` counts earlier memories of that text in that scope that were updated or deleted."""
+    return derived_id("mem", table, *scope.model_dump().values(), text, str(generation))
 
 
 #: At most this many similar memories on an ADD, each at least this similar (calibrated, in [0, 1]).
@@ -95,42 +109,59 @@ class Memories:
         self, store: MemoryStore, table: Any, emb: Embedder, scope: Scope, text: str, mem_type: str,
         metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
     ) -> MemoryEvent:
-        """Save ``text`` as written; the same text again in the same scope answers NONE.
+        """Save ``text`` as written; the same text again in the same scope answers NONE, also when two
+        writers (threads or processes) add it at the same moment: both derive the same id and the
+        database inserts it once (``text_memory_id``).
 
         A text that fills a single-valued slot (``memory_key``: home, employer, drink, relationship…)
         replaces the user's active memory of that slot (any agent or run of the tenant): UPDATE with
         ``old_text``, the old version kept in the history and out of search. Otherwise ADD, with the
         most similar existing memories in ``similar`` for the caller to judge.
         """
-        existing = self.db.rows(
-            table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
-        )
-        if existing:
-            return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
-        user = scope_where(Scope(app_id=scope.app_id, tenant_id=scope.tenant_id, agent_id="*", run_id="*"))
-        key = memory_key(text)
-        if key is not None:
-            previous = self.db.rows(
-                table, f"{user} AND status = 'active' AND key = {sql_string(key)}", READ_COLUMNS,
-                [("updated_at", "descending")], limit=1,
+        with self.db.write_lock("text", table.name, *scope.model_dump().values(), text):
+            existing = self.db.rows(
+                table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
             )
-            if previous:
-                old = previous[0]
-                self.new_version(
-                    store, table, old, request_id, text=text, metadata=metadata or None, tags=tags or None,
-                    source=source, extractor="text",
+            if existing:
+                return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=mem_type)
+            user = scope_where(Scope(app_id=scope.app_id, tenant_id=scope.tenant_id, agent_id="*", run_id="*"))
+            key = memory_key(text)
+            if key is not None:
+                previous = self.db.rows(
+                    table, f"{user} AND status = 'active' AND key = {sql_string(key)}", READ_COLUMNS,
+                    [("updated_at", "descending")], limit=1,
                 )
-                return MemoryEvent(event="UPDATE", memory_id=old["id"], text=text, old_text=old["text"], type=old["type"])
-        vector = emb.embed_documents([text])[0]
-        similar = self._similar(table, emb, user, vector)
-        ts = now()
-        memory_id = new_id("mem")
-        row = memory_row(
-            memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts, request_id,
-            key=key, extractor="text",
-        )
-        self.db.insert(table, [row])
-        return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type, similar=similar)
+                if previous:
+                    old = previous[0]
+                    self.new_version(
+                        store, table, old, request_id, text=text, metadata=metadata or None, tags=tags or None,
+                        source=source, extractor="text",
+                    )
+                    return MemoryEvent(
+                        event="UPDATE", memory_id=old["id"], text=text, old_text=old["text"], type=old["type"]
+                    )
+            vector = emb.embed_documents([text])[0]
+            similar = self._similar(table, emb, user, vector)
+            ts = now()
+            for generation in range(TEXT_GENERATIONS + 1):
+                memory_id = (
+                    text_memory_id(table.name, scope, text, generation) if generation < TEXT_GENERATIONS
+                    else new_id("mem")
+                )
+                row = memory_row(
+                    memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts,
+                    request_id, key=key, extractor="text",
+                )
+                if self.db.insert_new(table, "row_key", [row]) and self._claimed(table, row):
+                    return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type, similar=similar)
+                # That id exists: the same text added a moment ago by another writer (NONE), or an
+                # earlier memory of this text since updated or deleted (try the next generation).
+                latest = self._latest(table, memory_id, scope)
+                if latest is not None and latest["status"] == "active" and latest["text"] == text:
+                    return MemoryEvent(event="NONE", memory_id=memory_id, text=text, type=mem_type)
+            raise ConflictError(  # unreachable: the last id is random
+                "Another writer kept adding this text; nothing was written. Retry the call.", field="text"
+            )
 
     def _similar(self, table: Any, emb: Embedder, where: str, vector: np.ndarray) -> list[SimilarMemory]:
         """The user's active memories closest to ``vector``: up to ``SIMILAR_LIMIT`` with a calibrated
@@ -143,6 +174,14 @@ class Memories:
             if score >= SIMILAR_FLOOR:
                 out.append(SimilarMemory(memory_id=row["id"], text=row["text"], score=score))
         return out
+
+    def _latest(self, table: Any, memory_id: str, scope: Scope) -> dict[str, Any] | None:
+        """The newest version of a memory (active or deleted), read now, or None."""
+        rows = self.db.rows(
+            table, f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
+            READ_COLUMNS, [("version", "descending")], limit=1,
+        )
+        return rows[0] if rows else None
 
     def new_version(
         self,
@@ -159,32 +198,136 @@ class Memories:
         extractor: str | None = None,
         model: str | None = None,
     ) -> dict[str, Any]:
-        """Write version n+1 of a memory and retire version n, in one commit. Scope and type stay."""
-        ts = now()
-        old_row = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)[0]
-        text_out = text if text is not None else current["text"]
-        if text_out != current["text"]:
-            vector = self.stores.embedder_for(store).embed_documents([text_out])[0]
-        else:
-            vector = np.asarray(old_row["vector"], dtype=np.float32)
-        new_row = memory_row(
-            current["id"], int(current["version"]) + 1, scope_of(current), text_out, vector, current["type"],
-            metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
-            tags if tags is not None else list(current["tags"] or []),
-            confidence if confidence is not None else float(current["confidence"]), "active",
-            source if source is not None else list(current["source"] or []),
-            current["created_at"], ts, ts, request_id,
-            key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
+        """Write version n+1 of a memory and retire version n. Version n+1 is inserted only if no writer
+        has inserted it yet (a conditional insert on ``row_key``: the compare-and-swap); then n is
+        retired. When another writer got n+1 first, the change is applied again on top of that writer's
+        version, so each call lands as its own version; after ``VERSION_ATTEMPTS`` lost races the caller
+        gets CONFLICT. Scope and type stay. A crash between the two commits leaves n active beside n+1;
+        readers take the newest version, and ``repair_versions`` (maintenance) retires the older.
+
+        Raises:
+            MemoryNotFoundError: the memory was deleted meanwhile.
+            ConflictError: other writers kept winning; nothing was written.
+        """
+        scope = scope_of(current)
+        vectors: dict[str, np.ndarray] = {}
+        with self.db.write_lock("memory", table.name, current["id"]):
+            for attempt in range(VERSION_ATTEMPTS):
+                if attempt:
+                    latest = self._latest(table, current["id"], scope)
+                    if latest is None or latest["status"] != "active":
+                        raise MemoryNotFoundError(
+                            f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
+                            "Add it again with add_memories if it is still true.",
+                            field="memory_id",
+                        )
+                    current = latest
+                    time.sleep(min(0.5, 0.02 * 2**attempt))
+                old = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)
+                if not old:
+                    continue
+                old_row = old[0]
+                ts = now()
+                text_out = text if text is not None else current["text"]
+                if text_out == current["text"]:
+                    vector = np.asarray(old_row["vector"], dtype=np.float32)
+                else:
+                    if text_out not in vectors:
+                        vectors[text_out] = self.stores.embedder_for(store).embed_documents([text_out])[0]
+                    vector = vectors[text_out]
+                new_row = memory_row(
+                    current["id"], int(current["version"]) + 1, scope, text_out, vector, current["type"],
+                    metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
+                    tags if tags is not None else list(current["tags"] or []),
+                    confidence if confidence is not None else float(current["confidence"]), "active",
+                    source if source is not None else list(current["source"] or []),
+                    current["created_at"], ts, ts, request_id,
+                    key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
+                )
+                # Claim version n+1: of writers racing on this memory (here or in other processes) the
+                # database inserts that row_key once.
+                if not self.db.insert_new(table, "row_key", [new_row]) or not self._claimed(table, new_row):
+                    continue
+                # Then retire version n. It can only have changed meanwhile by a delete.
+                where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
+                if not self.db.update(table, where, {"status": "superseded", "superseded_at": ts}) and self._deleted(
+                    table, current["row_key"]
+                ):
+                    self._release(table, new_row)
+                    raise MemoryNotFoundError(
+                        f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
+                        "Add it again with add_memories if it is still true.",
+                        field="memory_id",
+                    )
+                return new_row
+        raise ConflictError(
+            f"Memory {current['id']!r} kept being changed by other writers; this update was not applied. "
+            "Re-read it with get_memory and retry the update.",
+            field="memory_id",
         )
-        old_row.update(status="superseded", superseded_at=ts)
-        self.db.upsert(table, "row_key", [old_row, new_row])
-        return new_row
+
+    def _claimed(self, table: Any, row: dict[str, Any]) -> bool:
+        """Whether ``row`` (just inserted if absent) is this writer's: LanceDB's insert count is not
+        always right under contention, so the stored row is read back. Of two rows with one key (both
+        writers inserted), the smaller request id keeps it and the other writer takes its row back."""
+        stored = self.db.rows(table, f"row_key = {sql_string(row['row_key'])}", ["request_id"])
+        owners = sorted(r["request_id"] or "" for r in stored)
+        if not owners or owners[0] != row["request_id"]:
+            if row["request_id"] in owners:
+                self._release(table, row)
+            return False
+        return True
+
+    def _release(self, table: Any, row: dict[str, Any]) -> None:
+        """Take back a row this writer inserted (only its own, by request id)."""
+        self.db.delete(
+            table, f"row_key = {sql_string(row['row_key'])} AND request_id = {sql_string(row['request_id'])}"
+        )
+
+    def repair_versions(self, table: Any) -> int:
+        """Retire every active version older than its memory's newest active one (what a crash between
+        an update's two commits leaves); returns how many were retired."""
+        rows = self.db.rows(table, "status = 'active'", ["id", "row_key", "version"])
+        newest: dict[str, int] = {}
+        for row in rows:
+            newest[row["id"]] = max(newest.get(row["id"], 0), int(row["version"]))
+        stale = {r["id"] for r in rows if int(r["version"]) < newest[r["id"]]}
+        retired = 0
+        for memory_id in stale:
+            # Under the memory's write lock: an update in progress (its two commits) finishes first.
+            with self.db.write_lock("memory", table.name, memory_id):
+                active = self.db.rows(
+                    table, f"id = {sql_string(memory_id)} AND status = 'active'", ["row_key", "version"],
+                    [("version", "descending")],
+                )
+                for row in active[1:]:
+                    retired += self.db.update(table, f"row_key = {sql_string(row['row_key'])} AND status = 'active'",
+                                              {"status": "superseded", "superseded_at": now()})
+        return retired
+
+    def _deleted(self, table: Any, row_key: str) -> bool:
+        rows = self.db.rows(table, f"row_key = {sql_string(row_key)}", ["status"])
+        return bool(rows) and rows[0]["status"] == "deleted"
 
     def soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
-        ts = now()
-        self.db.update(table, f"row_key = {sql_string(current['row_key'])}", {"status": "deleted", "deleted_at": ts})
-        current.update(status="deleted", deleted_at=ts)
-        return current
+        """Mark the memory's active version deleted (if a concurrent update made a newer version, that
+        one); a memory already deleted stays as it is."""
+        scope = scope_of(current)
+        with self.db.write_lock("memory", table.name, current["id"]):
+            for _ in range(VERSION_ATTEMPTS):
+                ts = now()
+                where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
+                if self.db.update(table, where, {"status": "deleted", "deleted_at": ts}):
+                    current.update(status="deleted", deleted_at=ts)
+                    return current
+                latest = self._latest(table, current["id"], scope)
+                if latest is None or latest["status"] == "deleted":
+                    return latest or current
+                current = latest
+        raise ConflictError(
+            f"Memory {current['id']!r} kept being changed by other writers; it was not deleted. Retry the call.",
+            field="memory_id",
+        )
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -196,7 +339,7 @@ class Memories:
             raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
         rows = self.db.rows(
             table,
-            f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
+            f"id = {sql_string(memory_id, 'memory_id')} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
             READ_COLUMNS,
             [("version", "descending")],
             limit=10,

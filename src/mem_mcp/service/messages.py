@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from ..filters import sql_string
-from ..ids import new_id, now
+from ..errors import ConflictError
+from ..ids import derived_id, now
 from ..models import ListOffset, Message, MessageInput, MessageLimit, MessageList, Scope
 from ..storage import Database
+from ..storage.sql import sql_string
 from ..validation import check_bounded
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import scope_of, scope_where, ts_literal
@@ -16,6 +17,8 @@ from .stores import Stores
 
 #: Expired messages are purged at start-up and on every this many message writes.
 PURGE_EVERY_WRITES = 100
+#: Tries to claim the next ``seq`` numbers of a run against writers in other processes.
+SEQ_ATTEMPTS = 8
 
 
 class Messages:
@@ -29,27 +32,44 @@ class Messages:
         self._lock = threading.Lock()  # guards _writes
 
     def store_messages(self, store: str, scope: Scope, messages: list[MessageInput], request_id: str) -> list[str]:
-        """Append ``messages`` after the run's last one; returns their ids."""
+        """Append ``messages`` after the run's last one; returns their ids.
+
+        ``seq`` is unique and ordered per run, also with writers in other processes: a message's id is
+        derived from its run and ``seq``, so of two writers claiming the same numbers the database
+        inserts one; the other reads the run's last ``seq`` again and takes the next ones."""
         table = self.db.messages()
-        last = self.db.rows(
-            table, f"store = {sql_string(store)} AND {scope_where(scope)}", ["seq"], [("seq", "descending")], limit=1
-        )
-        seq = last[0]["seq"] + 1 if last else 0
-        ts = now()
-        rows = [
-            {
-                "id": new_id("msg"),
-                "store": store,
-                **scope.model_dump(),
-                "role": msg.role,
-                "content": msg.plain_text(),
-                "seq": seq + i,
-                "created_at": msg.created_at or ts,
-                "request_id": request_id,
-            }
-            for i, msg in enumerate(messages)
-        ]
-        self.db.insert(table, rows)
+        run_where = f"store = {sql_string(store)} AND {scope_where(scope)}"
+        segments = [str(v) for v in scope.model_dump().values()]
+        with self.db.write_lock("run", store, *segments):
+            for _ in range(SEQ_ATTEMPTS):
+                last = self.db.rows(table, run_where, ["seq"], [("seq", "descending")], limit=1)
+                seq = last[0]["seq"] + 1 if last else 0
+                ts = now()
+                rows = [
+                    {
+                        "id": derived_id("msg", store, *segments, str(seq + i)),
+                        "store": store,
+                        **scope.model_dump(),
+                        "role": msg.role,
+                        "content": msg.plain_text(),
+                        "seq": seq + i,
+                        "created_at": msg.created_at or ts,
+                        "request_id": request_id,
+                    }
+                    for i, msg in enumerate(messages)
+                ]
+                inserted = self.db.insert_new(table, "id", rows)
+                if inserted == len(rows):
+                    break
+                if inserted:
+                    # Another writer took some of these numbers: take back the ones this call got.
+                    ids = ", ".join(sql_string(r["id"]) for r in rows)
+                    self.db.delete(table, f"id IN ({ids}) AND request_id = {sql_string(request_id)}")
+            else:
+                raise ConflictError(
+                    "Other writers kept adding messages to this run; these were not saved. Retry the call.",
+                    field="messages",
+                )
         with self._lock:
             self._writes += 1
             purge = self._writes % PURGE_EVERY_WRITES == 0

@@ -58,6 +58,7 @@ class RequestLog:
         _OPEN_LOGS.add(self)
 
     def append(self, row: dict[str, Any]) -> None:
+        row = {k: _loggable(v) for k, v in row.items()}
         with self._lock:
             self._pending.append(row)
             if len(self._pending) > MAX_PENDING_ROWS:
@@ -78,10 +79,20 @@ class RequestLog:
                 return
             try:
                 self._write(batch)
-            except Exception:  # keep the rows for the next attempt; the log must never fail a request
-                log.exception("could not write %d request log rows; will retry", len(batch))
-                with self._lock:
-                    self._pending[:0] = batch
+            except Exception:  # the log must never fail a request, nor one row stop the log
+                log.exception("could not write %d request log rows; writing them one by one", len(batch))
+                kept = []
+                for row in batch:
+                    try:
+                        self._write([row])
+                    except Exception:  # noqa: BLE001 - a row the table refuses is dropped, the rest kept
+                        kept.append(row)
+                if kept:
+                    # Unwritable now (the table may be unreachable): kept for the next flush, but
+                    # behind newer rows, so that a row that can never be written cannot block them.
+                    log.error("request log: %d rows kept for a later flush", len(kept))
+                    with self._lock:
+                        self._pending.extend(kept)
 
     def close(self) -> None:
         self._worker.stop(timeout=10)
@@ -146,3 +157,14 @@ class Requests:
                     for r in rows
                 ]
             )
+
+
+def _loggable(value: Any) -> Any:
+    """A value the requests table can store: text UTF-8 cannot carry (a lone surrogate in a refused
+    caller's scope or store name) is logged with U+FFFD in its place."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value

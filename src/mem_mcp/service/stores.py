@@ -17,7 +17,7 @@ from ..errors import (
     StoreNotFoundError,
 )
 from ..extraction import StrategySpec
-from ..filters import sql_string
+from ..storage.sql import sql_string
 from ..ids import now
 from ..models import CustomStrategy, Deleted, MemoryStore, Stats, StoreList
 from ..scope import resolve_scope
@@ -111,7 +111,7 @@ class Stores:
     # -- rows -----------------------------------------------------------------------------------
 
     def store_row(self, name: str) -> dict[str, Any] | None:
-        rows = self.db.cached_rows(self.db.stores(), f"name = {sql_string(name)}")
+        rows = self.db.cached_rows(self.db.stores(), f"name = {sql_string(name, 'store')}")
         return rows[0] if rows else None
 
     def store(self, name: str) -> MemoryStore:

@@ -11,13 +11,21 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from .commits import retry
-from .maintenance import Optimizer, create_btree_indexes, create_memory_indexes, create_vector_index
+from .locks import WriteLocks
+from .maintenance import (
+    Optimizer,
+    create_btree_indexes,
+    create_memory_indexes,
+    create_vector_index,
+    missing_indexes,
+)
 from .resident import ResidentMemories, RowMatch, row_bytes
 from .schema import (
     JOBS_SCHEMA,
@@ -65,8 +73,16 @@ class Database:
         storage_options: dict[str, str] | None = None,
         read_consistency_s: float = 0.0,
         resident_memories_mib: float = 0.0,
+        *,
+        index_cache_mib: int = 96,
+        metadata_cache_mib: int = 32,
+        version_retention_s: float = 120.0,
+        maintenance_interval_s: float = 300.0,
     ) -> None:
         self.uri = uri
+        self._cache_bytes = (index_cache_mib << 20, metadata_cache_mib << 20)
+        # Read-modify-write steps of one key, serialised across the processes of a local data dir.
+        self.write_lock = WriteLocks(None if "://" in uri else Path(uri) / ".locks")
         self._storage_options = storage_options
         # 0: every read checks for commits by other processes (strong consistency across servers);
         # N > 0: reads may lag other writers by up to N seconds, saving a manifest check per read.
@@ -78,7 +94,7 @@ class Database:
         self._schemas: dict[str, pa.Schema] = {}
         self._cache: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
         self._lock = threading.RLock()
-        self._optimizer = Optimizer()
+        self._optimizer = Optimizer(timedelta(seconds=version_retention_s), maintenance_interval_s, self._all_tables)
         # Searched tenants' memories held in memory for exact scans (resident.py); 0: every search asks LanceDB.
         self.resident = ResidentMemories(
             int(resident_memories_mib * 2**20), self._load_resident, lambda name: self._tables[name].version
@@ -97,8 +113,14 @@ class Database:
             if self._conn is None:
                 import lancedb
 
+                # Bounded caches: LanceDB's defaults (6 GiB of index pages, 1 GiB of metadata) grow a
+                # long-running process by every new table version's entries (issue 13: ~200 KiB/write).
+                session = lancedb.Session(
+                    index_cache_size_bytes=self._cache_bytes[0], metadata_cache_size_bytes=self._cache_bytes[1]
+                )
                 self._conn = lancedb.connect(
-                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options
+                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options,
+                    session=session,
                 )
             return self._conn
 
@@ -118,6 +140,8 @@ class Database:
                     retry(lambda: setup(table))
             else:
                 self._add_missing_columns(table, schema)
+                if "vector" in schema.names and missing_indexes(table):
+                    self._optimizer.schedule(table)  # repaired in the background (maintenance.py)
             self._tables[name] = table
             return table
 
@@ -190,6 +214,21 @@ class Database:
         else:
             self.resident.invalidate(table.name)
         self._optimizer.wrote(table)
+
+    def insert_new(self, table: Any, key: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert the rows whose ``key`` no row has yet; returns how many were inserted. Two writers
+        inserting the same key at once, in one process or two, insert it once."""
+        if not rows:
+            return 0
+        data = pa.Table.from_pylist(list(rows), schema=self._schemas[table.name])
+        result = retry(lambda: table.merge_insert(key).when_not_matched_insert_all().execute(data))
+        inserted = int(result.num_inserted_rows or 0)
+        if inserted == len(rows):
+            self.resident.applied(table.name, getattr(result, "version", None), rows)
+        else:
+            self.resident.invalidate(table.name)
+        self._optimizer.wrote(table)
+        return inserted
 
     def update(self, table: Any, where: str, values: dict[str, Any]) -> int:
         """Set ``values`` on the rows matching ``where`` in one commit; returns how many rows changed.
@@ -327,6 +366,16 @@ class Database:
     def optimize(self, table: Any) -> None:
         """Compact the table and bring its indexes up to date now (see ``maintenance.Optimizer``)."""
         self._optimizer.optimize(table)
+
+    def _all_tables(self) -> list[Any]:
+        with self._lock:
+            return list(self._tables.values())
+
+    def maintain_all(self) -> None:
+        """Optimize every table this process has opened, now (``MemoryService.maintenance``)."""
+        for table in self._all_tables():
+            self._optimizer.optimize(table)
+        self._optimizer.release_memory()
 
     def schedule_optimize(self, table: Any) -> None:
         """Optimize the table on the background thread, so the caller does not wait for it."""

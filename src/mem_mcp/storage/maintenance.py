@@ -12,7 +12,7 @@ import logging
 import threading
 import weakref
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from mem_mcp.errors import ConflictError
 from mem_mcp.workers import Worker
@@ -73,10 +73,16 @@ def create_btree_indexes(table: Any, columns: tuple[str, ...]) -> None:
 
 def create_memory_indexes(table: Any) -> None:
     """A new memory table's indexes: the scalar ones of ``SCALAR_INDEXES`` and the full-text index."""
-    from lancedb.index import FTS
 
     for col, kind in SCALAR_INDEXES.items():
         table.create_index(col, config=_scalar_index(kind), replace=True)
+    create_fts_index(table)
+
+
+def create_fts_index(table: Any) -> None:
+    """The full-text index on ``fts_text``."""
+    from lancedb.index import FTS
+
     # Terms are pre-tokenised by retrieval.fts_text; "simple" splits them on spaces and stems the
     # English ones.
     table.create_index(
@@ -84,6 +90,12 @@ def create_memory_indexes(table: Any) -> None:
         config=FTS(base_tokenizer="simple", lower_case=True, stem=True, remove_stop_words=False),
         replace=True,
     )
+
+
+def missing_indexes(table: Any) -> bool:
+    """Whether a memory table lacks one of its indexes (a process killed while building them)."""
+    have = {tuple(i.columns) for i in table.list_indices()}
+    return ("fts_text",) not in have or any((col,) not in have for col in SCALAR_INDEXES)
 
 
 def create_vector_index(table: Any) -> None:
@@ -107,6 +119,10 @@ def upgrade_indexes(table: Any) -> None:
         if name is not None:
             table.drop_index(name)
         table.create_index(col, config=_scalar_index(kind), replace=True)
+    if ("fts_text",) not in indexed:
+        # A process killed while a new store's indexes were being built leaves it without one.
+        log.warning("table %s has no full-text index; building it", table.name)
+        create_fts_index(table)
     if ("vector",) not in indexed and table.count_rows() >= ANN_INDEX_MIN_ROWS:
         create_vector_index(table)
 
@@ -122,7 +138,17 @@ class Optimizer:
     ``close()`` drops what is queued, waits for the optimization in progress and ends the thread.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        retention: timedelta = timedelta(seconds=120),
+        interval_s: float = 300.0,
+        tables: Callable[[], list[Any]] | None = None,
+    ) -> None:
+        self._retention = retention
+        self._interval_s = interval_s
+        self._tables = tables
+        self._dirty: set[str] = set()  # tables written since their last optimization
+        self._tick: threading.Timer | None = None
         self._lock = threading.Lock()
         self._writes: dict[str, int] = {}
         self._queued: set[str] = set()
@@ -136,6 +162,11 @@ class Optimizer:
         with self._lock:
             count = self._writes.get(table.name, 0) + 1
             self._writes[table.name] = count
+            self._dirty.add(table.name)
+            if self._tick is None and self._tables is not None and not self._closed:
+                self._tick = threading.Timer(self._interval_s, self._periodic)
+                self._tick.daemon = True
+                self._tick.start()
         if count % OPTIMIZE_EVERY_WRITES == 0:
             self.schedule(table)
 
@@ -149,6 +180,28 @@ class Optimizer:
             self._worker.start()  # on first use; a no-op afterwards
             self._worker.put(table)
 
+    def _periodic(self) -> None:
+        """Every ``interval_s`` after a write: queue the tables written since their last optimization,
+        so that old versions are deleted and a quiet table's last writes are compacted too."""
+        with self._lock:
+            self._tick = None
+            dirty, self._dirty = self._dirty, set()
+        if self._tables is None:
+            return
+        for table in self._tables():
+            if table.name in dirty:
+                self.schedule(table)
+
+    def release_memory(self) -> None:
+        """Hand freed heap back to the OS (glibc keeps it otherwise; LanceDB's many short-lived buffers
+        leave the heap fragmented). A no-op where there is no glibc."""
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
     def wait(self) -> None:
         """Block until scheduled optimizations are done (for tests and benchmarks)."""
         self._worker.join()
@@ -158,6 +211,9 @@ class Optimizer:
         dropped). Idempotent."""
         with self._lock:
             self._closed = True
+            tick, self._tick = self._tick, None
+        if tick is not None:
+            tick.cancel()
         self._worker.stop(timeout=_CLOSE_TIMEOUT_S, drop_queued=True)
 
     def optimize(self, table: Any) -> None:
@@ -174,7 +230,7 @@ class Optimizer:
                 # Compaction loses a commit race to a concurrent update or delete now that it runs in
                 # the background: retry it (the rewritten fragments of the lost attempt are
                 # garbage-collected).
-                retry(lambda: table.optimize(cleanup_older_than=timedelta(days=7)))
+                retry(lambda: table.optimize(cleanup_older_than=self._retention))
             except (OSError, RuntimeError, ValueError, ConflictError) as exc:
                 # Maintenance must never fail a user's write; the next round tries again.
                 log.warning("optimize of %s skipped: %s", table.name, exc)
@@ -184,7 +240,10 @@ class Optimizer:
             with self._lock:
                 self._queued.discard(table.name)
                 closed = self._closed
+                idle = not self._queued
             if not closed:
                 self.optimize(table)
+                if idle:
+                    self.release_memory()
         except Exception:  # the maintenance thread must outlive any one table
             log.exception("background optimize of %s failed", table.name)

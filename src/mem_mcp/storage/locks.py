@@ -1,0 +1,52 @@
+"""Write locks across the processes sharing a local data directory.
+
+LanceDB's optimistic commits keep each commit atomic, but its conditional insert (``merge_insert``
+when-not-matched) does not always keep a key unique when two processes insert it at the same moment,
+and a read-modify-write (a memory's next version, a run's next ``seq``) needs the read and the write
+to be one step. On a local data directory these steps take an ``flock`` on one of a fixed set of lock
+files (``<data dir>/.locks/``), picked by key, together with a thread lock: a server and the CLI beside
+it then write one memory, one scope's text, one run's messages one at a time. Object storage has no
+such lock; there the conditional commits and read-back checks (service/memories.py) are what hold.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["WriteLocks"]
+
+STRIPES = 64
+
+
+class WriteLocks:
+    """``with locks("memory", table, memory_id): ...`` serialises writers of that key in this process
+    and, with a lock directory, in every process using it."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self._dir = directory
+        self._threads = [threading.Lock() for _ in range(STRIPES)]
+
+    @contextmanager
+    def __call__(self, *key: str) -> Iterator[None]:
+        import zlib
+
+        stripe = zlib.crc32("\x1f".join(key).encode("utf-8", "surrogatepass")) % STRIPES
+        with self._threads[stripe]:
+            if self._dir is None:
+                yield
+                return
+            try:
+                import fcntl
+            except ImportError:  # Windows: in-process locking only
+                yield
+                return
+            self._dir.mkdir(parents=True, exist_ok=True)
+            with open(self._dir / f"{stripe:02d}.lock", "a+b") as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
