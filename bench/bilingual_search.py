@@ -34,8 +34,13 @@ LAYOUTS = {"one run": "one", "a run per memory": "own"}
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--what-if", action="append", default=None, metavar="NAME=VALUE[,NAME=VALUE]",
-                    help=f"compare with these mem_mcp.retrieval attributes (default: {PREVIOUS})")
+    ap.add_argument(
+        "--what-if",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help=f"compare with these mem_mcp.retrieval attributes (default: {PREVIOUS})",
+    )
     ap.add_argument("--out", default=None, help="also write the JSON result here")
     args = ap.parse_args(argv)
 
@@ -46,11 +51,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     svc = MemoryService(Settings(data_dir=Path(tmp.name), _env_file=None))
     records = [
         {
-            "id": f"mem_{tenant}_{lang}_{i}", "text": memory, "type": "semantic", "metadata": {"fact": i},
-            "scope": {"app_id": "bilingual", "tenant_id": tenant, "agent_id": "bench",
-                      "run_id": "chat" if tenant == "one" else f"{lang}{i}"},
+            "id": f"mem_{tenant}_{lang}_{i}",
+            "text": memory,
+            "type": "semantic",
+            "metadata": {"fact": i},
+            "scope": {
+                "app_id": "bilingual",
+                "tenant_id": tenant,
+                "agent_id": "bench",
+                "run_id": "chat" if tenant == "one" else f"{lang}{i}",
+            },
         }
-        for tenant in LAYOUTS.values() for lang, pairs in (("zh", ZH_PAIRS), ("en", EN_PAIRS))
+        for tenant in LAYOUTS.values()
+        for lang, pairs in (("zh", ZH_PAIRS), ("en", EN_PAIRS))
         for i, (_, memory) in enumerate(pairs)
     ]
     svc.import_memories(records)
@@ -68,14 +81,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                     top1 = both = 0
                     rr = 0.0
                     for i, (question, _) in enumerate(pairs):
-                        res = svc.search_memories(query=question, scope={"app_id": "bilingual", "tenant_id": tenant}, top_k=10)
+                        res = svc.search_memories(
+                            query=question, scope={"app_id": "bilingual", "tenant_id": tenant}, top_k=10
+                        )
                         facts = [h.memory.metadata["fact"] for h in res.results]
                         top1 += bool(facts) and facts[0] == i
                         both += facts[:2] == [i, i]
                         rr += next((1 / (1 + r) for r, f in enumerate(facts) if f == i), 0.0)
-                    entry[lang] = {"questions": len(pairs), "top1": top1, "both_top2": both, "mrr": round(rr / len(pairs), 3)}
+                    entry[lang] = {
+                        "questions": len(pairs),
+                        "top1": top1,
+                        "both_top2": both,
+                        "mrr": round(rr / len(pairs), 3),
+                    }
                     label = "previous fusion" if variant == f"hybrid {PREVIOUS}" else variant.replace("hybrid ", "")
-                    rows.append([layout, label, lang, f"{top1}/{len(pairs)}", f"{both}/{len(pairs)}", entry[lang]["mrr"]])
+                    rows.append(
+                        [layout, label, lang, f"{top1}/{len(pairs)}", f"{both}/{len(pairs)}", entry[lang]["mrr"]]
+                    )
                 results[f"{layout} | {variant}"] = entry
             finally:
                 for k, v in saved.items():

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, emit_json, loadavg, log, machine, md_table, percentile, quiet_lance  # noqa: E402
 from locomo_retrieval import CATEGORIES, normalise_evidence, sample_turns  # noqa: E402
+
+from _common import REPO, emit_json, loadavg, log, machine, md_table, percentile, quiet_lance  # noqa: E402
 
 quiet_lance()
 
@@ -70,7 +71,10 @@ EN_PAIRS = [
     ("Where does the user live?", "The user moved to Xihu District in Hangzhou last year."),
     ("What is the user's job?", "The user works as a front-end engineer at an internet company."),
     ("What pet does the user have?", "The user has a corgi named Doudou."),
-    ("When is the user going to Beijing on business?", "The user goes to Beijing on the 10th of next month for a three-day business trip."),
+    (
+        "When is the user going to Beijing on business?",
+        "The user goes to Beijing on the 10th of next month for a three-day business trip.",
+    ),
     ("When is the user's birthday?", "The user's birthday is on September 18."),
     ("What exercise does the user usually do?", "The user runs five kilometres every morning."),
     ("What music does the user like?", "The user's favourite songs are Jay Chou's."),
@@ -86,7 +90,6 @@ EN_PAIRS = [
     ("How does the user sleep?", "The user has insomnia lately and sleeps only five hours a night."),
     ("What are the user's hobbies?", "In their spare time the user practises calligraphy and plays Go."),
 ]
-
 
 
 def pct(values: list[float]) -> dict[str, float]:
@@ -232,11 +235,23 @@ def main(argv: "list[str] | None" = None) -> int:
         return round(float(np.mean(p > n) + 0.5 * np.mean(p == n)), 4)
 
     contrasts = {
-        "LoCoMo related vs other conversation": ("LoCoMo related (question, evidence turn)", "LoCoMo unrelated (other conversation)"),
-        "LoCoMo related vs same conversation": ("LoCoMo related (question, evidence turn)", "LoCoMo same conversation, not evidence"),
+        "LoCoMo related vs other conversation": (
+            "LoCoMo related (question, evidence turn)",
+            "LoCoMo unrelated (other conversation)",
+        ),
+        "LoCoMo related vs same conversation": (
+            "LoCoMo related (question, evidence turn)",
+            "LoCoMo same conversation, not evidence",
+        ),
         **{f"{n} related vs shuffled": (f"{n} related", f"{n} unrelated (shuffled)") for n in hand},
-        "zh question: en answer vs unrelated zh memory": ("zh question, en memory related", "Chinese unrelated (shuffled)"),
-        "en question: zh answer vs unrelated en memory": ("en question, zh memory related", "English (same facts) unrelated (shuffled)"),
+        "zh question: en answer vs unrelated zh memory": (
+            "zh question, en memory related",
+            "Chinese unrelated (shuffled)",
+        ),
+        "en question: zh answer vs unrelated en memory": (
+            "en question, zh memory related",
+            "English (same facts) unrelated (shuffled)",
+        ),
     }
     aucs = {k: {"raw": auc(raw[a], raw[b]), "service": auc(scored[a], scored[b])} for k, (a, b) in contrasts.items()}
 
@@ -244,7 +259,9 @@ def main(argv: "list[str] | None" = None) -> int:
     # facts 0-9 in the *other* language, is the right memory ranked first?
     half = len(ZH_PAIRS) // 2
 
-    def mixed(q_off: int, qv: np.ndarray, ans: tuple[np.ndarray, list[str]], dis: tuple[np.ndarray, list[str]]) -> dict[str, Any]:
+    def mixed(
+        q_off: int, qv: np.ndarray, ans: tuple[np.ndarray, list[str]], dis: tuple[np.ndarray, list[str]]
+    ) -> dict[str, Any]:
         vecs = np.concatenate([ans[0][:half], dis[0][half:]])
         texts = ans[1][:half] + dis[1][half:]
         out: dict[str, Any] = {}
@@ -252,12 +269,17 @@ def main(argv: "list[str] | None" = None) -> int:
             ranks = []
             for i in range(half):
                 cos = vecs @ qv[i]
-                val = cos if how == "raw cosine" else np.array(
-                    [service_score((q_off + i, t, float(c))) for t, c in zip(texts, cos)]
+                val = (
+                    cos
+                    if how == "raw cosine"
+                    else np.array([service_score((q_off + i, t, float(c))) for t, c in zip(texts, cos)])
                 )
                 order = np.argsort(-val, kind="stable")
                 ranks.append(int(np.where(order == i)[0][0]) + 1)
-            out[how] = {"top1": round(float(np.mean([r == 1 for r in ranks])), 2), "mean_rank": round(float(np.mean(ranks)), 2)}
+            out[how] = {
+                "top1": round(float(np.mean([r == 1 for r in ranks])), 2),
+                "mean_rank": round(float(np.mean(ranks)), 2),
+            }
         return out
 
     zh_set, en_set = (zh_p, zh_texts), (en_p, en_texts)
@@ -269,7 +291,8 @@ def main(argv: "list[str] | None" = None) -> int:
     }
 
     scheme = (
-        f"per-query floors from retrieval.BACKGROUND, span {span}" if per_query
+        f"per-query floors from retrieval.BACKGROUND, span {span}"
+        if per_query
         else f"Calibration({fixed.floor}, {fixed.ceiling})"
     )
     rows = []
@@ -277,31 +300,75 @@ def main(argv: "list[str] | None" = None) -> int:
         s = stats[name]
         sc = scored[name]
         s0, s1 = clamp_share(v, *suggested)
-        rows.append([
-            name, s["n"], s["p5"], s["p50"], s["p95"], round(percentile([fixed(c) for c in v], 50), 2),
-            round(percentile(sc, 50), 2), f"{np.mean(np.asarray(sc) >= 0.3):.0%}", f"{s0:.0%} / {s1:.0%}",
-        ])
-    print(f"\nRaw cosine of {emb.name} (query: vs passage:), {len(questions)} LoCoMo questions; "
-          f"service scoring: {scheme}\n")
-    print(md_table(
-        ["pairs", "n", "p5", "p50", "p95", f"p50 score, fixed Calibration({fixed.floor}, {fixed.ceiling})",
-         "p50 score, service", "share with service score >= 0.3", f"at 0 / at 1 under suggested {suggested}"],
-        rows,
-    ))
-    print("\n" + md_table(
-        ["separation (pairwise AUC)", "raw cosine", "service score"],
-        [[k, v["raw"], v["service"]] for k, v in aucs.items()],
-    ))
-    print("\n" + md_table(
-        ["suggestion from", "floor (p50 unrelated)", "ceiling (p95 related)"],
-        [[k, f, c] for k, (f, c) in suggestions.items()],
-    ))
-    print("\n" + md_table(
-        [f"mixed-language store ({half} answers + {len(ZH_PAIRS) - half} other memories)",
-         "top-1, raw cosine", "mean rank, raw cosine", "top-1, service score", "mean rank, service score"],
-        [[k, v["raw cosine"]["top1"], v["raw cosine"]["mean_rank"], v["service score"]["top1"],
-          v["service score"]["mean_rank"]] for k, v in mixed_store.items()],
-    ))
+        rows.append(
+            [
+                name,
+                s["n"],
+                s["p5"],
+                s["p50"],
+                s["p95"],
+                round(percentile([fixed(c) for c in v], 50), 2),
+                round(percentile(sc, 50), 2),
+                f"{np.mean(np.asarray(sc) >= 0.3):.0%}",
+                f"{s0:.0%} / {s1:.0%}",
+            ]
+        )
+    print(
+        f"\nRaw cosine of {emb.name} (query: vs passage:), {len(questions)} LoCoMo questions; "
+        f"service scoring: {scheme}\n"
+    )
+    print(
+        md_table(
+            [
+                "pairs",
+                "n",
+                "p5",
+                "p50",
+                "p95",
+                f"p50 score, fixed Calibration({fixed.floor}, {fixed.ceiling})",
+                "p50 score, service",
+                "share with service score >= 0.3",
+                f"at 0 / at 1 under suggested {suggested}",
+            ],
+            rows,
+        )
+    )
+    print(
+        "\n"
+        + md_table(
+            ["separation (pairwise AUC)", "raw cosine", "service score"],
+            [[k, v["raw"], v["service"]] for k, v in aucs.items()],
+        )
+    )
+    print(
+        "\n"
+        + md_table(
+            ["suggestion from", "floor (p50 unrelated)", "ceiling (p95 related)"],
+            [[k, f, c] for k, (f, c) in suggestions.items()],
+        )
+    )
+    print(
+        "\n"
+        + md_table(
+            [
+                f"mixed-language store ({half} answers + {len(ZH_PAIRS) - half} other memories)",
+                "top-1, raw cosine",
+                "mean rank, raw cosine",
+                "top-1, service score",
+                "mean rank, service score",
+            ],
+            [
+                [
+                    k,
+                    v["raw cosine"]["top1"],
+                    v["raw cosine"]["mean_rank"],
+                    v["service score"]["top1"],
+                    v["service score"]["mean_rank"],
+                ]
+                for k, v in mixed_store.items()
+            ],
+        )
+    )
     print(
         f"\nSuggested fixed calibration (from LoCoMo, the large sample): Calibration(floor={suggested[0]}, "
         f"ceiling={suggested[1]}); retrieval.calibration_for gives Calibration(floor={fixed.floor}, "

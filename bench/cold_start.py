@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit_json, loadavg, log, machine, md_table, percentile  # noqa: E402
@@ -141,7 +140,8 @@ def main(argv: "list[str] | None" = None) -> int:
     ap.add_argument("--wait-before-search", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0, help="memories stored in each data dir before the run")
     ap.add_argument(
-        "--command", default=None,
+        "--command",
+        default=None,
         help="server command (default: '<python> -m mem_mcp serve'; e.g. '.venv/bin/mem-mcp serve')",
     )
     ap.add_argument("--out", default=None)
@@ -182,13 +182,19 @@ def main(argv: "list[str] | None" = None) -> int:
         "shutdown": "spawn -> client closed",
         "rss_idle_mib": "server RSS after the searches, idle (MiB, not ms)",
     }
-    print(f"\nCold start of `{' '.join(Path(c).name if j == 0 else c for j, c in enumerate(command))}` "
-          f"({len(runs)} of {args.runs} runs ok, fresh data dir each, wait before search {args.wait_before_search}s, "
-          f"seeded {args.seed})\n")
+    print(
+        f"\nCold start of `{' '.join(Path(c).name if j == 0 else c for j, c in enumerate(command))}` "
+        f"({len(runs)} of {args.runs} runs ok, fresh data dir each, wait before search {args.wait_before_search}s, "
+        f"seeded {args.seed})\n"
+    )
     if runs:
-        print(md_table(["step", "median ms", "min-max ms"],
-                       [[labels.get(k, k), med[k], f"{spread[k][0]:.0f}-{spread[k][1]:.0f}"] for k in med]
-                       + [[f"floor: spawn -> exit of `{k}`", v, ""] for k, v in floor.items()]))
+        print(
+            md_table(
+                ["step", "median ms", "min-max ms"],
+                [[labels.get(k, k), med[k], f"{spread[k][0]:.0f}-{spread[k][1]:.0f}"] for k in med]
+                + [[f"floor: spawn -> exit of `{k}`", v, ""] for k, v in floor.items()],
+            )
+        )
     if errors:
         print("\nErrors:\n" + "\n".join(f"- {e}" for e in errors))
     print()

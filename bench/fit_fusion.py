@@ -46,10 +46,26 @@ import numpy as np  # noqa: E402
 import locomo_retrieval as lr  # noqa: E402
 
 #: The row fields ``retrieval.fuse`` reads.
-_ROW_FIELDS = ("row_key", "agent_id", "run_id", "text", "fts_text", "type", "created_at", "updated_at", "metadata", "vector")
+_ROW_FIELDS = (
+    "row_key",
+    "agent_id",
+    "run_id",
+    "text",
+    "fts_text",
+    "type",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "vector",
+)
 #: Module attributes of ``mem_mcp.retrieval`` that the fit sets, beside the feature weights.
 _FEATURE_ATTRS = (
-    "SEMANTIC_WEIGHT", "KEYWORD_WEIGHT", "VECTOR_RANK_WEIGHT", "KEYWORD_RANK_WEIGHT", "LENGTH_WEIGHT", "CROSS_WEIGHT",
+    "SEMANTIC_WEIGHT",
+    "KEYWORD_WEIGHT",
+    "VECTOR_RANK_WEIGHT",
+    "KEYWORD_RANK_WEIGHT",
+    "LENGTH_WEIGHT",
+    "CROSS_WEIGHT",
     "CROSS_SEMANTIC_WEIGHT",
 )
 _FIXED = ("SEMANTIC_WEIGHT", "KEYWORD_WEIGHT")
@@ -91,9 +107,19 @@ class Spy:
 
         def spy(candidates: list[Any], query: str, calibration: Any, **kw: Any) -> Any:
             self.last["pool"] = [
-                {"row": {k: (None if c.row.get(k) is None else (np.asarray(c.row[k], np.float32) if k == "vector" else c.row.get(k)))
-                         for k in _ROW_FIELDS if k != "vector" or c.row.get("type") != "episodic"},
-                 "cosine": c.cosine, "bm25": c.bm25}
+                {
+                    "row": {
+                        k: (
+                            None
+                            if c.row.get(k) is None
+                            else (np.asarray(c.row[k], np.float32) if k == "vector" else c.row.get(k))
+                        )
+                        for k in _ROW_FIELDS
+                        if k != "vector" or c.row.get("type") != "episodic"
+                    },
+                    "cosine": c.cosine,
+                    "bm25": c.bm25,
+                }
                 for c in candidates
             ]
             self.last["calibration"] = (dict(calibration.floors), calibration.span, calibration.same_subject)
@@ -125,10 +151,20 @@ def collect_facts(embedder: Any) -> list[dict[str, Any]]:
             for split in bf.SPLITS:
                 for q in bset["questions"][split]:
                     svc.search_memories(query=q["q"], scope=bf.SCOPE, top_k=10, min_score=0.0)
-                    out.append({"set": "facts", "split": "dev" if split == "dev" else "held-out", "question": q["q"],
-                                "direction": q["direction"], "evidence": [q["a"]], **spy.last})
+                    out.append(
+                        {
+                            "set": "facts",
+                            "split": "dev" if split == "dev" else "held-out",
+                            "question": q["q"],
+                            "direction": q["direction"],
+                            "evidence": [q["a"]],
+                            **spy.last,
+                        }
+                    )
             for c in bset["changes"]:
-                svc.search_memories(query=c["q"], scope={"app_id": "changes", "tenant_id": c["id"]}, top_k=10, min_score=0.0)
+                svc.search_memories(
+                    query=c["q"], scope={"app_id": "changes", "tenant_id": c["id"]}, top_k=10, min_score=0.0
+                )
                 split = "dev" if int(c["id"][1:]) % 2 else "held-out"
                 out.append({"set": "changes", "split": split, "question": c["q"], "evidence": ["new"], **spy.last})
     finally:
@@ -138,7 +174,9 @@ def collect_facts(embedder: Any) -> list[dict[str, Any]]:
     return out
 
 
-def collect(data: list[dict[str, Any]], doc_cache: Path | None, top_k: int = lr.TOP_K, embedder: Any = None) -> list[dict[str, Any]]:
+def collect(
+    data: list[dict[str, Any]], doc_cache: Path | None, top_k: int = lr.TOP_K, embedder: Any = None
+) -> list[dict[str, Any]]:
     """Every question asked through ``search_memories``, with the pool ``retrieval.fuse`` was given."""
     from mem_mcp import MemoryService, Settings, retrieval
 
@@ -172,13 +210,22 @@ def collect(data: list[dict[str, Any]], doc_cache: Path | None, top_k: int = lr.
             sid = sample["sample_id"]
             qs, _, _ = lr.questions(sample, {t["dia_id"] for t in all_turns[sid]})
             for q in qs:
-                res = svc.search_memories(query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=top_k, min_score=0.0)
-                out.append({
-                    "set": "locomo", "sample": sid, "split": "dev" if index in lr.SPLITS["dev"] else "held-out", "category": q["category"],
-                    "question": q["question"], "evidence": q["evidence"], "pool": seen["pool"],
-                    "calibration": seen["calibration"],
-                    "searched": [h.memory.metadata.get("dia_id") for h in res.results[: lr.TOP_K]],
-                })
+                res = svc.search_memories(
+                    query=q["question"], scope={"app_id": "locomo", "tenant_id": sid}, top_k=top_k, min_score=0.0
+                )
+                out.append(
+                    {
+                        "set": "locomo",
+                        "sample": sid,
+                        "split": "dev" if index in lr.SPLITS["dev"] else "held-out",
+                        "category": q["category"],
+                        "question": q["question"],
+                        "evidence": q["evidence"],
+                        "pool": seen["pool"],
+                        "calibration": seen["calibration"],
+                        "searched": [h.memory.metadata.get("dia_id") for h in res.results[: lr.TOP_K]],
+                    }
+                )
             log(f"[search] {sid}: {len(qs)} questions")
     finally:
         retrieval.fuse = real_fuse
@@ -231,7 +278,9 @@ class Pools:
             for i, run in enumerate(runs):
                 by_run.setdefault(run, []).append(i)
             for members in by_run.values():
-                members.sort(key=lambda i: (retrieval._ts(cands[i].row.get("created_at")), str(cands[i].row.get("row_key"))))
+                members.sort(
+                    key=lambda i: (retrieval._ts(cands[i].row.get("created_at")), str(cands[i].row.get("row_key")))
+                )
                 for a, b in zip(members, members[1:]):
                     self.next[qi, a], self.prev[qi, b] = b, a
 
@@ -267,7 +316,9 @@ class Pools:
         return hits.sum(1) / self.n_evidence, (hits * discount).sum(1) / ideal
 
 
-def coordinate_ascent(objective: Callable[[dict[str, float]], float], start: dict[str, float], free: Sequence[str]) -> tuple[dict[str, float], float]:
+def coordinate_ascent(
+    objective: Callable[[dict[str, float]], float], start: dict[str, float], free: Sequence[str]
+) -> tuple[dict[str, float], float]:
     """Greedy: try +-step on each free parameter in turn, keep what raises the objective; halve the step."""
     params, best = dict(start), objective(start)
     for step in _STEPS:
@@ -307,8 +358,11 @@ def ranked_by_fuse(qs: list[dict[str, Any]], settings: dict[str, float]) -> list
 def split_metrics(qs: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str, dict[str, Any]]:
     """LoCoMo: recall@10 etc. per split; short facts and change pairs: top-1 and MRR per split."""
     out: dict[str, dict[str, Any]] = {}
-    rows = [{"split": q["split"], "category": q.get("category"), "evidence": q["evidence"], "ranked": r}
-            for q, r in zip(qs, ranked) if q.get("set", "locomo") == "locomo"]
+    rows = [
+        {"split": q["split"], "category": q.get("category"), "evidence": q["evidence"], "ranked": r}
+        for q, r in zip(qs, ranked)
+        if q.get("set", "locomo") == "locomo"
+    ]
     if rows:
         out["all"] = lr.metrics(rows)
         for split in lr.SPLITS:
@@ -319,7 +373,8 @@ def split_metrics(qs: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str
             if sub:
                 ranks = [r.index(q["evidence"][0]) if q["evidence"][0] in r else None for q, r in sub]
                 out[f"{name} {split}"] = {
-                    "n": len(sub), "top1": round(sum(k == 0 for k in ranks) / len(sub), 4),
+                    "n": len(sub),
+                    "top1": round(sum(k == 0 for k in ranks) / len(sub), 4),
                     "mrr": round(sum(1 / (1 + k) for k in ranks if k is not None) / len(sub), 4),
                 }
     return out
@@ -331,20 +386,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=None, help="only the first N conversations")
     ap.add_argument("--conversations", default=None, help="only these conversations (comma list of indexes 0-9)")
     ap.add_argument("--doc-cache", type=Path, default=None, help="npz file of turn vectors (as locomo_retrieval.py)")
-    ap.add_argument("--pool", type=Path, default=None, help="pickle of the collected pools: read if it exists, else written")
     ap.add_argument(
-        "--search-top-k", type=int, default=lr.TOP_K,
+        "--pool", type=Path, default=None, help="pickle of the collected pools: read if it exists, else written"
+    )
+    ap.add_argument(
+        "--search-top-k",
+        type=int,
+        default=lr.TOP_K,
         help="top_k of the collecting searches: the service's candidate pool grows with it (50 + 50 up to top_k 12, "
         "then 4 x top_k each); the ranking is still judged at 10",
     )
-    ap.add_argument("--bilingual", action=argparse.BooleanOptionalAction, default=False,
-                    help="also fit on the bilingual short facts' development questions and change pairs")
-    ap.add_argument("--bilingual-weight", type=float, default=1.0,
-                    help="weight of (top-1 + MRR) of the facts and of the change pairs against LoCoMo's (R@10 + nDCG@10)")
-    ap.add_argument("--centered", action=argparse.BooleanOptionalAction, default=True,
-                    help="collect with the default, per-language centered e5 (--no-centered: the plain model)")
-    ap.add_argument("--fit", action=argparse.BooleanOptionalAction, default=True, help="fit (else only check the shipped constants)")
-    ap.add_argument("--free", default=None, help="comma list of the parameters to fit (default: all but the semantic and keyword weights)")
+    ap.add_argument(
+        "--bilingual",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also fit on the bilingual short facts' development questions and change pairs",
+    )
+    ap.add_argument(
+        "--bilingual-weight",
+        type=float,
+        default=1.0,
+        help="weight of (top-1 + MRR) of the facts and of the change pairs against LoCoMo's (R@10 + nDCG@10)",
+    )
+    ap.add_argument(
+        "--centered",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="collect with the default, per-language centered e5 (--no-centered: the plain model)",
+    )
+    ap.add_argument(
+        "--fit", action=argparse.BooleanOptionalAction, default=True, help="fit (else only check the shipped constants)"
+    )
+    ap.add_argument(
+        "--free",
+        default=None,
+        help="comma list of the parameters to fit (default: all but the semantic and keyword weights)",
+    )
     ap.add_argument("--out", default=None, help="also write the JSON result here")
     args = ap.parse_args(argv)
 
@@ -363,7 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.conversations is not None:
             keep = {int(i) for i in args.conversations.split(",") if i.strip()}
             data = [{**s, "_index": i} for i, s in enumerate(data) if i in keep]
-        qs = collect(data[: args.samples] if args.samples is not None else data, args.doc_cache, args.search_top_k, embedder)
+        qs = collect(
+            data[: args.samples] if args.samples is not None else data, args.doc_cache, args.search_top_k, embedder
+        )
         if args.bilingual:
             qs += collect_facts(embedder)
         collected_with = shipped
@@ -386,7 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def objective(p: dict[str, float]) -> float:
         recall, ndcg, top1, mrr = vectorised(p)
-        value = float(recall[loco & pools.dev].mean() + ndcg[loco & pools.dev].mean()) if (loco & pools.dev).any() else 0.0
+        value = (
+            float(recall[loco & pools.dev].mean() + ndcg[loco & pools.dev].mean()) if (loco & pools.dev).any() else 0.0
+        )
         for part in (facts, changes):
             if (part & pools.dev).any():
                 value += args.bilingual_weight * float(top1[part & pools.dev].mean() + mrr[part & pools.dev].mean())
@@ -395,7 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     shipped_ranked = ranked_by_fuse(qs, {})
     reproduced = sum(a == q["searched"] for a, q in zip(shipped_ranked, qs) if "searched" in q)
     results: dict[str, Any] = {
-        "questions": len(qs), "collected_with": collected_with, "reproduced_searches": reproduced,
+        "questions": len(qs),
+        "collected_with": collected_with,
+        "reproduced_searches": reproduced,
         "shipped": {"params": shipped},
     }
     candidates = {"shipped": shipped}
@@ -412,16 +495,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells = [label, split]
             lm = loco & mask
             cells.append(f"{recall[lm].mean():.3f} / {ndcg[lm].mean():.3f}" if lm.any() else "-")
-            cells.append(f"{real[split]['recall@10']:.3f} / {real[split]['ndcg@10']:.3f}" if "recall@10" in real.get(split, {}) else "-")
+            cells.append(
+                f"{real[split]['recall@10']:.3f} / {real[split]['ndcg@10']:.3f}"
+                if "recall@10" in real.get(split, {})
+                else "-"
+            )
             for part, name in ((facts, "facts"), (changes, "changes")):
                 pm = part & mask
                 cells.append(f"{top1[pm].mean():.3f} / {real[f'{name} {split}']['top1']:.3f}" if pm.any() else "-")
             rows.append(cells)
     same = "the shipped constants" if collected_with == shipped else f"other constants ({collected_with})"
-    print(f"\nFusion fit: {len(qs)} questions. The pools were collected with {same}; retrieval.fuse with the shipped "
-          f"constants reproduces {reproduced} of the {int(loco.sum())} LoCoMo search_memories rankings.\n")
-    print(md_table(["constants", "split", "LoCoMo R@10 / nDCG@10 (vectorised)", "(retrieval.fuse)",
-                    "facts top-1 (vectorised / fuse)", "change pairs newer top-1 (vectorised / fuse)"], rows))
+    print(
+        f"\nFusion fit: {len(qs)} questions. The pools were collected with {same}; retrieval.fuse with the shipped "
+        f"constants reproduces {reproduced} of the {int(loco.sum())} LoCoMo search_memories rankings.\n"
+    )
+    print(
+        md_table(
+            [
+                "constants",
+                "split",
+                "LoCoMo R@10 / nDCG@10 (vectorised)",
+                "(retrieval.fuse)",
+                "facts top-1 (vectorised / fuse)",
+                "change pairs newer top-1 (vectorised / fuse)",
+            ],
+            rows,
+        )
+    )
     if args.fit:
         print("\nFitted constants (development split only) for src/mem_mcp/retrieval.py:\n")
         for k in names:

@@ -40,14 +40,85 @@ from _common import emit_json, loadavg, log, machine, md_table, percentile, quie
 
 quiet_lance()
 
-EN_NAMES = ["Alice", "Bob", "Carlos", "Diana", "Ethan", "Fatima", "George", "Hana", "Ivan", "Julia", "Kenji",
-            "Laura", "Mateo", "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tom", "Uma", "Victor", "Wen", "Yara"]
-ZH_NAMES = ["王芳", "李伟", "张敏", "刘洋", "陈静", "杨磊", "赵丽", "黄强", "周杰", "吴婷", "徐明", "孙悦", "马超", "朱琳"]
-EN_CITIES = ["Paris", "Berlin", "Tokyo", "Lisbon", "Toronto", "Sydney", "Nairobi", "Austin", "Seoul", "Madrid",
-             "Oslo", "Mumbai", "Lima", "Prague", "Cape Town", "Vancouver"]
+EN_NAMES = [
+    "Alice",
+    "Bob",
+    "Carlos",
+    "Diana",
+    "Ethan",
+    "Fatima",
+    "George",
+    "Hana",
+    "Ivan",
+    "Julia",
+    "Kenji",
+    "Laura",
+    "Mateo",
+    "Nina",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tom",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+]
+ZH_NAMES = [
+    "王芳",
+    "李伟",
+    "张敏",
+    "刘洋",
+    "陈静",
+    "杨磊",
+    "赵丽",
+    "黄强",
+    "周杰",
+    "吴婷",
+    "徐明",
+    "孙悦",
+    "马超",
+    "朱琳",
+]
+EN_CITIES = [
+    "Paris",
+    "Berlin",
+    "Tokyo",
+    "Lisbon",
+    "Toronto",
+    "Sydney",
+    "Nairobi",
+    "Austin",
+    "Seoul",
+    "Madrid",
+    "Oslo",
+    "Mumbai",
+    "Lima",
+    "Prague",
+    "Cape Town",
+    "Vancouver",
+]
 ZH_CITIES = ["北京", "上海", "杭州", "成都", "深圳", "西安", "广州", "南京", "重庆", "苏州", "厦门", "武汉"]
-EN_FOODS = ["sushi", "ramen", "tacos", "pad thai", "lasagna", "falafel", "dumplings", "paella", "curry",
-            "pho", "croissants", "oatmeal", "kimchi stew", "mushroom risotto", "grilled salmon", "vegan burgers"]
+EN_FOODS = [
+    "sushi",
+    "ramen",
+    "tacos",
+    "pad thai",
+    "lasagna",
+    "falafel",
+    "dumplings",
+    "paella",
+    "curry",
+    "pho",
+    "croissants",
+    "oatmeal",
+    "kimchi stew",
+    "mushroom risotto",
+    "grilled salmon",
+    "vegan burgers",
+]
 ZH_FOODS = ["火锅", "小笼包", "麻婆豆腐", "北京烤鸭", "兰州拉面", "煎饼果子", "红烧肉", "酸菜鱼", "饺子", "凉皮"]
 ALLERGENS = ["peanuts", "shellfish", "gluten", "lactose", "cats", "pollen", "penicillin"]
 ZH_ALLERGENS = ["花生", "海鲜", "牛奶", "花粉", "芒果", "青霉素"]
@@ -59,8 +130,20 @@ COMPANIES = ["Acme Corp", "Globex", "Initech", "Umbrella Labs", "Stark Industrie
 ZH_COMPANIES = ["阿里巴巴", "腾讯", "华为", "字节跳动", "小米", "一家创业公司"]
 DRINKS = ["black coffee", "green tea", "oat milk latte", "orange juice", "espresso"]
 ZH_DRINKS = ["豆浆", "绿茶", "美式咖啡", "乌龙茶"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 GIFTS = ["a new bike", "concert tickets", "a cookbook", "a smartwatch", "noise-cancelling headphones"]
 ZH_GIFTS = ["一本书", "一双跑鞋", "一台相机", "一束花"]
@@ -91,13 +174,26 @@ ZH_TEMPLATES = [
     ("hobby", "fact", "{cname}最近开始学{chobby}。"),
 ]
 EN_QUERIES = [
-    "Where did {name} move to?", "What food does the user like?", "Who is allergic to {allergen}?",
-    "When is {name}'s birthday?", "What does the user drink in the morning?", "Where does the user work?",
-    "Is the user travelling to {city}?", "What hobbies does {name} have?", "dinner preferences",
+    "Where did {name} move to?",
+    "What food does the user like?",
+    "Who is allergic to {allergen}?",
+    "When is {name}'s birthday?",
+    "What does the user drink in the morning?",
+    "Where does the user work?",
+    "Is the user travelling to {city}?",
+    "What hobbies does {name} have?",
+    "dinner preferences",
     "upcoming appointments in {month}",
 ]
-ZH_QUERIES = ["用户喜欢吃什么？", "{cname}搬到哪里了？", "谁对{callergen}过敏？", "用户早上喝什么？",
-              "{cname}的生日是什么时候？", "用户在哪里工作？", "去{ccity}旅游的计划"]
+ZH_QUERIES = [
+    "用户喜欢吃什么？",
+    "{cname}搬到哪里了？",
+    "谁对{callergen}过敏？",
+    "用户早上喝什么？",
+    "{cname}的生日是什么时候？",
+    "用户在哪里工作？",
+    "去{ccity}旅游的计划",
+]
 
 
 def _slots(rng: random.Random) -> dict[str, Any]:
@@ -105,14 +201,32 @@ def _slots(rng: random.Random) -> dict[str, Any]:
     cfood, cfood2 = rng.sample(ZH_FOODS, 2)
     name, name2 = rng.sample(EN_NAMES, 2)
     return {
-        "name": name, "name2": name2, "city": rng.choice(EN_CITIES), "month": rng.choice(MONTHS),
-        "year": rng.randint(2015, 2026), "day": rng.randint(1, 28), "food": food, "food2": food2,
-        "allergen": rng.choice(ALLERGENS), "hobby": rng.choice(HOBBIES), "weekday": rng.choice(WEEKDAYS),
-        "gift": rng.choice(GIFTS), "drink": rng.choice(DRINKS), "job": rng.choice(JOBS),
-        "company": rng.choice(COMPANIES), "cname": rng.choice(ZH_NAMES), "ccity": rng.choice(ZH_CITIES),
-        "mon": rng.randint(1, 12), "cfood": cfood, "cfood2": cfood2, "callergen": rng.choice(ZH_ALLERGENS),
-        "cgift": rng.choice(ZH_GIFTS), "cdrink": rng.choice(ZH_DRINKS), "ccompany": rng.choice(ZH_COMPANIES),
-        "cjob": rng.choice(ZH_JOBS), "chobby": rng.choice(ZH_HOBBIES),
+        "name": name,
+        "name2": name2,
+        "city": rng.choice(EN_CITIES),
+        "month": rng.choice(MONTHS),
+        "year": rng.randint(2015, 2026),
+        "day": rng.randint(1, 28),
+        "food": food,
+        "food2": food2,
+        "allergen": rng.choice(ALLERGENS),
+        "hobby": rng.choice(HOBBIES),
+        "weekday": rng.choice(WEEKDAYS),
+        "gift": rng.choice(GIFTS),
+        "drink": rng.choice(DRINKS),
+        "job": rng.choice(JOBS),
+        "company": rng.choice(COMPANIES),
+        "cname": rng.choice(ZH_NAMES),
+        "ccity": rng.choice(ZH_CITIES),
+        "mon": rng.randint(1, 12),
+        "cfood": cfood,
+        "cfood2": cfood2,
+        "callergen": rng.choice(ZH_ALLERGENS),
+        "cgift": rng.choice(ZH_GIFTS),
+        "cdrink": rng.choice(ZH_DRINKS),
+        "ccompany": rng.choice(ZH_COMPANIES),
+        "cjob": rng.choice(ZH_JOBS),
+        "chobby": rng.choice(ZH_HOBBIES),
     }
 
 
@@ -190,7 +304,10 @@ def contention(rounds: int, queries: int) -> list[dict[str, Any]]:
                     env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
                     env.update(extra)
                     out = subprocess.run(
-                        [sys.executable, "-c", _EMBED_PROBE, str(queries)], env=env, capture_output=True, text=True,
+                        [sys.executable, "-c", _EMBED_PROBE, str(queries)],
+                        env=env,
+                        capture_output=True,
+                        text=True,
                         check=True,
                     )
                     results.setdefault((load, label), []).append(float(out.stdout.strip().splitlines()[-1]))
@@ -199,7 +316,12 @@ def contention(rounds: int, queries: int) -> list[dict[str, Any]]:
                     hog.kill()
                     hog.wait()
     return [
-        {"load": load, "threads": label, "embed_query_p50_ms": round(percentile(v, 50), 1), "runs_ms": [round(x, 1) for x in v]}
+        {
+            "load": load,
+            "threads": label,
+            "embed_query_p50_ms": round(percentile(v, 50), 1),
+            "runs_ms": [round(x, 1) for x in v],
+        }
         for (load, label), v in results.items()
     ]
 
@@ -304,21 +426,37 @@ def main(argv: "list[str] | None" = None) -> int:
     for entry in per_size:
         s = entry["search"]
         rows.append(
-            [entry["size"], *(f"{s[c]['p50_ms']:.0f} / {s[c]['p95_ms']:.0f}" for c in cases),
-             f"{entry['search_after_optimize']['p50_ms']:.0f} / {entry['search_after_optimize']['p95_ms']:.0f}",
-             f"{entry['embed_query']['p50_ms']:.0f}", f"{entry['add_memories']['p50_ms']:.0f} / {entry['add_memories']['p95_ms']:.0f}",
-             entry["load_memories_per_s"], entry["rss_mib"]]
+            [
+                entry["size"],
+                *(f"{s[c]['p50_ms']:.0f} / {s[c]['p95_ms']:.0f}" for c in cases),
+                f"{entry['search_after_optimize']['p50_ms']:.0f} / {entry['search_after_optimize']['p95_ms']:.0f}",
+                f"{entry['embed_query']['p50_ms']:.0f}",
+                f"{entry['add_memories']['p50_ms']:.0f} / {entry['add_memories']['p95_ms']:.0f}",
+                entry["load_memories_per_s"],
+                entry["rss_mib"],
+            ]
         )
-    print(md_table(
-        ["memories", *(f"search {c} p50/p95 ms" for c in cases), "search no filter, after optimize() p50/p95 ms",
-         "embed_query p50 ms", "add_memories p50/p95 ms",
-         "import memories/s", "RSS MiB"],
-        rows,
-    ))
-    print("\n" + md_table(
-        ["memories", "fragments after import", "optimize() s"],
-        [[e["size"], e["fragments_after_import"], e["optimize_s"]] for e in per_size],
-    ))
+    print(
+        md_table(
+            [
+                "memories",
+                *(f"search {c} p50/p95 ms" for c in cases),
+                "search no filter, after optimize() p50/p95 ms",
+                "embed_query p50 ms",
+                "add_memories p50/p95 ms",
+                "import memories/s",
+                "RSS MiB",
+            ],
+            rows,
+        )
+    )
+    print(
+        "\n"
+        + md_table(
+            ["memories", "fragments after import", "optimize() s"],
+            [[e["size"], e["fragments_after_import"], e["optimize_s"]] for e in per_size],
+        )
+    )
     print(f"\nRSS: {rss_start} MiB at start, {rss_warm} MiB after warm-up (model + DB), warm-up {warm_s:.2f}s")
 
     cont = None
@@ -326,8 +464,12 @@ def main(argv: "list[str] | None" = None) -> int:
         log("[contention] timing embed_query in subprocesses")
         cont = contention(rounds=3, queries=30)
         print("\nembed_query in a fresh process (median of 3 runs of 30 queries' medians)\n")
-        print(md_table(["other load on the machine", "OpenMP threads", "embed_query p50 ms"],
-                       [[c["load"], c["threads"], c["embed_query_p50_ms"]] for c in cont]))
+        print(
+            md_table(
+                ["other load on the machine", "OpenMP threads", "embed_query p50 ms"],
+                [[c["load"], c["threads"], c["embed_query_p50_ms"]] for c in cont],
+            )
+        )
     print()
     emit_json(
         "latency",

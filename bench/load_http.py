@@ -34,11 +34,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit_json, loadavg, log, machine, md_table, percentile  # noqa: E402
 
 TOPICS_EN = [
-    "likes {x} music", "has a cat named {x}", "is learning {x}", "works on the {x} project",
-    "prefers {x} tea", "visited {x} last spring", "is allergic to {x}", "plays {x} on weekends",
+    "likes {x} music",
+    "has a cat named {x}",
+    "is learning {x}",
+    "works on the {x} project",
+    "prefers {x} tea",
+    "visited {x} last spring",
+    "is allergic to {x}",
+    "plays {x} on weekends",
 ]
 TOPICS_ZH = ["喜欢听{x}音乐", "养了一只叫{x}的猫", "正在学习{x}", "负责{x}项目", "喜欢喝{x}茶", "去年春天去了{x}"]
-WORDS = ["jazz", "Max", "Rust", "Atlas", "green", "Kyoto", "peanuts", "chess", "爵士", "小白", "日语", "北极星", "龙井", "杭州"]
+WORDS = [
+    "jazz",
+    "Max",
+    "Rust",
+    "Atlas",
+    "green",
+    "Kyoto",
+    "peanuts",
+    "chess",
+    "爵士",
+    "小白",
+    "日语",
+    "北极星",
+    "龙井",
+    "杭州",
+]
 
 
 def _free_port() -> int:
@@ -49,11 +70,16 @@ def _free_port() -> int:
 
 def _env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEM_MCP_", "ANTHROPIC_"))}
-    env.update({
-        "MEM_MCP_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "LANCE_LOG": "error",
-        "MEM_MCP_RATE_LIMIT_PER_MINUTE": "0", "MEM_MCP_RATE_LIMIT_ADD_PER_MINUTE": "0",
-        "MEM_MCP_RATE_LIMIT_SEARCH_PER_MINUTE": "0",
-    })
+    env.update(
+        {
+            "MEM_MCP_DATA_DIR": str(data),
+            "HF_HUB_OFFLINE": "1",
+            "LANCE_LOG": "error",
+            "MEM_MCP_RATE_LIMIT_PER_MINUTE": "0",
+            "MEM_MCP_RATE_LIMIT_ADD_PER_MINUTE": "0",
+            "MEM_MCP_RATE_LIMIT_SEARCH_PER_MINUTE": "0",
+        }
+    )
     return env
 
 
@@ -84,7 +110,8 @@ async def _client(
     foreign = 0
     async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
         async with Client(
-            streamable_http_client(url, http_client=http), mode="legacy",
+            streamable_http_client(url, http_client=http),
+            mode="legacy",
             client_info=Implementation(name=f"load-{idx}", version="1"),
         ) as client:
             n = attempts = 0
@@ -106,7 +133,11 @@ async def _client(
                 elif op == "add":
                     acked.append(res.structured_content["events"][0]["memory_id"])
                 else:
-                    foreign += sum(1 for h in res.structured_content["results"] if f"(c{idx}-" not in h["text"] and f"（c{idx}-" not in h["text"])
+                    foreign += sum(
+                        1
+                        for h in res.structured_content["results"]
+                        if f"(c{idx}-" not in h["text"] and f"（c{idx}-" not in h["text"]
+                    )
                 n += 1
     out[idx] = {"lat": lat, "errors": errors, "acked": acked, "foreign_hits": foreign}
 
@@ -141,12 +172,17 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="mem-mcp-load-")) / "data"
     env = _env(data)
     tenants = {i: f"tenant-{i}" for i in range(args.clients)}
-    tokens = {i: json.loads(_cli("token", "create", "--tenant", t, "--role", "write", "--json", env=env))["token"]
-              for i, t in tenants.items()}
+    tokens = {
+        i: json.loads(_cli("token", "create", "--tenant", t, "--role", "write", "--json", env=env))["token"]
+        for i, t in tenants.items()
+    }
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mem_mcp", "serve", "--transport", "streamable-http", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         import httpx2
@@ -187,11 +223,17 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         for op, v in lat.items()
     }
     return {
-        "clients": args.clients, "ops_per_client": args.ops, "seconds": round(elapsed, 1),
+        "clients": args.clients,
+        "ops_per_client": args.ops,
+        "seconds": round(elapsed, 1),
         "search_ratio": args.search_ratio,
-        "ops": total_ops, "ops_per_s": round(total_ops / elapsed, 1), "latency": stats,
-        "errors": len(errors), "error_samples": errors[:5],
-        "foreign_hits": sum(r["foreign_hits"] for r in out.values()), **verify,
+        "ops": total_ops,
+        "ops_per_s": round(total_ops / elapsed, 1),
+        "latency": stats,
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "foreign_hits": sum(r["foreign_hits"] for r in out.values()),
+        **verify,
     }
 
 

@@ -1,4 +1,4 @@
-"""LoCoMo turn retrieval: does search_memories find the dialogue turns a question's answer is in?
+r"""LoCoMo turn retrieval: does search_memories find the dialogue turns a question's answer is in?
 
 Every turn of each LoCoMo conversation is loaded as one memory, rendered as
 ``"(<session date>) <speaker>: <text>"`` plus ``" [image: <blip caption>]"`` for a shared image, with
@@ -118,7 +118,12 @@ def memory_records(sample_id: str, turns: list[dict[str, Any]]) -> list[dict[str
     return [
         {
             "id": f"mem_{sample_id}_{t['dia_id'].replace(':', '_')}",
-            "scope": {"app_id": "locomo", "tenant_id": sample_id, "agent_id": "locomo", "run_id": f"session_{t['session']}"},
+            "scope": {
+                "app_id": "locomo",
+                "tenant_id": sample_id,
+                "agent_id": "locomo",
+                "run_id": f"session_{t['session']}",
+            },
             "text": t["text"],
             "type": "episodic",
             "metadata": {"dia_id": t["dia_id"], "session": t["session"]},
@@ -147,7 +152,7 @@ def questions(sample: dict[str, Any], dia_ids: set[str]) -> tuple[list[dict[str,
 
 
 class BM25:
-    """Plain Okapi BM25 (Robertson/Lucene idf), lower-cased ``\w+`` tokens, nothing else."""
+    r"""Plain Okapi BM25 (Robertson/Lucene idf), lower-cased ``\w+`` tokens, nothing else."""
 
     def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
@@ -183,7 +188,9 @@ def metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     if not rows:
         return out
     for k in (1, 5, 10):
-        out[f"recall@{k}"] = round(float(np.mean([len(set(r["ranked"][:k]) & set(r["evidence"])) / len(r["evidence"]) for r in rows])), 4)
+        out[f"recall@{k}"] = round(
+            float(np.mean([len(set(r["ranked"][:k]) & set(r["evidence"])) / len(r["evidence"]) for r in rows])), 4
+        )
     out["hit@10"] = round(float(np.mean([1.0 if set(r["ranked"][:10]) & set(r["evidence"]) else 0.0 for r in rows])), 4)
     ndcg = []
     for r in rows:
@@ -273,11 +280,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--modes", default=",".join(ALL_MODES), help=f"comma list of {ALL_MODES}")
     ap.add_argument("--doc-cache", type=Path, default=None, help="npz file of turn vectors, reused across runs")
     ap.add_argument(
-        "--share-query-embedding", action=argparse.BooleanOptionalAction, default=True,
+        "--share-query-embedding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="embed each question once and reuse it across modes (the first mode's latency includes it)",
     )
     ap.add_argument(
-        "--what-if", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
         help="an extra hybrid mode with module attributes of mem_mcp.retrieval replaced for its searches "
         "(Python literals), e.g. --what-if 'SEMANTIC_WEIGHT=0.5,KEYWORD_WEIGHT=0.5'; repeatable",
     )
@@ -302,8 +314,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = machine()
     started = time.perf_counter()
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-locomo-")
-    settings = Settings(data_dir=Path(tmp.name), _env_file=None,
-                        **({"embedding_model": args.embedding_model} if args.embedding_model else {}))
+    settings = Settings(
+        data_dir=Path(tmp.name),
+        _env_file=None,
+        **({"embedding_model": args.embedding_model} if args.embedding_model else {}),
+    )
     all_turns = {s["sample_id"]: sample_turns(s) for s in data}
     cache = None
     if args.doc_cache:
@@ -364,7 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         setattr(retrieval, k, v)
                     try:
                         res = svc.search_memories(
-                            query=q["question"], scope=scope, top_k=TOP_K,
+                            query=q["question"],
+                            scope=scope,
+                            top_k=TOP_K,
                             mode="hybrid" if mode in what_if else mode,
                         )
                     finally:
@@ -392,14 +409,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[mode] = entry
 
     cols = ["recall@1", "recall@5", "recall@10", "hit@10", "ndcg@10"]
-    print(f"\nLoCoMo turn retrieval: {len(data)} conversations, {n_mem} memories, {n_questions} questions "
-          f"(categories 1-4); {emb.name}\n")
+    print(
+        f"\nLoCoMo turn retrieval: {len(data)} conversations, {n_mem} memories, {n_questions} questions "
+        f"(categories 1-4); {emb.name}\n"
+    )
     for split in ("all", *SPLITS):
         rows_md = []
         for mode in modes:
             r = results[mode][split]
             lat = results[mode]["latency"] or {}
-            rows_md.append([mode, r.get("n", 0), *(r.get(c, "-") for c in cols), lat.get("p50_ms", "-"), lat.get("p95_ms", "-")])
+            rows_md.append(
+                [mode, r.get("n", 0), *(r.get(c, "-") for c in cols), lat.get("p50_ms", "-"), lat.get("p95_ms", "-")]
+            )
         if split == "all" and args.samples is None and args.limit_questions is None:
             for name, value in REFERENCE.items():
                 rows_md.append([name, "", "", "", value, "", "", "", ""])
@@ -410,21 +431,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         cat_rows = []
         for cat, name in CATEGORIES.items():
             n = results[modes[0]][key][name].get("n", 0)
-            cat_rows.append([f"{cat} {name}", n, *(
-                f"{results[m][key][name].get('recall@10', float('nan')):.3f} / {results[m][key][name].get('ndcg@10', float('nan')):.3f}"
-                for m in modes)])
+            cat_rows.append(
+                [
+                    f"{cat} {name}",
+                    n,
+                    *(
+                        f"{results[m][key][name].get('recall@10', float('nan')):.3f} / {results[m][key][name].get('ndcg@10', float('nan')):.3f}"
+                        for m in modes
+                    ),
+                ]
+            )
         print(f"**R@10 / nDCG@10 by category ({title})**\n")
         print(md_table(["category", "questions", *modes], cat_rows))
         print()
     if shared.enabled and len([m for m in modes if m not in ("keyword", "bm25")]) > 1:
-        print(f"(Each question is embedded once, by the first embedding mode ({modes[0]}); the latency of the "
-              "later modes leaves the query embedding out.)\n")
+        print(
+            f"(Each question is embedded once, by the first embedding mode ({modes[0]}); the latency of the "
+            "later modes leaves the query embedding out.)\n"
+        )
     cached = bool(cache is not None and shared.cache_hits)
     ingest_rate = n_mem / ingest_s if ingest_s else float("nan")
-    print(f"Load: {n_mem} memories in {ingest_s:.1f} s ({'vectors from the cache' if cached else f'{ingest_rate:.0f}/s'}); "
-          f"RSS after load {rss_after_load} MiB; warm-up {warm_s:.2f} s; wall {time.perf_counter() - started:.0f} s")
+    print(
+        f"Load: {n_mem} memories in {ingest_s:.1f} s ({'vectors from the cache' if cached else f'{ingest_rate:.0f}/s'}); "
+        f"RSS after load {rss_after_load} MiB; warm-up {warm_s:.2f} s; wall {time.perf_counter() - started:.0f} s"
+    )
     if skipped_ids or skipped_questions:
-        print(f"\nEvidence ids not found (skipped): {skipped_ids}; questions left without evidence: {skipped_questions}")
+        print(
+            f"\nEvidence ids not found (skipped): {skipped_ids}; questions left without evidence: {skipped_questions}"
+        )
     print()
     emit_json(
         "locomo_retrieval",

@@ -27,9 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "extraction" / "offline"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit_json, md_table  # noqa: E402
-from offline_heldout_cases import HELDOUT_CASES  # noqa: E402
 from test_offline import CASES, _run  # noqa: E402
+
+from offline_heldout_cases import HELDOUT_CASES  # noqa: E402
+
+from _common import emit_json, md_table  # noqa: E402
 
 TABLES = ("development", "held-out")
 
@@ -55,8 +57,13 @@ def _lang(messages: list[tuple[str, str]]) -> str:
 def development_cases() -> list[Scored]:
     return [
         Scored(
-            c.id, _lang(c.messages), c.messages, c.strategies, c.created_at,
-            [(e, False) for e in dict.fromkeys([*c.must, *(x.contains for x in c.expect)])], list(c.must_not),
+            c.id,
+            _lang(c.messages),
+            c.messages,
+            c.strategies,
+            c.created_at,
+            [(e, False) for e in dict.fromkeys([*c.must, *(x.contains for x in c.expect)])],
+            list(c.must_not),
         )
         for c in CASES
     ]
@@ -65,7 +72,11 @@ def development_cases() -> list[Scored]:
 def heldout_cases() -> list[Scored]:
     return [
         Scored(
-            c.id, c.lang, c.messages, c.strategies, c.created_at,
+            c.id,
+            c.lang,
+            c.messages,
+            c.strategies,
+            c.created_at,
             [*((e, False) for e in dict.fromkeys(c.must)), *((e, True) for e in dict.fromkeys(c.retract))],
             list(c.must_not),
         )
@@ -86,7 +97,8 @@ def score(cases: list[Scored]) -> dict:
 
         found = [e for e in case.expected if any(matches(e, c) for c in candidates)]
         correct = [
-            c for c in candidates
+            c
+            for c in candidates
             if any(matches(e, c) for e in case.expected) and not any(bad in c.text for bad in case.must_not)
         ]
         for key in (case.lang, "all"):
@@ -98,11 +110,13 @@ def score(cases: list[Scored]) -> dict:
             row[4] += len(correct)
         misses += [
             f"{case.id}: missed {text!r}" + (" (as a retraction)" if must_retract else "")
-            for text, must_retract in case.expected if (text, must_retract) not in found
+            for text, must_retract in case.expected
+            if (text, must_retract) not in found
         ]
         misses += [
             f"{case.id}: wrong {c.text!r}" + (" (retracts)" if c.retracts else "")
-            for c in candidates if not any(c is ok for ok in correct)
+            for c in candidates
+            if not any(c is ok for ok in correct)
         ]
     out: dict = {}
     for key in ("zh", "en", "all"):
@@ -129,9 +143,17 @@ def main(argv: list[str] | None = None) -> None:
     loaders = {"development": development_cases, "held-out": heldout_cases}
     results = {name: score(loaders[name]()) for name in tables}
     rows = [
-        [name, key, r[key]["cases"], r[key]["expected"], r[key]["candidates"],
-         round(r[key]["precision"], 3), round(r[key]["recall"], 3)]
-        for name, r in results.items() for key in ("zh", "en", "all")
+        [
+            name,
+            key,
+            r[key]["cases"],
+            r[key]["expected"],
+            r[key]["candidates"],
+            round(r[key]["precision"], 3),
+            round(r[key]["recall"], 3),
+        ]
+        for name, r in results.items()
+        for key in ("zh", "en", "all")
     ]
     print(md_table(["table", "language", "cases", "expected items", "candidates", "precision", "recall"], rows))
     for name, r in results.items():

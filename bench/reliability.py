@@ -145,11 +145,36 @@ def child_writer(args: argparse.Namespace) -> None:
     svc.close()
 
 
-def _spawn_writer(data: Path, seed: int, seconds: float, threads: int, ids: Path | None,
-                  update_share: float, same_share: float, same_texts: int) -> subprocess.Popen[str]:
-    cmd = [sys.executable, __file__, "--child", "writer", "--data", str(data), "--seed", str(seed),
-           "--seconds", str(seconds), "--threads", str(threads), "--update-share", str(update_share),
-           "--same-share", str(same_share), "--same-texts", str(same_texts)]
+def _spawn_writer(
+    data: Path,
+    seed: int,
+    seconds: float,
+    threads: int,
+    ids: Path | None,
+    update_share: float,
+    same_share: float,
+    same_texts: int,
+) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "writer",
+        "--data",
+        str(data),
+        "--seed",
+        str(seed),
+        "--seconds",
+        str(seconds),
+        "--threads",
+        str(threads),
+        "--update-share",
+        str(update_share),
+        "--same-share",
+        str(same_share),
+        "--same-texts",
+        str(same_texts),
+    ]
     if ids is not None:
         cmd += ["--ids", str(ids)]
     env = {**os.environ, "LANCE_LOG": "error", "HF_HUB_OFFLINE": "1"}
@@ -224,8 +249,10 @@ def _verify(data: Path, acks: list[dict[str, Any]], seeded: Sequence[str] = ()) 
 def _seed(data: Path, n: int) -> tuple[list[str], Path]:
     svc = _service(data)
     try:
-        ids = [svc.add_memories(text=f"The user seed memory {k} starts here", scope=SCOPE).events[0].memory_id
-               for k in range(n)]
+        ids = [
+            svc.add_memories(text=f"The user seed memory {k} starts here", scope=SCOPE).events[0].memory_id
+            for k in range(n)
+        ]
     finally:
         svc.close()
     path = data.parent / "ids.json"
@@ -337,9 +364,14 @@ def part_races(root: Path, trials: int) -> dict[str, Any]:
     finally:
         svc.close()
     return {
-        "trials": trials, "update_lost_trials": lost_trials, "update_versions_acked_twice": acked_twice,
-        "update_multi_active": multi_active, "update_conflicts": conflicts, "update_untyped": untyped,
-        "same_text_dup_trials": dup_trials, "seq_dup_trials": seq_trials,
+        "trials": trials,
+        "update_lost_trials": lost_trials,
+        "update_versions_acked_twice": acked_twice,
+        "update_multi_active": multi_active,
+        "update_conflicts": conflicts,
+        "update_untyped": untyped,
+        "same_text_dup_trials": dup_trials,
+        "seq_dup_trials": seq_trials,
     }
 
 
@@ -412,14 +444,21 @@ def part_growth(root: Path, writes: int) -> dict[str, Any]:
     active = stats.memories_active
     svc.close()
     disk = _dir_bytes(data)
-    req_manifests = len(list((data / "requests.lance" / "_versions").glob("*"))) if (data / "requests.lance").exists() else -1
+    req_manifests = (
+        len(list((data / "requests.lance" / "_versions").glob("*"))) if (data / "requests.lance").exists() else -1
+    )
     return {
-        "writes": writes, "seconds": round(elapsed, 1), "writes_per_s": round(writes / elapsed, 1),
-        "rss_start_mib": samples[0][1], "rss_end_mib": samples[-1][1],
+        "writes": writes,
+        "seconds": round(elapsed, 1),
+        "writes_per_s": round(writes / elapsed, 1),
+        "rss_start_mib": samples[0][1],
+        "rss_end_mib": samples[-1][1],
         "rss_slope_second_half_kib_per_write": round(slope_kib, 1),
-        "rss_samples": samples, "maintenance": how,
+        "rss_samples": samples,
+        "maintenance": how,
         "disk_bytes_before_maintenance_per_memory": round(before_disk / max(1, active)),
-        "disk_bytes_per_memory": round(disk / max(1, active)), "memories": active,
+        "disk_bytes_per_memory": round(disk / max(1, active)),
+        "memories": active,
         "request_log_manifests": req_manifests,
     }
 
@@ -432,11 +471,16 @@ def _free_port() -> int:
 
 def _http_env(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEM_MCP_", "ANTHROPIC_"))}
-    env.update({
-        "MEM_MCP_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "LANCE_LOG": "error",
-        "MEM_MCP_RATE_LIMIT_PER_MINUTE": "0", "MEM_MCP_RATE_LIMIT_ADD_PER_MINUTE": "0",
-        "MEM_MCP_RATE_LIMIT_SEARCH_PER_MINUTE": "0",
-    })
+    env.update(
+        {
+            "MEM_MCP_DATA_DIR": str(data),
+            "HF_HUB_OFFLINE": "1",
+            "LANCE_LOG": "error",
+            "MEM_MCP_RATE_LIMIT_PER_MINUTE": "0",
+            "MEM_MCP_RATE_LIMIT_ADD_PER_MINUTE": "0",
+            "MEM_MCP_RATE_LIMIT_SEARCH_PER_MINUTE": "0",
+        }
+    )
     return env
 
 
@@ -450,8 +494,12 @@ def _proc_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "abuse", "version": "1"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "abuse", "version": "1"}},
+}
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -461,6 +509,7 @@ async def _open_sessions(url: str, token: str, seconds: float, conc: int) -> Cou
     statuses: Counter = Counter()
     deadline = time.monotonic() + seconds
     async with httpx2.AsyncClient(timeout=30) as http:
+
         async def one() -> None:
             while time.monotonic() < deadline:
                 try:
@@ -516,9 +565,14 @@ async def _saturate_and_probe(url: str, health: str, tokens: list[str], seconds:
                 await asyncio.sleep(0.05)
 
     await asyncio.gather(probe(), *(client(i) for i in range(clients)))
-    return {"healthz_n": len(lat), "healthz_p50_ms": round(percentile(lat, 50), 1),
-            "healthz_p99_ms": round(percentile(lat, 99), 1), "healthz_max_ms": round(max(lat), 1) if lat else None,
-            "healthz_bad": dict(bad), "tool_calls": dict(calls)}
+    return {
+        "healthz_n": len(lat),
+        "healthz_p50_ms": round(percentile(lat, 50), 1),
+        "healthz_p99_ms": round(percentile(lat, 99), 1),
+        "healthz_max_ms": round(max(lat), 1) if lat else None,
+        "healthz_bad": dict(bad),
+        "tool_calls": dict(calls),
+    }
 
 
 def part_http(root: Path, session_seconds: float, saturate_seconds: float, clients: int) -> dict[str, Any]:
@@ -528,15 +582,19 @@ def part_http(root: Path, session_seconds: float, saturate_seconds: float, clien
     env = _http_env(data)
 
     def cli(*a: str) -> str:
-        return subprocess.run([sys.executable, "-m", "mem_mcp", *a], env=env, capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "mem_mcp", *a], env=env, capture_output=True, text=True, check=True
+        ).stdout
 
     abuser = json.loads(cli("token", "create", "--tenant", "abuser", "--role", "write", "--json"))["token"]
     victim = json.loads(cli("token", "create", "--tenant", "victim", "--role", "write", "--json"))["token"]
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mem_mcp", "serve", "--transport", "streamable-http", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     url, health = f"http://127.0.0.1:{port}/mcp", f"http://127.0.0.1:{port}/healthz"
     try:
@@ -561,10 +619,15 @@ def part_http(root: Path, session_seconds: float, saturate_seconds: float, clien
         except subprocess.TimeoutExpired:
             proc.kill()
     return {
-        "session_seconds": session_seconds, "abuser_sessions_opened": statuses.get(200, 0),
-        "abuser_statuses": {str(k): v for k, v in statuses.items()}, "victim_initialize_status": victim_status,
-        "server_rss_before_mib": rss_before, "server_rss_after_sessions_mib": rss_after,
-        "saturate_seconds": saturate_seconds, "saturating_clients": clients, **sat,
+        "session_seconds": session_seconds,
+        "abuser_sessions_opened": statuses.get(200, 0),
+        "abuser_statuses": {str(k): v for k, v in statuses.items()},
+        "victim_initialize_status": victim_status,
+        "server_rss_before_mib": rss_before,
+        "server_rss_after_sessions_mib": rss_after,
+        "saturate_seconds": saturate_seconds,
+        "saturating_clients": clients,
+        **sat,
     }
 
 
@@ -575,41 +638,85 @@ def _table(results: dict[str, Any]) -> str:
     rows: list[list[Any]] = []
     if "kills" in results:
         k = results["kills"]
-        rows.append(["kill -9 during adds and updates", f"{k['kills']} kills, {k['acked']} acked writes",
-                     f"{k['lost']} lost, {k['corrupt_opens']} corrupt opens"])
+        rows.append(
+            [
+                "kill -9 during adds and updates",
+                f"{k['kills']} kills, {k['acked']} acked writes",
+                f"{k['lost']} lost, {k['corrupt_opens']} corrupt opens",
+            ]
+        )
     if "races" in results:
         r = results["races"]
-        rows.append(["3 threads update one memory", f"{r['trials']} trials",
-                     f"lost update in {r['update_lost_trials']}/{r['trials']}, {r['update_versions_acked_twice']} versions "
-                     f"acked twice, {r['update_multi_active']} multi-active, {r['update_conflicts']} CONFLICT, "
-                     f"{r['update_untyped']} untyped"])
-        rows.append(["4 threads add the same text", f"{r['trials']} trials",
-                     f"duplicate ADD in {r['same_text_dup_trials']}/{r['trials']}"])
-        rows.append(["4 concurrent message adds to one run", f"{r['trials']} trials",
-                     f"duplicate seq in {r['seq_dup_trials']}/{r['trials']}"])
+        rows.append(
+            [
+                "3 threads update one memory",
+                f"{r['trials']} trials",
+                f"lost update in {r['update_lost_trials']}/{r['trials']}, {r['update_versions_acked_twice']} versions "
+                f"acked twice, {r['update_multi_active']} multi-active, {r['update_conflicts']} CONFLICT, "
+                f"{r['update_untyped']} untyped",
+            ]
+        )
+        rows.append(
+            [
+                "4 threads add the same text",
+                f"{r['trials']} trials",
+                f"duplicate ADD in {r['same_text_dup_trials']}/{r['trials']}",
+            ]
+        )
+        rows.append(
+            [
+                "4 concurrent message adds to one run",
+                f"{r['trials']} trials",
+                f"duplicate seq in {r['seq_dup_trials']}/{r['trials']}",
+            ]
+        )
     if "writers" in results:
         w = results["writers"]
-        rows.append([f"{w['processes']} processes x {w['threads']} threads on one data dir, {w['seconds']:.0f} s",
-                     f"{w['acked']} acked ({w['acked_updates']} updates)",
-                     f"{w['lost']} lost, {w['versions_acked_twice']} versions acked twice, {w['multi_active']} "
-                     f"multi-active, {w['duplicate_adds']} duplicate ADDs, {w['conflicts']} CONFLICT, "
-                     f"{w['other_errors']} other errors"])
+        rows.append(
+            [
+                f"{w['processes']} processes x {w['threads']} threads on one data dir, {w['seconds']:.0f} s",
+                f"{w['acked']} acked ({w['acked_updates']} updates)",
+                f"{w['lost']} lost, {w['versions_acked_twice']} versions acked twice, {w['multi_active']} "
+                f"multi-active, {w['duplicate_adds']} duplicate ADDs, {w['conflicts']} CONFLICT, "
+                f"{w['other_errors']} other errors",
+            ]
+        )
     if "growth" in results:
         g = results["growth"]
-        rows.append([f"{g['writes']} text writes, one process, default model", f"{g['writes_per_s']} writes/s",
-                     f"RSS {g['rss_start_mib']:.0f} -> {g['rss_end_mib']:.0f} MiB, second half "
-                     f"{g['rss_slope_second_half_kib_per_write']} KiB/write"])
-        rows.append(["disk after maintenance", f"{g['memories']} memories ({g['maintenance']})",
-                     f"{g['disk_bytes_per_memory']} B/memory (before: {g['disk_bytes_before_maintenance_per_memory']}), "
-                     f"request log {g['request_log_manifests']} manifests"])
+        rows.append(
+            [
+                f"{g['writes']} text writes, one process, default model",
+                f"{g['writes_per_s']} writes/s",
+                f"RSS {g['rss_start_mib']:.0f} -> {g['rss_end_mib']:.0f} MiB, second half "
+                f"{g['rss_slope_second_half_kib_per_write']} KiB/write",
+            ]
+        )
+        rows.append(
+            [
+                "disk after maintenance",
+                f"{g['memories']} memories ({g['maintenance']})",
+                f"{g['disk_bytes_per_memory']} B/memory (before: {g['disk_bytes_before_maintenance_per_memory']}), "
+                f"request log {g['request_log_manifests']} manifests",
+            ]
+        )
     if "http" in results:
         h = results["http"]
-        rows.append([f"one token opening sessions for {h['session_seconds']:.0f} s", f"{sum(h['abuser_statuses'].values())} initialize",
-                     f"{h['abuser_sessions_opened']} sessions opened, statuses {h['abuser_statuses']}; other tenant's "
-                     f"initialize -> {h['victim_initialize_status']}; RSS {h['server_rss_before_mib']:.0f} -> "
-                     f"{h['server_rss_after_sessions_mib']:.0f} MiB"])
-        rows.append([f"/healthz with {h['saturating_clients']} clients saturating", f"{h['healthz_n']} probes",
-                     f"p50 {h['healthz_p50_ms']} ms, p99 {h['healthz_p99_ms']} ms, max {h['healthz_max_ms']} ms"])
+        rows.append(
+            [
+                f"one token opening sessions for {h['session_seconds']:.0f} s",
+                f"{sum(h['abuser_statuses'].values())} initialize",
+                f"{h['abuser_sessions_opened']} sessions opened, statuses {h['abuser_statuses']}; other tenant's "
+                f"initialize -> {h['victim_initialize_status']}; RSS {h['server_rss_before_mib']:.0f} -> "
+                f"{h['server_rss_after_sessions_mib']:.0f} MiB",
+            ]
+        )
+        rows.append(
+            [
+                f"/healthz with {h['saturating_clients']} clients saturating",
+                f"{h['healthz_n']} probes",
+                f"p50 {h['healthz_p50_ms']} ms, p99 {h['healthz_p99_ms']} ms, max {h['healthz_max_ms']} ms",
+            ]
+        )
     return md_table(["test", "tried", "result"], rows)
 
 

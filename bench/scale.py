@@ -42,7 +42,6 @@ Ingestion is timed on a separate store: ``add_memories(text=...)`` one by one, `
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import sys
@@ -53,8 +52,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency import _slots, make_memory, make_queries  # noqa: E402
+
 from _common import emit_json, loadavg, log, machine, md_table, percentile, quiet_lance, rss_mib  # noqa: E402
-from latency import EN_NAMES, ZH_NAMES, _slots, make_memory, make_queries  # noqa: E402
 
 quiet_lance()
 
@@ -203,9 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import mem_mcp.storage.maintenance as store_mod
     from mem_mcp import MemoryService, Settings
+    from mem_mcp.models import Scope
     from mem_mcp.scope import SEGMENTS
     from mem_mcp.service.rows import memory_row as _memory_row
-    from mem_mcp.models import Scope
     from mem_mcp.storage.resident import RowMatch
 
     info = machine()
@@ -227,8 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bases = [base_text(rng, i, now) for i in range(n_real)]
     base_vectors, embed_rate = embed_bases(emb, [b["text"] for b in bases], args.vector_cache)
     lengths = sorted(len(b["text"]) for b in bases)
-    log(f"[bases] {n_real} texts, length p5/p50/p95 {percentile(lengths, 5):.0f}/{percentile(lengths, 50):.0f}/"
-        f"{percentile(lengths, 95):.0f} chars; embed rate {embed_rate}")
+    log(
+        f"[bases] {n_real} texts, length p5/p50/p95 {percentile(lengths, 5):.0f}/{percentile(lengths, 50):.0f}/"
+        f"{percentile(lengths, 95):.0f} chars; embed rate {embed_rate}"
+    )
 
     weights = tenant_weights(args.tenants)
     tenants = [f"tenant-{t:02d}" for t in range(args.tenants)]
@@ -239,8 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def record(i: int) -> dict[str, Any]:
         b = bases[i % n_real]
         tenant = rng.choices(tenants, weights)[0]
-        scope = Scope(app_id="bench", tenant_id=tenant, agent_id=rng.choice(SCOPE_AGENTS),
-                      run_id=f"run-{rng.randrange(RUNS_PER_TENANT)}")
+        scope = Scope(
+            app_id="bench",
+            tenant_id=tenant,
+            agent_id=rng.choice(SCOPE_AGENTS),
+            run_id=f"run-{rng.randrange(RUNS_PER_TENANT)}",
+        )
         if i < n_real:
             vec = base_vectors[i]
         else:
@@ -248,8 +254,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             vec = (vec / np.linalg.norm(vec)).astype(np.float32)
         ts = now - timedelta(days=rng.uniform(0, 730))
         return _memory_row(
-            f"mem_scale_{i}", 1, scope, variant(b["text"], i), vec, b["type"], b["metadata"], b["tags"], 1.0,
-            "active", [], ts, ts, ts, None, extractor="text",
+            f"mem_scale_{i}",
+            1,
+            scope,
+            variant(b["text"], i),
+            vec,
+            b["type"],
+            b["metadata"],
+            b["tags"],
+            1.0,
+            "active",
+            [],
+            ts,
+            ts,
+            ts,
+            None,
+            extractor="text",
         )
 
     per_size_queries = 2 * (len(CASES) * args.searches + 1) + 30 + 2 * args.ann_queries
@@ -264,7 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out
 
     one_year_ago = (now - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    cases = {**CASES, "tags $in + created_at $gte": {"filter": {"tags": {"$in": ["food", "travel"]}, "created_at": {"$gte": one_year_ago}}}}
+    cases = {
+        **CASES,
+        "tags $in + created_at $gte": {
+            "filter": {"tags": {"$in": ["food", "travel"]}, "created_at": {"$gte": one_year_ago}}
+        },
+    }
 
     loaded = 0
     per_size: list[dict[str, Any]] = []
@@ -283,8 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         loaded = size
         indexed = ("vector",) in {tuple(i.columns) for i in table.list_indices()}
         counts = {t: svc.db.count(table, f"tenant_id = '{t}'") for t in (big, median)}
-        log(f"[size {size}] written in {write_s:.1f}s, optimize {optimize_s:.1f}s (ANN index: {indexed}); "
-            f"tenants {counts}")
+        log(
+            f"[size {size}] written in {write_s:.1f}s, optimize {optimize_s:.1f}s (ANN index: {indexed}); "
+            f"tenants {counts}"
+        )
 
         # The first search of a tenant reads its vectors into memory in the background (searches take
         # the LanceDB path meanwhile): time that read, then measure the steady state.
@@ -356,8 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 qv = emb.embed_query(q)
                 exact = {keys[i] for i in np.argsort(-(mat @ qv))[:10]}
                 for exact_scan, nprobes, m, times, recalls in (
-                    (True, None, None, flat_t, flat_r), (False, None, None, ann_t, ann_r),
-                    (False, args.wide_nprobes, None, wide_t, wide_r), (False, None, match, res_t, res_r),
+                    (True, None, None, flat_t, flat_r),
+                    (False, None, None, ann_t, ann_r),
+                    (False, args.wide_nprobes, None, wide_t, wide_r),
+                    (False, None, match, res_t, res_r),
                 ):
                     t1 = time.perf_counter()
                     got = [
@@ -372,28 +401,48 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "rows": len(keys),
                 "flat": {**stats_ms(flat_t), "recall@10": round(float(np.mean(flat_r)), 4)},
                 "ann": {**stats_ms(ann_t), "recall@10": round(float(np.mean(ann_r)), 4)},
-                "ann_wide": {**stats_ms(wide_t), "recall@10": round(float(np.mean(wide_r)), 4), "nprobes": args.wide_nprobes},
-                "resident": {**stats_ms(res_t), "recall@10": round(float(np.mean(res_r)), 4),
-                             "resident": svc.db.resident.top(table.name, table.version, qv, match, 1) is not None},
+                "ann_wide": {
+                    **stats_ms(wide_t),
+                    "recall@10": round(float(np.mean(wide_r)), 4),
+                    "nprobes": args.wide_nprobes,
+                },
+                "resident": {
+                    **stats_ms(res_t),
+                    "recall@10": round(float(np.mean(res_r)), 4),
+                    "resident": svc.db.resident.top(table.name, table.version, qv, match, 1) is not None,
+                },
             }
         if not indexed:
             for idx in table.list_indices():
                 if tuple(idx.columns) == ("vector",):
                     table.drop_index(idx.name)
 
-        ab = compare_before_after(svc, root, table_name, (big, median), cases, next_queries, args.searches) if args.ab else None
+        ab = (
+            compare_before_after(svc, root, table_name, (big, median), cases, next_queries, args.searches)
+            if args.ab
+            else None
+        )
 
-        per_size.append({
-            "ab": ab, "resident_load_s": round(resident_load_s, 2),
-            "resident_mib": round(svc.db.resident.resident_bytes() / 2**20, 1),
-            "size": size, "write_s": round(write_s, 1), "optimize_s": round(optimize_s, 1), "ann_index_shipped": indexed,
-            "tenant_rows": counts, "search": search, "embed_query": stats_ms(emb_times),
-            "ops": {k: stats_ms(v) for k, v in ops.items()}, "ann": ann,
-            "ann_build_s": round(build_s, 1) if build_s is not None else None,
-            "disk_bytes_per_memory": round(dir_size(table_dir) / max(1, table.count_rows())),
-            "rss_mib": rss_mib(),
-            "server_rss_mib": server_rss(root / "data", big),
-        })
+        per_size.append(
+            {
+                "ab": ab,
+                "resident_load_s": round(resident_load_s, 2),
+                "resident_mib": round(svc.db.resident.resident_bytes() / 2**20, 1),
+                "size": size,
+                "write_s": round(write_s, 1),
+                "optimize_s": round(optimize_s, 1),
+                "ann_index_shipped": indexed,
+                "tenant_rows": counts,
+                "search": search,
+                "embed_query": stats_ms(emb_times),
+                "ops": {k: stats_ms(v) for k, v in ops.items()},
+                "ann": ann,
+                "ann_build_s": round(build_s, 1) if build_s is not None else None,
+                "disk_bytes_per_memory": round(dir_size(table_dir) / max(1, table.count_rows())),
+                "rss_mib": rss_mib(),
+                "server_rss_mib": server_rss(root / "data", big),
+            }
+        )
         log(f"[size {size}] done")
 
     # -- ingestion ----------------------------------------------------------------------------------
@@ -438,55 +487,134 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
 
     # -- report -------------------------------------------------------------------------------------
-    print(f"\nScale: {', '.join(f'{s:,}' for s in sizes)} memories, {args.tenants} tenants, {n_real:,} distinct "
-          f"embedded texts (+ variants, noise {args.noise}); ANN_INDEX_MIN_ROWS = {store_mod.ANN_INDEX_MIN_ROWS:,}\n")
+    print(
+        f"\nScale: {', '.join(f'{s:,}' for s in sizes)} memories, {args.tenants} tenants, {n_real:,} distinct "
+        f"embedded texts (+ variants, noise {args.noise}); ANN_INDEX_MIN_ROWS = {store_mod.ANN_INDEX_MIN_ROWS:,}\n"
+    )
     rows_md = []
     for e in per_size:
         for key, s in e["search"].items():
             rows_md.append([f"{e['size']:,}", key, s["p50_ms"], s["p95_ms"], s["p99_ms"], s.get("hits_p50", "")])
     print(md_table(["memories", "tenant | case", "p50 ms", "p95 ms", "p99 ms", "hits"], rows_md))
     print()
-    print(md_table(
-        ["memories", "embed_query p50", "get p50/p95", "update p50/p95", "delete p50/p95", "write s", "optimize s",
-         "disk B/memory", "server RSS MiB", "bench RSS MiB"],
-        [[f"{e['size']:,}", e["embed_query"]["p50_ms"],
-          *(f"{e['ops'][k]['p50_ms']:.0f} / {e['ops'][k]['p95_ms']:.0f}" for k in ("get_memory", "update_memory", "delete_memory")),
-          e["write_s"], e["optimize_s"], e["disk_bytes_per_memory"], e["server_rss_mib"], e["rss_mib"]] for e in per_size],
-    ))
+    print(
+        md_table(
+            [
+                "memories",
+                "embed_query p50",
+                "get p50/p95",
+                "update p50/p95",
+                "delete p50/p95",
+                "write s",
+                "optimize s",
+                "disk B/memory",
+                "server RSS MiB",
+                "bench RSS MiB",
+            ],
+            [
+                [
+                    f"{e['size']:,}",
+                    e["embed_query"]["p50_ms"],
+                    *(
+                        f"{e['ops'][k]['p50_ms']:.0f} / {e['ops'][k]['p95_ms']:.0f}"
+                        for k in ("get_memory", "update_memory", "delete_memory")
+                    ),
+                    e["write_s"],
+                    e["optimize_s"],
+                    e["disk_bytes_per_memory"],
+                    e["server_rss_mib"],
+                    e["rss_mib"],
+                ]
+                for e in per_size
+            ],
+        )
+    )
     print()
     ann_md = []
     for e in per_size:
         for tenant, a in e["ann"].items():
-            ann_md.append([f"{e['size']:,}", f"{tenant} ({a['rows']:,} rows)", a["flat"]["p50_ms"], a["flat"]["p95_ms"],
-                           a["ann"]["p50_ms"], a["ann"]["p95_ms"], a["ann"]["recall@10"],
-                           f"{a['ann_wide']['p50_ms']:.0f} / {a['ann_wide']['p95_ms']:.0f}", a["ann_wide"]["recall@10"],
-                           f"{a['resident']['p50_ms']:.1f} / {a['resident']['p95_ms']:.1f}", a["resident"]["recall@10"],
-                           e["ann_build_s"] or "(shipped)"])
-    print(md_table(["memories", "tenant", "flat p50", "flat p95", "IVF_HNSW_SQ p50", "p95", "ANN recall@10",
-                    f"nprobes {args.wide_nprobes} p50/p95", "its recall@10", "resident p50/p95", "its recall@10",
-                    "index build s"], ann_md))
+            ann_md.append(
+                [
+                    f"{e['size']:,}",
+                    f"{tenant} ({a['rows']:,} rows)",
+                    a["flat"]["p50_ms"],
+                    a["flat"]["p95_ms"],
+                    a["ann"]["p50_ms"],
+                    a["ann"]["p95_ms"],
+                    a["ann"]["recall@10"],
+                    f"{a['ann_wide']['p50_ms']:.0f} / {a['ann_wide']['p95_ms']:.0f}",
+                    a["ann_wide"]["recall@10"],
+                    f"{a['resident']['p50_ms']:.1f} / {a['resident']['p95_ms']:.1f}",
+                    a["resident"]["recall@10"],
+                    e["ann_build_s"] or "(shipped)",
+                ]
+            )
+    print(
+        md_table(
+            [
+                "memories",
+                "tenant",
+                "flat p50",
+                "flat p95",
+                "IVF_HNSW_SQ p50",
+                "p95",
+                "ANN recall@10",
+                f"nprobes {args.wide_nprobes} p50/p95",
+                "its recall@10",
+                "resident p50/p95",
+                "its recall@10",
+                "index build s",
+            ],
+            ann_md,
+        )
+    )
     print()
-    print(md_table(["memories", "resident MiB", "tenants' first read s"],
-                   [[f"{e['size']:,}", e["resident_mib"], e["resident_load_s"]] for e in per_size]))
+    print(
+        md_table(
+            ["memories", "resident MiB", "tenants' first read s"],
+            [[f"{e['size']:,}", e["resident_mib"], e["resident_load_s"]] for e in per_size],
+        )
+    )
     if args.ab:
-        print("\nBefore (B-tree scope indexes, no resident vectors) / after, same queries interleaved, embedding cached:\n")
+        print(
+            "\nBefore (B-tree scope indexes, no resident vectors) / after, same queries interleaved, embedding cached:\n"
+        )
         ab_md = []
         for e in per_size:
             for key, r in e["ab"].items():
-                ab_md.append([f"{e['size']:,}", key, f"{r['before']['p50_ms']:.1f} / {r['before']['p95_ms']:.1f}",
-                              f"{r['after']['p50_ms']:.1f} / {r['after']['p95_ms']:.1f}", r["ratio_p50"], r["same_top10"]])
-        print(md_table(["memories", "tenant | case", "before p50 / p95", "after p50 / p95", "before/after p50",
-                        "same top 10"], ab_md))
+                ab_md.append(
+                    [
+                        f"{e['size']:,}",
+                        key,
+                        f"{r['before']['p50_ms']:.1f} / {r['before']['p95_ms']:.1f}",
+                        f"{r['after']['p50_ms']:.1f} / {r['after']['p95_ms']:.1f}",
+                        r["ratio_p50"],
+                        r["same_top10"],
+                    ]
+                )
+        print(
+            md_table(
+                ["memories", "tenant | case", "before p50 / p95", "after p50 / p95", "before/after p50", "same top 10"],
+                ab_md,
+            )
+        )
     print()
     print(md_table(["ingestion", "memories/s"], [[k, v["per_s"]] for k, v in ingestion.items() if isinstance(v, dict)]))
     print(f"\nRSS {rss_start} MiB at start, {rss_warm} MiB after warm-up; wall {time.perf_counter() - started:.0f} s\n")
-    emit_json("scale", {
-        "machine": {**info, "loadavg_end": loadavg()},
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-        "ann_index_min_rows": store_mod.ANN_INDEX_MIN_ROWS,
-        "rss_start_mib": rss_start, "rss_after_warm_up_mib": rss_warm,
-        "sizes": per_size, "ingestion": ingestion, "wall_s": round(time.perf_counter() - started, 1),
-    }, args.out)
+    emit_json(
+        "scale",
+        {
+            "machine": {**info, "loadavg_end": loadavg()},
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "ann_index_min_rows": store_mod.ANN_INDEX_MIN_ROWS,
+            "rss_start_mib": rss_start,
+            "rss_after_warm_up_mib": rss_warm,
+            "sizes": per_size,
+            "ingestion": ingestion,
+            "wall_s": round(time.perf_counter() - started, 1),
+        },
+        args.out,
+    )
     for service in (svc, ingest_svc):
         service.close()  # writes the request log out before its directory goes
     tmp.cleanup()
@@ -497,8 +625,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def compare_before_after(
-    svc: Any, root: Path, table_name: str, tenants: Sequence[str], cases: dict[str, dict[str, Any]],
-    next_queries: Any, n: int,
+    svc: Any,
+    root: Path,
+    table_name: str,
+    tenants: Sequence[str],
+    cases: dict[str, dict[str, Any]],
+    next_queries: Any,
+    n: int,
 ) -> dict[str, Any]:
     """The search cases on this store and on a copy with the previous defaults, query by query."""
     from lancedb.index import BTree
@@ -509,7 +642,9 @@ def compare_before_after(
     shutil.rmtree(before_dir, ignore_errors=True)
     svc.db.wait_for_maintenance()
     shutil.copytree(root / "data", before_dir)
-    before = MemoryService(Settings(data_dir=before_dir, _env_file=None, resident_memories_mib=0), embedder=svc.embedder)
+    before = MemoryService(
+        Settings(data_dir=before_dir, _env_file=None, resident_memories_mib=0), embedder=svc.embedder
+    )
     _, btable, _ = before._table_of("default")
     for idx in btable.list_indices():
         if str(idx.index_type).lower() == "bitmap":
@@ -538,7 +673,9 @@ def compare_before_after(
                 same += ids["before"] == ids["after"]
             b, a = stats_ms(times["before"]), stats_ms(times["after"])
             out[f"{tenant} | {case}"] = {
-                "before": b, "after": a, "ratio_p50": round(b["p50_ms"] / max(a["p50_ms"], 1e-9), 2),
+                "before": b,
+                "after": a,
+                "ratio_p50": round(b["p50_ms"] / max(a["p50_ms"], 1e-9), 2),
                 "same_top10": f"{same}/{len(queries)}",
             }
     before.close()

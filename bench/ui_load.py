@@ -33,14 +33,21 @@ from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit_json, loadavg, log, machine, md_table, quiet_lance, summary_ms  # noqa: E402
 from latency import make_memory, make_queries  # noqa: E402
+
+from _common import emit_json, loadavg, log, machine, md_table, quiet_lance, summary_ms  # noqa: E402
 
 quiet_lance()
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -83,8 +90,13 @@ def start_console(data: Path) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MEM_MCP_", "ANTHROPIC_"))}
     env.update({"MEM_MCP_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"})
-    proc = subprocess.Popen([sys.executable, "-m", "mem_mcp", "ui", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mem_mcp", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -116,8 +128,10 @@ def time_browser(page: Any, url: str, paths: Sequence[str]) -> list[float]:
     out = []
     for path in paths:
         page.goto(f"{url}{path}", wait_until="load")
-        nav = page.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0]; "
-                            "return n.loadEventEnd - n.startTime; })()")
+        nav = page.evaluate(
+            "(() => { const n = performance.getEntriesByType('navigation')[0]; "
+            "return n.loadEventEnd - n.startTime; })()"
+        )
         out.append(nav / 1000.0)
     return out
 
@@ -150,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     qpos = [0]
 
     def distinct_searches(n: int) -> list[str]:
-        batch = queries[qpos[0]: qpos[0] + n]
+        batch = queries[qpos[0] : qpos[0] + n]
         qpos[0] += n
         return [f"/memories?q={quote(q)}" for q in batch]
 
@@ -174,8 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with sync_playwright() as pw:
                 context = pw.chromium.launch_persistent_context(
-                    tempfile.mkdtemp(prefix="mem-mcp-ui-bench-chromium-"), executable_path=chromium, headless=True,
-                    args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 860},
+                    tempfile.mkdtemp(prefix="mem-mcp-ui-bench-chromium-"),
+                    executable_path=chromium,
+                    headless=True,
+                    args=CHROMIUM_ARGS,
+                    viewport={"width": 1280, "height": 860},
                 )
                 page = context.new_page()
                 page.goto(f"{url}/memories")
@@ -195,8 +212,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append([name, r["server"]["p50_ms"], r["server"]["p95_ms"], b.get("p50_ms", "—"), b.get("p95_ms", "—")])
     print(f"Console page load, {args.memories} memories, {args.repeats} loads each (load {loadavg()})\n")
     print(md_table(["page", "server p50 ms", "server p95 ms", "browser p50 ms", "browser p95 ms"], rows))
-    emit_json("ui_load", {"memories": args.memories, "repeats": args.repeats, "seed_s": round(seed_s, 1),
-                          "results": results, "machine": info, "loadavg_end": loadavg()}, args.out)
+    emit_json(
+        "ui_load",
+        {
+            "memories": args.memories,
+            "repeats": args.repeats,
+            "seed_s": round(seed_s, 1),
+            "results": results,
+            "machine": info,
+            "loadavg_end": loadavg(),
+        },
+        args.out,
+    )
     return 0
 
 

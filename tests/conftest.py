@@ -21,8 +21,13 @@ from fakes import HashEmbedder, NoopExtractor
 #: Variables that would carry the developer's configuration or credentials into a test.
 _CLEARED_PREFIXES = ("MEM_MCP_",)
 _CLEARED = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
-_HOME_DIRS = [("XDG_DATA_HOME", ".local/share"), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-              ("APPDATA", "AppData/Roaming"), ("LOCALAPPDATA", "AppData/Local")]
+_HOME_DIRS = [
+    ("XDG_DATA_HOME", ".local/share"),
+    ("XDG_CONFIG_HOME", ".config"),
+    ("XDG_CACHE_HOME", ".cache"),
+    ("APPDATA", "AppData/Roaming"),
+    ("LOCALAPPDATA", "AppData/Local"),
+]
 
 
 def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
@@ -50,8 +55,9 @@ def isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(isolated_session: Path, tmp_path_factory: pytest.TempPathFactory,
-                         monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_environment(
+    isolated_session: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Every test: no MEM_MCP_* or Anthropic credentials from the environment, a fresh empty home
     directory (HOME, XDG_*, APPDATA/LOCALAPPDATA), and no model downloads (HF_HUB_OFFLINE=1); undone
     after the test. Child processes the test starts inherit it. Returns the home directory."""

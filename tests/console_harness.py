@@ -15,10 +15,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
-import pytest
 
 from mem_mcp.config import Settings
 from mem_mcp.extraction import ExtractionError, ExtractionInput, ExtractionResult
@@ -28,8 +27,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("MEM_MCP_TEST_ARTIFACTS", ROOT / "test-artifacts" / "ui"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 CLI = [sys.executable, "-m", "mem_mcp"]
 
@@ -59,7 +64,11 @@ def cli_env(data: Path) -> dict[str, str]:
 def make_token(data: Path, tenant: str, role: str) -> dict[str, Any]:
     out = subprocess.run(
         [*CLI, "token", "create", "--tenant", tenant, "--role", role, "--name", tenant, "--json"],
-        env=cli_env(data), capture_output=True, text=True, check=True, timeout=60,
+        env=cli_env(data),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return json.loads(out.stdout)
 
@@ -92,8 +101,12 @@ def seed(data: Path) -> Seeded:
     try:
         for key, text, mem_type, tags in SEEDS:
             out.ids[key] = svc.add_memories(text=text, type=mem_type, tags=tags).events[0].memory_id
-        out.ids["bob"] = svc.add_memories(text="Bob keeps bees on his roof", scope={"tenant_id": "bob"}).events[0].memory_id
-        schema = svc.create_profile_schema("用户画像", [{"name": "居住地", "description": "用户目前居住的城市"}, {"name": "职业"}])
+        out.ids["bob"] = (
+            svc.add_memories(text="Bob keeps bees on his roof", scope={"tenant_id": "bob"}).events[0].memory_id
+        )
+        schema = svc.create_profile_schema(
+            "用户画像", [{"name": "居住地", "description": "用户目前居住的城市"}, {"name": "职业"}]
+        )
         out.schema_id = schema.profile_schema_id
         svc.add_memories(messages=[{"role": "user", "content": "我住在杭州。"}], profile_schema_id=out.schema_id)
         svc.add_memories(messages=[{"role": "user", "content": "我搬到上海了。"}], profile_schema_id=out.schema_id)
@@ -101,7 +114,9 @@ def seed(data: Path) -> Seeded:
         svc.close()
     failing = MemoryService(settings, extractor=FailingExtractor())
     try:
-        result = failing.add_memories(messages=[{"role": "user", "content": "I stopped drinking coffee; only tea now."}])
+        result = failing.add_memories(
+            messages=[{"role": "user", "content": "I stopped drinking coffee; only tea now."}]
+        )
         assert result.status == "failed"
         out.failed_request = result.request_id
     finally:
@@ -117,8 +132,11 @@ class Console:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [*CLI, "ui", "--port", str(self.port), *extra], env=cli_env(data), stdout=subprocess.PIPE,
-            stderr=self.log, text=True,
+            [*CLI, "ui", "--port", str(self.port), *extra],
+            env=cli_env(data),
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
         )
         deadline = time.monotonic() + 60
         while True:

@@ -89,6 +89,7 @@ def seed_again(prompt: str) -> dict[str, Any]:
     return {
         "memories": SEED_ANSWER["memories"],
         "decisions": [
-            {"candidate": i, "action": "NONE", "target": shown[m["text"]]} for i, m in enumerate(SEED_ANSWER["memories"])
+            {"candidate": i, "action": "NONE", "target": shown[m["text"]]}
+            for i, m in enumerate(SEED_ANSWER["memories"])
         ],
     }

@@ -146,8 +146,12 @@ def _rel(mod: Module) -> str:
 
 
 def _violations(check) -> list[str]:
-    return [f"{_rel(mod)}:{imp.line} imports {imp.target}" for mod in modules().values() for imp in mod.imports
-            if check(mod, imp)]
+    return [
+        f"{_rel(mod)}:{imp.line} imports {imp.target}"
+        for mod in modules().values()
+        for imp in mod.imports
+        if check(mod, imp)
+    ]
 
 
 def _top(target: str) -> str:
@@ -244,8 +248,11 @@ def test_the_cycle_check_finds_a_cycle() -> None:
 
 
 def test_no_module_is_over_the_size_limit() -> None:
-    big = [f"{_rel(m)}: {m.lines} lines" for m in modules().values()
-           if m.lines > max(MAX_MODULE_LINES, OVERSIZE_MODULES.get(m.name, 0))]
+    big = [
+        f"{_rel(m)}: {m.lines} lines"
+        for m in modules().values()
+        if m.lines > max(MAX_MODULE_LINES, OVERSIZE_MODULES.get(m.name, 0))
+    ]
     assert not big, f"modules over {MAX_MODULE_LINES} lines (split along a seam):\n" + "\n".join(big)
     fit = [name for name in OVERSIZE_MODULES if name not in modules() or modules()[name].lines <= MAX_MODULE_LINES]
     assert not fit, f"these fit now (or are gone): take them off OVERSIZE_MODULES: {fit}"

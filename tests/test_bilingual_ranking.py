@@ -71,7 +71,9 @@ def test_centering_finds_the_answer_in_the_other_language(raw, centered):
 def test_centered_vectors_are_unit_length_and_pinned(centered):
     vecs = centered.embed_documents(["用户喜欢喝茶", "The user likes tea"])
     assert vecs.dtype == np.float32 and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
-    assert np.allclose(centered.embed_documents(["用户喜欢喝茶"])[0], vecs[0], atol=1e-6)  # no state: same text, same vector
+    assert np.allclose(
+        centered.embed_documents(["用户喜欢喝茶"])[0], vecs[0], atol=1e-6
+    )  # no state: same text, same vector
     assert centered.name.endswith("+centered") and centered.dim == 384
 
 
@@ -89,13 +91,22 @@ def _candidates(emb, texts: list[str], query: str, created: list[datetime] | Non
     qvec = emb.embed_query(query)
     cands = []
     for i, (text, vec) in enumerate(zip(texts, docs)):
-        row = {"row_key": f"r{i}", "text": text, "fts_text": retrieval.fts_text(text), "type": kind, "vector": vec,
-               "agent_id": "a", "run_id": f"run{i}",
-               "created_at": (created or [datetime(2026, 1, 1, tzinfo=timezone.utc)] * len(texts))[i]}
+        row = {
+            "row_key": f"r{i}",
+            "text": text,
+            "fts_text": retrieval.fts_text(text),
+            "type": kind,
+            "vector": vec,
+            "agent_id": "a",
+            "run_id": f"run{i}",
+            "created_at": (created or [datetime(2026, 1, 1, tzinfo=timezone.utc)] * len(texts))[i],
+        }
         row["updated_at"] = row["created_at"]
         cands.append(retrieval.Candidate(row, float(vec @ qvec)))
     background = {lang: emb.embed_documents(list(t)) @ qvec for lang, t in retrieval.BACKGROUND.items()}
-    cal = retrieval.QueryCalibration.from_background(background, retrieval.span_for(emb.name), retrieval.same_subject_for(emb.name))
+    cal = retrieval.QueryCalibration.from_background(
+        background, retrieval.span_for(emb.name), retrieval.same_subject_for(emb.name)
+    )
     return cands, cal
 
 
@@ -108,7 +119,9 @@ def test_cross_lingual_features_and_their_weights(centered):
     # The English memory is credited with the best term coverage of the Chinese ones (which share 名字, 狗).
     best = max(f[retrieval.FEATURES.index("keyword")] for f in feats[1:])
     assert best > 0 and cross == [best, 0.0, 0.0]
-    assert feats[0][retrieval.FEATURES.index("cross_semantic")] == pytest.approx(best * feats[0][retrieval.FEATURES.index("semantic")])
+    assert feats[0][retrieval.FEATURES.index("cross_semantic")] == pytest.approx(
+        best * feats[0][retrieval.FEATURES.index("semantic")]
+    )
     assert feats[1][retrieval.FEATURES.index("cross_semantic")] == 0.0
     # The English answer outranks the Chinese memories that share the question's words (名字, 狗)...
     ranked = retrieval.fuse(cands, query, cal, rerank=True, current_run=None)
@@ -123,7 +136,9 @@ def test_cross_lingual_features_and_their_weights(centered):
         retrieval.CROSS_WEIGHT, retrieval.CROSS_SEMANTIC_WEIGHT = saved
     semantic = feats[0][retrieval.FEATURES.index("semantic")]
     assert with_cross[texts[0]] - without[texts[0]] == pytest.approx(best * (saved[0] + saved[1] * semantic))
-    assert with_cross[texts[1]] == pytest.approx(without[texts[1]]) and with_cross[texts[2]] == pytest.approx(without[texts[2]])
+    assert with_cross[texts[1]] == pytest.approx(without[texts[1]]) and with_cross[texts[2]] == pytest.approx(
+        without[texts[2]]
+    )
 
 
 def _unclipped(cands, query, cal):
@@ -146,7 +161,9 @@ def test_a_newer_fact_that_states_a_change_moves_above_the_older_one(centered):
     saved = retrieval.CHANGE_MARGIN
     try:
         retrieval.CHANGE_MARGIN = 0.0  # without the step the plain statement of the old home wins
-        assert [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)][0] == texts[0]
+        assert [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)][0] == texts[
+            0
+        ]
     finally:
         retrieval.CHANGE_MARGIN = saved
     # The same texts a day apart in the other order: the older one now says "moved", nothing moves.

@@ -22,7 +22,9 @@ from mem_mcp.errors import InvalidArgumentError
 
 def test_config_path_per_platform() -> None:
     home = Path.home()
-    assert config_path({}, "darwin") == home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
+    assert (
+        config_path({}, "darwin") == home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
+    )
     assert config_path({"APPDATA": r"C:\Users\u\AppData\Roaming"}, "win32") == (
         Path(r"C:\Users\u\AppData\Roaming") / "Claude" / "claude_desktop_config.json"
     )
@@ -50,7 +52,9 @@ def test_merge_keeps_other_servers_and_settings_with_a_backup(tmp_path: Path) ->
     assert merged["globalShortcut"] == "Ctrl+Space" and merged["mcpServers"]["files"] == original["mcpServers"]["files"]
     assert merged["mcpServers"]["memory"] == server_entry(settings)
     _, replaced = merge_into(path, Settings(data_dir=tmp_path / "other", _env_file=None), "memory")
-    assert replaced and json.loads(path.read_text())["mcpServers"]["memory"]["env"]["MEM_MCP_DATA_DIR"] == str(tmp_path / "other")
+    assert replaced and json.loads(path.read_text())["mcpServers"]["memory"]["env"]["MEM_MCP_DATA_DIR"] == str(
+        tmp_path / "other"
+    )
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"mcpServers": []}'])
@@ -75,7 +79,10 @@ def written_config(tmp_path: Path) -> dict[str, Any]:
     path.write_text(json.dumps({"mcpServers": {"other": {"command": "/bin/true"}}}))
     out = subprocess.run(
         [sys.executable, "-m", "mem_mcp", "claude-config", "--write", "--config-file", str(path)],
-        env=_clean_env(), capture_output=True, text=True, timeout=60,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert "Restart Claude Desktop" in out.stdout
@@ -101,7 +108,9 @@ def test_the_written_config_starts_from_a_gui_app(tmp_path: Path, isolated_envir
 
     async def session() -> list[str]:
         params = StdioServerParameters(command=entry["command"], args=entry["args"], env=gui_launch_env(entry), cwd="/")
-        async with Client(params, client_info=Implementation(name="claude-ai", version="0"), read_timeout_seconds=120) as c:
+        async with Client(
+            params, client_info=Implementation(name="claude-ai", version="0"), read_timeout_seconds=120
+        ) as c:
             added = await c.call_tool("add_memories", {"text": "The user's sister lives in Lisbon"})
             assert not added.is_error, added.content
             found = await c.call_tool("search_memories", {"query": "where does the sister live?"})

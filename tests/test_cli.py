@@ -109,8 +109,13 @@ def test_add_search_list_stats(data_dir: Path, capsys: pytest.CaptureFixture[str
     # Stats.
     stats = cli_json(capsys, "stats")
     assert stats == {
-        "store": "default", "embedding_model": E5, "memories_active": 5, "memories_superseded": 0,
-        "memories_deleted": 0, "messages": 0, "by_type": {"fact": 3, "preference": 2},
+        "store": "default",
+        "embedding_model": E5,
+        "memories_active": 5,
+        "memories_superseded": 0,
+        "memories_deleted": 0,
+        "messages": 0,
+        "by_type": {"fact": 3, "preference": 2},
     }
     code, out, _ = cli(capsys, "stats")
     assert code == 0
@@ -337,7 +342,9 @@ def test_store_reindexed_to_a_local_model_stays_searchable(
 # -- issue 12: typed errors for files and data dirs, claude-config, the per-user data dir ---------------
 
 
-def test_export_to_a_missing_directory_is_a_typed_error(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_export_to_a_missing_directory_is_a_typed_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     target = tmp_path / "missing" / "dir" / "f.jsonl"
     code, out, err = cli(capsys, "export", "-o", str(target))
     assert code == 2 and out == "" and "Traceback" not in err
@@ -346,7 +353,9 @@ def test_export_to_a_missing_directory_is_a_typed_error(data_dir: Path, capsys: 
     assert code == 2 and err.startswith("error: INVALID_ARGUMENT: ") and str(tmp_path) in err
 
 
-def test_import_of_an_unreadable_file_is_a_typed_error(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_import_of_an_unreadable_file_is_a_typed_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     code, _, err = cli(capsys, "import", str(tmp_path))  # a directory
     assert code == 2 and err.startswith("error: INVALID_ARGUMENT: ") and "nothing was imported" in err
     latin = tmp_path / "latin1.jsonl"
@@ -355,12 +364,16 @@ def test_import_of_an_unreadable_file_is_a_typed_error(data_dir: Path, capsys: p
     assert code == 2 and "not UTF-8" in err
 
 
-def test_an_unusable_data_dir_is_named_with_the_setting(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_an_unusable_data_dir_is_named_with_the_setting(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     code, out, err = cli(capsys, "list", "--data-dir", str(blocker / "data"))
     assert code == 2 and out == ""
-    assert err.startswith("error: DATA_DIR_UNAVAILABLE: ") and str(blocker / "data") in err and "MEM_MCP_DATA_DIR" in err
+    assert (
+        err.startswith("error: DATA_DIR_UNAVAILABLE: ") and str(blocker / "data") in err and "MEM_MCP_DATA_DIR" in err
+    )
     info = cli(capsys, "doctor", "--json", "--data-dir", str(blocker / "data"))
     assert info[0] == 1 and json.loads(info[1])["status"].startswith("error: DATA_DIR_UNAVAILABLE")
 
@@ -394,7 +407,11 @@ def test_claude_config_prints_and_writes(data_dir: Path, capsys: pytest.CaptureF
     code, out, err = cli(capsys, "claude-config")
     assert code == 0
     entry = json.loads(out)["mcpServers"]["memory"]
-    assert entry == {"command": sys.executable, "args": ["-m", "mem_mcp", "serve"], "env": {"MEM_MCP_DATA_DIR": str(data_dir)}}
+    assert entry == {
+        "command": sys.executable,
+        "args": ["-m", "mem_mcp", "serve"],
+        "env": {"MEM_MCP_DATA_DIR": str(data_dir)},
+    }
     assert "restart Claude Desktop" in err
     target = tmp_path / "cfg" / "claude_desktop_config.json"
     written = cli_json(capsys, "claude-config", "--write", "--config-file", str(target), "--name", "mem")
@@ -405,7 +422,9 @@ def test_claude_config_prints_and_writes(data_dir: Path, capsys: pytest.CaptureF
     assert written["config_file"] == str(Path(os.environ["XDG_CONFIG_HOME"]) / "Claude" / "claude_desktop_config.json")
 
 
-def test_hand_written_import_lines_get_typed_errors(data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_hand_written_import_lines_get_typed_errors(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     scope = {"app_id": "a", "tenant_id": "t", "agent_id": "g", "run_id": "r"}
     cases = [
         ({"text": DOG}, "`scope` is missing"),

@@ -13,9 +13,20 @@ from cli_runner import cli, cli_json
 
 
 def test_profile_schema_commands_and_profile_show(capsys, data_dir):
-    schema = cli_json(capsys, "profile-schema", "create", "用户基础画像", "--description", "年龄和兴趣",
-                      "--attr", "年龄=用户年龄", "--attr", "爱好=用户的兴趣爱好", "--attributes-json",
-                      '[{"name": "居住地", "description": "用户目前居住的城市", "default_value": "未知"}]')
+    schema = cli_json(
+        capsys,
+        "profile-schema",
+        "create",
+        "用户基础画像",
+        "--description",
+        "年龄和兴趣",
+        "--attr",
+        "年龄=用户年龄",
+        "--attr",
+        "爱好=用户的兴趣爱好",
+        "--attributes-json",
+        '[{"name": "居住地", "description": "用户目前居住的城市", "default_value": "未知"}]',
+    )
     sid = schema["profile_schema_id"]
     assert [a["name"] for a in schema["attributes"]] == ["居住地", "年龄", "爱好"]
 
@@ -25,10 +36,23 @@ def test_profile_schema_commands_and_profile_show(capsys, data_dir):
     assert "年龄 — 用户年龄" in out and "[default: 未知]" in out
 
     ids = {a["name"]: a["attribute_id"] for a in schema["attributes"]}
-    updated = cli_json(capsys, "profile-schema", "update", sid, "--add", "职业=用户职业", "--delete", ids["爱好"],
-                       "--ops", json.dumps([{"op": "update", "attribute_id": ids["年龄"], "description": "周岁"}]))
+    updated = cli_json(
+        capsys,
+        "profile-schema",
+        "update",
+        sid,
+        "--add",
+        "职业=用户职业",
+        "--delete",
+        ids["爱好"],
+        "--ops",
+        json.dumps([{"op": "update", "attribute_id": ids["年龄"], "description": "周岁"}]),
+    )
     assert [(a["name"], a["description"]) for a in updated["attributes"]] == [
-        ("居住地", "用户目前居住的城市"), ("年龄", "周岁"), ("职业", "用户职业")]
+        ("居住地", "用户目前居住的城市"),
+        ("年龄", "周岁"),
+        ("职业", "用户职业"),
+    ]
 
     # Values come from a conversation (the CLI has no conversation input); the CLI reads them back.
     svc = MemoryService(Settings(data_dir=data_dir, _env_file=None), extractor=OfflineExtractor())

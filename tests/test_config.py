@@ -20,7 +20,10 @@ def test_user_data_dir_per_platform() -> None:
     assert user_data_dir({"XDG_DATA_HOME": "/srv/xdg"}, "linux") == Path("/srv/xdg/mem-mcp")
     assert user_data_dir({"XDG_DATA_HOME": "relative/dir"}, "linux") == home / ".local" / "share" / "mem-mcp"
     assert user_data_dir({}, "darwin") == home / "Library" / "Application Support" / "mem-mcp"
-    assert user_data_dir({"LOCALAPPDATA": r"C:\Users\u\AppData\Local"}, "win32") == Path(r"C:\Users\u\AppData\Local") / "mem-mcp"
+    assert (
+        user_data_dir({"LOCALAPPDATA": r"C:\Users\u\AppData\Local"}, "win32")
+        == Path(r"C:\Users\u\AppData\Local") / "mem-mcp"
+    )
     assert user_data_dir({}, "win32") == home / "AppData" / "Local" / "mem-mcp"
 
 
@@ -68,7 +71,9 @@ def test_legacy_data_notice_points_old_users_to_their_memories(monkeypatch: pyte
     cwd = tmp_path / "project"
     settings = Settings(_env_file=None)
     assert legacy_data_notice(settings, cwd) is None  # no ./data at all
-    old = MemoryService(Settings(data_dir=cwd / "data", _env_file=None), embedder=HashEmbedder(), extractor=NoopExtractor())
+    old = MemoryService(
+        Settings(data_dir=cwd / "data", _env_file=None), embedder=HashEmbedder(), extractor=NoopExtractor()
+    )
     old.add_memories(text="The user likes tea")
     old.close()
     note = legacy_data_notice(settings, cwd)

@@ -53,7 +53,9 @@ class ScriptedExtractor:
 
 
 def cands(*items: CandidateMemory, decisions: list[ReconcileDecision] | None = None) -> Answer:
-    return lambda data: ExtractionResult(candidates=list(items), decisions=decisions, extractor="scripted", model="script-1")
+    return lambda data: ExtractionResult(
+        candidates=list(items), decisions=decisions, extractor="scripted", model="script-1"
+    )
 
 
 @pytest.fixture
@@ -107,16 +109,32 @@ def test_extractor_protocol(scripted):
 
 
 def test_seed_conversation_two_adds_provenance_and_existing_shown_with_short_ids(svc, scripted):
-    scripted.answers.append(lambda data: ExtractionResult(
-        candidates=[
-            CandidateMemory(text="用户希望每天上午11点被提醒点外卖", type="fact", confidence=0.9, source_message_ids=[data.messages[1].id]),
-            CandidateMemory(text="用户希望在2026-11-22 10:00被提醒整理会议纪要", type="fact", source_message_ids=[data.messages[3].id]),
-        ],
-        extractor="scripted", model="script-1",
-    ))
+    scripted.answers.append(
+        lambda data: ExtractionResult(
+            candidates=[
+                CandidateMemory(
+                    text="用户希望每天上午11点被提醒点外卖",
+                    type="fact",
+                    confidence=0.9,
+                    source_message_ids=[data.messages[1].id],
+                ),
+                CandidateMemory(
+                    text="用户希望在2026-11-22 10:00被提醒整理会议纪要",
+                    type="fact",
+                    source_message_ids=[data.messages[3].id],
+                ),
+            ],
+            extractor="scripted",
+            model="script-1",
+        )
+    )
     out = svc.add_memories(
-        messages=[{"role": "user", "content": "你好"}, {"role": "user", "content": "每天上午11点提醒我点外卖。"},
-                  {"role": "assistant", "content": "好的"}, {"role": "user", "content": "明天10点提醒我整理会议纪要。"}],
+        messages=[
+            {"role": "user", "content": "你好"},
+            {"role": "user", "content": "每天上午11点提醒我点外卖。"},
+            {"role": "assistant", "content": "好的"},
+            {"role": "user", "content": "明天10点提醒我整理会议纪要。"},
+        ],
         scope=ALICE,
     )
     assert out.status == "done" and [e.event for e in out.events] == ["ADD", "ADD"]
@@ -172,7 +190,11 @@ def test_contradiction_decided_by_the_llm_with_short_ids(svc, scripted):
         cands(
             CandidateMemory(text="The user works at Globex since November", type="fact"),
             CandidateMemory(text="The user has a cat", type="fact"),
-            decisions=[ReconcileDecision(candidate=0, action="UPDATE", target="m1", text="The user works at Globex (left Acme)")],
+            decisions=[
+                ReconcileDecision(
+                    candidate=0, action="UPDATE", target="m1", text="The user works at Globex (left Acme)"
+                )
+            ],
         )
     )
     out = say(svc, "I left Acme, I'm at Globex now. Also I got a cat")
@@ -183,9 +205,12 @@ def test_contradiction_decided_by_the_llm_with_short_ids(svc, scripted):
 
 
 def test_invalid_llm_reference_fails_the_job_and_keeps_messages(svc, scripted):
-    scripted.answers.append(cands(
-        CandidateMemory(text="x", type="fact"), decisions=[ReconcileDecision(candidate=0, action="DELETE", target="m9")]
-    ))
+    scripted.answers.append(
+        cands(
+            CandidateMemory(text="x", type="fact"),
+            decisions=[ReconcileDecision(candidate=0, action="DELETE", target="m9")],
+        )
+    )
     out = say(svc, "something")
     assert out.status == "failed" and "retry_request" in out.note
     status = svc.get_request(out.request_id)
@@ -241,7 +266,9 @@ class HangingExtractor:
 
 
 def _doomed_process(data_dir: str, ready_file: str) -> None:
-    svc = MemoryService(Settings(data_dir=data_dir, _env_file=None), embedder=HashEmbedder(), extractor=HangingExtractor())
+    svc = MemoryService(
+        Settings(data_dir=data_dir, _env_file=None), embedder=HashEmbedder(), extractor=HangingExtractor()
+    )
     out = svc.add_memories(messages=[{"role": "user", "content": "I live in Oslo"}], scope=ALICE, sync=False)
     while svc.get_request(out.request_id).status != "running":
         threading.Event().wait(0.05)
@@ -255,7 +282,9 @@ def test_a_job_killed_mid_extraction_resumes_after_restart(settings, tmp_path):
     import time
 
     ready = tmp_path / "ready"
-    proc = multiprocessing.get_context("spawn").Process(target=_doomed_process, args=(str(settings.data_dir), str(ready)))
+    proc = multiprocessing.get_context("spawn").Process(
+        target=_doomed_process, args=(str(settings.data_dir), str(ready))
+    )
     proc.start()
     deadline = time.monotonic() + 120
     while not ready.exists() and time.monotonic() < deadline and proc.is_alive():

@@ -23,43 +23,98 @@ def utc(*args: int) -> datetime:
 
 ROWS: list[dict[str, Any]] = [
     dict(
-        id="m1", type="fact", agent_id="agent-1", run_id="run-1", status="active", tags=["work", "家庭"],
-        metadata={"project": "apollo", "priority": 5, "done": True, "city": "北京", "nested": {"level": "deep", "n": 2}},
-        created_at=utc(2026, 1, 1), updated_at=utc(2026, 1, 5),
+        id="m1",
+        type="fact",
+        agent_id="agent-1",
+        run_id="run-1",
+        status="active",
+        tags=["work", "家庭"],
+        metadata={
+            "project": "apollo",
+            "priority": 5,
+            "done": True,
+            "city": "北京",
+            "nested": {"level": "deep", "n": 2},
+        },
+        created_at=utc(2026, 1, 1),
+        updated_at=utc(2026, 1, 5),
     ),
     dict(
-        id="m2", type="preference", agent_id="agent-1", run_id="run-2", status="active", tags=["personal"],
+        id="m2",
+        type="preference",
+        agent_id="agent-1",
+        run_id="run-2",
+        status="active",
+        tags=["personal"],
         metadata={"project": 'it\'s "quoted"', "priority": 5.0, "done": False, "path": "C:\\temp\\x"},
-        created_at=utc(2026, 1, 2, 2), updated_at=utc(2026, 1, 2, 2),
+        created_at=utc(2026, 1, 2, 2),
+        updated_at=utc(2026, 1, 2, 2),
     ),
     dict(
-        id="m3", type="100%_done", agent_id="agent-2", run_id="run-1", status="superseded", tags=[],
+        id="m3",
+        type="100%_done",
+        agent_id="agent-2",
+        run_id="run-1",
+        status="superseded",
+        tags=[],
         metadata={"priority": "high", "note": "50% off_sale"},
-        created_at=utc(2026, 1, 3), updated_at=utc(2026, 1, 3),
+        created_at=utc(2026, 1, 3),
+        updated_at=utc(2026, 1, 3),
     ),
     dict(
-        id="m4", type="fact", agent_id="x" + INJECTION, run_id="run-3", status="deleted", tags=[INJECTION, "a\\b"],
+        id="m4",
+        type="fact",
+        agent_id="x" + INJECTION,
+        run_id="run-3",
+        status="deleted",
+        tags=[INJECTION, "a\\b"],
         metadata={INJECTION: "x'y", "priority": 1, "list": ["a", "b"]},
-        created_at=utc(2026, 1, 4), updated_at=utc(2026, 1, 4),
+        created_at=utc(2026, 1, 4),
+        updated_at=utc(2026, 1, 4),
     ),
     dict(
-        id="m5", type="episodic", agent_id="代理", run_id="run-1", status="active", tags=None, metadata=None,
-        created_at=utc(2025, 12, 31, 23, 59, 59, 500000), updated_at=utc(2026, 1, 1),
+        id="m5",
+        type="episodic",
+        agent_id="代理",
+        run_id="run-1",
+        status="active",
+        tags=None,
+        metadata=None,
+        created_at=utc(2025, 12, 31, 23, 59, 59, 500000),
+        updated_at=utc(2026, 1, 1),
     ),
     dict(
-        id="m6", type="fact%", agent_id="agent\\x", run_id="run-2", status="active", tags=["work"],
+        id="m6",
+        type="fact%",
+        agent_id="agent\\x",
+        run_id="run-2",
+        status="active",
+        tags=["work"],
         metadata={"project": "apollo 11", "city": "上海", "priority": 10, "x": None, "nested": "flat"},
-        created_at=utc(2026, 1, 6), updated_at=utc(2026, 1, 6),
+        created_at=utc(2026, 1, 6),
+        updated_at=utc(2026, 1, 6),
     ),
     dict(
-        id="m7", type="fa_t", agent_id="agent-3", run_id=None, status="active", tags=["工作", "work"],
+        id="m7",
+        type="fa_t",
+        agent_id="agent-3",
+        run_id=None,
+        status="active",
+        tags=["工作", "work"],
         metadata={"中文键": "中文值", "priority": -2.5, "multi": "line1\nline2", 'quote"key': "v", "back\\slash": "\\"},
-        created_at=utc(2026, 1, 7), updated_at=utc(2026, 1, 7),
+        created_at=utc(2026, 1, 7),
+        updated_at=utc(2026, 1, 7),
     ),
     dict(
-        id="m8", type="Fact", agent_id="agent-1", run_id="run-1", status="active", tags=["a_b", "a%b"],
+        id="m8",
+        type="Fact",
+        agent_id="agent-1",
+        run_id="run-1",
+        status="active",
+        tags=["a_b", "a%b"],
         metadata={"ab": "ab ", "project": "apollo", "nested": {"level": "shallow"}},
-        created_at=utc(2026, 1, 8), updated_at=utc(2026, 1, 8),
+        created_at=utc(2026, 1, 8),
+        updated_at=utc(2026, 1, 8),
     ),
 ]
 ALL = sorted(r["id"] for r in ROWS)
@@ -408,9 +463,7 @@ ERRORS: list[tuple[Any, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("filter", "needle", "field"), ERRORS, ids=[repr(e[0])[:60] for e in ERRORS]
-)
+@pytest.mark.parametrize(("filter", "needle", "field"), ERRORS, ids=[repr(e[0])[:60] for e in ERRORS])
 def test_invalid_filters(filter: Any, needle: str, field: str) -> None:
     with pytest.raises(InvalidFilterError) as exc:
         compile_filter(filter)

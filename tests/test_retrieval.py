@@ -26,7 +26,19 @@ def test_latin_words_are_lowercased_and_punctuation_dropped():
 
 
 def test_mixed_text_and_query_syntax_is_just_text():
-    assert fts_terms('用户在Berlin工作 AND "x" OR') == ["用", "户", "用户", "户在", "berlin", "工", "作", "工作", "and", "x", "or"]
+    assert fts_terms('用户在Berlin工作 AND "x" OR') == [
+        "用",
+        "户",
+        "用户",
+        "户在",
+        "berlin",
+        "工",
+        "作",
+        "工作",
+        "and",
+        "x",
+        "or",
+    ]
 
 
 def test_coverage_counts_query_terms_found_with_light_stemming():
@@ -42,8 +54,12 @@ def test_calibration_maps_into_unit_interval():
 
 
 def _row(key, text, run="r1", ts=0):
-    return {"row_key": key, "fts_text": " ".join(fts_terms(text)), "run_id": run,
-            "updated_at": datetime.fromtimestamp(ts, timezone.utc)}
+    return {
+        "row_key": key,
+        "fts_text": " ".join(fts_terms(text)),
+        "run_id": run,
+        "updated_at": datetime.fromtimestamp(ts, timezone.utc),
+    }
 
 
 def test_fuse_prefers_keyword_hit_at_equal_similarity_and_boosts_current_run():
@@ -52,7 +68,13 @@ def test_fuse_prefers_keyword_hit_at_equal_similarity_and_boosts_current_run():
     b = Candidate(_row("b", "Something else entirely"), 0.6)
     ranked = fuse([b, a], "coffee", cal, rerank=True, current_run=None)
     assert [r["row_key"] for r, _ in ranked] == ["a", "b"]
-    boosted = fuse([a, Candidate(_row("c", "The user likes coffee", run="now"), 0.6)], "coffee", cal, rerank=True, current_run="now")
+    boosted = fuse(
+        [a, Candidate(_row("c", "The user likes coffee", run="now"), 0.6)],
+        "coffee",
+        cal,
+        rerank=True,
+        current_run="now",
+    )
     assert boosted[0][0]["row_key"] == "c"
     assert all(0.0 <= s <= 1.0 for _, s in ranked)
 
@@ -80,9 +102,15 @@ def test_query_calibration_uses_the_floor_of_the_memory_language():
 def test_weighted_coverage_weighs_rare_terms_over_common_ones():
     from mem_mcp.retrieval import weighted_coverage
 
-    docs = [" ".join(fts_terms(t)) for t in (
-        "Caroline went hiking", "Caroline baked bread", "Caroline painted a lake", "Melanie went to Oslo",
-    )]
+    docs = [
+        " ".join(fts_terms(t))
+        for t in (
+            "Caroline went hiking",
+            "Caroline baked bread",
+            "Caroline painted a lake",
+            "Melanie went to Oslo",
+        )
+    ]
     scores = weighted_coverage(query_terms("When did Caroline go to Oslo?"), docs)
     # "oslo" is in one candidate, "caroline" in three: the Oslo memory covers more of the query's weight.
     assert scores[3] > scores[0] > 0.0
@@ -100,7 +128,9 @@ def test_fuse_lifts_a_memory_whose_neighbour_in_the_run_matches():
     question = Candidate(row("q", "Did you like the concert in Oslo?", "s1", 10), 0.55)
     answer = Candidate(row("a", "Yes, it was wonderful", "s1", 11), 0.5)  # the reply, no query terms
     other = Candidate(row("o", "It was wonderful weather", "s2", 11), 0.5)  # same text, another run
-    ranked = [r["row_key"] for r, _ in fuse([other, answer, question], "concert in Oslo", cal, rerank=True, current_run=None)]
+    ranked = [
+        r["row_key"] for r, _ in fuse([other, answer, question], "concert in Oslo", cal, rerank=True, current_run=None)
+    ]
     assert ranked == ["q", "a", "o"]
     # Without rerank there is no neighbour share: equal similarity, and the newer memory wins the tie.
     plain = fuse([other, answer], "concert in Oslo", cal, rerank=False, current_run=None)
@@ -130,13 +160,17 @@ def test_content_length_counts_words_alike_in_chinese_and_english():
     chinese = content_length(" ".join(fts_terms("用户喜欢绿茶")))
     assert english == 3.0  # "the" and "user" say nothing
     assert abs(chinese - english) < 1.0  # four characters, about 2.7 words; bigrams not counted twice
-    assert content_length(" ".join(fts_terms("Wow, cool!"))) < content_length(" ".join(fts_terms("I hiked the Alps with my sister")))
+    assert content_length(" ".join(fts_terms("Wow, cool!"))) < content_length(
+        " ".join(fts_terms("I hiked the Alps with my sister"))
+    )
 
 
 def test_fuse_ranks_a_substantive_memory_above_a_bare_reaction_at_equal_evidence():
     cal = QueryCalibration({"en": 0.0, "zh": 0.0}, 1.0)
-    for short, long in (("Wow, cool!", "I went hiking in the Alps with my sister last summer"),
-                        ("哇，好酷！", "我去年夏天和妹妹去阿尔卑斯山徒步旅行了")):
+    for short, long in (
+        ("Wow, cool!", "I went hiking in the Alps with my sister last summer"),
+        ("哇，好酷！", "我去年夏天和妹妹去阿尔卑斯山徒步旅行了"),
+    ):
         # The reaction comes first, so it holds the better vector rank of the tie.
         a = Candidate({**_row("short", short), "text": short}, 0.6)
         b = Candidate({**_row("long", long, run="r2"), "text": long}, 0.6)
@@ -147,7 +181,11 @@ def test_fuse_ranks_a_substantive_memory_above_a_bare_reaction_at_equal_evidence
 def test_rank_features_reward_the_top_of_each_list_and_nothing_outside_it():
     from mem_mcp.retrieval import ranking_features
 
-    cands = [Candidate(_row("a", "x"), 0.7, bm25=None), Candidate(_row("b", "x"), 0.9, bm25=2.0), Candidate(_row("c", "x"), 0.8, bm25=5.0)]
+    cands = [
+        Candidate(_row("a", "x"), 0.7, bm25=None),
+        Candidate(_row("b", "x"), 0.9, bm25=2.0),
+        Candidate(_row("c", "x"), 0.8, bm25=5.0),
+    ]
     features = ranking_features(cands, "x", [0.0, 0.0, 0.0])
     assert [f[2] for f in features] == [1 / 3, 1.0, 1 / 2]  # by cosine
     assert [f[3] for f in features] == [0.0, 1 / 2, 1.0]  # by BM25; "a" was not a full-text match
@@ -172,6 +210,9 @@ def test_run_context_lifts_memories_of_the_session_that_matches_in_several_place
 def test_equal_scores_share_a_rank_so_list_order_decides_nothing():
     from mem_mcp.retrieval import ranking_features
 
-    cands = [Candidate(_row("a", "the user likes tea"), 0.8, bm25=3.0), Candidate(_row("b", "the user likes tea"), 0.8, bm25=3.0)]
+    cands = [
+        Candidate(_row("a", "the user likes tea"), 0.8, bm25=3.0),
+        Candidate(_row("b", "the user likes tea"), 0.8, bm25=3.0),
+    ]
     first, second = ranking_features(cands, "likes tea", [0.5, 0.5])
     assert first == second

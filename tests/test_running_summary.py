@@ -44,10 +44,15 @@ def summary_event(events):
 
 def test_chinese_run_keeps_one_summary_rewritten_as_it_goes(svc):
     first = svc.add_memories(
-        messages=[{"role": "user", "content": "你好"}, {"role": "assistant", "content": "你好！"},
-                  {"role": "user", "content": "每天上午11点提醒我点外卖。"}, {"role": "assistant", "content": "好的"},
-                  {"role": "user", "content": "明天10点提醒我整理会议纪要。"}],
-        store=STORE, scope=R1,
+        messages=[
+            {"role": "user", "content": "你好"},
+            {"role": "assistant", "content": "你好！"},
+            {"role": "user", "content": "每天上午11点提醒我点外卖。"},
+            {"role": "assistant", "content": "好的"},
+            {"role": "user", "content": "明天10点提醒我整理会议纪要。"},
+        ],
+        store=STORE,
+        scope=R1,
     )
     assert [(e.event, e.type) for e in first.events] == [("ADD", "fact"), ("ADD", "fact"), ("ADD", "summary")]
     start = summary_event(first.events)
@@ -74,7 +79,10 @@ def test_chinese_run_keeps_one_summary_rewritten_as_it_goes(svc):
 
     history = svc.memory_history(start.memory_id, store=STORE, scope=R1).entries
     assert [(h.event, h.text) for h in history] == [
-        ("ADD", start.text), ("UPDATE", update.text), ("UPDATE", summary_event(forget.events).text)]
+        ("ADD", start.text),
+        ("UPDATE", update.text),
+        ("UPDATE", summary_event(forget.events).text),
+    ]
     assert history[1].old_text == start.text
 
     # Another run of the same user has its own summary; the first is untouched.
@@ -85,24 +93,34 @@ def test_chinese_run_keeps_one_summary_rewritten_as_it_goes(svc):
 
 def test_english_run_summary_and_its_length_cap(svc):
     first = svc.add_memories(
-        messages=user("Hi there! I'm planning a trip to Japan in April.", "Can you recommend some hotels in Kyoto?",
-                      "Thanks!"),
-        store=STORE, scope=R1,
+        messages=user(
+            "Hi there! I'm planning a trip to Japan in April.", "Can you recommend some hotels in Kyoto?", "Thanks!"
+        ),
+        store=STORE,
+        scope=R1,
     ).events
     start = summary_event(first)
     assert start.event == "ADD"
-    assert start.text == ("In this conversation, the user: is planning a trip to Japan in April; "
-                          "asked the assistant to recommend some hotels in Kyoto.")
-    moved = summary_event(svc.add_memories(messages=user("I moved to Berlin last month."), store=STORE, scope=R1).events)
+    assert start.text == (
+        "In this conversation, the user: is planning a trip to Japan in April; "
+        "asked the assistant to recommend some hotels in Kyoto."
+    )
+    moved = summary_event(
+        svc.add_memories(messages=user("I moved to Berlin last month."), store=STORE, scope=R1).events
+    )
     assert (moved.event, moved.old_text) == ("UPDATE", start.text)
     assert moved.text == start.text.rstrip(".") + "; lives in Berlin (moved there)."
 
     for i in range(12):
-        svc.add_memories(messages=user(f"I have {i + 2} cats named Tom{i}. I work at Company{i} now."),
-                         store=STORE, scope=R1)
+        svc.add_memories(
+            messages=user(f"I have {i + 2} cats named Tom{i}. I work at Company{i} now."), store=STORE, scope=R1
+        )
     (text,) = summaries(svc, R1)
     assert len(text) <= SUMMARY_MAX_CHARS
-    assert text.startswith("In this conversation, the user: (earlier points omitted) ") and "works at Company11 now." in text
+    assert (
+        text.startswith("In this conversation, the user: (earlier points omitted) ")
+        and "works at Company11 now." in text
+    )
     assert "Japan" not in text  # the oldest points gave way to the newest
     history = svc.memory_history(start.memory_id, store=STORE, scope=R1).entries
     assert [h.event for h in history] == ["ADD"] + ["UPDATE"] * (len(history) - 1) and len(history) >= 8
@@ -125,7 +143,9 @@ def test_summary_plans_one_per_strategy_and_run():
     current = {"summary": {"id": "mem_1", "text": "old"}}
     out, surplus = plans(cands, current, ["summary", "meeting_notes"])
     assert surplus == {2} and set(out) == {0, 3}
-    assert out[0] == Plan("UPDATE", cands[0].model_copy(update={"key": "summary", "retracts": False}), "s1", current["summary"])
+    assert out[0] == Plan(
+        "UPDATE", cands[0].model_copy(update={"key": "summary", "retracts": False}), "s1", current["summary"]
+    )
     assert (out[3].action, out[3].candidate.key) == ("ADD", "summary:meeting_notes")
     assert slot_key("summary") == "summary"
     specs = [StrategySpec(name="fact"), StrategySpec(name="meeting_notes", type="summary")]
@@ -140,18 +160,35 @@ def test_anthropic_rewrites_the_previous_summary(tmp_path, monkeypatch):
         svc.create_store(STORE, extraction_strategies=["fact", "summary"])
         first_summary = "The user is planning a trip to Japan in April and asked for hotels in Kyoto."
         second_summary = "The user is planning an April trip to Japan, asked for Kyoto hotels, and prefers ryokans."
-        fake.script([
-            tool_answer({"memories": [{"text": "The user is planning a trip to Japan in April.", "type": "fact",
-                                       "confidence": 0.9, "source_messages": [0]},
-                                      {"text": first_summary, "type": "summary", "confidence": 0.9,
-                                       "source_messages": [0, 1]}],
-                         "decisions": [{"candidate": 0, "action": "ADD"}, {"candidate": 1, "action": "ADD"}]}),
-            tool_answer({"memories": [{"text": second_summary, "type": "summary", "confidence": 0.9,
-                                       "source_messages": [0]}],
-                         "decisions": [{"candidate": 0, "action": "ADD"}]}),
-        ])
-        first = svc.add_memories(messages=user("I'm planning a trip to Japan in April.", "Any hotels in Kyoto?"),
-                                 store=STORE, scope=R1).events
+        fake.script(
+            [
+                tool_answer(
+                    {
+                        "memories": [
+                            {
+                                "text": "The user is planning a trip to Japan in April.",
+                                "type": "fact",
+                                "confidence": 0.9,
+                                "source_messages": [0],
+                            },
+                            {"text": first_summary, "type": "summary", "confidence": 0.9, "source_messages": [0, 1]},
+                        ],
+                        "decisions": [{"candidate": 0, "action": "ADD"}, {"candidate": 1, "action": "ADD"}],
+                    }
+                ),
+                tool_answer(
+                    {
+                        "memories": [
+                            {"text": second_summary, "type": "summary", "confidence": 0.9, "source_messages": [0]}
+                        ],
+                        "decisions": [{"candidate": 0, "action": "ADD"}],
+                    }
+                ),
+            ]
+        )
+        first = svc.add_memories(
+            messages=user("I'm planning a trip to Japan in April.", "Any hotels in Kyoto?"), store=STORE, scope=R1
+        ).events
         second = svc.add_memories(messages=user("I prefer ryokans to hotels."), store=STORE, scope=R1).events
         prompts = [str(r.body["messages"][0]["content"]) for r in fake.requests]
         svc.close()

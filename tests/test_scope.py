@@ -70,7 +70,9 @@ def test_locked_defaults_refuse_another_tenant():
 
 def test_by_id_operations_take_the_memorys_own_agent_and_run_but_keep_app_and_tenant():
     # A later conversation (another run, even another client) reaches a memory by its id ...
-    later = ScopeDefaults(app_id="app", tenant_id="alice", agent_id="other-client", run_id="run-9", read_agent="x", read_run="y")
+    later = ScopeDefaults(
+        app_id="app", tenant_id="alice", agent_id="other-client", run_id="run-9", read_agent="x", read_run="y"
+    )
     scope = resolve_scope(None, later, "id")
     assert scope.model_dump() == {"app_id": "app", "tenant_id": "alice", "agent_id": "*", "run_id": "*"}
     # ... a caller that sends a scope is held to it ...

@@ -83,9 +83,7 @@ class TokenRecord:
 
     def defaults(self) -> ScopeDefaults:
         """Scope defaults of a caller holding this token: bound to its app and tenant."""
-        return ScopeDefaults(
-            app_id=self.app_id, tenant_id=self.tenant_id, locked=True, admin=self.role == "admin"
-        )
+        return ScopeDefaults(app_id=self.app_id, tenant_id=self.tenant_id, locked=True, admin=self.role == "admin")
 
     def public(self) -> dict[str, Any]:
         """The record without its hash, for listings."""
@@ -102,15 +100,24 @@ def _record(raw: Mapping[str, Any], where: str) -> TokenRecord:
         if unknown:
             raise ValueError(f"unknown rate_limits keys {sorted(unknown)}")
         rec = TokenRecord(
-            id=str(raw["id"]), hash=str(raw["hash"]), app_id=str(raw["app_id"]), tenant_id=str(raw["tenant_id"]),
-            role=raw["role"], name=str(raw.get("name", "")), created_at=str(raw.get("created_at", "")),
+            id=str(raw["id"]),
+            hash=str(raw["hash"]),
+            app_id=str(raw["app_id"]),
+            tenant_id=str(raw["tenant_id"]),
+            role=raw["role"],
+            name=str(raw.get("name", "")),
+            created_at=str(raw.get("created_at", "")),
             revoked=bool(raw.get("revoked", False)),
             rate_limits=RateLimits(**{k: int(v) for k, v in limits.items()}),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"{where}: malformed token entry ({exc}); fix or remove it.", field="tokens_file") from exc
+        raise InvalidArgumentError(
+            f"{where}: malformed token entry ({exc}); fix or remove it.", field="tokens_file"
+        ) from exc
     if rec.role not in ROLES:
-        raise InvalidArgumentError(f"{where}: role must be one of {list(ROLES)}, got {rec.role!r}.", field="tokens_file")
+        raise InvalidArgumentError(
+            f"{where}: role must be one of {list(ROLES)}, got {rec.role!r}.", field="tokens_file"
+        )
     if not rec.hash.startswith("sha256:"):
         raise InvalidArgumentError(f"{where}: hash must be 'sha256:<hex>'.", field="tokens_file")
     resolve_scope({"app_id": rec.app_id, "tenant_id": rec.tenant_id}, ScopeDefaults(), "write")  # validates segments
@@ -237,8 +244,13 @@ class TokenStore:
         token_id = secrets.token_hex(6)
         token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         rec = TokenRecord(
-            id=token_id, hash=_hash(token), app_id=scope.app_id, tenant_id=scope.tenant_id, role=role,  # type: ignore[arg-type]
-            name=name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            id=token_id,
+            hash=_hash(token),
+            app_id=scope.app_id,
+            tenant_id=scope.tenant_id,
+            role=role,  # type: ignore[arg-type]
+            name=name,
+            created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             rate_limits=rate_limits or RateLimits(),
         )
         with self._editing() as records:
@@ -250,7 +262,9 @@ class TokenStore:
         with self._editing() as records:
             rec = records.get(token_id)
             if rec is None:
-                raise NotFoundError(f"No token with id {token_id!r}; `mem-mcp token list` shows the ids.", field="token_id")
+                raise NotFoundError(
+                    f"No token with id {token_id!r}; `mem-mcp token list` shows the ids.", field="token_id"
+                )
             records[token_id] = replace(rec, revoked=True)
             return records[token_id]
 
@@ -293,12 +307,20 @@ class RateLimiter:
                 raise RateLimitedError(
                     f"Too many {what} for this token: the limit is {limit} per minute. "
                     f"Wait {wait:.1f} s and try again, and spread calls out.",
-                    retry_after_s=round(wait, 2), limit_per_minute=limit, limit_kind=which,
+                    retry_after_s=round(wait, 2),
+                    limit_per_minute=limit,
+                    limit_kind=which,
                 )
             for k, lim in checks:
                 self._take((token_id, k), lim, now, True)
 
 
 __all__ = [
-    "ROLES", "Role", "RateLimits", "RateLimiter", "TokenRecord", "TokenStore", "role_allows",
+    "ROLES",
+    "Role",
+    "RateLimits",
+    "RateLimiter",
+    "TokenRecord",
+    "TokenStore",
+    "role_allows",
 ]

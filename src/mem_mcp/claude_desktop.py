@@ -66,12 +66,14 @@ def merge_into(path: Path, settings: Settings, name: str) -> tuple[Path | None, 
         except json.JSONDecodeError as exc:
             raise InvalidArgumentError(
                 f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); fix or move it, then run this again. "
-                "Nothing was changed.", field="config_file",
+                "Nothing was changed.",
+                field="config_file",
             ) from exc
         if not isinstance(config, dict) or not isinstance(config.get("mcpServers", {}), dict):
             raise InvalidArgumentError(
-                f"{path} is not a Claude Desktop configuration (a JSON object with an \"mcpServers\" object); "
-                "nothing was changed.", field="config_file",
+                f'{path} is not a Claude Desktop configuration (a JSON object with an "mcpServers" object); '
+                "nothing was changed.",
+                field="config_file",
             )
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         backup = path.with_name(f"{path.name}.bak-{stamp}")

@@ -170,7 +170,8 @@ def check_data_dir(settings: Settings) -> None:
         raise DataDirError(
             f"The data directory {path} cannot be used ({reason}). Set {setting} to a directory this user "
             f"can write, or fix that directory's permissions.",
-            field="data_dir", path=str(path),
+            field="data_dir",
+            path=str(path),
         ) from exc
 
 

@@ -79,7 +79,8 @@ class Plan:
 
 
 def decide(
-    candidate: CandidateMemory, neighbours: Sequence[Neighbour],
+    candidate: CandidateMemory,
+    neighbours: Sequence[Neighbour],
     cosines: tuple[float, float] = (IDENTICAL_COSINE, DUPLICATE_COSINE),
 ) -> Plan:
     """The rule-based decision for one candidate against its nearest existing memories; ``cosines``:

@@ -109,8 +109,7 @@ def compile_filter(filter: Mapping[str, Any] | None) -> str | None:  # noqa: A00
         return None
     if not isinstance(filter, Mapping):
         raise InvalidFilterError(
-            f"The filter must be a JSON object, got {_kind(filter)}. Example: {_EXAMPLE}. "
-            f"Fields: {_FIELDS_TEXT}.",
+            f"The filter must be a JSON object, got {_kind(filter)}. Example: {_EXAMPLE}. Fields: {_FIELDS_TEXT}.",
             field="filter",
         )
     if not filter:
@@ -386,7 +385,7 @@ def _metadata_condition(field: str, keys: list[str], op: str, value: Any, path: 
         return f"TRY_CAST({text} AS DOUBLE) {cmp} {_number(value, field, path)}"
     raise InvalidFilterError(
         f"{op} on {field!r} at {path} takes a number or a string, got {_kind(value)}. "
-        "Compare numbers with numbers (e.g. 3) and strings with strings (e.g. \"2026-01-02\").",
+        'Compare numbers with numbers (e.g. 3) and strings with strings (e.g. "2026-01-02").',
         field=path,
     )
 

@@ -24,4 +24,3 @@ def derived_id(prefix: str, *parts: str) -> str:
     the same thing at once compute the same id, and the database keeps one of them."""
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"{prefix}_{digest}"
-

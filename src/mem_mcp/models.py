@@ -80,7 +80,9 @@ class Memory(BaseModel):
     store: str
     scope: Scope
     text: str
-    type: str = Field(description="The strategy that produced it: fact, preference, episodic, summary, profile, tool, note or a custom one.")
+    type: str = Field(
+        description="The strategy that produced it: fact, preference, episodic, summary, profile, tool, note or a custom one."
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     confidence: float = 1.0
@@ -123,7 +125,9 @@ class MemoryEvent(BaseModel):
 class ProfileEvent(BaseModel):
     """What an extraction changed in a user profile: one attribute's value."""
 
-    event: EventType = Field(description="ADD (first value), UPDATE (changed, see old_value), DELETE (cleared) or NONE.")
+    event: EventType = Field(
+        description="ADD (first value), UPDATE (changed, see old_value), DELETE (cleared) or NONE."
+    )
     profile_schema_id: str
     attribute_id: str
     name: str
@@ -189,13 +193,19 @@ class MemoryHit(BaseModel):
     def of(cls, hit: SearchHit, full: bool) -> MemoryHit:
         m = hit.memory
         extra: dict[str, Any] = (
-            m.model_dump(exclude={"id", "text", "type", "created_at", "updated_at", "tags", "metadata"})
-            if full else {}
+            m.model_dump(exclude={"id", "text", "type", "created_at", "updated_at", "tags", "metadata"}) if full else {}
         )
         changed = m.updated_at if full or m.updated_at != m.created_at else None
         return cls(
-            id=m.id, text=m.text, type=m.type, score=hit.score, created_at=m.created_at, updated_at=changed,
-            tags=m.tags or None, metadata=m.metadata or None, **extra,
+            id=m.id,
+            text=m.text,
+            type=m.type,
+            score=hit.score,
+            created_at=m.created_at,
+            updated_at=changed,
+            tags=m.tags or None,
+            metadata=m.metadata or None,
+            **extra,
         )
 
 
@@ -286,7 +296,9 @@ class RequestRecord(BaseModel):
     store: str | None
     scope: Scope | None
     actor: str | None = None
-    token_id: str | None = Field(default=None, description="Id of the HTTP token that made the request (never the token).")
+    token_id: str | None = Field(
+        default=None, description="Id of the HTTP token that made the request (never the token)."
+    )
     created_at: datetime
     duration_ms: float
     outcome: Literal["ok", "error", "pending", "running", "done", "failed"]

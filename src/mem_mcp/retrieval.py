@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal, Sequence, get_args
 
 import numpy as np
@@ -27,11 +27,57 @@ _CJK_RE = re.compile(rf"^[{_CJK}]+$")
 # Single characters too common to carry meaning on their own (bigrams containing them are kept).
 _CJK_STOP = set("的了是我你他她它们在和与也就都而及或这那有吗呢吧啊呀哦嗯个之其为以于")
 _EN_STOP = {
-    "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "of", "to", "in",
-    "on", "at", "for", "and", "or", "what", "which", "who", "whom", "how", "when", "where", "why", "i", "me",
-    "my", "you", "your", "it", "its", "this", "that", "these", "those", "with", "about", "as", "by", "from",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "am",
+    "do",
+    "does",
+    "did",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "and",
+    "or",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "how",
+    "when",
+    "where",
+    "why",
+    "i",
+    "me",
+    "my",
+    "you",
+    "your",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "with",
+    "about",
+    "as",
+    "by",
+    "from",
     # Memories are written in the third person, so "user"/"用户" is in nearly all of them and says nothing.
-    "user", "users", "用户", "用", "户",
+    "user",
+    "users",
+    "用户",
+    "用",
+    "户",
 }
 
 
@@ -144,18 +190,32 @@ def calibration_for(model_name: str) -> Calibration:
 #: answer, and short queries score everything lower than long ones.
 BACKGROUND: dict[str, tuple[str, ...]] = {
     "en": (
-        "The user's car is a grey hatchback", "The user visited a museum last spring",
-        "The user keeps receipts in a shoebox", "The user's neighbour plays the drums",
-        "The user replaced the kitchen tap", "The user's favourite season is autumn",
-        "The user takes the bus on Tuesdays", "The user once lost an umbrella on a train",
-        "The user's printer often jams", "The user bought new curtains",
-        "The user's cousin studies geology", "The user watered the plants on Sunday",
+        "The user's car is a grey hatchback",
+        "The user visited a museum last spring",
+        "The user keeps receipts in a shoebox",
+        "The user's neighbour plays the drums",
+        "The user replaced the kitchen tap",
+        "The user's favourite season is autumn",
+        "The user takes the bus on Tuesdays",
+        "The user once lost an umbrella on a train",
+        "The user's printer often jams",
+        "The user bought new curtains",
+        "The user's cousin studies geology",
+        "The user watered the plants on Sunday",
     ),
     "zh": (
-        "用户的车是一辆灰色两厢车", "用户去年春天参观了博物馆", "用户把收据放在鞋盒里",
-        "用户的邻居会打鼓", "用户换了厨房的水龙头", "用户最喜欢秋天",
-        "用户每周二坐公交车", "用户曾在火车上丢过一把伞", "用户的打印机经常卡纸",
-        "用户买了新窗帘", "用户的表哥在学地质", "用户星期天给植物浇了水",
+        "用户的车是一辆灰色两厢车",
+        "用户去年春天参观了博物馆",
+        "用户把收据放在鞋盒里",
+        "用户的邻居会打鼓",
+        "用户换了厨房的水龙头",
+        "用户最喜欢秋天",
+        "用户每周二坐公交车",
+        "用户曾在火车上丢过一把伞",
+        "用户的打印机经常卡纸",
+        "用户买了新窗帘",
+        "用户的表哥在学地质",
+        "用户星期天给植物浇了水",
     ),
 }
 
@@ -287,6 +347,7 @@ def states_a_change(text: str) -> bool:
     """Whether a memory says it is a change of something ("用户搬到了深圳", "The user now drives ...")."""
     return bool(_CHANGE_MARK.search(text))
 
+
 #: The names of :func:`ranking_features`' columns, in order.
 FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length", "cross_lingual", "cross_semantic")
 
@@ -294,7 +355,12 @@ FEATURES = ("semantic", "keyword", "vector_rank", "keyword_rank", "length", "cro
 def feature_weights() -> tuple[float, ...]:
     """The weights of :data:`FEATURES`, read from the module attributes at call time."""
     return (
-        SEMANTIC_WEIGHT, KEYWORD_WEIGHT, VECTOR_RANK_WEIGHT, KEYWORD_RANK_WEIGHT, LENGTH_WEIGHT, CROSS_WEIGHT,
+        SEMANTIC_WEIGHT,
+        KEYWORD_WEIGHT,
+        VECTOR_RANK_WEIGHT,
+        KEYWORD_RANK_WEIGHT,
+        LENGTH_WEIGHT,
+        CROSS_WEIGHT,
         CROSS_SEMANTIC_WEIGHT,
     )
 
@@ -330,7 +396,10 @@ def fuse(
             features = ranking_features(candidates, query, raw)
             raw = [sum(w * f for w, f in zip(weights, row)) for row in features]
             if current_run:
-                raw = [s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0) for s, c in zip(raw, candidates)]
+                raw = [
+                    s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0)
+                    for s, c in zip(raw, candidates)
+                ]
             raw = _with_neighbours(candidates, raw, NEIGHBOUR_SHARE)
             raw = with_run_context(candidates, raw, RUN_WEIGHT, RUN_TOP)
             raw = with_recency(candidates, raw, calibration.same_subject, RECENCY_MARGIN)
@@ -378,8 +447,10 @@ def replacements(candidates: Sequence[Candidate], same_subject: float | None) ->
     if same_subject is None:
         return []
     idx = [
-        i for i, c in enumerate(candidates)
-        if c.row.get("type") != "episodic" and c.row.get("vector") is not None
+        i
+        for i, c in enumerate(candidates)
+        if c.row.get("type") != "episodic"
+        and c.row.get("vector") is not None
         and isinstance(c.row.get("created_at"), datetime)
     ]
     if len(idx) < 2:
@@ -392,7 +463,9 @@ def replacements(candidates: Sequence[Candidate], same_subject: float | None) ->
     return [(idx[i], idx[j], float(min(1.0, (days[i] - days[j]) / RECENCY_DAYS))) for i, j in zip(a, b)]
 
 
-def with_recency(candidates: Sequence[Candidate], scores: list[float], same_subject: float | None, margin: float) -> list[float]:
+def with_recency(
+    candidates: Sequence[Candidate], scores: list[float], same_subject: float | None, margin: float
+) -> list[float]:
     """Each newer memory of :func:`replacements` that scores less than ``margin x g`` below its older
     one is moved just above it. Judged on the scores given, so moves do not chain (a newer memory
     lifted above an older one lifts nothing else); the older keeps its score."""
@@ -434,7 +507,9 @@ def with_run_context(candidates: Sequence[Candidate], scores: list[float], weigh
     by_run: dict[object, list[float]] = {}
     for cand, s in zip(candidates, scores):
         by_run.setdefault(_run_key(cand.row), []).append(s)
-    context = {run: sum(best) / len(best) for run, vals in by_run.items() for best in [sorted(vals, reverse=True)[:top]]}
+    context = {
+        run: sum(best) / len(best) for run, vals in by_run.items() for best in [sorted(vals, reverse=True)[:top]]
+    }
     best_run = max(context.values())
     return [s + weight * (context[_run_key(c.row)] - best_run) for c, s in zip(candidates, scores)]
 

@@ -99,13 +99,17 @@ def _has_surrogate(value: str) -> bool:
 
 def _check_segment(seg: str, value: str, mode: Mode, defaults: ScopeDefaults) -> None:
     if not value:
-        raise InvalidScopeError(f"scope.{seg} is empty; omit it to use the default, or give a value.", field=f"scope.{seg}")
+        raise InvalidScopeError(
+            f"scope.{seg} is empty; omit it to use the default, or give a value.", field=f"scope.{seg}"
+        )
     if WILDCARD in value:
         if value != WILDCARD:
             raise InvalidScopeError(
                 f"scope.{seg} {value!r} mixes '*' with text; only a bare '*' is a wildcard.", field=f"scope.{seg}"
             )
-        allowed = mode != "write" and (seg in ("agent_id", "run_id") or (seg == "tenant_id" and mode == "list" and defaults.admin))
+        allowed = mode != "write" and (
+            seg in ("agent_id", "run_id") or (seg == "tenant_id" and mode == "list" and defaults.admin)
+        )
         if not allowed:
             if mode == "write":
                 why = "this operation needs a concrete scope (writes and single-memory get/update/delete)"

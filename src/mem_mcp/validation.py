@@ -105,9 +105,13 @@ def check_order(order_by: str) -> None:
 
 
 def check_store_name(name: Any) -> None:
-    if not isinstance(name, str) or not name.strip() or len(name) > STORE_NAME_CHARS or any(
-        not (ch.isalnum() or ch in "-_.") for ch in name
-    ) or name.startswith("."):
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > STORE_NAME_CHARS
+        or any(not (ch.isalnum() or ch in "-_.") for ch in name)
+        or name.startswith(".")
+    ):
         raise InvalidArgumentError(
             f"Store name {name!r} is invalid: use 1-{STORE_NAME_CHARS} letters (any script), digits, '-', '_' or '.'.",
             field="name",
@@ -221,7 +225,7 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
-        raise InvalidArgumentError("`metadata` must be a JSON object, e.g. {\"source\": \"chat\"}.", field="metadata")
+        raise InvalidArgumentError('`metadata` must be a JSON object, e.g. {"source": "chat"}.', field="metadata")
     clean = _check_json(metadata, "metadata")
     encoded = json.dumps(clean, ensure_ascii=False, allow_nan=False)
     if len(encoded) > MAX_METADATA_CHARS:
@@ -232,7 +236,11 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
 def check_tags(tags: Any) -> list[str]:
     if tags is None:
         return []
-    if isinstance(tags, str) or not isinstance(tags, Sequence) or not all(isinstance(t, str) and t.strip() for t in tags):
+    if (
+        isinstance(tags, str)
+        or not isinstance(tags, Sequence)
+        or not all(isinstance(t, str) and t.strip() for t in tags)
+    ):
         raise InvalidArgumentError("`tags` must be a list of non-empty strings.", field="tags")
     if len(tags) > MAX_TAGS:
         raise InvalidArgumentError(f"At most {MAX_TAGS} tags per memory.", field="tags")
@@ -268,8 +276,10 @@ def parse_messages(messages: Any, max_chars: int) -> list[MessageInput]:
             msg = raw if isinstance(raw, MessageInput) else MessageInput.model_validate(raw)
         except ValidationError as exc:
             raise invalid(
-                exc, f"messages[{i}]", name_location=False,
-                hint="Each message is {\"role\": \"user\"|\"assistant\"|\"system\"|\"tool\", \"content\": \"text\"}.",
+                exc,
+                f"messages[{i}]",
+                name_location=False,
+                hint='Each message is {"role": "user"|"assistant"|"system"|"tool", "content": "text"}.',
             ) from exc
         content = msg.plain_text()
         check_encodable(content, f"messages[{i}].content")

@@ -28,7 +28,11 @@ class Worker(Generic[T]):
     """A named daemon thread handling the items put on its queue (``start``, ``put``, ``stop``, ``join``)."""
 
     def __init__(
-        self, name: str, handle: Callable[[T], None], *, idle_s: float | None = None,
+        self,
+        name: str,
+        handle: Callable[[T], None],
+        *,
+        idle_s: float | None = None,
         on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.name = name

@@ -29,7 +29,9 @@ def test_heldout_table_is_large_enough_and_bilingual():
 def test_quality_script_reports_precision_and_recall_on_heldout_table():
     out = subprocess.run(
         [sys.executable, str(BENCH / "offline_extraction_quality.py"), "--table", "held-out"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -35,12 +35,18 @@ def _tiny_locomo(path: Path) -> Path:
         return {
             "sample_id": sid,
             "conversation": {
-                "speaker_a": a, "speaker_b": b,
+                "speaker_a": a,
+                "speaker_b": b,
                 "session_1_date_time": "1:56 pm on 8 May, 2023",
                 "session_1": [
                     {"speaker": a, "dia_id": "D1:1", "text": f"I adopted a {pet} last week!"},
                     {"speaker": b, "dia_id": "D1:2", "text": "Congrats! What is its name?"},
-                    {"speaker": a, "dia_id": "D1:3", "text": "We call him Biscuit.", "blip_caption": f"a photo of a {pet}"},
+                    {
+                        "speaker": a,
+                        "dia_id": "D1:3",
+                        "text": "We call him Biscuit.",
+                        "blip_caption": f"a photo of a {pet}",
+                    },
                 ],
                 "session_2_date_time": "10:04 am on 2 June, 2023",
                 "session_2": [
@@ -115,7 +121,10 @@ def test_latency_runs_on_a_tiny_store(tmp_path: Path) -> None:
 def test_calibration_runs_on_a_few_questions(tmp_path: Path) -> None:
     data = _tiny_locomo(tmp_path / "locomo.json")
     out = tmp_path / "calibration.json"
-    assert _script("calibration").main(["--data", str(data), "--questions", "4", "--negatives", "1", "--out", str(out)]) == 0
+    assert (
+        _script("calibration").main(["--data", str(data), "--questions", "4", "--negatives", "1", "--out", str(out)])
+        == 0
+    )
     assert _json_out(out)["bench"] == "calibration"
 
 
@@ -130,9 +139,29 @@ def test_cold_start_spawns_the_stdio_server(tmp_path: Path) -> None:
 def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
     out = tmp_path / "scale.json"
     kept = tmp_path / "kept"
-    args = ["--sizes", "200,400", "--real", "60", "--tenants", "3", "--searches", "2", "--ops", "3",
-            "--ann-queries", "2", "--ingest", "10", "--ingest-single", "2", "--ab", "--keep", str(kept),
-            "--out", str(out)]
+    args = [
+        "--sizes",
+        "200,400",
+        "--real",
+        "60",
+        "--tenants",
+        "3",
+        "--searches",
+        "2",
+        "--ops",
+        "3",
+        "--ann-queries",
+        "2",
+        "--ingest",
+        "10",
+        "--ingest-single",
+        "2",
+        "--ab",
+        "--keep",
+        str(kept),
+        "--out",
+        str(out),
+    ]
     assert _script("scale").main(args) == 0
     result = _json_out(out)
     assert [s["size"] for s in result["sizes"]] == [200, 400]
@@ -144,8 +173,22 @@ def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
     assert result["ingestion"]["import_memories_batched"]["per_s"] > 0
     # ann_params.py runs on the kept store: the shipped index and a rebuilt one, then the shipped restored
     out2 = tmp_path / "ann.json"
-    args = ["--data", str(kept / "data"), "--tenants", "tenant-00", "--queries", "2", "--limit", "10",
-            "--ef", "0,60", "--builds", "shipped,partitions=2:m=8", "--out", str(out2)]
+    args = [
+        "--data",
+        str(kept / "data"),
+        "--tenants",
+        "tenant-00",
+        "--queries",
+        "2",
+        "--limit",
+        "10",
+        "--ef",
+        "0,60",
+        "--builds",
+        "shipped,partitions=2:m=8",
+        "--out",
+        str(out2),
+    ]
     assert _script("ann_params").main(args) == 0
     cells = _json_out(out2)["results"]
     assert {c["build"] for c in cells} == {"shipped", "partitions=2:m=8", "resident (exact scan)"}
@@ -195,16 +238,27 @@ def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Pat
     def write(name: str, rows: list[dict]) -> None:
         (data / name).write_text("".join(_json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
-    write("memories.jsonl", [
-        {"id": "z001", "text": "用户对花生过敏", "group": "allergy"},
-        {"id": "e001", "text": "The user is allergic to shellfish", "group": "allergy"},
-        {"id": "z002", "text": "用户的女儿叫米娅", "group": "kids"},
-        {"id": "e002", "text": "The user's dog is called Lucky", "group": "pets"},
-    ])
+    write(
+        "memories.jsonl",
+        [
+            {"id": "z001", "text": "用户对花生过敏", "group": "allergy"},
+            {"id": "e001", "text": "The user is allergic to shellfish", "group": "allergy"},
+            {"id": "z002", "text": "用户的女儿叫米娅", "group": "kids"},
+            {"id": "e002", "text": "The user's dog is called Lucky", "group": "pets"},
+        ],
+    )
     write("dev.jsonl", [{"q": "Which nut am I allergic to?", "a": "z001"}, {"q": "我的狗叫什么？", "a": "e002"}])
-    write("heldout.jsonl", [{"q": "What is my daughter called?", "a": "z002"}, {"q": "我对什么海鲜过敏？", "a": "e001"}])
-    write("changes.jsonl", [{"id": "c01", "old": "用户住在上海", "new": "用户搬到了深圳", "q": "我住在哪里？", "slot": "home"}])
-    write("unanswerable.jsonl", [{"q": "Which golf club am I in?", "split": "dev"}, {"q": "我的游艇在哪？", "split": "heldout"}])
+    write(
+        "heldout.jsonl", [{"q": "What is my daughter called?", "a": "z002"}, {"q": "我对什么海鲜过敏？", "a": "e001"}]
+    )
+    write(
+        "changes.jsonl",
+        [{"id": "c01", "old": "用户住在上海", "new": "用户搬到了深圳", "q": "我住在哪里？", "slot": "home"}],
+    )
+    write(
+        "unanswerable.jsonl",
+        [{"q": "Which golf club am I in?", "split": "dev"}, {"q": "我的游艇在哪？", "split": "heldout"}],
+    )
     out = tmp_path / "bf.json"
     module = _script("bilingual_facts")
     assert module.main(["--data", str(data), "--no-locomo", "--changes-via", "add", "--out", str(out)]) == 0
@@ -221,9 +275,18 @@ def test_reliability_smoke_prints_its_table(tmp_path: Path) -> None:
     import subprocess
 
     out = subprocess.run(
-        [sys.executable, str(BENCH / "reliability.py"), "--smoke",
-         "--parts", "kills,races,writers", "--out", str(tmp_path / "r.json")],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(BENCH / "reliability.py"),
+            "--smoke",
+            "--parts",
+            "kills,races,writers",
+            "--out",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from test_e2e_stdio import call, search, server, texts
 
 # Facts of one user in both languages, with neighbours that share words with the questions.
@@ -47,7 +46,9 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             out["home_change"] = (await call(client, "add_memories", {"text": HOME_NEW}))["events"]
             out["home_search"] = await search(client, "用户现在住在哪里")
             out["home_en"] = await search(client, "Where do I live now?")
-            out["home_history"] = await call(client, "memory_history", {"memory_id": out["home_change"][0]["memory_id"]})
+            out["home_history"] = await call(
+                client, "memory_history", {"memory_id": out["home_change"][0]["memory_id"]}
+            )
             out["cat"] = (await call(client, "add_memories", {"text": CAT}))["events"]
             out["cat_change"] = (await call(client, "add_memories", {"text": CAT_NEW}))["events"]
             out["cat_search"] = await search(client, "What pet do I have now?")

@@ -14,7 +14,13 @@ pytestmark = pytest.mark.slow  # long e2e: stdio server processes with the real 
 
 
 def _params(data_dir: Path) -> StdioServerParameters:
-    env = {**os.environ, "MEM_MCP_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "MEM_MCP_TOOLS": "all"}
+    env = {
+        **os.environ,
+        "MEM_MCP_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "MEM_MCP_TOOLS": "all",
+    }
     for key in ("ANTHROPIC_API_KEY", "MEM_MCP_ANTHROPIC_API_KEY", "MEM_MCP_EXTRACTOR"):
         env.pop(key, None)  # the offline extractor, whatever the developer's shell has
     return StdioServerParameters(command=sys.executable, args=["-m", "mem_mcp", "serve"], env=env)
@@ -22,13 +28,18 @@ def _params(data_dir: Path) -> StdioServerParameters:
 
 async def test_messages_become_memories_and_a_change_updates_them(tmp_path: Path) -> None:
     async with Client(_params(tmp_path / "data"), mode="legacy") as client:
-        seed = await client.call_tool("add_memories", {"messages": [
-            {"role": "user", "content": "你好"},
-            {"role": "assistant", "content": "你好！"},
-            {"role": "user", "content": "每天上午11点提醒我点外卖。"},
-            {"role": "assistant", "content": "好的"},
-            {"role": "user", "content": "明天10点提醒我整理会议纪要。"},
-        ]})
+        seed = await client.call_tool(
+            "add_memories",
+            {
+                "messages": [
+                    {"role": "user", "content": "你好"},
+                    {"role": "assistant", "content": "你好！"},
+                    {"role": "user", "content": "每天上午11点提醒我点外卖。"},
+                    {"role": "assistant", "content": "好的"},
+                    {"role": "user", "content": "明天10点提醒我整理会议纪要。"},
+                ]
+            },
+        )
         assert not seed.is_error, seed.content
         assert [e["event"] for e in seed.structured_content["events"]] == ["ADD", "ADD"]
 
@@ -52,7 +63,8 @@ async def test_messages_become_memories_and_a_change_updates_them(tmp_path: Path
             await anyio.sleep(0.1)
         assert status["status"] == "done", status
         assert [(e["event"], e["memory_id"], e["old_text"]) for e in status["events"]] == [
-            ("UPDATE", coffee["memory_id"], coffee["text"])]
+            ("UPDATE", coffee["memory_id"], coffee["text"])
+        ]
 
         found = await client.call_tool("search_memories", {"query": "what does the user drink?"})
         assert "茶" in found.structured_content["results"][0]["text"]

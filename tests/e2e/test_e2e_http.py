@@ -39,7 +39,11 @@ def _env(data: Path) -> dict[str, str]:
 def _token(data: Path, tenant: str, role: str) -> dict[str, str]:
     out = subprocess.run(
         [*CLI, "token", "create", "--tenant", tenant, "--role", role, "--json"],
-        env=_env(data), capture_output=True, text=True, check=True, timeout=60,
+        env=_env(data),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return json.loads(out.stdout)
 
@@ -51,7 +55,10 @@ async def test_hosted_server_isolates_tenants_and_shuts_down_gracefully(tmp_path
     port = _free_port()
     proc = subprocess.Popen(
         [*CLI, "serve", "--transport", "streamable-http", "--port", str(port)],
-        env=_env(data), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -63,16 +70,23 @@ async def test_hosted_server_isolates_tenants_and_shuts_down_gracefully(tmp_path
                         break
                 except httpx2.TransportError:
                     pass
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "timeout"
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    proc.stderr.read() if proc.poll() is not None else "timeout"
+                )
                 time.sleep(0.2)
 
         async with http_client(f"{base}/mcp", alice["token"]) as client:
             await call(client, "add_memories", {"text": "用户对花生过敏"})
             found = await call(client, "search_memories", {"query": "Does the user have a peanut allergy?"})
             assert found["results"][0]["text"] == "用户对花生过敏"
-            job = await call(client, "add_memories", {
-                "messages": [{"role": "user", "content": "我不喝咖啡了，现在只喝茶。"}], "sync": False,
-            })
+            job = await call(
+                client,
+                "add_memories",
+                {
+                    "messages": [{"role": "user", "content": "我不喝咖啡了，现在只喝茶。"}],
+                    "sync": False,
+                },
+            )
             request_id = job["request_id"]
         async with http_client(f"{base}/mcp", bob["token"]) as client:
             found = await call(client, "search_memories", {"query": "peanut allergy 花生"})
@@ -105,11 +119,17 @@ def test_http_refuses_to_start_without_tokens_and_no_auth_only_on_loopback(tmp_p
     env = _env(tmp_path / "data")
     out = subprocess.run(
         [*CLI, "serve", "--transport", "streamable-http", "--port", str(_free_port())],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 2 and "mem-mcp token create" in out.stderr
     out = subprocess.run(
         [*CLI, "serve", "--transport", "sse", "--host", "0.0.0.0", "--no-auth", "--port", str(_free_port())],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 2 and "loopback" in out.stderr

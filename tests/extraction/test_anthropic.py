@@ -435,7 +435,10 @@ def test_unreachable_server_is_a_connection_error() -> None:
 
 
 def test_null_like_target_is_no_target(server: FakeAnthropic) -> None:
-    decisions = [{"candidate": 0, "action": "ADD", "target": "none"}, {"candidate": 1, "action": "NONE", "target": "null"}]
+    decisions = [
+        {"candidate": 0, "action": "ADD", "target": "none"},
+        {"candidate": 1, "action": "NONE", "target": "null"},
+    ]
     server.script([tool_answer(seed_answer(decisions=decisions))])
     result = make(server).extract(seed_input())
     assert result.decisions is not None

@@ -19,8 +19,12 @@ from mem_mcp.service import MemoryService
 from fakes import HashEmbedder, NoopExtractor
 from mcp_http import LiveServer
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -57,8 +61,11 @@ def test_a_closed_session_frees_its_slot(limited):
     srv, tokens, _ = limited
     ids = [_initialize(srv.base, tokens["abuser"]).headers["mcp-session-id"] for _ in range(3)]
     assert _initialize(srv.base, tokens["abuser"]).status_code == 429
-    r = httpx2.delete(f"{srv.base}/mcp", headers={**HEADERS, "Authorization": f"Bearer {tokens['abuser']}",
-                                                  "mcp-session-id": ids[0]}, timeout=30)
+    r = httpx2.delete(
+        f"{srv.base}/mcp",
+        headers={**HEADERS, "Authorization": f"Bearer {tokens['abuser']}", "mcp-session-id": ids[0]},
+        timeout=30,
+    )
     assert r.status_code in (200, 204)
     assert _initialize(srv.base, tokens["abuser"]).status_code == 200
 

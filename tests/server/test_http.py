@@ -48,7 +48,11 @@ async def test_without_token_or_with_a_wrong_one_the_answer_is_401_with_a_clear_
     body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
     async with httpx2.AsyncClient() as http:
         none = await http.post(f"{live.base}/mcp", json=body)
-        wrong = await http.post(f"{live.base}/mcp", json=body, headers={"Authorization": "Bearer mmcp_0123456789ab_nope-nope-nope-nope-nope"})
+        wrong = await http.post(
+            f"{live.base}/mcp",
+            json=body,
+            headers={"Authorization": "Bearer mmcp_0123456789ab_nope-nope-nope-nope-nope"},
+        )
         tampered = tokens["alice"][:-2] + ("AA" if not tokens["alice"].endswith("AA") else "BB")
         bad = await http.post(f"{live.base}/mcp", json=body, headers={"Authorization": f"Bearer {tampered}"})
     assert none.status_code == wrong.status_code == bad.status_code == 401
@@ -68,7 +72,8 @@ async def test_a_revoked_token_is_refused_by_the_running_server(live, tokens):
     time.sleep(1.1)  # the file is re-read at most once a second
     async with httpx2.AsyncClient() as http:
         res = await http.post(
-            f"{live.base}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            f"{live.base}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
             headers={"Authorization": f"Bearer {tokens['bob']}"},
         )
     assert res.status_code == 401
@@ -106,7 +111,11 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_memories(live, tok
     async with http_client(url, tokens["bob"]) as bob:
         await call(bob, "add_memories", {"text": "The user likes hiking"})
         # Search and list, with wildcards on everything a caller may wildcard.
-        found = await call(bob, "search_memories", {"detail": "full", "query": "花生过敏 杭州", "scope": {"agent_id": "*", "run_id": "*"}})
+        found = await call(
+            bob,
+            "search_memories",
+            {"detail": "full", "query": "花生过敏 杭州", "scope": {"agent_id": "*", "run_id": "*"}},
+        )
         assert all(h["scope"]["tenant_id"] == "bob" for h in found["results"])
         assert all("花生" not in h["text"] for h in found["results"])
         listed = await call(bob, "list_memories", {"scope": {"agent_id": "*", "run_id": "*"}, "limit": 500})
@@ -123,7 +132,11 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_memories(live, tok
                 ("memory_history", {"memory_id": mid}),
                 ("list_requests", {}),
             ]:
-                res = await call(bob, tool, {**args, "scope": {**scope, **bad_scope}} if "memory_id" in args else {**args, "scope": bad_scope})
+                res = await call(
+                    bob,
+                    tool,
+                    {**args, "scope": {**scope, **bad_scope}} if "memory_id" in args else {**args, "scope": bad_scope},
+                )
                 assert error_code(res) == "INVALID_SCOPE", (tool, bad_scope, res)
         # A filter cannot reach the tenant either.
         res = await call(bob, "search_memories", {"detail": "full", "query": "花生", "filter": {"tenant_id": "alice"}})
@@ -156,7 +169,9 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_memories(live, tok
 async def test_background_jobs_are_fenced_by_tenant(live, tokens):
     url = f"{live.base}/mcp"
     async with http_client(url, tokens["alice"]) as alice:
-        res = await call(alice, "add_memories", {"messages": [{"role": "user", "content": "我住在杭州"}], "sync": False})
+        res = await call(
+            alice, "add_memories", {"messages": [{"role": "user", "content": "我住在杭州"}], "sync": False}
+        )
         request_id = res["request_id"]
     async with http_client(url, tokens["bob"]) as bob:
         for tool in ("get_request", "retry_request"):
@@ -244,7 +259,9 @@ async def test_the_request_log_records_who_did_what(live, tokens):
     async with http_client(url, tokens["admin"]) as admin:
         everyone = (await call(admin, "list_requests", {"scope": {"tenant_id": "*"}, "limit": 1000}))["requests"]
         assert {"alice", "bob"} <= {r["scope"]["tenant_id"] for r in everyone}
-        by_token = (await call(admin, "list_requests", {"scope": {"tenant_id": "*"}, "token_id": tokens["bob_id"]}))["requests"]
+        by_token = (await call(admin, "list_requests", {"scope": {"tenant_id": "*"}, "token_id": tokens["bob_id"]}))[
+            "requests"
+        ]
         assert by_token and {r["token_id"] for r in by_token} == {tokens["bob_id"]}
 
 
@@ -315,15 +332,21 @@ async def test_two_servers_share_one_data_directory(settings, service, tokens):
     other = MemoryService(settings, embedder=HashEmbedder(), extractor=NoopExtractor())
     try:
         stateless = settings.model_copy(update={"stateless_http": True})
-        with LiveServer(http_app(stateless, "streamable-http", service, tokens=tokens["store"])) as a, \
-                LiveServer(http_app(stateless, "streamable-http", other, tokens=tokens["store"])) as b:
+        with (
+            LiveServer(http_app(stateless, "streamable-http", service, tokens=tokens["store"])) as a,
+            LiveServer(http_app(stateless, "streamable-http", other, tokens=tokens["store"])) as b,
+        ):
             async with http_client(f"{a.base}/mcp", tokens["alice"]) as via_a:
                 added = await call(via_a, "add_memories", {"text": "用户在两台服务器之间切换"})
             async with http_client(f"{b.base}/mcp", tokens["alice"]) as via_b:
                 found = await call(via_b, "search_memories", {"detail": "full", "query": "服务器"})
                 assert found["results"][0]["id"] == added["events"][0]["memory_id"]
                 mem = found["results"][0]
-                await call(via_b, "update_memory", {"memory_id": mem["id"], "scope": mem["scope"], "text": "用户只用一台服务器"})
+                await call(
+                    via_b,
+                    "update_memory",
+                    {"memory_id": mem["id"], "scope": mem["scope"], "text": "用户只用一台服务器"},
+                )
             async with http_client(f"{a.base}/mcp", tokens["alice"]) as via_a:
                 got = await call(via_a, "get_memory", {"memory_id": mem["id"], "scope": mem["scope"]})
                 assert got["text"] == "用户只用一台服务器" and got["version"] == 2

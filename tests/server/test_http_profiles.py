@@ -43,16 +43,26 @@ async def test_profiles_over_http_are_fenced_by_tenant_and_role(live, tokens):  
         sid = (await call(admin, "create_profile_schema", {"name": "s", "attributes": BASIC}))["profile_schema_id"]
 
     async with http_client(url, tokens["alice"]) as alice:
-        filled = await call(alice, "add_memories", {"profile_schema_id": sid, "messages": [
-            {"role": "user", "content": "我今年28岁，我住在杭州"}]})
+        filled = await call(
+            alice,
+            "add_memories",
+            {"profile_schema_id": sid, "messages": [{"role": "user", "content": "我今年28岁，我住在杭州"}]},
+        )
         assert {e["name"] for e in filled["profile_events"]} == {"年龄", "居住地"}
-        assert error_code(await call(alice, "update_profile_schema", {"profile_schema_id": sid, "name": "x"})) == "PERMISSION_DENIED"
+        assert (
+            error_code(await call(alice, "update_profile_schema", {"profile_schema_id": sid, "name": "x"}))
+            == "PERMISSION_DENIED"
+        )
         assert error_code(await call(alice, "delete_profile_schema", {"profile_schema_id": sid})) == "PERMISSION_DENIED"
     async with http_client(url, tokens["bob"]) as bob:
-        await call(bob, "add_memories", {"profile_schema_id": sid, "messages": [{"role": "user", "content": "I live in Oslo"}]})
+        await call(
+            bob, "add_memories", {"profile_schema_id": sid, "messages": [{"role": "user", "content": "I live in Oslo"}]}
+        )
         own = await call(bob, "get_user_profile", {"profile_schema_id": sid})
         assert own["tenant_id"] == "bob" and {a["name"]: a.get("value") for a in own["attributes"]} == {
-            "年龄": None, "居住地": "Oslo"}
+            "年龄": None,
+            "居住地": "Oslo",
+        }
         res = await call(bob, "get_user_profile", {"profile_schema_id": sid, "tenant_id": "alice"})
         assert error_code(res) == "INVALID_SCOPE"
         with pytest.raises(Exception):
@@ -65,7 +75,11 @@ async def test_profiles_over_http_are_fenced_by_tenant_and_role(live, tokens):  
         profile = await call(reader, "get_user_profile", {"profile_schema_id": sid})
         assert {a["name"]: a.get("value") for a in profile["attributes"]} == {"年龄": "28岁", "居住地": "杭州"}
         assert (await call(reader, "list_profile_schemas", {}))["total"] == 1
-        denied = await call(reader, "add_memories", {"profile_schema_id": sid, "messages": [{"role": "user", "content": "我搬到上海了"}]})
+        denied = await call(
+            reader,
+            "add_memories",
+            {"profile_schema_id": sid, "messages": [{"role": "user", "content": "我搬到上海了"}]},
+        )
         assert error_code(denied) == "PERMISSION_DENIED"
     async with http_client(url, tokens["admin"]) as admin:
         other = await call(admin, "get_user_profile", {"profile_schema_id": sid, "tenant_id": "alice"})

@@ -31,7 +31,10 @@ TOOLS = types.SamplingCapability(tools=types.SamplingToolsCapability())
 @pytest.fixture
 def svc(tmp_path: Path):
     settings = Settings(
-        data_dir=tmp_path / "data", extractor="sampling", anthropic_api_key=None, sampling_timeout_s=1.5,
+        data_dir=tmp_path / "data",
+        extractor="sampling",
+        anthropic_api_key=None,
+        sampling_timeout_s=1.5,
         _env_file=None,
     )
     service = MemoryService(settings, embedder=HashEmbedder())
@@ -44,11 +47,16 @@ def model() -> ScriptedModel:
     return ScriptedModel()
 
 
-def connect(svc: MemoryService, model: ScriptedModel | None, capabilities: types.SamplingCapability | None = TOOLS) -> Client:
+def connect(
+    svc: MemoryService, model: ScriptedModel | None, capabilities: types.SamplingCapability | None = TOOLS
+) -> Client:
     """A client of a fresh server over ``svc``; with ``model`` as its sampling model, or unable to sample."""
     return Client(
-        build_server(svc.settings.model_copy(update={"tools": "all"}), svc), mode="legacy", client_info=Implementation(name="desk", version="1"),
-        sampling_callback=model, sampling_capabilities=capabilities if model is not None else None,
+        build_server(svc.settings.model_copy(update={"tools": "all"}), svc),
+        mode="legacy",
+        client_info=Implementation(name="desk", version="1"),
+        sampling_callback=model,
+        sampling_capabilities=capabilities if model is not None else None,
     )
 
 
@@ -85,8 +93,10 @@ async def test_seed_conversation_through_a_tool_call(svc, model):
 async def test_json_answer_validated_whole_then_invalid_fails_and_retry_works(svc, model):
     fenced = "```json\n" + ExtractionAnswer.model_validate(SEED_ANSWER).model_dump_json() + "\n```"
     prose = "Sure! Here are the memories: " + ExtractionAnswer.model_validate(SEED_ANSWER).model_dump_json()
-    peanuts = {"memories": [{"text": "用户对花生过敏。", "type": "fact", "confidence": 0.95, "source_messages": [0]}],
-               "decisions": [{"candidate": 0, "action": "ADD"}]}
+    peanuts = {
+        "memories": [{"text": "用户对花生过敏。", "type": "fact", "confidence": 0.95, "source_messages": [0]}],
+        "decisions": [{"candidate": 0, "action": "ADD"}],
+    }
     model.answer(fenced, prose, peanuts)
     async with connect(svc, model, capabilities=types.SamplingCapability()) as client:
         first = await call(client, "add_memories", {"messages": SEED_CONVERSATION})
@@ -108,8 +118,10 @@ async def test_json_answer_validated_whole_then_invalid_fails_and_retry_works(sv
 
 async def test_invalid_tool_input_fails_the_job_and_keeps_the_messages(svc, model):
     bad = {"memories": [{"type": "fact", "confidence": 0.9, "source_messages": [0]}], "decisions": []}
-    wrong_ref = {**SEED_ANSWER, "decisions": [{"candidate": 0, "action": "UPDATE", "target": "m7"},
-                                              {"candidate": 1, "action": "ADD"}]}
+    wrong_ref = {
+        **SEED_ANSWER,
+        "decisions": [{"candidate": 0, "action": "UPDATE", "target": "m7"}, {"candidate": 1, "action": "ADD"}],
+    }
     model.answer(bad, wrong_ref, SEED_ANSWER)
     async with connect(svc, model) as client:
         out = await call(client, "add_memories", {"messages": SEED_CONVERSATION})
@@ -124,8 +136,7 @@ async def test_invalid_tool_input_fails_the_job_and_keeps_the_messages(svc, mode
 
 
 async def test_refusal_and_timeout_fail_retryably(svc, model):
-    model.answer(types.ErrorData(code=-1, message="User rejected sampling request"),
-                 Delay(5.0, SEED_ANSWER))
+    model.answer(types.ErrorData(code=-1, message="User rejected sampling request"), Delay(5.0, SEED_ANSWER))
     async with connect(svc, model) as client:
         refused = await call(client, "add_memories", {"messages": SEED_CONVERSATION})
         status = await call(client, "get_request", {"request_id": refused["request_id"]})
@@ -176,7 +187,9 @@ class Gate:
 
 async def test_background_job_whose_session_ended_fails_then_retries_on_a_new_connection(svc, model):
     gate = Gate()
-    svc.add_memories(messages=user("hold the worker"), sync=False, ctx=CallContext(svc.default_context().defaults, extractor=gate))
+    svc.add_memories(
+        messages=user("hold the worker"), sync=False, ctx=CallContext(svc.default_context().defaults, extractor=gate)
+    )
     async with connect(svc, model) as client:
         queued = await call(client, "add_memories", {"messages": SEED_CONVERSATION, "sync": False})
     gate.open.set()  # the first client is gone before its job runs
@@ -197,23 +210,37 @@ async def test_running_summary_is_rewritten_by_the_model(svc, model):
     first_summary = "用户在对话中要求每天上午11点提醒点外卖，并要求次日上午10点提醒整理会议纪要。"
     second_summary = first_summary.rstrip("。") + "；随后说明自己对花生过敏。"
     model.answer(
-        {"memories": [*SEED_ANSWER["memories"], {"text": first_summary, "type": "summary", "confidence": 0.9,
-                                                 "source_messages": [2, 4]}],
-         "decisions": [*SEED_ANSWER["decisions"], {"candidate": 2, "action": "ADD"}]},
-        {"memories": [{"text": "用户对花生过敏。", "type": "fact", "confidence": 0.95, "source_messages": [0]},
-                      {"text": second_summary, "type": "summary", "confidence": 0.9, "source_messages": [0]}],
-         # A model may well decide the summary is NONE or an UPDATE of something else: the run's summary
-         # slot decides, not the model.
-         "decisions": [{"candidate": 0, "action": "ADD"}, {"candidate": 1, "action": "NONE", "target": "m1"}]},
+        {
+            "memories": [
+                *SEED_ANSWER["memories"],
+                {"text": first_summary, "type": "summary", "confidence": 0.9, "source_messages": [2, 4]},
+            ],
+            "decisions": [*SEED_ANSWER["decisions"], {"candidate": 2, "action": "ADD"}],
+        },
+        {
+            "memories": [
+                {"text": "用户对花生过敏。", "type": "fact", "confidence": 0.95, "source_messages": [0]},
+                {"text": second_summary, "type": "summary", "confidence": 0.9, "source_messages": [0]},
+            ],
+            # A model may well decide the summary is NONE or an UPDATE of something else: the run's summary
+            # slot decides, not the model.
+            "decisions": [{"candidate": 0, "action": "ADD"}, {"candidate": 1, "action": "NONE", "target": "m1"}],
+        },
     )
     async with connect(svc, model) as client:
         first = await call(client, "add_memories", {"messages": SEED_CONVERSATION, "store": "notes"})
-        assert [(e["event"], e["type"]) for e in first["events"]] == [("ADD", "fact"), ("ADD", "fact"), ("ADD", "summary")]
+        assert [(e["event"], e["type"]) for e in first["events"]] == [
+            ("ADD", "fact"),
+            ("ADD", "fact"),
+            ("ADD", "summary"),
+        ]
         assert "(none yet: write the first summary)" in model.prompt(0)
         second = await call(client, "add_memories", {"messages": user("对了，我对花生过敏。"), "store": "notes"})
         summary_id = first["events"][2]["memory_id"]
-        assert [(e["event"], e["memory_id"] if e["type"] == "summary" else None, e.get("old_text")) for e in second["events"]] == [
-            ("ADD", None, None), ("UPDATE", summary_id, first_summary)]
+        assert [
+            (e["event"], e["memory_id"] if e["type"] == "summary" else None, e.get("old_text"))
+            for e in second["events"]
+        ] == [("ADD", None, None), ("UPDATE", summary_id, first_summary)]
         assert f'<running_summary strategy="summary">\n{first_summary}\n</running_summary>' in model.prompt(1)
         assert first_summary not in model.prompt(1).split("<existing_memories>")[1]  # summaries are not consolidated
         history = await call(client, "memory_history", {"memory_id": summary_id, "store": "notes"})

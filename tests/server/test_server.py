@@ -13,12 +13,30 @@ from mem_mcp.service import MemoryService
 from fakes import HashEmbedder, NoopExtractor
 
 TOOLS = {
-    "get_request", "retry_request",
-    "create_memory_store", "get_memory_store", "list_memory_stores", "update_memory_store", "delete_memory_store",
-    "add_memories", "search_memories", "list_memories", "get_memory", "update_memory", "delete_memory",
-    "memory_history", "list_messages", "list_requests", "export_memories", "memory_stats",
-    "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",
-    "delete_profile_schema", "get_user_profile",
+    "get_request",
+    "retry_request",
+    "create_memory_store",
+    "get_memory_store",
+    "list_memory_stores",
+    "update_memory_store",
+    "delete_memory_store",
+    "add_memories",
+    "search_memories",
+    "list_memories",
+    "get_memory",
+    "update_memory",
+    "delete_memory",
+    "memory_history",
+    "list_messages",
+    "list_requests",
+    "export_memories",
+    "memory_stats",
+    "create_profile_schema",
+    "list_profile_schemas",
+    "get_profile_schema",
+    "update_profile_schema",
+    "delete_profile_schema",
+    "get_user_profile",
 }
 
 
@@ -43,10 +61,24 @@ async def test_tools_are_listed_with_descriptions_and_schemas(server):
         assert tool.description and len(tool.description) > 30, tool.name
         assert tool.output_schema, tool.name
     search = tools["search_memories"].input_schema["properties"]
-    assert {"query", "messages", "top_k", "min_score", "types", "filter", "order_by", "offset", "rerank",
-            "include_superseded", "store", "scope"} <= set(search)
+    assert {
+        "query",
+        "messages",
+        "top_k",
+        "min_score",
+        "types",
+        "filter",
+        "order_by",
+        "offset",
+        "rerank",
+        "include_superseded",
+        "store",
+        "scope",
+    } <= set(search)
     assert (search["top_k"].get("minimum"), search["top_k"].get("maximum")) == (1, 50)  # the bounds, not the prose
-    assert {"text", "messages", "metadata", "sync", "store", "scope"} <= set(tools["add_memories"].input_schema["properties"])
+    assert {"text", "messages", "metadata", "sync", "store", "scope"} <= set(
+        tools["add_memories"].input_schema["properties"]
+    )
 
 
 async def test_add_search_update_history_delete_over_mcp(server):

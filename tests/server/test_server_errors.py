@@ -52,7 +52,9 @@ def embedder() -> BreakableEmbedder:
 @pytest.fixture
 def client(memory_settings, embedder):
     service = MemoryService(memory_settings, embedder=embedder)
-    yield Client(build_server(memory_settings, service), mode="legacy", client_info=Implementation(name="t", version="1"))
+    yield Client(
+        build_server(memory_settings, service), mode="legacy", client_info=Implementation(name="t", version="1")
+    )
     service.close()
 
 

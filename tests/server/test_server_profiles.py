@@ -16,8 +16,12 @@ from mem_mcp.service import MemoryService
 from fakes import HashEmbedder
 
 PROFILE_TOOLS = {
-    "create_profile_schema", "list_profile_schemas", "get_profile_schema", "update_profile_schema",
-    "delete_profile_schema", "get_user_profile",
+    "create_profile_schema",
+    "list_profile_schemas",
+    "get_profile_schema",
+    "update_profile_schema",
+    "delete_profile_schema",
+    "get_user_profile",
 }
 BASIC = [
     {"name": "年龄", "description": "用户年龄"},
@@ -74,10 +78,19 @@ async def test_schema_crud_profile_and_history_over_mcp(server):
 
         added = await ok(client, "add_memories", {"messages": SEED, "profile_schema_id": sid})
         assert {(e["name"], e["value"]) for e in added["profile_events"]} == {
-            ("年龄", "28岁"), ("职业", "软件工程师"), ("爱好", "踢足球")}
+            ("年龄", "28岁"),
+            ("职业", "软件工程师"),
+            ("爱好", "踢足球"),
+        }
         # The seed's spelling works too.
-        await ok(client, "add_memories", {"messages": [{"role": "user", "content": "我搬到上海了"}], "profile_schema": sid})
-        await ok(client, "add_memories", {"messages": [{"role": "user", "content": "我搬到杭州了"}], "profile_schema_id": sid})
+        await ok(
+            client, "add_memories", {"messages": [{"role": "user", "content": "我搬到上海了"}], "profile_schema": sid}
+        )
+        await ok(
+            client,
+            "add_memories",
+            {"messages": [{"role": "user", "content": "我搬到杭州了"}], "profile_schema_id": sid},
+        )
 
         profile = await ok(client, "get_user_profile", {"profile_schema_id": sid, "include_history": True})
         attrs = {a["name"]: a for a in profile["attributes"]}
@@ -86,14 +99,22 @@ async def test_schema_crud_profile_and_history_over_mcp(server):
         assert [h["value"] for h in attrs["居住地"]["history"]] == ["上海", "杭州"]
 
         ids = {a["name"]: a["attribute_id"] for a in schema["attributes"]}
-        updated = await ok(client, "update_profile_schema", {"profile_schema_id": sid, "attribute_operations": [
-            {"op": "add", "name": "宠物"}, {"op": "delete", "attribute_id": ids["爱好"]}]})
+        updated = await ok(
+            client,
+            "update_profile_schema",
+            {
+                "profile_schema_id": sid,
+                "attribute_operations": [{"op": "add", "name": "宠物"}, {"op": "delete", "attribute_id": ids["爱好"]}],
+            },
+        )
         assert [a["name"] for a in updated["attributes"]] == ["年龄", "职业", "居住地", "宠物"]
         fresh = await ok(client, "get_user_profile", {"profile_schema_id": sid})
         pet = next(a for a in fresh["attributes"] if a["name"] == "宠物")
         # Unknown: no value, no updated_at, no history key at all.
         assert set(pet) == {"attribute_id", "name", "description", "source"}
-        assert (await ok(client, "get_profile_schema", {"profile_schema_id": sid}))["attributes"] == updated["attributes"]
+        assert (await ok(client, "get_profile_schema", {"profile_schema_id": sid}))["attributes"] == updated[
+            "attributes"
+        ]
 
         gone = await ok(client, "delete_profile_schema", {"profile_schema_id": sid})
         assert gone["deleted"] and gone["values_deleted"] == 4  # 年龄, 职业, 居住地 x2
@@ -103,16 +124,28 @@ async def test_schema_crud_profile_and_history_over_mcp(server):
 @pytest.mark.parametrize(
     ("tool", "args", "code", "field"),
     [
-        ("create_profile_schema", {"name": "s", "attributes": [{"name": "姓名"}, {"name": "名字"}]},
-         "DUPLICATE_ATTRIBUTE", "attributes"),
+        (
+            "create_profile_schema",
+            {"name": "s", "attributes": [{"name": "姓名"}, {"name": "名字"}]},
+            "DUPLICATE_ATTRIBUTE",
+            "attributes",
+        ),
         ("create_profile_schema", {"name": "s", "attributes": []}, "EMPTY_SCHEMA", "attributes"),
         ("create_profile_schema", {"name": "s", "attributes": [{"description": "no name"}]}, "INVALID_ARGUMENT", None),
         ("get_profile_schema", {"profile_schema_id": "ps_missing"}, "PROFILE_SCHEMA_NOT_FOUND", "profile_schema_id"),
         ("get_user_profile", {"profile_schema_id": "ps_missing"}, "PROFILE_SCHEMA_NOT_FOUND", "profile_schema_id"),
-        ("add_memories", {"messages": SEED, "profile_schema_id": "ps_missing"}, "PROFILE_SCHEMA_NOT_FOUND",
-         "profile_schema_id"),
-        ("update_profile_schema", {"profile_schema_id": "ps_missing", "name": "x"}, "PROFILE_SCHEMA_NOT_FOUND",
-         "profile_schema_id"),
+        (
+            "add_memories",
+            {"messages": SEED, "profile_schema_id": "ps_missing"},
+            "PROFILE_SCHEMA_NOT_FOUND",
+            "profile_schema_id",
+        ),
+        (
+            "update_profile_schema",
+            {"profile_schema_id": "ps_missing", "name": "x"},
+            "PROFILE_SCHEMA_NOT_FOUND",
+            "profile_schema_id",
+        ),
     ],
 )
 async def test_bad_profile_input_is_a_typed_tool_error(server, tool, args, code, field):
@@ -129,7 +162,8 @@ async def test_bad_profile_input_is_a_typed_tool_error(server, tool, args, code,
 async def test_synonym_error_says_why(server):
     async with _client(server) as client:
         result = await client.call_tool(
-            "create_profile_schema", {"name": "s", "attributes": [{"name": "年龄"}, {"name": "岁数"}]})
+            "create_profile_schema", {"name": "s", "attributes": [{"name": "年龄"}, {"name": "岁数"}]}
+        )
         message = result.meta["error"]["message"]
         assert "年龄" in message and "岁数" in message and "extraction" in message
 
@@ -137,16 +171,23 @@ async def test_synonym_error_says_why(server):
 async def test_unknown_attribute_id_over_mcp(server):
     async with _client(server) as client:
         sid = (await ok(client, "create_profile_schema", {"name": "s", "attributes": BASIC}))["profile_schema_id"]
-        result = await client.call_tool("update_profile_schema", {
-            "profile_schema_id": sid, "attribute_operations": [{"op": "delete", "attribute_id": "attr_nope"}]})
+        result = await client.call_tool(
+            "update_profile_schema",
+            {"profile_schema_id": sid, "attribute_operations": [{"op": "delete", "attribute_id": "attr_nope"}]},
+        )
         assert result.is_error and result.meta["error"]["code"] == "ATTRIBUTE_NOT_FOUND"
 
 
 async def test_profile_resources_and_the_recall_prompt(server):
     async with _client(server) as client:
-        sid = (await ok(client, "create_profile_schema", {"name": "用户基础画像", "attributes": BASIC}))["profile_schema_id"]
+        sid = (await ok(client, "create_profile_schema", {"name": "用户基础画像", "attributes": BASIC}))[
+            "profile_schema_id"
+        ]
         templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
-        assert {"memory://profiles/{profile_schema_id}", "memory://profiles/{profile_schema_id}/{tenant_id}"} <= templates
+        assert {
+            "memory://profiles/{profile_schema_id}",
+            "memory://profiles/{profile_schema_id}/{tenant_id}",
+        } <= templates
 
         empty = await client.get_prompt("recall_user_context", {"topic": "工作"})
         assert "no saved memories" in empty.messages[0].content.text
@@ -155,7 +196,11 @@ async def test_profile_resources_and_the_recall_prompt(server):
         own = json.loads((await client.read_resource(f"memory://profiles/{sid}")).contents[0].text)
         assert own["tenant_id"] == "default"
         assert {a["name"]: a.get("value") for a in own["attributes"]} == {
-            "年龄": "28岁", "爱好": "踢足球", "职业": "软件工程师", "居住地": None}
+            "年龄": "28岁",
+            "爱好": "踢足球",
+            "职业": "软件工程师",
+            "居住地": None,
+        }
         other = json.loads((await client.read_resource(f"memory://profiles/{sid}/bob")).contents[0].text)
         assert other["tenant_id"] == "bob" and all("value" not in a for a in other["attributes"])
         same = json.loads((await client.read_resource(f"memory://profiles/{sid}/default")).contents[0].text)

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 INIT = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
 }
 
@@ -24,8 +26,12 @@ def _serve(data: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEM_MCP_")}
     env.update({"MEM_MCP_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"})
     return subprocess.Popen(
-        [sys.executable, "-m", "mem_mcp", "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=env, start_new_session=True,
+        [sys.executable, "-m", "mem_mcp", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
     )
 
 

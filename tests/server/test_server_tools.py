@@ -61,10 +61,20 @@ def client_of(server: Any) -> Client:
 async def test_the_default_tool_set_fits_the_budget(settings: Settings, service: MemoryService) -> None:
     async with client_of(build_server(settings, service)) as client:
         core = (await client.list_tools()).tools
-    assert {t.name for t in core} == CORE == {
-        "add_memories", "search_memories", "list_memories", "get_memory", "update_memory", "delete_memory",
-        "memory_history", "get_user_profile",
-    }
+    assert (
+        {t.name for t in core}
+        == CORE
+        == {
+            "add_memories",
+            "search_memories",
+            "list_memories",
+            "get_memory",
+            "update_memory",
+            "delete_memory",
+            "memory_history",
+            "get_user_profile",
+        }
+    )
     total = sum(tokens_of(model_view(t)) for t in core)
     assert total <= MAX_CORE_TOOL_TOKENS, f"core tool definitions cost {total:.0f} tokens"
     for tool in core:
@@ -132,11 +142,16 @@ async def test_refusals_are_typed_name_the_field_and_are_logged(settings: Settin
     assert service.list_memories(scope={"agent_id": "*", "run_id": "*"}).total == 0  # nothing was written
     log = [r for r in service.list_requests(limit=50).requests if r.operation != "ListMemories"]
     refused = sorted((r.operation, r.error_code) for r in log)
-    assert refused == sorted([
-        ("AddMemories", "INVALID_ARGUMENT"), ("AddMemories", "INVALID_ARGUMENT"),
-        ("SearchMemories", "INVALID_ARGUMENT"), ("SearchMemories", "INVALID_ARGUMENT"),
-        ("ListRequests", "PERMISSION_DENIED"), ("NoSuchTool", "NOT_FOUND"),
-    ])
+    assert refused == sorted(
+        [
+            ("AddMemories", "INVALID_ARGUMENT"),
+            ("AddMemories", "INVALID_ARGUMENT"),
+            ("SearchMemories", "INVALID_ARGUMENT"),
+            ("SearchMemories", "INVALID_ARGUMENT"),
+            ("ListRequests", "PERMISSION_DENIED"),
+            ("NoSuchTool", "NOT_FOUND"),
+        ]
+    )
     assert {r.actor for r in log} == {"claude-ai"}  # logged under the calling client
 
 
@@ -145,7 +160,11 @@ async def test_an_unusable_data_dir_is_the_error_of_every_call(tmp_path: Path) -
     blocker.write_text("")
     settings = Settings(data_dir=blocker / "data", _env_file=None)
     async with client_of(build_server(settings)) as client:
-        for tool, args in [("search_memories", {"query": "tea"}), ("add_memories", {"text": "x"}), ("list_memories", {})]:
+        for tool, args in [
+            ("search_memories", {"query": "tea"}),
+            ("add_memories", {"text": "x"}),
+            ("list_memories", {}),
+        ]:
             err = await _refused(client, tool, args)
             assert err["code"] == "DATA_DIR_UNAVAILABLE" and str(blocker / "data") in err["message"]
             assert "MEM_MCP_DATA_DIR" in err["message"]
@@ -154,7 +173,9 @@ async def test_an_unusable_data_dir_is_the_error_of_every_call(tmp_path: Path) -
         assert not ok.is_error, ok.content
 
 
-async def test_http_tokens_list_the_core_set_and_admins_everything(settings: Settings, service: MemoryService, tokens) -> None:  # noqa: F811
+async def test_http_tokens_list_the_core_set_and_admins_everything(
+    settings: Settings, service: MemoryService, tokens
+) -> None:  # noqa: F811
     with LiveServer(http_app(settings, "streamable-http", service, tokens=tokens["store"])) as srv:
         async with http_client(f"{srv.base}/mcp", tokens["alice"]) as alice:
             assert {t.name for t in (await alice.list_tools()).tools} == CORE

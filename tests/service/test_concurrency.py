@@ -127,8 +127,12 @@ def test_identical_adds_in_other_scopes_stay_separate(service):
 @pytest.mark.parametrize("trial", range(TRIALS))
 def test_message_seq_is_unique_under_concurrent_adds(service, trial):
     scope = {**SCOPE, "run_id": f"run-{trial}"}
-    out = _race(4, lambda i: service.add_memories(
-        messages=[{"role": "user", "content": f"m{i}a"}, {"role": "assistant", "content": f"m{i}b"}], scope=scope))
+    out = _race(
+        4,
+        lambda i: service.add_memories(
+            messages=[{"role": "user", "content": f"m{i}a"}, {"role": "assistant", "content": f"m{i}b"}], scope=scope
+        ),
+    )
     assert all(code == "ok" for code, _ in out), out
     msgs = service.list_messages(scope=scope).messages
     seqs = [m.seq for m in msgs]
@@ -192,13 +196,19 @@ def test_two_processes_updating_one_memory_and_adding_the_same_texts(settings):
 def test_racing_updates_after_compaction_and_with_metadata(service):
     """Compacted fragments store the JSON column differently; version writes must work on them too
     (a conditional merge_insert over them panicked inside LanceDB 0.40)."""
-    ids = [service.add_memories(text=f"The user likes sport {i}", metadata={"n": i}, scope=SCOPE).events[0].memory_id
-           for i in range(5)]
+    ids = [
+        service.add_memories(text=f"The user likes sport {i}", metadata={"n": i}, scope=SCOPE).events[0].memory_id
+        for i in range(5)
+    ]
     for i in range(110):  # past the optimizer's threshold, and compact now
         service.add_memories(text=f"The user filler {i}", scope=SCOPE)
     service.maintenance()
     for mid in ids[:2]:
-        out = _race(3, lambda i: (lambda r: (r.memory.version, r.memory.text))(
-            service.update_memory(mid, text=f"The user likes sport {mid[-4:]}-{i}", metadata={"w": i}, scope=SCOPE)))
+        out = _race(
+            3,
+            lambda i: (lambda r: (r.memory.version, r.memory.text))(
+                service.update_memory(mid, text=f"The user likes sport {mid[-4:]}-{i}", metadata={"w": i}, scope=SCOPE)
+            ),
+        )
         _check_conflicts(out)
         _check_versions(service, mid, [v for code, v in out if code == "ok"], SCOPE)

@@ -45,7 +45,9 @@ class Recorder:
             assert self.gate.wait(30)
         text = data.messages[0].content
         self.seen.append(text)
-        return ExtractionResult(candidates=[CandidateMemory(text=f"The user said: {text}", type="fact")], extractor=self.name)
+        return ExtractionResult(
+            candidates=[CandidateMemory(text=f"The user said: {text}", type="fact")], extractor=self.name
+        )
 
 
 def service(settings: Settings, extractor: Recorder) -> MemoryService:
@@ -62,8 +64,10 @@ def wait_for(predicate, seconds: float = 30.0) -> None:
 def test_two_services_resuming_the_same_jobs_run_each_once(settings):
     gate = threading.Event()
     first = service(settings, Recorder(gate))
-    ids = [first.add_memories(messages=[{"role": "user", "content": word}], scope=ALICE, sync=False).request_id
-           for word in WORDS]
+    ids = [
+        first.add_memories(messages=[{"role": "user", "content": word}], scope=ALICE, sync=False).request_id
+        for word in WORDS
+    ]
     wait_for(lambda: first.get_request(ids[0]).status == "running")  # held by a live worker
 
     b, c = Recorder(), Recorder()
@@ -95,7 +99,9 @@ def test_an_expired_lease_is_taken_over_and_the_late_result_is_not_recorded(tmp_
     settings = Settings(data_dir=tmp_path / "data", job_lease_s=1.0, _env_file=None)
     gate = threading.Event()
     slow = service(settings, Recorder(gate))
-    request_id = slow.add_memories(messages=[{"role": "user", "content": "I live in Oslo"}], scope=ALICE, sync=False).request_id
+    request_id = slow.add_memories(
+        messages=[{"role": "user", "content": "I live in Oslo"}], scope=ALICE, sync=False
+    ).request_id
     wait_for(lambda: slow.get_request(request_id).status == "running")
 
     other = service(settings, Recorder())
@@ -171,9 +177,20 @@ def test_a_jobs_table_from_before_claims_is_upgraded_and_its_running_job_resumes
     import lancedb
 
     old_schema = pa.schema([f for f in JOBS_SCHEMA if f.name not in ("owner", "lease_until")])
-    row = {"request_id": "req_old", "store": "default", **ALICE, "message_ids": [], "metadata": "{}",
-           "status": "running", "attempts": 1, "error_code": None, "error": None, "events": "[]",
-           "created_at": datetime.now(timezone.utc), "updated_at": datetime.now(timezone.utc)}
+    row = {
+        "request_id": "req_old",
+        "store": "default",
+        **ALICE,
+        "message_ids": [],
+        "metadata": "{}",
+        "status": "running",
+        "attempts": 1,
+        "error_code": None,
+        "error": None,
+        "events": "[]",
+        "created_at": datetime.now(timezone.utc),
+        "updated_at": datetime.now(timezone.utc),
+    }
     settings.data_dir.mkdir(parents=True)
     lancedb.connect(str(settings.data_dir)).create_table("jobs", pa.Table.from_pylist([row], schema=old_schema))
 

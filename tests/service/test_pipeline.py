@@ -92,23 +92,50 @@ def test_background_extraction(offline):
 def test_anthropic_extracts_updates_and_survives_a_429(claude):
     fake, svc = claude
     assert svc.extractor.name == "anthropic"
-    fake.script([
-        error(429, "slow down"),
-        tool_answer({"memories": [{"text": "用户喜欢喝咖啡", "type": "preference", "confidence": 0.9,
-                                   "source_messages": [0], "reasoning": "explicit"}],
-                     "decisions": [{"candidate": 0, "action": "ADD"}]}),
-    ])
+    fake.script(
+        [
+            error(429, "slow down"),
+            tool_answer(
+                {
+                    "memories": [
+                        {
+                            "text": "用户喜欢喝咖啡",
+                            "type": "preference",
+                            "confidence": 0.9,
+                            "source_messages": [0],
+                            "reasoning": "explicit",
+                        }
+                    ],
+                    "decisions": [{"candidate": 0, "action": "ADD"}],
+                }
+            ),
+        ]
+    )
     first = svc.add_memories(messages=user("我喜欢喝咖啡"), scope=ALICE)
     assert first.status == "done" and [e.event for e in first.events] == ["ADD"]
     assert len(fake.requests) == 2  # the 429 was retried
     mem = svc.get_memory(first.events[0].memory_id, scope=ALICE)
     assert (mem.extractor, mem.model, mem.metadata.get("reasoning")) == ("anthropic", "claude-haiku-4-5", "explicit")
 
-    fake.script([
-        tool_answer({"memories": [{"text": "用户不喝咖啡了，现在只喝茶", "type": "preference", "confidence": 0.95,
-                                   "source_messages": [0]}],
-                     "decisions": [{"candidate": 0, "action": "UPDATE", "target": "m1", "text": "用户不喝咖啡了，现在只喝茶"}]}),
-    ])
+    fake.script(
+        [
+            tool_answer(
+                {
+                    "memories": [
+                        {
+                            "text": "用户不喝咖啡了，现在只喝茶",
+                            "type": "preference",
+                            "confidence": 0.95,
+                            "source_messages": [0],
+                        }
+                    ],
+                    "decisions": [
+                        {"candidate": 0, "action": "UPDATE", "target": "m1", "text": "用户不喝咖啡了，现在只喝茶"}
+                    ],
+                }
+            ),
+        ]
+    )
     change = svc.add_memories(messages=user("我不喝咖啡了，现在只喝茶"), scope=ALICE)
     assert [(e.event, e.memory_id, e.old_text) for e in change.events] == [("UPDATE", mem.id, "用户喜欢喝咖啡")]
     prompt = str(fake.requests[-1].body)
@@ -117,8 +144,15 @@ def test_anthropic_extracts_updates_and_survives_a_429(claude):
 
 def test_anthropic_outage_keeps_messages_and_retry_succeeds(claude):
     fake, svc = claude
-    fake.script([error(529, "overloaded"), error(529, "overloaded"), error(529, "overloaded"),
-                 error(529, "overloaded"), error(529, "overloaded")])
+    fake.script(
+        [
+            error(529, "overloaded"),
+            error(529, "overloaded"),
+            error(529, "overloaded"),
+            error(529, "overloaded"),
+            error(529, "overloaded"),
+        ]
+    )
     out = svc.add_memories(messages=user("I am allergic to shellfish"), scope=ALICE)
     assert out.status == "failed" and out.events == []
     assert "retry_request" in out.note
@@ -126,8 +160,22 @@ def test_anthropic_outage_keeps_messages_and_retry_succeeds(claude):
     failed = svc.get_request(out.request_id)
     assert failed.error_code == "EXTRACTION_FAILED"
 
-    fake.script([tool_answer({"memories": [{"text": "The user is allergic to shellfish", "type": "fact",
-                                            "confidence": 0.9, "source_messages": [0]}],
-                              "decisions": [{"candidate": 0, "action": "ADD"}]})])
+    fake.script(
+        [
+            tool_answer(
+                {
+                    "memories": [
+                        {
+                            "text": "The user is allergic to shellfish",
+                            "type": "fact",
+                            "confidence": 0.9,
+                            "source_messages": [0],
+                        }
+                    ],
+                    "decisions": [{"candidate": 0, "action": "ADD"}],
+                }
+            )
+        ]
+    )
     done = svc.retry_request(out.request_id)
     assert done.status == "done" and [e.event for e in done.events] == ["ADD"]

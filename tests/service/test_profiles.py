@@ -72,7 +72,9 @@ def values(profile) -> dict[str, str | None]:
 
 def tenant(name: str, *, role: str = "write") -> CallContext:
     """A caller bound to app 'shop' and one tenant, as an HTTP token makes it."""
-    defaults = ScopeDefaults(app_id="shop", tenant_id=name, agent_id="bot", run_id="r1", locked=True, admin=role == "admin")
+    defaults = ScopeDefaults(
+        app_id="shop", tenant_id=name, agent_id="bot", run_id="r1", locked=True, admin=role == "admin"
+    )
     return CallContext(defaults, role=role)
 
 
@@ -139,7 +141,9 @@ def test_a_22_attribute_schema_from_the_seed_works(svc):
     assert len(schema.attributes) == 22
     out = svc.add_memories(messages=SEED_MESSAGES, profile_schema_id=schema.profile_schema_id)
     assert {(e.name, e.event, e.value) for e in out.profile_events} == {
-        ("年龄", "ADD", "28岁"), ("年龄段", "ADD", "青年"), ("爱好", "ADD", "踢足球"),
+        ("年龄", "ADD", "28岁"),
+        ("年龄段", "ADD", "青年"),
+        ("爱好", "ADD", "踢足球"),
     }
     profile = svc.get_user_profile(schema.profile_schema_id)
     assert profile.schema_name == "用户画像001" and len(profile.attributes) == 22
@@ -152,8 +156,18 @@ def test_a_22_attribute_schema_from_the_seed_works(svc):
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("姓名", "名字"), ("年龄", "岁数"), ("年龄", "年纪"), ("name", "Full Name"), ("age", "years_old"),
-     ("年龄", "age"), ("居住地", "city"), ("爱好", "兴趣"), ("hobbies", "interests"), ("用户年龄", "年纪")],
+    [
+        ("姓名", "名字"),
+        ("年龄", "岁数"),
+        ("年龄", "年纪"),
+        ("name", "Full Name"),
+        ("age", "years_old"),
+        ("年龄", "age"),
+        ("居住地", "city"),
+        ("爱好", "兴趣"),
+        ("hobbies", "interests"),
+        ("用户年龄", "年纪"),
+    ],
 )
 def test_near_synonym_attributes_are_refused_with_the_reason(svc, a, b):
     with pytest.raises(DuplicateAttributeError) as err:
@@ -165,8 +179,17 @@ def test_near_synonym_attributes_are_refused_with_the_reason(svc, a, b):
 
 
 def test_related_but_different_attributes_are_allowed(svc):
-    schema = svc.create_profile_schema("s", [{"name": "年龄"}, {"name": "年龄段"}, {"name": "家庭成员"},
-                                             {"name": "家庭关系"}, {"name": "居住地"}, {"name": "家乡"}])
+    schema = svc.create_profile_schema(
+        "s",
+        [
+            {"name": "年龄"},
+            {"name": "年龄段"},
+            {"name": "家庭成员"},
+            {"name": "家庭关系"},
+            {"name": "居住地"},
+            {"name": "家乡"},
+        ],
+    )
     assert len(schema.attributes) == 6
 
 
@@ -199,8 +222,9 @@ def test_bad_update_operations_change_nothing(svc):
     sid = schema.profile_schema_id
 
     with pytest.raises(AttributeNotFoundError) as err:
-        svc.update_profile_schema(sid, attribute_operations=[{"op": "add", "name": "宠物"},
-                                                             {"op": "delete", "attribute_id": "attr_nope"}])
+        svc.update_profile_schema(
+            sid, attribute_operations=[{"op": "add", "name": "宠物"}, {"op": "delete", "attribute_id": "attr_nope"}]
+        )
     assert err.value.code == "ATTRIBUTE_NOT_FOUND" and err.value.field == "attribute_operations[1].attribute_id"
     assert ids[0] in err.value.message  # lists the attributes that exist
     with pytest.raises(DuplicateAttributeError):
@@ -291,7 +315,11 @@ def test_background_add_fills_the_profile_and_reports_it_in_the_request_status(s
     svc.wait_for_jobs()
     status = svc.get_request(out.request_id)
     assert status.status == "done" and status.profile_schema_id == schema.profile_schema_id
-    assert {(e.name, e.value) for e in status.profile_events} == {("年龄", "28岁"), ("职业", "软件工程师"), ("爱好", "踢足球")}
+    assert {(e.name, e.value) for e in status.profile_events} == {
+        ("年龄", "28岁"),
+        ("职业", "软件工程师"),
+        ("爱好", "踢足球"),
+    }
     assert values(svc.get_user_profile(schema.profile_schema_id))["职业"] == "软件工程师"
 
 
@@ -387,8 +415,12 @@ def test_every_profile_operation_is_in_the_request_log(svc):
     svc.delete_profile_schema(sid)
     log = {(r.operation, r.outcome, r.error_code) for r in svc.list_requests(limit=50).requests}
     assert {
-        ("CreateProfileSchema", "ok", None), ("ListProfileSchemas", "ok", None), ("GetProfileSchema", "ok", None),
-        ("UpdateProfileSchema", "ok", None), ("GetUserProfile", "ok", None), ("DeleteProfileSchema", "ok", None),
+        ("CreateProfileSchema", "ok", None),
+        ("ListProfileSchemas", "ok", None),
+        ("GetProfileSchema", "ok", None),
+        ("UpdateProfileSchema", "ok", None),
+        ("GetUserProfile", "ok", None),
+        ("DeleteProfileSchema", "ok", None),
         ("CreateProfileSchema", "error", "DUPLICATE_ATTRIBUTE"),
     } <= log
     got = svc.list_requests(operation="GetUserProfile").requests[0]
@@ -404,8 +436,19 @@ def test_a_jobs_table_from_before_profiles_gets_the_new_columns(settings, make_s
     old_schema = pa.schema([f for f in JOBS_SCHEMA if f.name not in ("profile_schema_id", "profile_events")])
     old = Database(settings.database_uri)
     old._table("jobs", old_schema)
-    old.insert(old.jobs(), [{"request_id": "req_old", "store": "default", "status": "done", "attempts": 1,
-                             "message_ids": [], "events": "[]"}])
+    old.insert(
+        old.jobs(),
+        [
+            {
+                "request_id": "req_old",
+                "store": "default",
+                "status": "done",
+                "attempts": 1,
+                "message_ids": [],
+                "events": "[]",
+            }
+        ],
+    )
 
     svc = make_service(settings, embedder=HashEmbedder(), extractor=OfflineExtractor())
     assert {"profile_schema_id", "profile_events"} <= set(svc.db.jobs().schema.names)

@@ -82,7 +82,9 @@ def test_add_text_then_search_list_get(service):
     service.add_memories(text="The user has a dog named Max", scope=ALICE, type="profile")
 
     hits = service.search_memories(query="咖啡", scope={"app_id": "app", "tenant_id": "alice"}).results
-    assert hits[0].memory.id == mid and hits[0].memory.metadata == {"source": "chat"} and hits[0].memory.tags == ["drink"]
+    assert (
+        hits[0].memory.id == mid and hits[0].memory.metadata == {"source": "chat"} and hits[0].memory.tags == ["drink"]
+    )
     assert all(0.0 <= h.score <= 1.0 for h in hits)
 
     page = service.list_memories(scope={"app_id": "app", "tenant_id": "alice"}, limit=1)
@@ -120,8 +122,11 @@ def test_by_id_operations_reach_a_memory_from_a_later_conversation(service):
     assert [e.event for e in service.memory_history(mid, ctx=chat_b).entries] == ["ADD", "UPDATE"]
     assert service.delete_memory(mid, ctx=chat_b).events[0].event == "DELETE"
     # The request log shows the memory's own scope, not a wildcard.
-    logged = [r for r in service.list_requests(scope={"app_id": "app", "tenant_id": "alice"}, limit=20).requests
-              if r.operation in ("GetMemory", "UpdateMemory", "DeleteMemory", "MemoryHistory")]
+    logged = [
+        r
+        for r in service.list_requests(scope={"app_id": "app", "tenant_id": "alice"}, limit=20).requests
+        if r.operation in ("GetMemory", "UpdateMemory", "DeleteMemory", "MemoryHistory")
+    ]
     assert len(logged) == 4 and {r.scope.run_id for r in logged} == {"chat-a"}
     # A caller that sends a scope is held to it; the tenant is the isolation boundary.
     with pytest.raises(MemoryNotFoundError):
@@ -149,10 +154,14 @@ def test_current_run_counts_for_more(service):
 
 
 def test_search_options(service):
-    for i, (text, mtype) in enumerate([("likes green tea", "preference"), ("tea plantation visit", "episodic"), ("uses git daily", "tool")]):
+    for i, (text, mtype) in enumerate(
+        [("likes green tea", "preference"), ("tea plantation visit", "episodic"), ("uses git daily", "tool")]
+    ):
         service.add_memories(text=text, type=mtype, scope=ALICE, metadata={"n": i})
     scope = {"app_id": "app", "tenant_id": "alice"}
-    assert {h.memory.type for h in service.search_memories(query="tea", scope=scope, types=["preference"]).results} == {"preference"}
+    assert {h.memory.type for h in service.search_memories(query="tea", scope=scope, types=["preference"]).results} == {
+        "preference"
+    }
     res = service.search_memories(query="tea", scope=scope)
     assert set(res.groups) <= {"facts", "preferences", "tool_experience", "skills"}
     assert "preferences" in res.groups
@@ -188,8 +197,11 @@ def test_search_from_messages_uses_last_user_turn(service):
     service.add_memories(text="The user's sister lives in Lisbon", scope=ALICE)
     service.add_memories(text="The user's car is blue", scope=ALICE)
     res = service.search_memories(
-        messages=[{"role": "user", "content": "what colour is my car?"}, {"role": "assistant", "content": "Let me check."},
-                  {"role": "user", "content": [{"type": "text", "text": "where does my sister live"}]}],
+        messages=[
+            {"role": "user", "content": "what colour is my car?"},
+            {"role": "assistant", "content": "Let me check."},
+            {"role": "user", "content": [{"type": "text", "text": "where does my sister live"}]},
+        ],
         scope={"app_id": "app", "tenant_id": "alice"},
     )
     assert res.results[0].memory.text == "The user's sister lives in Lisbon"
@@ -207,7 +219,9 @@ def test_update_keeps_history_and_hides_old_version(service):
 
     history = service.memory_history(mid, scope=ALICE).entries
     assert [(e.event, e.text, e.old_text) for e in history] == [
-        ("ADD", "用户喜欢喝咖啡", None), ("UPDATE", "用户不喝咖啡了，现在只喝茶", "用户喜欢喝咖啡")]
+        ("ADD", "用户喜欢喝咖啡", None),
+        ("UPDATE", "用户不喝咖啡了，现在只喝茶", "用户喜欢喝咖啡"),
+    ]
     scope = {"app_id": "app", "tenant_id": "alice"}
     texts = [h.memory.text for h in service.search_memories(query="咖啡", scope=scope).results]
     assert texts == ["用户不喝咖啡了，现在只喝茶"]
@@ -297,7 +311,7 @@ def test_bad_searches_are_typed(service, kwargs, error, field):
 
 
 def test_filter_values_are_matched_literally(service):
-    nasty = "it's \"quoted\"; DROP TABLE memories; --"
+    nasty = 'it\'s "quoted"; DROP TABLE memories; --'
     service.add_memories(text="one", scope=ALICE, metadata={"note": nasty, "城市": "北京"})
     service.add_memories(text="two", scope=ALICE, metadata={"note": "plain"})
     assert _total(service, filter={"metadata.note": nasty}) == 1
@@ -311,10 +325,13 @@ def test_filter_values_are_matched_literally(service):
 
 def test_messages_are_stored_in_order_per_run(service):
     out = service.add_memories(
-        messages=[{"role": "user", "content": "每天上午11点提醒我点外卖。"}, {"role": "assistant", "content": "好的"}], scope=ALICE
+        messages=[{"role": "user", "content": "每天上午11点提醒我点外卖。"}, {"role": "assistant", "content": "好的"}],
+        scope=ALICE,
     )
     assert len(out.message_ids) == 2 and out.events == [] and out.status == "done"
-    service.add_memories(messages=[{"role": "user", "content": [{"type": "text", "text": "明天10点提醒我整理会议纪要。"}]}], scope=ALICE)
+    service.add_memories(
+        messages=[{"role": "user", "content": [{"type": "text", "text": "明天10点提醒我整理会议纪要。"}]}], scope=ALICE
+    )
     msgs = service.list_messages(scope=ALICE).messages
     assert [(m.seq, m.role) for m in msgs] == [(0, "user"), (1, "assistant"), (2, "user")]
     assert msgs[2].content == "明天10点提醒我整理会议纪要。"
@@ -331,7 +348,11 @@ def test_every_operation_is_logged_with_outcome(service):
     service.search_memories(query="x", ctx=ctx)
     log = service.list_requests(scope={"app_id": "app", "tenant_id": "alice"}, ctx=ctx).requests
     ops = [(r.operation, r.outcome, r.error_code) for r in log]
-    assert ops[:3] == [("SearchMemories", "ok", None), ("AddMemories", "error", "EMPTY_TEXT"), ("AddMemories", "ok", None)]
+    assert ops[:3] == [
+        ("SearchMemories", "ok", None),
+        ("AddMemories", "error", "EMPTY_TEXT"),
+        ("AddMemories", "ok", None),
+    ]
     assert log[2].actor == "claude" and log[2].scope.run_id == "r1" and log[2].duration_ms > 0
     only_adds = service.list_requests(scope={"app_id": "app", "tenant_id": "alice"}, operation="AddMemories", ctx=ctx)
     assert {r.operation for r in only_adds.requests} == {"AddMemories"}
@@ -341,7 +362,11 @@ def test_every_operation_is_logged_with_outcome(service):
 
 
 def test_export_import_round_trip_exactly(service, tmp_path, make_service):
-    mid = service.add_memories(text="用户住在上海", scope=ALICE, metadata={"k": [1, "二"]}, tags=["home"]).events[0].memory_id
+    mid = (
+        service.add_memories(text="用户住在上海", scope=ALICE, metadata={"k": [1, "二"]}, tags=["home"])
+        .events[0]
+        .memory_id
+    )
     service.update_memory(mid, text="用户搬到了北京", scope=ALICE)
     service.add_memories(text="The user plays chess", scope={**ALICE, "run_id": "r2"}, type="preference")
     exported = service.export_memories(include_history=True)

@@ -23,18 +23,26 @@ from mem_mcp.errors import MemMcpError
 SCOPE = {"app_id": "app", "tenant_id": "t", "agent_id": "g", "run_id": "r"}
 INT64 = (-(2**63), 2**63 - 1)
 BUDGET = hsettings(
-    max_examples=25, deadline=None, derandomize=True, database=None,
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
 good_leaves = (
-    st.booleans() | st.integers(*INT64)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+    st.booleans() | st.integers(*INT64) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
 )
 # null is refused too: Lance's JSON column drops null members, so it would not come back.
-bad_leaves = st.sampled_from([math.nan, math.inf, -math.inf, None]) | st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1)
-good_json = st.recursive(good_leaves, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(keys, kids, max_size=3), max_leaves=8)
+bad_leaves = (
+    st.sampled_from([math.nan, math.inf, -math.inf, None])
+    | st.integers(min_value=2**63)
+    | st.integers(max_value=-(2**63) - 1)
+)
+good_json = st.recursive(
+    good_leaves, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(keys, kids, max_size=3), max_leaves=8
+)
 surrogate_text = st.builds(
     lambda a, s, b: a + s + b, st.text(max_size=4), st.characters(categories=["Cs"]), st.text(max_size=4)
 )
@@ -70,7 +78,12 @@ def test_metadata_json_can_carry_comes_back_exactly(service, meta):
 
 
 @BUDGET
-@given(key=keys, bad=bad_leaves, wrap=st.sampled_from(["leaf", "list", "dict"]), good=st.dictionaries(keys, good_json, max_size=2))
+@given(
+    key=keys,
+    bad=bad_leaves,
+    wrap=st.sampled_from(["leaf", "list", "dict"]),
+    good=st.dictionaries(keys, good_json, max_size=2),
+)
 def test_metadata_json_cannot_carry_is_refused_naming_the_key(service, key, bad, wrap, good):
     value = bad if wrap == "leaf" else [1, bad] if wrap == "list" else {"inner": bad}
     meta = {**good, key: value}

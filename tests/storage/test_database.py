@@ -20,11 +20,31 @@ DIM = 8
 def _row(i: int, text: str, vector: np.ndarray) -> dict:
     ts = datetime.now(timezone.utc)
     return {
-        "row_key": f"m{i}:1", "id": f"m{i}", "version": 1, "app_id": "a", "tenant_id": "t", "agent_id": "g",
-        "run_id": "r", "text": text, "fts_text": fts_text(text), "vector": vector.tolist(), "type": "fact",
-        "key": None, "metadata": "{}", "tags": [], "confidence": 1.0, "status": "active", "source": [],
-        "extractor": None, "model": None, "created_at": ts, "updated_at": ts, "valid_from": ts,
-        "superseded_at": None, "deleted_at": None, "request_id": None,
+        "row_key": f"m{i}:1",
+        "id": f"m{i}",
+        "version": 1,
+        "app_id": "a",
+        "tenant_id": "t",
+        "agent_id": "g",
+        "run_id": "r",
+        "text": text,
+        "fts_text": fts_text(text),
+        "vector": vector.tolist(),
+        "type": "fact",
+        "key": None,
+        "metadata": "{}",
+        "tags": [],
+        "confidence": 1.0,
+        "status": "active",
+        "source": [],
+        "extractor": None,
+        "model": None,
+        "created_at": ts,
+        "updated_at": ts,
+        "valid_from": ts,
+        "superseded_at": None,
+        "deleted_at": None,
+        "request_id": None,
     }
 
 

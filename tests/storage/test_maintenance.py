@@ -14,7 +14,9 @@ SCOPE = {"app_id": "app", "tenant_id": "t", "agent_id": "g", "run_id": "r"}
 
 
 def _svc(data: Path, **kw) -> MemoryService:
-    return MemoryService(Settings(data_dir=data, _env_file=None, **kw), embedder=HashEmbedder(), extractor=NoopExtractor())
+    return MemoryService(
+        Settings(data_dir=data, _env_file=None, **kw), embedder=HashEmbedder(), extractor=NoopExtractor()
+    )
 
 
 def _manifests(data: Path, table: str) -> int:

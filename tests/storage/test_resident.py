@@ -25,17 +25,46 @@ RUNS = ("r1", "r2", "r3")
 TYPES = ("fact", "preference")
 
 
-def _row(i: int, vector: np.ndarray, tenant: str = "t1", *, app: str = "a", version: int = 1,
-         status: str = "active", agent: str | None = None, run: str | None = None, mem_type: str | None = None) -> dict:
+def _row(
+    i: int,
+    vector: np.ndarray,
+    tenant: str = "t1",
+    *,
+    app: str = "a",
+    version: int = 1,
+    status: str = "active",
+    agent: str | None = None,
+    run: str | None = None,
+    mem_type: str | None = None,
+) -> dict:
     ts = datetime.now(timezone.utc)
     text = f"memory {i} v{version}"
     return {
-        "row_key": f"m{i}:{version}", "id": f"m{i}", "version": version, "app_id": app, "tenant_id": tenant,
-        "agent_id": agent or AGENTS[i % 2], "run_id": run or RUNS[i % 3], "text": text, "fts_text": fts_text(text),
-        "vector": np.asarray(vector, dtype=np.float32).tolist(), "type": mem_type or TYPES[i % 2], "key": None,
-        "metadata": "{}", "tags": [], "confidence": 1.0, "status": status, "source": [], "extractor": None,
-        "model": None, "created_at": ts, "updated_at": ts, "valid_from": ts, "superseded_at": None,
-        "deleted_at": None, "request_id": None,
+        "row_key": f"m{i}:{version}",
+        "id": f"m{i}",
+        "version": version,
+        "app_id": app,
+        "tenant_id": tenant,
+        "agent_id": agent or AGENTS[i % 2],
+        "run_id": run or RUNS[i % 3],
+        "text": text,
+        "fts_text": fts_text(text),
+        "vector": np.asarray(vector, dtype=np.float32).tolist(),
+        "type": mem_type or TYPES[i % 2],
+        "key": None,
+        "metadata": "{}",
+        "tags": [],
+        "confidence": 1.0,
+        "status": status,
+        "source": [],
+        "extractor": None,
+        "model": None,
+        "created_at": ts,
+        "updated_at": ts,
+        "valid_from": ts,
+        "superseded_at": None,
+        "deleted_at": None,
+        "request_id": None,
     }
 
 
@@ -93,7 +122,9 @@ MATCHES = [
 ]
 
 
-@pytest.mark.parametrize("m", MATCHES, ids=lambda m: f"{m.app_id}/{m.tenant_id}/{m.agent_id}/{m.run_id}/{m.statuses}/{m.types}")
+@pytest.mark.parametrize(
+    "m", MATCHES, ids=lambda m: f"{m.app_id}/{m.tenant_id}/{m.agent_id}/{m.run_id}/{m.statuses}/{m.types}"
+)
 def test_resident_scan_returns_what_an_exact_lancedb_search_returns(db: Database, table, m: RowMatch) -> None:
     assert db.resident.load_now(table.name, m.app_id, m.tenant_id)
     assert _resident_used(db, table, m)
@@ -223,20 +254,38 @@ def test_search_memories_answers_the_same_with_and_without_resident_memories(tmp
     emb = HashEmbedder()
     on = MemoryService(Settings(data_dir=tmp_path / "d", _env_file=None), embedder=emb, extractor=NoopExtractor())
     off = MemoryService(
-        Settings(data_dir=tmp_path / "d", _env_file=None, resident_memories_mib=0), embedder=emb, extractor=NoopExtractor()
+        Settings(data_dir=tmp_path / "d", _env_file=None, resident_memories_mib=0),
+        embedder=emb,
+        extractor=NoopExtractor(),
     )
-    texts = ["The user drinks green tea every morning", "用户每天早上喝绿茶", "The user lives in Lisbon",
-             "用户住在上海", "The user prefers short answers", "The user's dog is called Rex"]
+    texts = [
+        "The user drinks green tea every morning",
+        "用户每天早上喝绿茶",
+        "The user lives in Lisbon",
+        "用户住在上海",
+        "The user prefers short answers",
+        "The user's dog is called Rex",
+    ]
     for i, text in enumerate(texts * 3):
         # Varied metadata and tags: ranking that read a column the snapshot lacks would differ below.
         scope = {"app_id": "a", "tenant_id": "t1", "agent_id": AGENTS[i % 2], "run_id": RUNS[i % 3]}
         on.add_memories(text=f"{text} ({i})", scope=scope, metadata={"n": i}, tags=["x"] * (i % 2))
-    on.add_memories(text="The user drinks green tea (other tenant)", scope={"app_id": "a", "tenant_id": "t2", "agent_id": "x", "run_id": "y"})
+    on.add_memories(
+        text="The user drinks green tea (other tenant)",
+        scope={"app_id": "a", "tenant_id": "t2", "agent_id": "x", "run_id": "y"},
+    )
     _, table, _ = on._table_of("default")
     assert on.db.resident.load_now(table.name, "a", "t1")
-    for kw in ({}, {"scope": {"agent_id": "desk"}}, {"scope": {"agent_id": "phone", "run_id": "r2"}},
-               {"types": ["fact"]}, {"include_superseded": True}, {"filter": {"agent_id": "desk"}},
-               {"order_by": "created_at_asc"}, {"offset": 3, "top_k": 4}):
+    for kw in (
+        {},
+        {"scope": {"agent_id": "desk"}},
+        {"scope": {"agent_id": "phone", "run_id": "r2"}},
+        {"types": ["fact"]},
+        {"include_superseded": True},
+        {"filter": {"agent_id": "desk"}},
+        {"order_by": "created_at_asc"},
+        {"offset": 3, "top_k": 4},
+    ):
         scope = {"app_id": "a", "tenant_id": "t1", "agent_id": "*", "run_id": "*", **kw.get("scope", {})}
         args = {k: v for k, v in kw.items() if k != "scope"}
         for query in ("green tea", "绿茶", "where does the user live"):

@@ -16,9 +16,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ui_load_bench_runs(tmp_path: Path) -> None:
     out = tmp_path / "ui_load.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ui_load.py"), "--memories", "40", "--repeats", "2", "--no-browser",
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "ui_load.py"),
+            "--memories",
+            "40",
+            "--repeats",
+            "2",
+            "--no-browser",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(out.read_text(encoding="utf-8"))

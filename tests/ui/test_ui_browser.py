@@ -48,7 +48,9 @@ def test_list_shows_memories_newest_first_with_their_conversation(page: Any, con
     expect(page.get_by_role("heading", name="Memories", exact=True)).to_be_visible()
     expect(page.get_by_role("searchbox", name="Search memories")).to_be_visible()
     texts = rows(page).locator("td.text").all_inner_texts()
-    order = [texts.index(t) for t in ("Bulk note two about gardening", "Bulk note one about gardening", "用户对花生过敏")]
+    order = [
+        texts.index(t) for t in ("Bulk note two about gardening", "Bulk note one about gardening", "用户对花生过敏")
+    ]
     assert order == sorted(order)  # the last saved first
     assert "用户对花生过敏" in texts and "Bob keeps bees on his roof" not in texts  # only the default tenant
     row = rows(page).filter(has_text="The user's home is in Hangzhou")
@@ -59,7 +61,9 @@ def test_list_shows_memories_newest_first_with_their_conversation(page: Any, con
     page.get_by_label("Type").select_option("note")
     page.get_by_role("button", name="Apply filters").click()
     assert sorted(rows(page).locator("td.text").all_inner_texts()) == [
-        "Bulk note one about gardening", "Bulk note two about gardening"]
+        "Bulk note one about gardening",
+        "Bulk note two about gardening",
+    ]
 
     page.goto(f"{console.url}/memories")
     page.get_by_label("Tenant").fill("*")  # an admin (the local user) lists every tenant
@@ -74,7 +78,9 @@ def test_search_finds_memories_across_languages(page: Any, console: Console) -> 
     assert rows(page).first.locator("td.text").inner_text() == "The user's daughter is called Mia"
 
 
-def test_edit_saves_a_new_version_and_the_history_shows_the_old_text(page: Any, console: Console, seeded: Seeded) -> None:
+def test_edit_saves_a_new_version_and_the_history_shows_the_old_text(
+    page: Any, console: Console, seeded: Seeded
+) -> None:
     page.goto(f"{console.url}/memories")
     rows(page).filter(has_text="daughter is called Mia").get_by_role("link", name="Edit").click()
     text = page.get_by_role("textbox", name="Text")
@@ -99,7 +105,9 @@ def test_edit_saves_a_new_version_and_the_history_shows_the_old_text(page: Any, 
     expect(edit).to_have_attribute("aria-expanded", "true")
 
 
-def test_delete_asks_first_then_the_memory_leaves_search_and_keeps_its_history(page: Any, console: Console, seeded: Seeded) -> None:
+def test_delete_asks_first_then_the_memory_leaves_search_and_keeps_its_history(
+    page: Any, console: Console, seeded: Seeded
+) -> None:
     search(page, console, "How does the user get to work?")
     row = rows(page).filter(has_text="blue bicycle")
     expect(row).to_have_count(1)
@@ -220,8 +228,10 @@ def test_export_the_shown_memories_and_import_a_file_with_progress(page: Any, co
     exported = [json.loads(line) for line in Path(info.value.path()).read_text(encoding="utf-8").splitlines()]
     assert [r["text"] for r in exported] == ["用户对花生过敏"]  # only what the filter showed
 
-    records = [{**exported[0], "id": f"mem_imported{i:03d}", "text": f"Imported memory number {i}", "tags": ["imported"]}
-               for i in range(150)]
+    records = [
+        {**exported[0], "id": f"mem_imported{i:03d}", "text": f"Imported memory number {i}", "tags": ["imported"]}
+        for i in range(150)
+    ]
     upload = tmp_path / "memories.jsonl"
     upload.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     page.goto(f"{console.url}/memories")
@@ -238,4 +248,6 @@ def test_export_the_shown_memories_and_import_a_file_with_progress(page: Any, co
     page.goto(f"{console.url}/memories")
     page.get_by_label("JSON Lines file from an export").set_input_files(str(bad))
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.locator("#import-status")).to_contain_text("line 3", timeout=30_000)  # the file's line, not the record's
+    expect(page.locator("#import-status")).to_contain_text(
+        "line 3", timeout=30_000
+    )  # the file's line, not the record's

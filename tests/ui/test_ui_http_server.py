@@ -57,8 +57,11 @@ def test_the_team_server_fences_each_token_to_its_tenant(service: MemoryService,
     assert service.lookup_memory(alice_mem, scope={"tenant_id": "alice"}).status == "active"
 
     # The console's session is not a credential for MCP, and a wrong sign-in is the console's own page.
-    mcp = alice.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                     headers={"accept": "application/json, text/event-stream"})
+    mcp = alice.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"accept": "application/json, text/event-stream"},
+    )
     assert mcp.status_code == 401 and mcp.json()["error"] == "invalid_token"
     wrong = TestClient(app, base_url="http://team.example:8765")
     form = wrong.get("/ui/signin")
@@ -71,8 +74,13 @@ def test_a_served_team_server_answers_the_console_beside_mcp(tmp_path: Path) -> 
     data = tmp_path / "data"
     alice = make_token(data, "alice", "write")
     port = free_port()
-    proc = subprocess.Popen([*CLI, "serve", "--transport", "streamable-http", "--port", str(port)],
-                            env=cli_env(data), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--transport", "streamable-http", "--port", str(port)],
+        env=cli_env(data),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

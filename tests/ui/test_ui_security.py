@@ -68,11 +68,15 @@ def test_a_state_change_without_the_pages_token_is_refused(local: TestClient, se
         for sent in ({}, {"csrf": "forged"}):
             refused = local.post(path, data={**form, **sent})
             assert refused.status_code == 403 and "security token" in refused.text
-    refused = local.post("/memories/import", content=b'{"text": "planted"}\n', headers={"content-type": "application/x-ndjson"})
+    refused = local.post(
+        "/memories/import", content=b'{"text": "planted"}\n', headers={"content-type": "application/x-ndjson"}
+    )
     assert refused.status_code == 403 and "PERMISSION_DENIED" in refused.json()["error"]
     # The token of another session does not do either: it is bound to the session that got it.
     other = TestClient(local.app, base_url=LOCAL, follow_redirects=False)
-    assert other.post("/memories/delete", data={"item": item(current), "confirmed": "1", "csrf": token}).status_code == 403
+    assert (
+        other.post("/memories/delete", data={"item": item(current), "confirmed": "1", "csrf": token}).status_code == 403
+    )
     after = service.get_memory(current.id, scope={"agent_id": "default", "run_id": "default"})
     assert (after.text, after.status, after.version) == ("The user likes hiking", "active", 1)
     assert service.stats().memories_active == 1
@@ -80,8 +84,13 @@ def test_a_state_change_without_the_pages_token_is_refused(local: TestClient, se
     # With the page's token the same requests go through.
     edited = local.post(attempts[1][0], data={**attempts[1][1], "csrf": token})
     assert edited.status_code == 303
-    assert service.get_memory(current.id, scope={"agent_id": "default", "run_id": "default"}).text == "The user hates hiking"
-    deleted = local.post("/memories/delete", data={"item": item(current), "confirmed": "1", "csrf": token, "next": "/memories"})
+    assert (
+        service.get_memory(current.id, scope={"agent_id": "default", "run_id": "default"}).text
+        == "The user hates hiking"
+    )
+    deleted = local.post(
+        "/memories/delete", data={"item": item(current), "confirmed": "1", "csrf": token, "next": "/memories"}
+    )
     assert deleted.status_code == 303 and deleted.headers["location"].startswith("/memories?flash=deleted_n")
     assert service.stats().memories_active == 0
 
@@ -98,13 +107,24 @@ def test_delete_without_the_dialog_asks_on_a_confirmation_page(local: TestClient
 def test_import_streams_progress_and_a_bad_record_imports_nothing(local: TestClient, service: MemoryService) -> None:
     token = csrf_of(local.get("/memories").text)
     headers = {"x-csrf-token": token, "content-type": "application/x-ndjson"}
-    records = [{"text": f"Imported fact {i}", "scope": {"app_id": "default", "tenant_id": "default", "agent_id": "a",
-                                                       "run_id": "r"}} for i in range(70)]
+    records = [
+        {
+            "text": f"Imported fact {i}",
+            "scope": {"app_id": "default", "tenant_id": "default", "agent_id": "a", "run_id": "r"},
+        }
+        for i in range(70)
+    ]
     body = "".join(json.dumps(r) + "\n" for r in records).encode()
-    events = [json.loads(line) for line in local.post("/memories/import", content=body, headers=headers).text.splitlines()]
-    assert events[0] == {"done": 0, "total": 70} and {"done": 64, "total": 70} in events and events[-1] == {"imported": 70}
+    events = [
+        json.loads(line) for line in local.post("/memories/import", content=body, headers=headers).text.splitlines()
+    ]
+    assert (
+        events[0] == {"done": 0, "total": 70} and {"done": 64, "total": 70} in events and events[-1] == {"imported": 70}
+    )
     bad = body + b"\n" + json.dumps({**records[0], "text": ""}).encode() + b"\n"
-    events = [json.loads(line) for line in local.post("/memories/import", content=bad, headers=headers).text.splitlines()]
+    events = [
+        json.loads(line) for line in local.post("/memories/import", content=bad, headers=headers).text.splitlines()
+    ]
     assert "line 72" in events[-1]["error"] and events[-1]["error"].startswith("INVALID_ARGUMENT")
     assert service.stats().memories_active == 70
     broken = local.post("/memories/import", content=b'{"text": "x"\n', headers=headers)
@@ -138,8 +158,12 @@ def tokens(settings: Settings) -> dict[str, str]:
     store = TokenStore(settings.token_path)
     return {
         name: store.create(app_id="default", tenant_id=tenant, role=role, name=name)[0]
-        for name, tenant, role in (("alice", "alice", "write"), ("bob", "bob", "write"), ("reader", "alice", "read"),
-                                   ("admin", "ops", "admin"))
+        for name, tenant, role in (
+            ("alice", "alice", "write"),
+            ("bob", "bob", "write"),
+            ("reader", "alice", "read"),
+            ("admin", "ops", "admin"),
+        )
     }
 
 
@@ -156,7 +180,9 @@ def sign_in(app: Any, token: str) -> TestClient:
     return client
 
 
-def test_sign_in_fences_each_token_to_its_tenant(service: MemoryService, settings: Settings, tokens: dict[str, str]) -> None:
+def test_sign_in_fences_each_token_to_its_tenant(
+    service: MemoryService, settings: Settings, tokens: dict[str, str]
+) -> None:
     alice_mem = service.add_memories(text="Alice is allergic to cats", scope={"tenant_id": "alice"}).events[0].memory_id
     bob_mem = service.add_memories(text="Bob collects stamps", scope={"tenant_id": "bob"}).events[0].memory_id
     app = build_app(service, settings, TokenStore(settings.token_path))
@@ -189,7 +215,9 @@ def test_sign_in_fences_each_token_to_its_tenant(service: MemoryService, setting
     assert "ListMemories" in log
 
 
-def test_a_read_token_cannot_change_anything(service: MemoryService, settings: Settings, tokens: dict[str, str]) -> None:
+def test_a_read_token_cannot_change_anything(
+    service: MemoryService, settings: Settings, tokens: dict[str, str]
+) -> None:
     mem = service.add_memories(text="Alice reads poetry", scope={"tenant_id": "alice"}).events[0].memory_id
     reader = sign_in(build_app(service, settings, TokenStore(settings.token_path)), tokens["reader"])
     page = reader.get("/memories").text
@@ -200,14 +228,18 @@ def test_a_read_token_cannot_change_anything(service: MemoryService, settings: S
     assert service.lookup_memory(mem, scope={"tenant_id": "alice"}).status == "active"
 
 
-def test_a_wrong_or_revoked_token_is_signed_out(service: MemoryService, settings: Settings, tokens: dict[str, str]) -> None:
+def test_a_wrong_or_revoked_token_is_signed_out(
+    service: MemoryService, settings: Settings, tokens: dict[str, str]
+) -> None:
     store = TokenStore(settings.token_path)
     app = build_app(service, settings, store)
     client = TestClient(app, base_url="http://console.example", follow_redirects=False)
     form = client.get("/signin")
     wrong = client.post("/signin", data={"token": tokens["alice"][:-2] + "xx", "csrf": csrf_of(form.text)})
     assert wrong.status_code == 403 and "not valid" in wrong.text
-    assert client.post("/signin", data={"token": tokens["alice"]}).status_code == 403  # sign-in needs its CSRF token too
+    assert (
+        client.post("/signin", data={"token": tokens["alice"]}).status_code == 403
+    )  # sign-in needs its CSRF token too
 
     alice = sign_in(app, tokens["alice"])
     assert alice.get("/memories").status_code == 200
@@ -221,11 +253,21 @@ def test_a_wrong_or_revoked_token_is_signed_out(service: MemoryService, settings
 
 def test_mem_mcp_ui_refuses_a_public_address_without_sign_in(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    out = subprocess.run([*CLI, "ui", "--host", "0.0.0.0", "--port", str(free_port())], env=cli_env(data),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*CLI, "ui", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=cli_env(data),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "--sign-in" in out.stderr and "loopback" in out.stderr
-    out = subprocess.run([*CLI, "ui", "--host", "0.0.0.0", "--sign-in", "--port", str(free_port())], env=cli_env(data),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [*CLI, "ui", "--host", "0.0.0.0", "--sign-in", "--port", str(free_port())],
+        env=cli_env(data),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "mem-mcp token create" in out.stderr
 
 

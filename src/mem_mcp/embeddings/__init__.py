@@ -150,4 +150,3 @@ def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
     if spec in KNOWN_CATALOGUE_DIMS:
         return FastEmbedEmbedder(spec, dim=KNOWN_CATALOGUE_DIMS[spec], cache_dir=cache_dir)
     return catalogue_embedder(spec, cache_dir)
-

@@ -94,9 +94,7 @@ class LazyEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         if not isinstance(text, str):
-            raise InvalidArgumentError(
-                f"A query must be a string, not {type(text).__name__}.", field="query"
-            )
+            raise InvalidArgumentError(f"A query must be a string, not {type(text).__name__}.", field="query")
         with self._cache_lock:
             cached = self._query_cache.get(text)
             if cached is not None:
@@ -141,15 +139,11 @@ class LazyEmbedder:
 def _check_texts(texts: Sequence[str]) -> list[str]:
     # A bare string is a Sequence[str] too, and would silently embed one character per row.
     if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise InvalidArgumentError(
-            f"Documents must be a list of strings, not {type(texts).__name__}.", field="texts"
-        )
+        raise InvalidArgumentError(f"Documents must be a list of strings, not {type(texts).__name__}.", field="texts")
     batch = list(texts)
     for i, text in enumerate(batch):
         if not isinstance(text, str):
-            raise InvalidArgumentError(
-                f"Document {i} is a {type(text).__name__}, not a string.", field="texts"
-            )
+            raise InvalidArgumentError(f"Document {i} is a {type(text).__name__}, not a string.", field="texts")
     return batch
 
 

@@ -113,9 +113,7 @@ class FastEmbedEmbedder(LazyEmbedder):
         if is_query:
             rows = self._model.query_embed([self.query_prefix + t for t in texts])
         else:
-            rows = self._model.passage_embed(
-                [self.document_prefix + t for t in texts], batch_size=DOCUMENT_BATCH_SIZE
-            )
+            rows = self._model.passage_embed([self.document_prefix + t for t in texts], batch_size=DOCUMENT_BATCH_SIZE)
         return np.stack(list(rows))
 
     def _load_error(self, exc: Exception) -> ModelUnavailableError:
@@ -326,4 +324,3 @@ def is_explicit_path(spec: str) -> bool:
     # On Windows a drive or a backslash marks a path; on POSIX "/" also separates catalogue
     # names ("BAAI/bge-small-en-v1.5"), so there it only counts after the catalogue lookup.
     return os.sep != "/" and (os.sep in spec or (len(spec) > 1 and spec[1] == ":"))
-

@@ -66,4 +66,3 @@ def make_extractor(settings: Settings) -> Extractor:
     from .offline import OfflineExtractor
 
     return OfflineExtractor()
-

@@ -133,9 +133,7 @@ class AnthropicExtractor:
     def _call(self, prompt: str) -> Message:
         import anthropic
 
-        system: list[TextBlockParam] = [
-            {"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}
-        ]
+        system: list[TextBlockParam] = [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}]
         messages: list[MessageParam] = [{"role": "user", "content": prompt}]
         try:
             message = self._client.messages.create(

@@ -65,7 +65,9 @@ class ExtractMessage(BaseModel):
 class StrategySpec(BaseModel):
     """What to extract: a built-in strategy or a store's custom one."""
 
-    name: str = Field(description="Becomes the memory's type: fact, preference, episodic, summary, profile, tool, or custom.")
+    name: str = Field(
+        description="Becomes the memory's type: fact, preference, episodic, summary, profile, tool, or custom."
+    )
     type: str = Field(default="fact", description="The built-in kind it behaves like.")
     description: str = ""
     extraction_prompt: str = ""
@@ -87,14 +89,16 @@ class CandidateMemory(BaseModel):
     type: str = Field(description="The strategy that produced it.")
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     source_message_ids: list[str] = Field(default_factory=list, description="Ids of the messages it came from.")
-    reasoning: str | None = Field(default=None, description="Why (preferences: explicit or implicit, and the evidence).")
+    reasoning: str | None = Field(
+        default=None, description="Why (preferences: explicit or implicit, and the evidence)."
+    )
     key: str | None = Field(
         default=None,
         description="A stable slot for single-valued facts (e.g. 'drink', 'home_city', 'name', 'employer'): a new "
         "value for the same key replaces the old memory.",
     )
     retracts: bool = Field(
-        default=False, description="True when the user asks to forget or withdraws something (\"forget my address\")."
+        default=False, description='True when the user asks to forget or withdraws something ("forget my address").'
     )
     metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
@@ -131,7 +135,7 @@ class ProfileUpdate(BaseModel):
 
     attribute_id: str = Field(description="An attribute_id of ExtractionInput.profile.")
     value: str | None = Field(default=None, description="The attribute's new value, in the conversation's language.")
-    clear: bool = Field(default=False, description="True when the user withdraws the value (\"forget my address\").")
+    clear: bool = Field(default=False, description='True when the user withdraws the value ("forget my address").')
     confidence: float = Field(default=0.8, ge=0.0, le=1.0)
     source_message_ids: list[str] = Field(default_factory=list, description="Ids of the messages it came from.")
     reasoning: str | None = None

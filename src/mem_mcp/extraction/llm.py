@@ -107,9 +107,7 @@ class DecisionOut(BaseModel):
         default=None,
         description="Short id (m1, m2, ...) of the existing memory; required for UPDATE and DELETE, usual for NONE.",
     )
-    text: str | None = Field(
-        default=None, description="For UPDATE: the merged text that replaces the existing memory."
-    )
+    text: str | None = Field(default=None, description="For UPDATE: the merged text that replaces the existing memory.")
 
 
 class ProfileValueOut(BaseModel):
@@ -349,7 +347,9 @@ def parse_json_answer(text: str) -> ExtractionAnswer:
     try:
         return ExtractionAnswer.model_validate_json(body)
     except ValidationError as exc:
-        raise invalid_answer(f"it is not the JSON object asked for ({_report(exc)}); it said: {clip(text.strip())!r}") from exc
+        raise invalid_answer(
+            f"it is not the JSON object asked for ({_report(exc)}); it said: {clip(text.strip())!r}"
+        ) from exc
 
 
 def to_result(answer: ExtractionAnswer, data: ExtractionInput, extractor: str, model: str | None) -> ExtractionResult:
@@ -404,7 +404,9 @@ def to_result(answer: ExtractionAnswer, data: ExtractionInput, extractor: str, m
             target = short_ids.get(d.target.strip().casefold())
             if target is None:
                 known = ", ".join(m.short_id for m in data.existing) or "none"
-                raise invalid_answer(f"decisions[{k}] targets unknown memory {d.target!r} (existing short ids: {known})")
+                raise invalid_answer(
+                    f"decisions[{k}] targets unknown memory {d.target!r} (existing short ids: {known})"
+                )
         if d.action in ("UPDATE", "DELETE") and target is None:
             raise invalid_answer(f"decisions[{k}] is {d.action} without a target short id")
         if d.candidate not in kept:

@@ -45,10 +45,13 @@ def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
 
 async def _json(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:
     data = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start", "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *headers],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *headers],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -137,14 +140,19 @@ class SessionGuard:
             await self.app(scope, receive, send)  # the SDK answers (401, 405, ...)
             return
         if not self.table.reserve(rec.id, self.per_token):
-            await _json(send, 429, {
-                "error": "too_many_sessions",
-                "error_description": (
-                    f"This token already has {self.per_token} open sessions, the limit per token. Reuse a session "
-                    "(send its Mcp-Session-Id), close the ones you no longer need (HTTP DELETE), or wait: idle "
-                    f"sessions expire after {self.table.idle_timeout_s / 60:.0f} minutes."
-                ),
-            }, [(b"retry-after", b"60")])
+            await _json(
+                send,
+                429,
+                {
+                    "error": "too_many_sessions",
+                    "error_description": (
+                        f"This token already has {self.per_token} open sessions, the limit per token. Reuse a session "
+                        "(send its Mcp-Session-Id), close the ones you no longer need (HTTP DELETE), or wait: idle "
+                        f"sessions expire after {self.table.idle_timeout_s / 60:.0f} minutes."
+                    ),
+                },
+                [(b"retry-after", b"60")],
+            )
             return
         if self.limiter is not None:
             try:
@@ -152,8 +160,9 @@ class SessionGuard:
             except RateLimitedError as exc:
                 self.table.unreserve(rec.id)
                 retry = str(int(exc.details.get("retry_after_s", 1) + 0.999)).encode()
-                await _json(send, 429, {"error": "rate_limited", "error_description": exc.message},
-                            [(b"retry-after", retry)])
+                await _json(
+                    send, 429, {"error": "rate_limited", "error_description": exc.message}, [(b"retry-after", retry)]
+                )
                 return
         reserved = True
 

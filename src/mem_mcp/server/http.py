@@ -109,8 +109,10 @@ def http_app(
     server = build_server(settings, service, tokens=tokens)
     if transport == "streamable-http":
         app = server.streamable_http_app(
-            stateless_http=settings.stateless_http, host=settings.host,
-            session_idle_timeout=settings.session_idle_timeout_s, max_sessions=settings.max_sessions,
+            stateless_http=settings.stateless_http,
+            host=settings.host,
+            session_idle_timeout=settings.session_idle_timeout_s,
+            max_sessions=settings.max_sessions,
         )
         if service is not None:
             # The memory console at /ui/, behind the same tokens (a sign-in form, then a session cookie).

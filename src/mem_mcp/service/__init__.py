@@ -10,5 +10,10 @@ from .context import DEFAULT_STORE, OPERATION_ROLES, CallContext, operation_name
 from .core import MemoryService
 
 __all__ = [
-    "DEFAULT_STORE", "OPERATION_ROLES", "AsyncMemoryService", "CallContext", "MemoryService", "operation_name",
+    "DEFAULT_STORE",
+    "OPERATION_ROLES",
+    "AsyncMemoryService",
+    "CallContext",
+    "MemoryService",
+    "operation_name",
 ]

@@ -67,7 +67,13 @@ class AsyncMemoryService:
     ) -> MemoryStore:
         """Create a memory store, pinned to the configured embedding model. Usable at once."""
         return await asyncio.to_thread(
-            self.sync.create_store, name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=ctx,
+            self.sync.create_store,
+            name,
+            description,
+            extraction_strategies,
+            custom_strategies,
+            short_term_ttl,
+            ctx=ctx,
         )
 
     async def get_store(self, name: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> MemoryStore:
@@ -88,7 +94,13 @@ class AsyncMemoryService:
     ) -> MemoryStore:
         """Change a store's description, strategies or TTL (its embedding model changes only by reindex)."""
         return await asyncio.to_thread(
-            self.sync.update_store, name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=ctx,
+            self.sync.update_store,
+            name,
+            description,
+            extraction_strategies,
+            custom_strategies,
+            short_term_ttl,
+            ctx=ctx,
         )
 
     async def delete_store(self, name: str, *, ctx: CallContext | None = None) -> Deleted:
@@ -117,7 +129,18 @@ class AsyncMemoryService:
         also fills the user's profile for that schema (``profile_events``).
         """
         return await asyncio.to_thread(
-            self.sync.add_memories, text, messages, store=store, scope=scope, metadata=metadata, tags=tags, type=type, sync=sync, profile_schema_id=profile_schema_id, profile_schema=profile_schema, ctx=ctx,
+            self.sync.add_memories,
+            text,
+            messages,
+            store=store,
+            scope=scope,
+            metadata=metadata,
+            tags=tags,
+            type=type,
+            sync=sync,
+            profile_schema_id=profile_schema_id,
+            profile_schema=profile_schema,
+            ctx=ctx,
         )
 
     async def search_memories(
@@ -144,7 +167,21 @@ class AsyncMemoryService:
         ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
         """
         return await asyncio.to_thread(
-            self.sync.search_memories, query, messages, store=store, scope=scope, top_k=top_k, min_score=min_score, types=types, filter=filter, order_by=order_by, offset=offset, rerank=rerank, include_superseded=include_superseded, mode=mode, ctx=ctx,
+            self.sync.search_memories,
+            query,
+            messages,
+            store=store,
+            scope=scope,
+            top_k=top_k,
+            min_score=min_score,
+            types=types,
+            filter=filter,
+            order_by=order_by,
+            offset=offset,
+            rerank=rerank,
+            include_superseded=include_superseded,
+            mode=mode,
+            ctx=ctx,
         )
 
     async def list_memories(
@@ -162,7 +199,16 @@ class AsyncMemoryService:
     ) -> MemoryPage:
         """A page of memories in a scope (newest first by default), with the total that matched."""
         return await asyncio.to_thread(
-            self.sync.list_memories, store=store, scope=scope, filter=filter, types=types, order_by=order_by, offset=offset, limit=limit, include_superseded=include_superseded, ctx=ctx,
+            self.sync.list_memories,
+            store=store,
+            scope=scope,
+            filter=filter,
+            types=types,
+            order_by=order_by,
+            offset=offset,
+            limit=limit,
+            include_superseded=include_superseded,
+            ctx=ctx,
         )
 
     async def get_memory(
@@ -190,7 +236,14 @@ class AsyncMemoryService:
     ) -> WriteResult:
         """Write a new version of a memory (new text and/or metadata); the old version stays in history."""
         return await asyncio.to_thread(
-            self.sync.update_memory, memory_id, text, metadata, tags=tags, store=store, scope=scope, ctx=ctx,
+            self.sync.update_memory,
+            memory_id,
+            text,
+            metadata,
+            tags=tags,
+            store=store,
+            scope=scope,
+            ctx=ctx,
         )
 
     async def delete_memory(
@@ -216,7 +269,12 @@ class AsyncMemoryService:
     ) -> MessageList:
         """The short-term messages of one run, in order."""
         return await asyncio.to_thread(
-            self.sync.list_messages, store=store, scope=scope, limit=limit, offset=offset, ctx=ctx,
+            self.sync.list_messages,
+            store=store,
+            scope=scope,
+            limit=limit,
+            offset=offset,
+            ctx=ctx,
         )
 
     async def list_requests(
@@ -238,7 +296,16 @@ class AsyncMemoryService:
         sees its own app and tenant; an admin may pass ``tenant_id: "*"``.
         """
         return await asyncio.to_thread(
-            self.sync.list_requests, store=store, scope=scope, operation=operation, since=since, until=until, outcome=outcome, token_id=token_id, limit=limit, ctx=ctx,
+            self.sync.list_requests,
+            store=store,
+            scope=scope,
+            operation=operation,
+            since=since,
+            until=until,
+            outcome=outcome,
+            token_id=token_id,
+            limit=limit,
+            ctx=ctx,
         )
 
     async def resume_jobs(self) -> int:
@@ -258,18 +325,30 @@ class AsyncMemoryService:
         """The status of an add_memories request with messages: pending, running, done or failed, with events."""
         return await asyncio.to_thread(self.sync.get_request, request_id, ctx=ctx)
 
-    async def retry_request(self, request_id: str, *, sync: bool = True, ctx: CallContext | None = None) -> RequestStatus:
+    async def retry_request(
+        self, request_id: str, *, sync: bool = True, ctx: CallContext | None = None
+    ) -> RequestStatus:
         """Run a failed extraction again from its saved messages."""
         return await asyncio.to_thread(self.sync.retry_request, request_id, sync=sync, ctx=ctx)
 
     async def create_profile_schema(
-        self, name: str, attributes: Sequence[ProfileAttributeInput | Mapping[str, Any]], description: str = "",
-        *, app_id: str | None = None, ctx: CallContext | None = None,
+        self,
+        name: str,
+        attributes: Sequence[ProfileAttributeInput | Mapping[str, Any]],
+        description: str = "",
+        *,
+        app_id: str | None = None,
+        ctx: CallContext | None = None,
     ) -> ProfileSchema:
         """Define the attributes to extract about each user of the app (e.g. 年龄, 职业, 爱好). Names must be
         unique and not near-synonyms of each other (姓名/名字, 年龄/岁数)."""
         return await asyncio.to_thread(
-            self.sync.create_profile_schema, name, attributes, description, app_id=app_id, ctx=ctx,
+            self.sync.create_profile_schema,
+            name,
+            attributes,
+            description,
+            app_id=app_id,
+            ctx=ctx,
         )
 
     async def list_profile_schemas(
@@ -277,7 +356,11 @@ class AsyncMemoryService:
     ) -> ProfileSchemaList:
         """The app's profile schemas, oldest first, with the total."""
         return await asyncio.to_thread(
-            self.sync.list_profile_schemas, offset=offset, limit=limit, app_id=app_id, ctx=ctx,
+            self.sync.list_profile_schemas,
+            offset=offset,
+            limit=limit,
+            app_id=app_id,
+            ctx=ctx,
         )
 
     async def get_profile_schema(
@@ -287,14 +370,25 @@ class AsyncMemoryService:
         return await asyncio.to_thread(self.sync.get_profile_schema, profile_schema_id, app_id=app_id, ctx=ctx)
 
     async def update_profile_schema(
-        self, profile_schema_id: str, *, name: str | None = None, description: str | None = None,
+        self,
+        profile_schema_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
         attribute_operations: Sequence[AttributeOperation | Mapping[str, Any]] | None = None,
-        app_id: str | None = None, ctx: CallContext | None = None,
+        app_id: str | None = None,
+        ctx: CallContext | None = None,
     ) -> ProfileSchema:
         """Rename or describe a schema, and add, update or delete attributes ({"op": "add"|"update"|"delete",
         "attribute_id", "name", "description", "default_value"}). A deleted attribute's values go with it."""
         return await asyncio.to_thread(
-            self.sync.update_profile_schema, profile_schema_id, name=name, description=description, attribute_operations=attribute_operations, app_id=app_id, ctx=ctx,
+            self.sync.update_profile_schema,
+            profile_schema_id,
+            name=name,
+            description=description,
+            attribute_operations=attribute_operations,
+            app_id=app_id,
+            ctx=ctx,
         )
 
     async def delete_profile_schema(
@@ -304,14 +398,24 @@ class AsyncMemoryService:
         return await asyncio.to_thread(self.sync.delete_profile_schema, profile_schema_id, app_id=app_id, ctx=ctx)
 
     async def get_user_profile(
-        self, profile_schema_id: str | None = None, *, tenant_id: str | None = None, app_id: str | None = None,
-        include_history: bool = False, ctx: CallContext | None = None,
+        self,
+        profile_schema_id: str | None = None,
+        *,
+        tenant_id: str | None = None,
+        app_id: str | None = None,
+        include_history: bool = False,
+        ctx: CallContext | None = None,
     ) -> UserProfile:
         """A user's profile: each attribute with its value (absent while unknown), default value and when it
         changed; with ``include_history`` every earlier value and the messages it came from. Without
         ``profile_schema_id``, the app's schema if it has exactly one."""
         return await asyncio.to_thread(
-            self.sync.get_user_profile, profile_schema_id, tenant_id=tenant_id, app_id=app_id, include_history=include_history, ctx=ctx,
+            self.sync.get_user_profile,
+            profile_schema_id,
+            tenant_id=tenant_id,
+            app_id=app_id,
+            include_history=include_history,
+            ctx=ctx,
         )
 
     async def maintenance(self) -> None:
@@ -327,12 +431,20 @@ class AsyncMemoryService:
         return await asyncio.to_thread(self.sync.stats, store, ctx=ctx)
 
     async def export_memories(
-        self, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, include_history: bool = False,
+        self,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        include_history: bool = False,
         ctx: CallContext | None = None,
     ) -> list[dict[str, Any]]:
         """Memories as JSON-ready records (one per line in JSON Lines); vectors are not exported."""
         return await asyncio.to_thread(
-            self.sync.export_memories, store=store, scope=scope, include_history=include_history, ctx=ctx,
+            self.sync.export_memories,
+            store=store,
+            scope=scope,
+            include_history=include_history,
+            ctx=ctx,
         )
 
     async def import_memories(
@@ -348,7 +460,11 @@ class AsyncMemoryService:
         return await asyncio.to_thread(self.sync.import_memories, records, store=store, progress=progress, ctx=ctx)
 
     async def reindex(
-        self, store: str, model: str | None = None, *, progress: Callable[[int], None] | None = None,
+        self,
+        store: str,
+        model: str | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
         ctx: CallContext | None = None,
     ) -> MemoryStore:
         """Re-embed every version of every memory of a store with ``model`` (default: the configured one)."""

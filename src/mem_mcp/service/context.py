@@ -38,16 +38,34 @@ class CallContext:
 #: The role each operation needs (read < write < admin). An operation missing here needs admin, so
 #: a new operation is closed to tokens until someone decides who may call it.
 OPERATION_ROLES: dict[str, str] = {
-    "GetMemoryStore": "read", "ListMemoryStores": "read", "SearchMemories": "read", "ListMemories": "read",
-    "GetMemory": "read", "MemoryHistory": "read", "ListMessages": "read", "ListRequests": "read",
-    "GetRequest": "read", "MemoryStats": "read", "ExportMemories": "read",
-    "AddMemories": "write", "UpdateMemory": "write", "DeleteMemory": "write", "RetryRequest": "write",
+    "GetMemoryStore": "read",
+    "ListMemoryStores": "read",
+    "SearchMemories": "read",
+    "ListMemories": "read",
+    "GetMemory": "read",
+    "MemoryHistory": "read",
+    "ListMessages": "read",
+    "ListRequests": "read",
+    "GetRequest": "read",
+    "MemoryStats": "read",
+    "ExportMemories": "read",
+    "AddMemories": "write",
+    "UpdateMemory": "write",
+    "DeleteMemory": "write",
+    "RetryRequest": "write",
     # Imported records carry their own ids and scopes, so an import could overwrite any tenant's rows.
     "ImportMemories": "admin",
-    "CreateMemoryStore": "admin", "UpdateMemoryStore": "admin", "DeleteMemoryStore": "admin", "Reindex": "admin",
+    "CreateMemoryStore": "admin",
+    "UpdateMemoryStore": "admin",
+    "DeleteMemoryStore": "admin",
+    "Reindex": "admin",
     # Profile schemas are shared by every user of an app: tenants read them, only an admin changes them.
-    "ListProfileSchemas": "read", "GetProfileSchema": "read", "GetUserProfile": "read",
-    "CreateProfileSchema": "admin", "UpdateProfileSchema": "admin", "DeleteProfileSchema": "admin",
+    "ListProfileSchemas": "read",
+    "GetProfileSchema": "read",
+    "GetUserProfile": "read",
+    "CreateProfileSchema": "admin",
+    "UpdateProfileSchema": "admin",
+    "DeleteProfileSchema": "admin",
 }
 
 
@@ -94,7 +112,11 @@ class Envelope:
 
     @contextmanager
     def operation(
-        self, name: str, ctx: CallContext | None, store: str | None = None, scope: ScopeArg = None,
+        self,
+        name: str,
+        ctx: CallContext | None,
+        store: str | None = None,
+        scope: ScopeArg = None,
         mode: Mode | None = None,
     ) -> Iterator[Req]:
         """Check the caller's role, resolve ``scope`` (when ``mode`` is given) into ``req.scope``, time the
@@ -124,23 +146,47 @@ class Envelope:
             raise
         finally:
             self.log(
-                req.request_id, name, req.store, req.scope, ctx, (time.perf_counter() - started) * 1000,
-                req.outcome or outcome, code, detail or req.detail,
+                req.request_id,
+                name,
+                req.store,
+                req.scope,
+                ctx,
+                (time.perf_counter() - started) * 1000,
+                req.outcome or outcome,
+                code,
+                detail or req.detail,
             )
 
     def log(
-        self, request_id: str, operation: str, store: str | None, scope: Scope | None, ctx: CallContext | None,
-        duration_ms: float, outcome: str, code: str | None, detail: str | None,
+        self,
+        request_id: str,
+        operation: str,
+        store: str | None,
+        scope: Scope | None,
+        ctx: CallContext | None,
+        duration_ms: float,
+        outcome: str,
+        code: str | None,
+        detail: str | None,
     ) -> None:
         """Append one row to the request log. Operations without a memory scope (stores, jobs), or whose
         scope was refused, are logged under the caller's own app and tenant, so list_requests finds them."""
         scope = scope or default_scope(ctx or self.default_context())
-        self.request_log.append({
-            "request_id": request_id, "operation": operation, "store": store,
-            **{seg: getattr(scope, seg) for seg in SEGMENTS},
-            "actor": ctx.actor if ctx else None, "token_id": ctx.token_id if ctx else None,
-            "created_at": now(), "duration_ms": duration_ms, "outcome": outcome, "error_code": code, "detail": detail,
-        })
+        self.request_log.append(
+            {
+                "request_id": request_id,
+                "operation": operation,
+                "store": store,
+                **{seg: getattr(scope, seg) for seg in SEGMENTS},
+                "actor": ctx.actor if ctx else None,
+                "token_id": ctx.token_id if ctx else None,
+                "created_at": now(),
+                "duration_ms": duration_ms,
+                "outcome": outcome,
+                "error_code": code,
+                "detail": detail,
+            }
+        )
 
     def record_refusal(self, operation: str, ctx: CallContext, exc: MemMcpError) -> None:
         """Log a call refused before it reached an operation (rate limits), so the audit shows it."""

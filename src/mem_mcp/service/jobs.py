@@ -88,22 +88,41 @@ class JobBoard:
         return f"{self.owner}/{uuid.uuid4().hex[:8]}"
 
     def create(
-        self, request_id: str, store: str, scope: Scope, message_ids: list[str], metadata: Mapping[str, Any], *,
-        claim: bool, profile_schema_id: str | None = None,
+        self,
+        request_id: str,
+        store: str,
+        scope: Scope,
+        message_ids: list[str],
+        metadata: Mapping[str, Any],
+        *,
+        claim: bool,
+        profile_schema_id: str | None = None,
     ) -> str | None:
         """Insert a job, pending or already claimed by this board (returns the claim)."""
         ts = _now()
         token = self._token() if claim else None
         self.db.insert(
             self.db.jobs(),
-            [{
-                "request_id": request_id, "store": store, **scope.model_dump(), "message_ids": message_ids,
-                "metadata": json.dumps(dict(metadata), ensure_ascii=False),
-                "status": "running" if claim else "pending", "attempts": 1 if claim else 0,
-                "error_code": None, "error": None, "events": "[]", "created_at": ts, "updated_at": ts,
-                "owner": token, "lease_until": ts + self.lease if claim else None,
-                "profile_schema_id": profile_schema_id, "profile_events": "[]",
-            }],
+            [
+                {
+                    "request_id": request_id,
+                    "store": store,
+                    **scope.model_dump(),
+                    "message_ids": message_ids,
+                    "metadata": json.dumps(dict(metadata), ensure_ascii=False),
+                    "status": "running" if claim else "pending",
+                    "attempts": 1 if claim else 0,
+                    "error_code": None,
+                    "error": None,
+                    "events": "[]",
+                    "created_at": ts,
+                    "updated_at": ts,
+                    "owner": token,
+                    "lease_until": ts + self.lease if claim else None,
+                    "profile_schema_id": profile_schema_id,
+                    "profile_events": "[]",
+                }
+            ],
         )
         return token
 
@@ -136,8 +155,12 @@ class JobBoard:
         token = self._token()
         won = self._swap(
             job,
-            {"status": "running", "owner": token, "lease_until": _now() + self.lease,
-             "attempts": int(job["attempts"]) + 1},
+            {
+                "status": "running",
+                "owner": token,
+                "lease_until": _now() + self.lease,
+                "attempts": int(job["attempts"]) + 1,
+            },
         )
         if won and job["status"] == "running":
             log.warning("job %s: took over from %s (lease expired or owner gone)", request_id, job.get("owner"))
@@ -154,14 +177,14 @@ class JobBoard:
         where = f"request_id = {sql_string(request_id)} AND owner = {sql_string(token)} AND status = 'running'"
         done = self.db.update(self.db.jobs(), where, {**values, "lease_until": None, "updated_at": _now()}) == 1
         if not done:
-            log.warning("job %s: finished after losing its claim (lease expired); the result is not recorded", request_id)
+            log.warning(
+                "job %s: finished after losing its claim (lease expired); the result is not recorded", request_id
+            )
         return done
 
     def runnable(self) -> list[str]:
         """Ids of the jobs a worker may take now, oldest first: pending ones and abandoned running ones."""
-        rows = self.db.rows(
-            self.db.jobs(), "status IN ('pending', 'running')", None, [("created_at", "ascending")]
-        )
+        rows = self.db.rows(self.db.jobs(), "status IN ('pending', 'running')", None, [("created_at", "ascending")])
         return [r["request_id"] for r in rows if self.claimable(r)]
 
 
@@ -211,7 +234,11 @@ class Jobs:
             )
         else:
             self.board.finish(
-                request_id, claim, status="done", error_code=None, error=None,
+                request_id,
+                claim,
+                status="done",
+                error_code=None,
+                error=None,
                 events=json.dumps([e.model_dump() for e in events], ensure_ascii=False),
                 profile_events=json.dumps([e.model_dump() for e in profile_events], ensure_ascii=False),
             )
@@ -285,8 +312,12 @@ class Jobs:
             _check_owner(job, req.ctx)
             req.store = job["store"]
             if job["status"] == "done":
-                raise InvalidArgumentError(f"Request {request_id!r} already succeeded; nothing to retry.", field="request_id")
-            busy = InvalidArgumentError(f"Request {request_id!r} is running now; check it with get_request.", field="request_id")
+                raise InvalidArgumentError(
+                    f"Request {request_id!r} already succeeded; nothing to retry.", field="request_id"
+                )
+            busy = InvalidArgumentError(
+                f"Request {request_id!r} is running now; check it with get_request.", field="request_id"
+            )
             if sync:
                 claim = self.board.claim(request_id)
                 if claim is None:

@@ -101,14 +101,23 @@ class Messages:
             check_bounded("offset", offset, ListOffset)
             self.stores.store(store)
             rows = self.db.rows(
-                self.db.messages(), f"store = {sql_string(store)} AND {scope_where(req.scope)}", None,
-                [("seq", "ascending")], offset, limit,
+                self.db.messages(),
+                f"store = {sql_string(store)} AND {scope_where(req.scope)}",
+                None,
+                [("seq", "ascending")],
+                offset,
+                limit,
             )
             return MessageList(
                 messages=[
                     Message(
-                        id=r["id"], scope=scope_of(r), role=r["role"], content=r["content"], seq=r["seq"],
-                        created_at=r["created_at"], request_id=r["request_id"],
+                        id=r["id"],
+                        scope=scope_of(r),
+                        role=r["role"],
+                        content=r["content"],
+                        seq=r["seq"],
+                        created_at=r["created_at"],
+                        request_id=r["request_id"],
                     )
                     for r in rows
                 ]

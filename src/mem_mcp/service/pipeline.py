@@ -35,8 +35,13 @@ class Pipeline:
     """``extract(job)``: the memories and profile values one job's messages produce, written."""
 
     def __init__(
-        self, db: Database, settings: Settings, stores: Stores, memories: Memories,
-        profiles: Callable[[], ProfileManager], extractor: Callable[[], Extractor],
+        self,
+        db: Database,
+        settings: Settings,
+        stores: Stores,
+        memories: Memories,
+        profiles: Callable[[], ProfileManager],
+        extractor: Callable[[], Extractor],
     ) -> None:
         self.db = db
         self.settings = settings
@@ -79,7 +84,9 @@ class Pipeline:
                 summaries={name: row["text"] for name, row in summaries.items()},
             )
         )
-        decided = plans_from_decisions(result.candidates, result.decisions, existing) if result.decisions is not None else {}
+        decided = (
+            plans_from_decisions(result.candidates, result.decisions, existing) if result.decisions is not None else {}
+        )
         summary_plans, surplus = running_summary.plans(result.candidates, summaries, summary_names)
         job_meta = json.loads(job["metadata"] or "{}")
         calibration = retrieval.calibration_for(emb.name)
@@ -99,8 +106,11 @@ class Pipeline:
                 ]
                 if cand.key:
                     keyed = self.db.rows(
-                        table, f"{pool_where} AND key = {sql_string(cand.key)}", READ_COLUMNS,
-                        [("updated_at", "descending")], limit=1,
+                        table,
+                        f"{pool_where} AND key = {sql_string(cand.key)}",
+                        READ_COLUMNS,
+                        [("updated_at", "descending")],
+                        limit=1,
                     )
                     neighbours += [Neighbour(r, 1.0, 0.0) for r in keyed]
                 plan = decide(cand, neighbours, (calibration.identical, calibration.duplicate))
@@ -108,10 +118,16 @@ class Pipeline:
         return events, profiles.apply_updates(job, profile, result, messages)
 
     def _messages(self, ids: list[str]) -> list[ExtractMessage]:
-        rows = self.db.rows(
-            self.db.messages(), f"id IN ({', '.join(sql_string(i) for i in ids)})", None, [("seq", "ascending")]
-        ) if ids else []
-        return [ExtractMessage(id=r["id"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows]
+        rows = (
+            self.db.rows(
+                self.db.messages(), f"id IN ({', '.join(sql_string(i) for i in ids)})", None, [("seq", "ascending")]
+            )
+            if ids
+            else []
+        )
+        return [
+            ExtractMessage(id=r["id"], role=r["role"], content=r["content"], created_at=r["created_at"]) for r in rows
+        ]
 
     def _run_summaries(self, table: Any, scope: Scope, strategies: list[str]) -> dict[str, dict[str, Any]]:
         """The run's active running summary per summary strategy (running_summary.py)."""
@@ -119,8 +135,10 @@ class Pipeline:
             return {}
         by_key = {running_summary.slot_key(name): name for name in strategies}
         rows = self.db.rows(
-            table, f"{scope_where(scope)} AND status = 'active' AND key IN ({', '.join(sql_string(k) for k in by_key)})",
-            READ_COLUMNS, [("updated_at", "descending")],
+            table,
+            f"{scope_where(scope)} AND status = 'active' AND key IN ({', '.join(sql_string(k) for k in by_key)})",
+            READ_COLUMNS,
+            [("updated_at", "descending")],
         )
         current: dict[str, dict[str, Any]] = {}
         for row in rows:
@@ -128,8 +146,15 @@ class Pipeline:
         return current
 
     def _apply(
-        self, plan: Plan, store: MemoryStore, table: Any, scope: Scope, vector: np.ndarray,
-        result: ExtractionResult, job: Mapping[str, Any], job_meta: dict[str, Any],
+        self,
+        plan: Plan,
+        store: MemoryStore,
+        table: Any,
+        scope: Scope,
+        vector: np.ndarray,
+        result: ExtractionResult,
+        job: Mapping[str, Any],
+        job_meta: dict[str, Any],
     ) -> MemoryEvent:
         cand: CandidateMemory = plan.candidate
         request_id = job["request_id"]
@@ -138,8 +163,11 @@ class Pipeline:
         if plan.target is not None:
             # Re-read: an earlier plan of this job may have changed the same memory.
             rows = self.db.rows(
-                table, f"id = {sql_string(plan.target['id'])} AND status IN ('active', 'deleted')", READ_COLUMNS,
-                [("version", "descending")], limit=1,
+                table,
+                f"id = {sql_string(plan.target['id'])} AND status IN ('active', 'deleted')",
+                READ_COLUMNS,
+                [("version", "descending")],
+                limit=1,
             )
             target = rows[0] if rows and rows[0]["status"] == "active" else None
             if target is None and plan.action in ("UPDATE", "DELETE"):
@@ -151,8 +179,24 @@ class Pipeline:
             if cand.reasoning:
                 meta["reasoning"] = cand.reasoning
             row = memory_row(
-                memory_id, 1, scope, plan.text, vector, cand.type, meta, [], cand.confidence, "active", source,
-                ts, ts, ts, request_id, key=cand.key, extractor=result.extractor, model=result.model,
+                memory_id,
+                1,
+                scope,
+                plan.text,
+                vector,
+                cand.type,
+                meta,
+                [],
+                cand.confidence,
+                "active",
+                source,
+                ts,
+                ts,
+                ts,
+                request_id,
+                key=cand.key,
+                extractor=result.extractor,
+                model=result.model,
             )
             self.db.insert(table, [row])
             return MemoryEvent(event="ADD", memory_id=memory_id, text=plan.text, type=cand.type)
@@ -161,17 +205,31 @@ class Pipeline:
             if plan.text == target["text"]:
                 return MemoryEvent(event="NONE", memory_id=target["id"], text=target["text"], type=target["type"])
             new_row = self.memories.new_version(
-                store, table, target, request_id, text=plan.text, confidence=cand.confidence,
+                store,
+                table,
+                target,
+                request_id,
+                text=plan.text,
+                confidence=cand.confidence,
                 source=list(dict.fromkeys([*(target["source"] or []), *source])),
-                extractor=result.extractor, model=result.model,
+                extractor=result.extractor,
+                model=result.model,
             )
             return MemoryEvent(
-                event="UPDATE", memory_id=target["id"], text=new_row["text"], old_text=target["text"], type=target["type"]
+                event="UPDATE",
+                memory_id=target["id"],
+                text=new_row["text"],
+                old_text=target["text"],
+                type=target["type"],
             )
         if plan.action == "DELETE" and target is not None:
             self.memories.soft_delete(table, target)
             return MemoryEvent(
-                event="DELETE", memory_id=target["id"], text=target["text"], old_text=target["text"], type=target["type"]
+                event="DELETE",
+                memory_id=target["id"],
+                text=target["text"],
+                old_text=target["text"],
+                type=target["type"],
             )
         memory_id = target["id"] if target is not None else (plan.target["id"] if plan.target is not None else "")
         return MemoryEvent(event="NONE", memory_id=memory_id, text=plan.text, type=cand.type)

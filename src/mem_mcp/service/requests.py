@@ -149,10 +149,17 @@ class Requests:
             return RequestList(
                 requests=[
                     RequestRecord(
-                        request_id=r["request_id"], operation=r["operation"], store=r["store"],
-                        scope=scope_of(r) if r["app_id"] else None, actor=r["actor"], token_id=r.get("token_id"),
+                        request_id=r["request_id"],
+                        operation=r["operation"],
+                        store=r["store"],
+                        scope=scope_of(r) if r["app_id"] else None,
+                        actor=r["actor"],
+                        token_id=r.get("token_id"),
                         created_at=r["created_at"],
-                        duration_ms=r["duration_ms"], outcome=r["outcome"], error_code=r["error_code"], detail=r["detail"],
+                        duration_ms=r["duration_ms"],
+                        outcome=r["outcome"],
+                        error_code=r["error_code"],
+                        detail=r["detail"],
                     )
                     for r in rows
                 ]

@@ -18,9 +18,9 @@ from ..models import (
     RequestStatus,
     Scope,
 )
-from ..storage.resident import RowMatch
 from ..scope import SEGMENTS
 from ..storage import MEMORY_COLUMNS
+from ..storage.resident import RowMatch
 from ..storage.sql import scope_where as scope_where  # re-exported: SQL literals live in storage/sql.py
 from ..storage.sql import ts_literal as ts_literal
 
@@ -96,32 +96,55 @@ def memory_row(
 
 def memory_model(row: Mapping[str, Any], store: str) -> Memory:
     return Memory(
-        id=row["id"], store=store, scope=scope_of(row), text=row["text"], type=row["type"],
-        metadata=json.loads(row["metadata"] or "{}"), tags=list(row["tags"] or []),
-        confidence=round(float(row["confidence"]), 4), status=row["status"], source=list(row["source"] or []),
-        key=row.get("key"), extractor=row.get("extractor"), model=row.get("model"), version=int(row["version"]),
-        created_at=row["created_at"], updated_at=row["updated_at"],
-        valid_from=row["valid_from"], superseded_at=row["superseded_at"], deleted_at=row["deleted_at"],
+        id=row["id"],
+        store=store,
+        scope=scope_of(row),
+        text=row["text"],
+        type=row["type"],
+        metadata=json.loads(row["metadata"] or "{}"),
+        tags=list(row["tags"] or []),
+        confidence=round(float(row["confidence"]), 4),
+        status=row["status"],
+        source=list(row["source"] or []),
+        key=row.get("key"),
+        extractor=row.get("extractor"),
+        model=row.get("model"),
+        version=int(row["version"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        valid_from=row["valid_from"],
+        superseded_at=row["superseded_at"],
+        deleted_at=row["deleted_at"],
     )
 
 
 def store_model(row: Mapping[str, Any]) -> MemoryStore:
     return MemoryStore(
-        name=row["name"], description=row["description"] or "",
+        name=row["name"],
+        description=row["description"] or "",
         extraction_strategies=json.loads(row["extraction_strategies"] or "[]"),
         custom_strategies=[CustomStrategy(**c) for c in json.loads(row["custom_strategies"] or "[]")],
-        short_term_ttl=int(row["short_term_ttl"]), embedding_model=row["embedding_model"],
-        embedding_dim=int(row["embedding_dim"]), created_at=row["created_at"], updated_at=row["updated_at"],
+        short_term_ttl=int(row["short_term_ttl"]),
+        embedding_model=row["embedding_model"],
+        embedding_dim=int(row["embedding_dim"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
 def status_model(job: Mapping[str, Any]) -> RequestStatus:
     return RequestStatus(
-        request_id=job["request_id"], status=job["status"], store=job["store"], scope=scope_of(job),
+        request_id=job["request_id"],
+        status=job["status"],
+        store=job["store"],
+        scope=scope_of(job),
         message_ids=list(job["message_ids"] or []),
         events=[MemoryEvent.model_validate(e) for e in json.loads(job["events"] or "[]")],
         profile_events=[ProfileEvent.model_validate(e) for e in json.loads(job.get("profile_events") or "[]")],
         profile_schema_id=job.get("profile_schema_id"),
-        attempts=int(job["attempts"]), error_code=job["error_code"], error=job["error"],
-        created_at=job["created_at"], updated_at=job["updated_at"],
+        attempts=int(job["attempts"]),
+        error_code=job["error_code"],
+        error=job["error"],
+        created_at=job["created_at"],
+        updated_at=job["updated_at"],
     )

@@ -126,8 +126,14 @@ class Search:
             # search (both release the GIL), which saves its whole latency on a machine with a spare core.
             fts_rows = (
                 self._search_pool().submit(
-                    self.db.fts_search, table, retrieval.fts_text(query_text), where, pool, READ_COLUMNS,
-                    mode == "hybrid", match,
+                    self.db.fts_search,
+                    table,
+                    retrieval.fts_text(query_text),
+                    where,
+                    pool,
+                    READ_COLUMNS,
+                    mode == "hybrid",
+                    match,
                 )
                 if mode != "vector"
                 else None
@@ -179,7 +185,8 @@ class Search:
                 background = {lang: emb.embed_documents(list(texts)) for lang, texts in retrieval.BACKGROUND.items()}
                 self._background[emb.name] = background
         return retrieval.QueryCalibration.from_background(
-            {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()}, retrieval.span_for(emb.name),
+            {lang: (vecs @ qvec).tolist() for lang, vecs in background.items()},
+            retrieval.span_for(emb.name),
             retrieval.same_subject_for(emb.name),
         )
 
@@ -190,7 +197,8 @@ class Search:
         if query is not None and messages:
             raise InvalidArgumentError(
                 "Give `query` or `messages`, not both: `query` is what to look for, `messages` the recent "
-                "conversation to search from.", field="messages",
+                "conversation to search from.",
+                field="messages",
             )
         if query is not None:
             return check_text(query, "query", limit), ""

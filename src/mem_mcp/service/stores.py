@@ -17,16 +17,17 @@ from ..errors import (
     StoreNotFoundError,
 )
 from ..extraction import StrategySpec
-from ..storage.sql import sql_string
+from ..extraction.base import BUILTIN_DESCRIPTIONS
 from ..ids import now
 from ..models import CustomStrategy, Deleted, MemoryStore, Stats, StoreList
 from ..scope import resolve_scope
 from ..storage import Database, memory_table_name
-from ..extraction.base import BUILTIN_DESCRIPTIONS
+from ..storage.sql import sql_string
 from ..validation import check_store_name, check_ttl, strategies
 from ..validation import custom_strategies as parse_custom
 from .context import DEFAULT_STORE, CallContext, Envelope
 from .rows import scope_where, store_model
+
 
 def strategy_specs(store: MemoryStore) -> list[StrategySpec]:
     """The extraction strategies of a store, as the extractor's contract takes them."""
@@ -35,8 +36,15 @@ def strategy_specs(store: MemoryStore) -> list[StrategySpec]:
     for name in store.extraction_strategies:
         if name in custom:
             c = custom[name]
-            specs.append(StrategySpec(name=c.name, type=c.type, description=c.description,
-                                      extraction_prompt=c.extraction_prompt, update_prompt=c.update_prompt))
+            specs.append(
+                StrategySpec(
+                    name=c.name,
+                    type=c.type,
+                    description=c.description,
+                    extraction_prompt=c.extraction_prompt,
+                    update_prompt=c.update_prompt,
+                )
+            )
         else:
             specs.append(StrategySpec(name=name, type=name, description=BUILTIN_DESCRIPTIONS.get(name, "")))
     return specs
@@ -134,8 +142,14 @@ class Stores:
         return store, self.db.memories(row["table_name"], int(row["embedding_dim"])), row["table_name"]
 
     def insert_store(
-        self, name: str, description: str, strategies: list[str], custom: list[CustomStrategy], ttl: int,
-        emb: Embedder, generation: int = 0,
+        self,
+        name: str,
+        description: str,
+        strategies: list[str],
+        custom: list[CustomStrategy],
+        ttl: int,
+        emb: Embedder,
+        generation: int = 0,
     ) -> MemoryStore:
         ts = now()
         row = {
@@ -256,8 +270,11 @@ class Stores:
                 self.db.messages(), " AND ".join([f"store = {sql_string(store)}", *filter(None, [tenant])])
             )
             return Stats(
-                store=store, embedding_model=st.embedding_model, memories_active=by_status["active"],
-                memories_superseded=by_status["superseded"], memories_deleted=by_status["deleted"],
-                messages=messages, by_type=by_type,
+                store=store,
+                embedding_model=st.embedding_model,
+                memories_active=by_status["active"],
+                memories_superseded=by_status["superseded"],
+                memories_deleted=by_status["deleted"],
+                messages=messages,
+                by_type=by_type,
             )
-

@@ -36,7 +36,11 @@ class Transfer:
         self.envelope = envelope
 
     def export_memories(
-        self, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, include_history: bool = False,
+        self,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        include_history: bool = False,
         ctx: CallContext | None = None,
     ) -> list[dict[str, Any]]:
         """Memories as JSON-ready records (one per line in JSON Lines); vectors are not exported."""
@@ -49,7 +53,9 @@ class Transfer:
                 parts.append("status = 'active'")
             _, table, _ = self.stores.table_of(store)
             rows = self.db.rows(
-                table, " AND ".join(parts) or None, READ_COLUMNS,
+                table,
+                " AND ".join(parts) or None,
+                READ_COLUMNS,
                 [("created_at", "ascending"), ("id", "ascending"), ("version", "ascending")],
             )
             return [export_record(r) for r in rows]
@@ -74,11 +80,26 @@ class Transfer:
                 vectors = emb.embed_documents([r["text"] for r in batch])
                 rows = [
                     memory_row(
-                        rec["id"], rec["version"], rec["scope"], rec["text"], vec, rec["type"], rec["metadata"],
-                        rec["tags"], rec["confidence"], rec["status"], rec["source"], rec["created_at"],
-                        rec["updated_at"], rec["valid_from"], rec["request_id"],
-                        superseded_at=rec["superseded_at"], deleted_at=rec["deleted_at"],
-                        key=rec["key"], extractor=rec["extractor"], model=rec["model"],
+                        rec["id"],
+                        rec["version"],
+                        rec["scope"],
+                        rec["text"],
+                        vec,
+                        rec["type"],
+                        rec["metadata"],
+                        rec["tags"],
+                        rec["confidence"],
+                        rec["status"],
+                        rec["source"],
+                        rec["created_at"],
+                        rec["updated_at"],
+                        rec["valid_from"],
+                        rec["request_id"],
+                        superseded_at=rec["superseded_at"],
+                        deleted_at=rec["deleted_at"],
+                        key=rec["key"],
+                        extractor=rec["extractor"],
+                        model=rec["model"],
                     )
                     for rec, vec in zip(batch, vectors)
                 ]
@@ -91,7 +112,11 @@ class Transfer:
             return written
 
     def reindex(
-        self, store: str, model: str | None = None, *, progress: Callable[[int], None] | None = None,
+        self,
+        store: str,
+        model: str | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
         ctx: CallContext | None = None,
     ) -> MemoryStore:
         """Re-embed every version of every memory of a store with ``model`` (default: the configured one)."""
@@ -116,7 +141,8 @@ class Transfer:
                 if progress:
                     progress(len(batch))
             self.db.update(
-                self.db.stores(), f"name = {sql_string(store)}",
+                self.db.stores(),
+                f"name = {sql_string(store)}",
                 {"embedding_model": emb.name, "embedding_dim": emb.dim, "table_name": new_name, "updated_at": now()},
             )
             self.db.drop_table(row["table_name"])
@@ -166,14 +192,30 @@ def _times(rec: Mapping[str, Any], bad: Callable[[str], InvalidArgumentError]) -
 
 
 #: The fields of an export line (what ``export_records`` writes); an import refuses others.
-_RECORD_FIELDS = frozenset({
-    "id", "version", "scope", "text", "type", "metadata", "tags", "confidence", "status", "source", "key",
-    "extractor", "model", "request_id", *_EXPORT_TIMES,
-})
+_RECORD_FIELDS = frozenset(
+    {
+        "id",
+        "version",
+        "scope",
+        "text",
+        "type",
+        "metadata",
+        "tags",
+        "confidence",
+        "status",
+        "source",
+        "key",
+        "extractor",
+        "model",
+        "request_id",
+        *_EXPORT_TIMES,
+    }
+)
 
 
 def parse_record(line: int, rec: Any, max_text_chars: int) -> dict[str, Any]:
     """Check one import record (line ``line``); any problem names the record and writes nothing."""
+
     def bad(msg: str) -> InvalidArgumentError:
         return InvalidArgumentError(
             f"Import record {line}: {msg.rstrip('.')}. Nothing was imported.", field=f"records[{line}]", record=line
@@ -195,7 +237,9 @@ def parse_record(line: int, rec: Any, max_text_chars: int) -> dict[str, Any]:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise bad(f"`scope.{where}`: {err['msg'].lower()}; a scope needs app_id, tenant_id, agent_id and run_id") from exc
+        raise bad(
+            f"`scope.{where}`: {err['msg'].lower()}; a scope needs app_id, tenant_id, agent_id and run_id"
+        ) from exc
     except MemMcpError as exc:
         raise bad(f"invalid scope: {exc.message}") from exc
     confidence = rec.get("confidence", 1.0)
@@ -218,12 +262,21 @@ def parse_record(line: int, rec: Any, max_text_chars: int) -> dict[str, Any]:
         raise bad("id must be a string and version a positive integer")
     try:
         return {
-            "id": memory_id, "version": version, "scope": scope, "text": text,
-            "type": check_type(rec.get("type", "fact")), "metadata": check_metadata(rec.get("metadata")),
-            "tags": check_tags(rec.get("tags")), "confidence": float(confidence),
-            "status": status, "source": [str(s) for s in source],
-            "request_id": rec.get("request_id"), "key": rec.get("key"), "extractor": rec.get("extractor"),
-            "model": rec.get("model"), **times,
+            "id": memory_id,
+            "version": version,
+            "scope": scope,
+            "text": text,
+            "type": check_type(rec.get("type", "fact")),
+            "metadata": check_metadata(rec.get("metadata")),
+            "tags": check_tags(rec.get("tags")),
+            "confidence": float(confidence),
+            "status": status,
+            "source": [str(s) for s in source],
+            "request_id": rec.get("request_id"),
+            "key": rec.get("key"),
+            "extractor": rec.get("extractor"),
+            "model": rec.get("model"),
+            **times,
         }
     except MemMcpError as exc:
         raise bad(str(exc)) from exc

@@ -119,7 +119,9 @@ class Database:
                     index_cache_size_bytes=self._cache_bytes[0], metadata_cache_size_bytes=self._cache_bytes[1]
                 )
                 self._conn = lancedb.connect(
-                    self.uri, read_consistency_interval=self._read_consistency, storage_options=self._storage_options,
+                    self.uri,
+                    read_consistency_interval=self._read_consistency,
+                    storage_options=self._storage_options,
                     session=session,
                 )
             return self._conn
@@ -291,7 +293,12 @@ class Database:
         return table.count_rows(where) if where else table.count_rows()
 
     def vector_search(
-        self, table: Any, vector: np.ndarray, where: str | None, limit: int, columns: Iterable[str],
+        self,
+        table: Any,
+        vector: np.ndarray,
+        where: str | None,
+        limit: int,
+        columns: Iterable[str],
         exact: bool = False,
         nprobes: int | None = None,
         match: RowMatch | None = None,
@@ -333,7 +340,13 @@ class Database:
         return version, pinned.search().where(where).select([*MEMORY_COLUMNS, "vector"]).limit(None).to_arrow()
 
     def fts_search(
-        self, table: Any, text: str, where: str | None, limit: int, columns: Iterable[str], with_vector: bool = True,
+        self,
+        table: Any,
+        text: str,
+        where: str | None,
+        limit: int,
+        columns: Iterable[str],
+        with_vector: bool = True,
         match: RowMatch | None = None,
     ) -> list[dict[str, Any]]:
         """BM25 matches of ``text`` (pre-tokenised terms) in ``fts_text``, best first, with ``_score``.

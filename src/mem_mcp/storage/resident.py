@@ -147,8 +147,11 @@ class _Snapshot:
 
     @property
     def nbytes(self) -> int:
-        return int(self.mat.nbytes) + len(self.mat) * 4 * len(CODED_COLUMNS) + int(self.table.nbytes) + (
-            (len(self.keys) + len(self.written)) * _KEY_BOOKKEEPING_BYTES
+        return (
+            int(self.mat.nbytes)
+            + len(self.mat) * 4 * len(CODED_COLUMNS)
+            + int(self.table.nbytes)
+            + ((len(self.keys) + len(self.written)) * _KEY_BOOKKEEPING_BYTES)
         )
 
     def _grow(self, needed: int) -> None:

@@ -159,8 +159,14 @@ PROFILE_VALUES_SCHEMA = pa.schema(
 #   path (fetching the current version, the ``merge_insert`` on it, the soft delete): at 100,000
 #   memories a lookup by it takes 15 ms with the index and 32 ms without.
 SCALAR_INDEXES = {
-    "id": "btree", "row_key": "btree", "run_id": "btree",
-    "app_id": "bitmap", "tenant_id": "bitmap", "agent_id": "bitmap", "status": "bitmap", "type": "bitmap",
+    "id": "btree",
+    "row_key": "btree",
+    "run_id": "btree",
+    "app_id": "bitmap",
+    "tenant_id": "bitmap",
+    "agent_id": "bitmap",
+    "status": "bitmap",
+    "type": "bitmap",
 }
 #: B-tree indexed columns of the other indexed tables (the lookups their readers filter on).
 MESSAGES_INDEXES = ("store", "tenant_id", "run_id")

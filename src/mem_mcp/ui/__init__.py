@@ -48,11 +48,22 @@ def run(settings: Settings, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT
     # Open the database and load the model while the first page is being requested.
     threading.Thread(target=_warm_up, args=(svc,), daemon=True, name="mem-mcp-ui-warm-up").start()
     app = build_app(svc, settings, tokens)
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                            log_level=settings.log_level.lower(), timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
     where = f"[{host}]" if ":" in host else host
-    print(f"mem-mcp console on http://{where}:{port}/  ({'token sign-in' if sign_in else 'local, no sign-in'}; "
-          "Ctrl-C to stop)", file=sys.stderr, flush=True)
+    print(
+        f"mem-mcp console on http://{where}:{port}/  ({'token sign-in' if sign_in else 'local, no sign-in'}; "
+        "Ctrl-C to stop)",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         uvicorn.Server(config).run()
     finally:

@@ -44,8 +44,15 @@ def bar_chart(days: list[date], values: list[int], *, capped: bool = False) -> C
     bars = []
     for i, (day, value) in enumerate(zip(days, values)):
         h = plot_h * value / peak if peak else 0.0
-        bars.append(Bar(
-            day=day, value=value, x=round(PAD_LEFT + i * slot + slot * 0.15, 1), y=round(HEIGHT - PAD_BOTTOM - h, 1),
-            width=round(slot * 0.7, 1), height=round(h, 1), label=(len(days) - 1 - i) % step == 0,
-        ))
+        bars.append(
+            Bar(
+                day=day,
+                value=value,
+                x=round(PAD_LEFT + i * slot + slot * 0.15, 1),
+                y=round(HEIGHT - PAD_BOTTOM - h, 1),
+                width=round(slot * 0.7, 1),
+                height=round(h, 1),
+                label=(len(days) - 1 - i) % step == 0,
+            )
+        )
     return Chart(bars=bars, peak=peak, capped=capped)

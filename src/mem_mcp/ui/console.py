@@ -114,8 +114,9 @@ class Console:
     def context(self, session: Session) -> tuple[CallContext | None, TokenRecord | None]:
         if not self.sessions.sign_in:
             s = self.settings
-            defaults = ScopeDefaults(app_id=s.default_app, tenant_id=s.default_tenant, agent_id=ACTOR, run_id=ACTOR,
-                                     admin=True)
+            defaults = ScopeDefaults(
+                app_id=s.default_app, tenant_id=s.default_tenant, agent_id=ACTOR, run_id=ACTOR, admin=True
+            )
             return CallContext(defaults=defaults, actor=ACTOR, role="admin"), None
         rec = self.sessions.record(session)
         if rec is None:
@@ -150,7 +151,11 @@ class Console:
     def set_cookies(self, response: Response, cookies: list[tuple[str, str]], request: Request) -> Response:
         for name, value in cookies:
             response.set_cookie(
-                name, value, path=f"{base_path(request)}/", httponly=True, samesite="strict",
+                name,
+                value,
+                path=f"{base_path(request)}/",
+                httponly=True,
+                samesite="strict",
                 secure=request.url.scheme == "https",
             )
         return response
@@ -166,9 +171,19 @@ class Console:
             return visit.url(f"/memories/{quote(memory.id, safe='')}", store=memory.store, **scope, **params)
 
         page = self.env.get_template(template).render(
-            t=visit.t, lang=visit.lang, languages=LANGUAGES, base=visit.base, csrf=visit.session.csrf,
-            record=visit.record, sign_in=self.sessions.sign_in, admin=visit.admin, visit=visit,
-            here=here, detail_url=detail_url, visit_item=item_value, version=__version__,
+            t=visit.t,
+            lang=visit.lang,
+            languages=LANGUAGES,
+            base=visit.base,
+            csrf=visit.session.csrf,
+            record=visit.record,
+            sign_in=self.sessions.sign_in,
+            admin=visit.admin,
+            visit=visit,
+            here=here,
+            detail_url=detail_url,
+            visit_item=item_value,
+            version=__version__,
             flash=self._flash(visit, flash),
             **values,
         )

@@ -75,7 +75,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "nothing_selected": ("Select at least one memory first.", "请先选择至少一条记忆。"),
     "deleted_n": ("Deleted {n} memories.", "已删除 {n} 条记忆。"),
-    "saved_version": ("Saved version {v}; the earlier text is kept in the history.", "已保存第 {v} 版；之前的内容保留在历史中。"),
+    "saved_version": (
+        "Saved version {v}; the earlier text is kept in the history.",
+        "已保存第 {v} 版；之前的内容保留在历史中。",
+    ),
     "export": ("Export shown (JSON Lines)", "导出当前结果（JSON Lines）"),
     "import": ("Import", "导入"),
     "import_file": ("JSON Lines file from an export", "导出得到的 JSON Lines 文件"),

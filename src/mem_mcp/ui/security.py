@@ -131,9 +131,17 @@ class SecurityHeaders:
             return
         if self.loopback_only and not self._host_ok(scope):
             body = b"This console answers only on a loopback address (127.0.0.1, localhost).\n"
-            await send({"type": "http.response.start", "status": 421,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(body)).encode()), *_HEADERS]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 421,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                        *_HEADERS,
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
 
@@ -143,8 +151,9 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 # Pages hold tenant data and are never cached; the script and stylesheet are, by version.
-                extra = [(k, STATIC_CACHE if static and k == b"cache-control" else v)
-                         for k, v in _HEADERS if k not in names]
+                extra = [
+                    (k, STATIC_CACHE if static and k == b"cache-control" else v) for k, v in _HEADERS if k not in names
+                ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -52,8 +52,9 @@ class Case:
     created_at: datetime = CREATED
 
 
-def _run(messages: list[tuple[str, str]], strategies: tuple[str, ...] = DEFAULT,
-         created_at: datetime = CREATED) -> ExtractionResult:
+def _run(
+    messages: list[tuple[str, str]], strategies: tuple[str, ...] = DEFAULT, created_at: datetime = CREATED
+) -> ExtractionResult:
     data = ExtractionInput(
         messages=[
             ExtractMessage(id=f"m{i}", role=role, content=content, created_at=created_at)  # type: ignore[arg-type]
@@ -249,8 +250,10 @@ CASES: list[Case] = [
     ),
     Case(
         "en-job-at-company-and-change-of-employer",
-        [("user", "I'm a software engineer at Google."),
-         ("user", "Actually I no longer work at Google, I now work at Meta.")],
+        [
+            ("user", "I'm a software engineer at Google."),
+            ("user", "Actually I no longer work at Google, I now work at Meta."),
+        ],
         must=["The user is a software engineer at Google", "no longer works at Google and now works at Meta"],
         expect=[Expect("now works at Meta", key="employer")],
         count=2,
@@ -293,10 +296,19 @@ CASES: list[Case] = [
     ),
     Case(
         "en-likes-and-dislikes",
-        [("user", "I prefer short answers. I love hiking and jazz. I really don't like long explanations. "
-                  "I hate cilantro.")],
-        must=["The user prefers short answers", "The user loves hiking and jazz",
-              "doesn't like long explanations", "The user hates cilantro"],
+        [
+            (
+                "user",
+                "I prefer short answers. I love hiking and jazz. I really don't like long explanations. "
+                "I hate cilantro.",
+            )
+        ],
+        must=[
+            "The user prefers short answers",
+            "The user loves hiking and jazz",
+            "doesn't like long explanations",
+            "The user hates cilantro",
+        ],
         expect=[Expect("short answers", type="preference", key="answer_style"), Expect("hiking", key=None)],
         count=4,
     ),
@@ -391,8 +403,10 @@ CASES: list[Case] = [
     ),
     Case(
         "en-tool-report",
-        [("user", "The build failed because of a missing libssl."),
-         ("tool", '{"tool": "deploy", "status": "error", "error": "permission denied on /srv"}')],
+        [
+            ("user", "The build failed because of a missing libssl."),
+            ("tool", '{"tool": "deploy", "status": "error", "error": "permission denied on /srv"}'),
+        ],
         must=["build failed because of a missing libssl", "Tool deploy failed: permission denied on /srv"],
         expect=[Expect("libssl", type="tool", metadata={"tool": "build", "success": False})],
         strategies=("tool",),
@@ -439,8 +453,12 @@ CASES: list[Case] = [
     # --- things that are not memories -------------------------------------------------------------
     Case(
         "en-requests-and-questions",
-        [("user", "Can you explain how transformers work?"), ("user", "Write me a poem about spring."),
-         ("user", "What's the weather?"), ("user", "I'd like a coffee please.")],
+        [
+            ("user", "Can you explain how transformers work?"),
+            ("user", "Write me a poem about spring."),
+            ("user", "What's the weather?"),
+            ("user", "I'd like a coffee please."),
+        ],
         must_not=["transformers", "poem", "weather", "coffee"],
         count=0,
     ),

@@ -15,25 +15,46 @@ from mem_mcp.profile_concepts import concept_of, name_key, near_synonym
 T0 = datetime(2025, 6, 2, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 
 ATTRS = {
-    "年龄": "用户年龄", "年龄段": "用户当前所处的年龄阶段", "性别": "", "民族": "", "职业": "用户职业", "公司": "",
-    "居住地": "用户目前居住的城市", "家乡": "", "爱好": "用户的兴趣爱好", "饮食习惯": "饮食偏好或限制", "宠物": "",
-    "家庭成员": "", "婚姻状况": "", "姓名": "", "语言": "", "学校": "", "宗教限制": "",
+    "年龄": "用户年龄",
+    "年龄段": "用户当前所处的年龄阶段",
+    "性别": "",
+    "民族": "",
+    "职业": "用户职业",
+    "公司": "",
+    "居住地": "用户目前居住的城市",
+    "家乡": "",
+    "爱好": "用户的兴趣爱好",
+    "饮食习惯": "饮食偏好或限制",
+    "宠物": "",
+    "家庭成员": "",
+    "婚姻状况": "",
+    "姓名": "",
+    "语言": "",
+    "学校": "",
+    "宗教限制": "",
 }
 
 
 def spec(attrs: dict[str, str] = ATTRS, current: dict[str, str] | None = None) -> ProfileSpec:
     current = current or {}
     return ProfileSpec(
-        profile_schema_id="ps_test", name="test",
-        attributes=[ProfileAttributeSpec(attribute_id=f"id_{name}", name=name, description=desc,
-                                         current_value=current.get(name)) for name, desc in attrs.items()],
+        profile_schema_id="ps_test",
+        name="test",
+        attributes=[
+            ProfileAttributeSpec(
+                attribute_id=f"id_{name}", name=name, description=desc, current_value=current.get(name)
+            )
+            for name, desc in attrs.items()
+        ],
     )
 
 
 def fill(*texts: str, attrs: dict[str, str] = ATTRS, current: dict[str, str] | None = None, role: str = "user") -> dict:
     msgs = [ExtractMessage(id=f"m{i}", role=role, content=t, created_at=T0) for i, t in enumerate(texts)]
-    return {u.attribute_id.removeprefix("id_"): (None if u.clear else u.value)
-            for u in profile_updates(msgs, spec(attrs, current))}
+    return {
+        u.attribute_id.removeprefix("id_"): (None if u.clear else u.value)
+        for u in profile_updates(msgs, spec(attrs, current))
+    }
 
 
 # -- vocabulary ------------------------------------------------------------------------------------
@@ -42,17 +63,38 @@ def fill(*texts: str, attrs: dict[str, str] = ATTRS, current: dict[str, str] | N
 @pytest.mark.parametrize(
     ("name", "description", "concept"),
     [
-        ("年龄", "", "age"), ("年龄段", "", "age_group"), ("Age", "", "age"), ("age group", "", "age_group"),
-        ("居住地", "", "residence"), ("现居城市", "", "residence"), ("home city", "", "residence"),
-        ("hometown", "", "hometown"), ("家乡", "", "hometown"), ("职业", "", "occupation"), ("Job title", "", "occupation"),
-        ("公司", "", "employer"), ("爱好", "", "hobbies"), ("Hobbies", "", "hobbies"), ("饮食习惯", "", "diet"),
-        ("dietary restrictions", "", "diet"), ("宠物", "", "pets"), ("家庭成员", "", "family"), ("family members", "", "family"),
-        ("姓名", "", "name"), ("full_name", "", "name"), ("nickname", "", "nickname"), ("宗教限制", "", "religion"),
+        ("年龄", "", "age"),
+        ("年龄段", "", "age_group"),
+        ("Age", "", "age"),
+        ("age group", "", "age_group"),
+        ("居住地", "", "residence"),
+        ("现居城市", "", "residence"),
+        ("home city", "", "residence"),
+        ("hometown", "", "hometown"),
+        ("家乡", "", "hometown"),
+        ("职业", "", "occupation"),
+        ("Job title", "", "occupation"),
+        ("公司", "", "employer"),
+        ("爱好", "", "hobbies"),
+        ("Hobbies", "", "hobbies"),
+        ("饮食习惯", "", "diet"),
+        ("dietary restrictions", "", "diet"),
+        ("宠物", "", "pets"),
+        ("家庭成员", "", "family"),
+        ("family members", "", "family"),
+        ("姓名", "", "name"),
+        ("full_name", "", "name"),
+        ("nickname", "", "nickname"),
+        ("宗教限制", "", "religion"),
         # Description decides when the name says nothing; excluded words keep a near miss out.
-        ("where", "用户目前居住的城市", "residence"), ("x", "The user's pets", "pets"),
-        ("家庭关系", "用户与家人之间的关系质量", None), ("近期活动", "用户近期所进行的活动或行为。", None),
-        ("人生事件", "用户经历的重要人生节点(如升学、毕业、就业、搬家等)。", None), ("username", "", None),
-        ("language", "", "languages"), ("plan", "User subscription plan", None),
+        ("where", "用户目前居住的城市", "residence"),
+        ("x", "The user's pets", "pets"),
+        ("家庭关系", "用户与家人之间的关系质量", None),
+        ("近期活动", "用户近期所进行的活动或行为。", None),
+        ("人生事件", "用户经历的重要人生节点(如升学、毕业、就业、搬家等)。", None),
+        ("username", "", None),
+        ("language", "", "languages"),
+        ("plan", "User subscription plan", None),
     ],
 )
 def test_concept_of_an_attribute(name, description, concept):
@@ -76,12 +118,20 @@ def test_near_synonyms_and_names():
 
 def test_the_seed_sentence_in_chinese():
     assert fill("我今年28岁，是一名软件工程师。周末喜欢踢足球。") == {
-        "年龄": "28岁", "年龄段": "青年", "职业": "软件工程师", "爱好": "踢足球"}
+        "年龄": "28岁",
+        "年龄段": "青年",
+        "职业": "软件工程师",
+        "爱好": "踢足球",
+    }
 
 
 def test_the_seed_sentence_in_english():
     assert fill("I'm 28 years old and I work as a software engineer. On weekends I like playing football.") == {
-        "年龄": "28", "年龄段": "young adult", "职业": "software engineer", "爱好": "playing football"}
+        "年龄": "28",
+        "年龄段": "young adult",
+        "职业": "software engineer",
+        "爱好": "playing football",
+    }
 
 
 @pytest.mark.parametrize(
@@ -154,9 +204,20 @@ def test_a_nationality_is_not_a_name():
 
 @pytest.mark.parametrize(
     "text",
-    ["我喜欢你", "我妹妹住在上海", "你住在哪里？", "我女儿今年5岁", "I like it", "Where do you live?",
-     "My sister lives in Paris", "我喜欢这个答案", "好的，谢谢", "我老婆叫李娜，是小学老师", "我儿子今年5岁，住在上海",
-     "My wife is called Anna, lives in Paris"],
+    [
+        "我喜欢你",
+        "我妹妹住在上海",
+        "你住在哪里？",
+        "我女儿今年5岁",
+        "I like it",
+        "Where do you live?",
+        "My sister lives in Paris",
+        "我喜欢这个答案",
+        "好的，谢谢",
+        "我老婆叫李娜，是小学老师",
+        "我儿子今年5岁，住在上海",
+        "My wife is called Anna, lives in Paris",
+    ],
 )
 def test_what_is_not_about_the_user_fills_nothing(text):
     got = fill(text)
@@ -189,18 +250,31 @@ def test_forgetting_clears_the_attribute_it_names():
     assert fill("删除这个文件", "我忘了带钥匙", "I forgot my address", "what is my address?", current=current) == {}
 
 
-@pytest.mark.parametrize("text", [
-    "忘掉我的住址", "清除我的住址", "删了我的地址吧", "抹掉我的地址", "把我的地址清掉", "别再记我的住址了",
-    "forget my address", "please wipe my address", "Could you drop my address?", "Please don't store my address",
-    "Unlearn my address, please",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "忘掉我的住址",
+        "清除我的住址",
+        "删了我的地址吧",
+        "抹掉我的地址",
+        "把我的地址清掉",
+        "别再记我的住址了",
+        "forget my address",
+        "please wipe my address",
+        "Could you drop my address?",
+        "Please don't store my address",
+        "Unlearn my address, please",
+    ],
+)
 def test_one_forget_grammar_retracts_the_memory_and_clears_the_profile_attribute(text):
     """A request the offline rules take as a retraction also clears the attribute it names: one grammar
     for both (before, "清除我的住址" and "please wipe my address" deleted the memory but kept the residence)."""
     profile = spec({"居住地": "用户目前居住的城市"}, {"居住地": "上海"})
     data = ExtractionInput(
         messages=[ExtractMessage(id="m1", role="user", content=text, created_at=T0)],
-        strategies=[StrategySpec(name="fact")], now=T0, profile=profile,
+        strategies=[StrategySpec(name="fact")],
+        now=T0,
+        profile=profile,
     )
     result = OfflineExtractor().extract(data)
     assert [c.retracts for c in result.candidates] == [True]
@@ -218,14 +292,23 @@ def test_attributes_outside_the_vocabulary_are_left_alone():
 
 
 def test_the_offline_extractor_returns_memories_and_profile_updates_together():
-    msgs = [ExtractMessage(id="m1", role="user", content="我今年28岁，是一名软件工程师。周末喜欢踢足球。", created_at=T0)]
-    result = OfflineExtractor().extract(ExtractionInput(
-        messages=msgs, strategies=[StrategySpec(name="fact"), StrategySpec(name="preference")], now=T0,
-        profile=spec({"年龄": "", "职业": "", "爱好": ""}),
-    ))
+    msgs = [
+        ExtractMessage(id="m1", role="user", content="我今年28岁，是一名软件工程师。周末喜欢踢足球。", created_at=T0)
+    ]
+    result = OfflineExtractor().extract(
+        ExtractionInput(
+            messages=msgs,
+            strategies=[StrategySpec(name="fact"), StrategySpec(name="preference")],
+            now=T0,
+            profile=spec({"年龄": "", "职业": "", "爱好": ""}),
+        )
+    )
     assert any("28" in c.text for c in result.candidates)
     assert {u.attribute_id: u.value for u in result.profile_updates} == {
-        "id_年龄": "28岁", "id_职业": "软件工程师", "id_爱好": "踢足球"}
+        "id_年龄": "28岁",
+        "id_职业": "软件工程师",
+        "id_爱好": "踢足球",
+    }
     assert all(u.source_message_ids == ["m1"] for u in result.profile_updates)
     # Without a profile, no updates.
     plain = OfflineExtractor().extract(ExtractionInput(messages=msgs, strategies=[StrategySpec(name="fact")], now=T0))

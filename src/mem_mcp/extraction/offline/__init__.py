@@ -179,8 +179,13 @@ class OfflineExtractor:
                     seen.source_message_ids.append(msg_id)
                 continue
             by_text[hit.text] = CandidateMemory(
-                text=hit.text, type=kind, confidence=round(hit.confidence, 2), source_message_ids=[msg_id],
-                reasoning=reasoning_for(hit), key=hit.key or None, retracts=hit.kind == "retract",
+                text=hit.text,
+                type=kind,
+                confidence=round(hit.confidence, 2),
+                source_message_ids=[msg_id],
+                reasoning=reasoning_for(hit),
+                key=hit.key or None,
+                retracts=hit.kind == "retract",
                 metadata=dict(hit.metadata),
             )
         candidates = list(by_text.values())

@@ -10,9 +10,7 @@ from typing import Literal
 from .lexicon import Lang, tidy
 from .times import Span
 
-Kind = Literal[
-    "personal", "preference", "change", "reminder", "plan", "habit", "retract", "tool", "request"
-]
+Kind = Literal["personal", "preference", "change", "reminder", "plan", "habit", "retract", "tool", "request"]
 Meta = dict[str, str | int | float | bool]
 
 

@@ -19,16 +19,45 @@ import re
 __all__ = ["memory_key"]
 
 
-_PLAN = re.compile(r"打算|计划|想要?|考虑|希望|准备|如果|plans?\b|planning|wants?\b|thinking|considering|hopes?\b|would like|might", re.I)
+_PLAN = re.compile(
+    r"打算|计划|想要?|考虑|希望|准备|如果|plans?\b|planning|wants?\b|thinking|considering|hopes?\b|would like|might",
+    re.I,
+)
 _PAST_ZH = re.compile(r"以前|之前|曾经|小时候|第一份|实习|当年|原来")
-_PAST_EN = re.compile(r"(?i)\b(?:used to|before|first|former|previous|once|as a (?:kid|child)|when he was|when she was)\b")
+_PAST_EN = re.compile(
+    r"(?i)\b(?:used to|before|first|former|previous|once|as a (?:kid|child)|when he was|when she was)\b"
+)
 _ZH_KIN = r"(?:妻子|老婆|太太|丈夫|老公|女儿|儿子|孩子|父亲|母亲|爸爸?|妈妈?|哥哥|姐姐|弟弟|妹妹|爷爷|奶奶|外公|外婆|岳父|岳母|同事|朋友|邻居|表哥|表姐|堂哥|老板|领导|上司)"
 _EN_KIN = r"(?:wife|husband|partner|daughter|son|child|children|kids?|father|mother|dad|mum|mom|brother|sister|grand\w+|\w+-in-law|cousin|friend|colleague|boss|manager|neighbou?r|uncle|aunt|nephew|niece)"
 _ZH_DRINKS = r"(?:咖啡|茶|奶茶|牛奶|可乐|果汁|酒|啤酒|红酒|白酒|饮料|豆浆|汽水|拿铁|美式|苏打水|气泡水|绿茶|红茶)"
-_EN_DRINKS = r"(?:coffee|tea|latte|lattes|espresso|cappuccino|juice|soda|cola|coke|beer|wine|milk|matcha|chai|americano|decaf)"
-_FAV_ZH = {"颜色": "color", "食物": "food", "电影": "movie", "书": "book", "歌手": "singer", "运动": "sport", "水果": "fruit",
-           "饮料": "drink", "音乐": "music", "城市": "city", "球队": "team", "游戏": "game", "乐队": "band", "演员": "actor"}
-_CHILD = {"儿子": "son", "女儿": "daughter", "孩子": "child", "son": "son", "daughter": "daughter", "child": "child", "kid": "child"}
+_EN_DRINKS = (
+    r"(?:coffee|tea|latte|lattes|espresso|cappuccino|juice|soda|cola|coke|beer|wine|milk|matcha|chai|americano|decaf)"
+)
+_FAV_ZH = {
+    "颜色": "color",
+    "食物": "food",
+    "电影": "movie",
+    "书": "book",
+    "歌手": "singer",
+    "运动": "sport",
+    "水果": "fruit",
+    "饮料": "drink",
+    "音乐": "music",
+    "城市": "city",
+    "球队": "team",
+    "游戏": "game",
+    "乐队": "band",
+    "演员": "actor",
+}
+_CHILD = {
+    "儿子": "son",
+    "女儿": "daughter",
+    "孩子": "child",
+    "son": "son",
+    "daughter": "daughter",
+    "child": "child",
+    "kid": "child",
+}
 
 
 def memory_key(text: str) -> str | None:
@@ -43,7 +72,10 @@ def memory_key(text: str) -> str | None:
 def _zh_key(t: str) -> str | None:
     if _PLAN.search(t):
         return None
-    child = re.match(rf"^用户的(儿子|女儿|孩子)(?:\S{{0,4}})?(?:在|转到了?|转学到了?|上了?)(?P<s>.+?)(?:幼儿园|小学|中学|学校|初中|高中)", t)
+    child = re.match(
+        r"^用户的(儿子|女儿|孩子)(?:\S{0,4})?(?:在|转到了?|转学到了?|上了?)(?P<s>.+?)(?:幼儿园|小学|中学|学校|初中|高中)",
+        t,
+    )
     if child:
         return f"{_CHILD[child.group(1)]}_school"
     if re.match(rf"^用户的{_ZH_KIN}", t):
@@ -64,11 +96,13 @@ def _zh_key(t: str) -> str | None:
         return "diet"
     if re.search(r"^用户(?:现在|目前|已经)?住在|搬(?:到|去|家)", t):
         return "home_city"
-    if re.search(r"跳槽|入职|离职|加入了|^用户(?:现在|目前)?在(?!家|一家|一个|为)[^，,。在]{2,20}?(?:工作|上班|任职|做)", t):
+    if re.search(
+        r"跳槽|入职|离职|加入了|^用户(?:现在|目前)?在(?!家|一家|一个|为)[^，,。在]{2,20}?(?:工作|上班|任职|做)", t
+    ):
         return "employer"
     if re.search(r"职位|职级|升职|转行|当上了|^用户(?:现在)?是一?名|^用户(?:现在|目前)?在一家.{1,10}做", t):
         return "job"
-    if re.search(rf"^用户(?:现在|目前)?开(?:一辆|的是)|买了一辆|把.{{1,8}}卖了", t):
+    if re.search(r"^用户(?:现在|目前)?开(?:一辆|的是)|买了一辆|把.{1,8}卖了", t):
         return "car"
     # Only the habitual drink: "喜欢喝咖啡" beside "每天早上喝绿茶" is a second taste, not a replacement.
     if re.search(rf"(?:每天|每天早上|早上|平时|现在|改)喝|戒了{_ZH_DRINKS}|不喝{_ZH_DRINKS}了", t):
@@ -79,12 +113,16 @@ def _zh_key(t: str) -> str | None:
 def _en_key(t: str) -> str | None:
     if _PLAN.search(t):
         return None
-    child = re.match(r"(?i)^the user's (son|daughter|child|kid) (?:goes to|has moved to|moved to|is at|attends|started at) ", t)
+    child = re.match(
+        r"(?i)^the user's (son|daughter|child|kid) (?:goes to|has moved to|moved to|is at|attends|started at) ", t
+    )
     if child:
         return f"{_CHILD[child.group(1).lower()]}_school"
     if re.match(rf"(?i)^the user's (?:\w+ ){{0,2}}{_EN_KIN}\b", t):
         return None
-    fav = re.match(r"(?i)^the user's (?:new )?favou?rite ([a-z]+(?: [a-z]+)?) (?:is|these days is|now is|has become)\b", t)
+    fav = re.match(
+        r"(?i)^the user's (?:new )?favou?rite ([a-z]+(?: [a-z]+)?) (?:is|these days is|now is|has become)\b", t
+    )
     if fav:
         return "favorite_" + fav.group(1).lower().replace(" ", "_").replace("colour", "color")
     if re.search(r"(?i)\bphone number\b|\bmobile number\b", t):
@@ -102,12 +140,18 @@ def _en_key(t: str) -> str | None:
         return "home_city"
     if re.search(r"(?i)^the user (?:now |currently )?works (?:at|for) (?!home)|\bjoined\b|\bhas started at\b", t):
         return "employer"
-    if re.search(r"(?i)^the user (?:now )?works as\b|\bpromoted to\b|\bretrained\b|^the user is an? (?:junior |senior |lead |head )?[a-z]*(?:er|or|ist|nurse|designer|analyst|tester|doctor|teacher|manager)\b", t):
+    if re.search(
+        r"(?i)^the user (?:now )?works as\b|\bpromoted to\b|\bretrained\b|^the user is an? (?:junior |senior |lead |head )?[a-z]*(?:er|or|ist|nurse|designer|analyst|tester|doctor|teacher|manager)\b",
+        t,
+    ):
         return "job"
     if re.search(r"(?i)^the user (?:now )?drives\b|\bnow drives\b", t):
         return "car"
-    if re.search(rf"(?i)^the user (?:now )?(?:has switched to|switched to|gave up)\b.*\b{_EN_DRINKS}\b", t) or re.search(
-        rf"(?i)^the user (?:now )?(?:drinks|prefers|has)\b.*\b{_EN_DRINKS}\b.*\b(?:every|each|in the) (?:morning|day)\b", t
+    if re.search(
+        rf"(?i)^the user (?:now )?(?:has switched to|switched to|gave up)\b.*\b{_EN_DRINKS}\b", t
+    ) or re.search(
+        rf"(?i)^the user (?:now )?(?:drinks|prefers|has)\b.*\b{_EN_DRINKS}\b.*\b(?:every|each|in the) (?:morning|day)\b",
+        t,
     ):
         return "drink"
     return None

@@ -29,8 +29,20 @@ def tidy(text: str) -> str:
 # Numbers.
 
 _CN_DIGIT = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_EN_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-           "eight": 8, "nine": 9, "ten": 10}
+_EN_NUM = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 
 
 def parse_number(text: str) -> int | None:
@@ -76,8 +88,18 @@ EN_DRINK = re.compile(
 )
 _STYLE = re.compile(r"回答|回复|答案|解释|\banswers?\b|\bresponses?\b|\breplies\b|\bexplanations?\b", re.I)
 _FAVOURITES = {
-    "颜色": "color", "食物": "food", "电影": "movie", "书": "book", "歌手": "singer", "运动": "sport", "水果": "fruit",
-    "饮料": "drink", "音乐": "music", "城市": "city", "球队": "team", "游戏": "game",
+    "颜色": "color",
+    "食物": "food",
+    "电影": "movie",
+    "书": "book",
+    "歌手": "singer",
+    "运动": "sport",
+    "水果": "fruit",
+    "饮料": "drink",
+    "音乐": "music",
+    "城市": "city",
+    "球队": "team",
+    "游戏": "game",
 }
 
 
@@ -143,19 +165,21 @@ EN_FIRST_PERSON = re.compile(r"(?i)^(?:i\b|i'm\b|i've\b|i'll\b|i'd\b|my\b)")
 # ("忘掉我的X", "forget that I ..."), because a bare "删除这个文件" is a task, not a retraction; clearing a
 # profile attribute also takes the bare-noun frame ("忘掉住址"), since the noun must name an attribute.
 
-_ZH_FORGET_VERB = (
-    r"(?:忘掉|忘记|忘了|删掉|删除|删了|清除|清掉|抹掉|(?:不要|别|不用)再?(?:记|保存|存)(?:住|着|录|下)?)"
-)
+_ZH_FORGET_VERB = r"(?:忘掉|忘记|忘了|删掉|删除|删了|清除|清掉|抹掉|(?:不要|别|不用)再?(?:记|保存|存)(?:住|着|录|下)?)"
 _EN_FORGET_VERB = (
     r"(?:forget|delete|erase|remove|drop|wipe|stop remembering|don't remember|do not remember|don't keep|"
     r"do not keep|don't store|do not store|don't save|do not save|no need to remember|unlearn)"
 )
 #: Frames with the user as subject; ``v`` is what to forget, subject included ("我的地址", "my address").
 ZH_RETRACT = [
-    re.compile(rf"^(?:请|麻烦|你|帮我|可以|能不能)*{_ZH_FORGET_VERB}掉?(?:关于|有关)?(?P<v>我.+?)"
-               r"(?:的(?:信息|事情?|记录|内容))?(?:这件事|这个|这条)?(?:吧|了|哦|啊|好吗|好不好|可以吗)*$"),
-    re.compile(rf"^(?:请|麻烦|你|帮我)*把(?:关于|有关)?(?P<v>我.+?)(?:的(?:信息|事情?|记录))?(?:这件事|这个|这条)?"
-               rf"给?{_ZH_FORGET_VERB}(?:吧|了|哦|好吗)*$"),
+    re.compile(
+        rf"^(?:请|麻烦|你|帮我|可以|能不能)*{_ZH_FORGET_VERB}掉?(?:关于|有关)?(?P<v>我.+?)"
+        r"(?:的(?:信息|事情?|记录|内容))?(?:这件事|这个|这条)?(?:吧|了|哦|啊|好吗|好不好|可以吗)*$"
+    ),
+    re.compile(
+        rf"^(?:请|麻烦|你|帮我)*把(?:关于|有关)?(?P<v>我.+?)(?:的(?:信息|事情?|记录))?(?:这件事|这个|这条)?"
+        rf"给?{_ZH_FORGET_VERB}(?:吧|了|哦|好吗)*$"
+    ),
 ]
 EN_RETRACT = re.compile(
     r"(?i)^(?:please\s+|can you\s+|could you\s+|would you\s+|you can\s+|you should\s+)*"
@@ -167,9 +191,7 @@ EN_RETRACT = re.compile(
 _ZH_FORGET_NAMED = re.compile(
     rf"^(?:请|麻烦)?(?:你)?(?:帮我)?{_ZH_FORGET_VERB}(?:住)?(?:我的)?(?P<what>.+?)(?:吧|了|好吗)?$"
 )
-_EN_FORGET_NAMED = re.compile(
-    rf"(?i)^(?:please\s+)?{_EN_FORGET_VERB}\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$"
-)
+_EN_FORGET_NAMED = re.compile(rf"(?i)^(?:please\s+)?{_EN_FORGET_VERB}\s+(?:about\s+)?my\s+(?P<what>.+?)(?:\s+please)?$")
 #: A question is a forget request only when it asks ("能不能忘掉我的地址？", "could you drop my address?").
 REQUEST_MARK = re.compile(r"(?i)^(?:请|麻烦|能不能|可以|你能|please|can you|could you|would you)")
 

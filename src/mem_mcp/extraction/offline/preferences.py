@@ -32,9 +32,11 @@ _EN_LIKE = re.compile(
     rf"(?i)^i\s+(?P<adv>(?:{EN_ADVERBS}\s+)*)(?P<verb>like|love|enjoy|prefer|adore|hate|dislike|detest|can't\s+stand|"
     r"cannot\s+stand|don't\s+like|do\s+not\s+like|don't\s+enjoy|do\s+not\s+enjoy|don't\s+love)\s+(?P<v>.+)$"
 )
-_EN_FAN = re.compile(r"(?i)^(?:i'm|i am)\s+(?P<v>(?:not\s+)?(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\s+.+|"
-                     r"(?:really\s+)?into\s+.+|"
-                     r"fond\s+of\s+.+)$")
+_EN_FAN = re.compile(
+    r"(?i)^(?:i'm|i am)\s+(?P<v>(?:not\s+)?(?:a\s+)?(?:big\s+|huge\s+)?fan\s+of\s+.+|"
+    r"(?:really\s+)?into\s+.+|"
+    r"fond\s+of\s+.+)$"
+)
 _EN_DRINK_HABIT = re.compile(
     r"(?i)^i\s+(?:only|usually|always|mostly|just|normally|typically|generally)\s+(?:drink|have)\s+(?P<v>.+)$"
 )
@@ -56,8 +58,9 @@ _NOT_PREF_EN = re.compile(r"(?i)^(?:to\s+(?:know|ask|say|see|think|hear)\b|when\
 
 
 def _pref(ctx: Ctx, text: str, obj: str, confidence: float, key: str | None = None) -> Hit:
-    return new_hit(ctx, "preference", text, confidence, key=key if key is not None else pref_key(obj),
-                explicit_pref=True)
+    return new_hit(
+        ctx, "preference", text, confidence, key=key if key is not None else pref_key(obj), explicit_pref=True
+    )
 
 
 def preference_rule(ctx: Ctx) -> Hit | None:
@@ -85,10 +88,12 @@ def preference_rule(ctx: Ctx) -> Hit | None:
     m = _EN_STANDING.match(c)
     if m:
         if m.group("lang"):
-            return _pref(ctx, f"The user wants the assistant to reply in {m.group('lang')}", "", 0.85,
-                         key="reply_language")
-        return _pref(ctx, f"The user wants the assistant's answers to be {m.group('style')}", "", 0.85,
-                     key="answer_style")
+            return _pref(
+                ctx, f"The user wants the assistant to reply in {m.group('lang')}", "", 0.85, key="reply_language"
+            )
+        return _pref(
+            ctx, f"The user wants the assistant's answers to be {m.group('style')}", "", 0.85, key="answer_style"
+        )
     m = _EN_DIET.match(c)
     if m:
         return _pref(ctx, f"The user is {m.group('v').lower()}", "", 0.85, key="diet")
@@ -116,8 +121,12 @@ def preference_rule(ctx: Ctx) -> Hit | None:
 
 _ZH_PLAN_VERB = re.compile(r"打算|计划|准备")
 _ZH_AFTER_TIME = re.compile(r"^(?:我)?(?:要|得|需要|打算|计划|准备|会|有|去|飞|出差|开会|考试|面试|约了)")
-_EN_PLAN_VERB = re.compile(r"(?i)^i\s+(?:plan|am\s+planning|'m\s+planning|intend|am\s+going\s+to\s+start)\b|"
-                           r"^(?:i'm|i am)\s+planning\b")
+_EN_PLAN_VERB = re.compile(
+    r"(?i)^i\s+(?:plan|am\s+planning|'m\s+planning|intend|am\s+going\s+to\s+start)\b|"
+    r"^(?:i'm|i am)\s+planning\b"
+)
+
+
 def _move_leading_times(ctx: Ctx) -> tuple[str, list[Span]]:
     """Put a leading time after the subject ("下周五我要飞东京" -> "我下周五要飞东京"; "Next Friday I'm
     flying to Tokyo" -> "I'm flying to Tokyo next Friday"), so the clause renders from its subject."""
@@ -126,7 +135,7 @@ def _move_leading_times(ctx: Ctx) -> tuple[str, list[Span]]:
         return c, spans
     end = 0
     for s in spans:
-        if c[end:s.start].strip(" ,，") == "":
+        if c[end : s.start].strip(" ,，") == "":
             end = s.end
         else:
             break
@@ -175,7 +184,9 @@ def habit_rule(ctx: Ctx) -> Hit | None:
 
 # Requests (only for the episodic summary) ---------------------------------------------------------
 
-_ZH_REQUEST = re.compile(r"^(?:请|麻烦|帮我|帮忙|给我|你能|你可以|能不能|可以|能否|你帮我)+(?:你)?(?:帮我)?(?P<v>.{2,})$")
+_ZH_REQUEST = re.compile(
+    r"^(?:请|麻烦|帮我|帮忙|给我|你能|你可以|能不能|可以|能否|你帮我)+(?:你)?(?:帮我)?(?P<v>.{2,})$"
+)
 _EN_REQUEST = re.compile(
     r"(?i)^(?:(?:please|can\s+you|could\s+you|would\s+you|will\s+you|help\s+me)\s+)+(?P<v>.{2,})$|"
     r"^(?P<v2>(?:write|explain|summari[sz]e|translate|tell\s+me|show\s+me|give\s+me|find|generate|create|make|draft|"

@@ -18,17 +18,30 @@ EN_ADVERBS = (
     r"already|personally|normally|typically|especially|simply|mostly|prefer to)"
 )
 _EN_NEG = {
-    "don't": "doesn't", "do not": "does not", "haven't": "hasn't", "have not": "has not", "am not": "is not",
+    "don't": "doesn't",
+    "do not": "does not",
+    "haven't": "hasn't",
+    "have not": "has not",
+    "am not": "is not",
     "'m not": "is not",
 }
 _EN_SWAP: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bI'm\b"), "they're"), (re.compile(r"\bI am\b"), "they are"), (re.compile(r"\bI've\b"), "they've"),
-    (re.compile(r"\bI'd\b"), "they'd"), (re.compile(r"\bI'll\b"), "they'll"), (re.compile(r"\bI\b"), "they"),
-    (re.compile(r"\bmyself\b", re.I), "themselves"), (re.compile(r"\bmine\b", re.I), "theirs"),
-    (re.compile(r"\bmy\b", re.I), "their"), (re.compile(r"\bme\b", re.I), "them"),
-    (re.compile(r"\byou're\b", re.I), "the assistant is"), (re.compile(r"\byou are\b", re.I), "the assistant is"),
-    (re.compile(r"\byourself\b", re.I), "the assistant"), (re.compile(r"\byours\b", re.I), "the assistant's"),
-    (re.compile(r"\byour\b", re.I), "the assistant's"), (re.compile(r"\byou\b", re.I), "the assistant"),
+    (re.compile(r"\bI'm\b"), "they're"),
+    (re.compile(r"\bI am\b"), "they are"),
+    (re.compile(r"\bI've\b"), "they've"),
+    (re.compile(r"\bI'd\b"), "they'd"),
+    (re.compile(r"\bI'll\b"), "they'll"),
+    (re.compile(r"\bI\b"), "they"),
+    (re.compile(r"\bmyself\b", re.I), "themselves"),
+    (re.compile(r"\bmine\b", re.I), "theirs"),
+    (re.compile(r"\bmy\b", re.I), "their"),
+    (re.compile(r"\bme\b", re.I), "them"),
+    (re.compile(r"\byou're\b", re.I), "the assistant is"),
+    (re.compile(r"\byou are\b", re.I), "the assistant is"),
+    (re.compile(r"\byourself\b", re.I), "the assistant"),
+    (re.compile(r"\byours\b", re.I), "the assistant's"),
+    (re.compile(r"\byour\b", re.I), "the assistant's"),
+    (re.compile(r"\byou\b", re.I), "the assistant"),
 ]
 
 
@@ -61,22 +74,25 @@ def render_en(clause: str) -> str:
     s = apos(clause).strip().rstrip(".!?,;: ")
     m = re.match(r"(?i)^my\b\s*", s)
     if m:
-        return "The user's " + swap_en(s[m.end():])
+        return "The user's " + swap_en(s[m.end() :])
     m = re.match(r"(?i)^(?:i'm|i am)\b\s*(not\b\s*)?", s)
     if m:
-        return ("The user is not " if m.group(1) else "The user is ") + swap_en(s[m.end():])
+        return ("The user is not " if m.group(1) else "The user is ") + swap_en(s[m.end() :])
     for head, out in ((r"i've", "has"), (r"i'd", "would"), (r"i'll|i will", "will")):
         m = re.match(rf"(?i)^(?:{head})\b\s*", s)
         if m:
-            return f"The user {out} " + swap_en(s[m.end():])
-    m = re.match(r"(?i)^i\s+(don't|do not|didn't|did not|can't|cannot|can not|won't|couldn't|wouldn't|shouldn't|"
-                 r"haven't|have not)\b\s*", s)
+            return f"The user {out} " + swap_en(s[m.end() :])
+    m = re.match(
+        r"(?i)^i\s+(don't|do not|didn't|did not|can't|cannot|can not|won't|couldn't|wouldn't|shouldn't|"
+        r"haven't|have not)\b\s*",
+        s,
+    )
     if m:
         neg = m.group(1).lower()
-        return f"The user {_EN_NEG.get(neg, neg)} " + swap_en(s[m.end():])
+        return f"The user {_EN_NEG.get(neg, neg)} " + swap_en(s[m.end() :])
     m = re.match(rf"(?i)^i\s+((?:{EN_ADVERBS}\s+)*)([a-z']+)\b\s*", s)
     if m:
-        return tidy(f"The user {m.group(1)}{_conj(m.group(2))} " + swap_en(s[m.end():]))
+        return tidy(f"The user {m.group(1)}{_conj(m.group(2))} " + swap_en(s[m.end() :]))
     return "The user: " + swap_en(s)
 
 

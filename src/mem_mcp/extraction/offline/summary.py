@@ -84,14 +84,21 @@ def episode_memory(hits: list[tuple[Hit, str]], when: datetime) -> CandidateMemo
         text = f"用户在{day}的对话中：" + "；".join(shown) + ("等" if len(phrases) > 4 else "")
     else:
         text = f"In a conversation on {day}, the user " + "; ".join(shown) + ("; and more" if len(phrases) > 4 else "")
-    return CandidateMemory(text=text, type="episodic", confidence=0.6, source_message_ids=ids,
-                           reasoning="one-sentence summary of the user's turns (offline, not an LLM summary)")
+    return CandidateMemory(
+        text=text,
+        type="episodic",
+        confidence=0.6,
+        source_message_ids=ids,
+        reasoning="one-sentence summary of the user's turns (offline, not an LLM summary)",
+    )
 
 
 # The running summary: "用户在本次对话中：A；B；C。" / "In this conversation, the user: A; B; C." Items are
 # the user's own statements, condensed, oldest first; past the caps the oldest give way to the newest.
-_SUMMARY_FRAME = {"zh": ("用户在本次对话中：", "；", "。", "（前略）"),
-                  "en": ("In this conversation, the user: ", "; ", ".", "(earlier points omitted) ")}
+_SUMMARY_FRAME = {
+    "zh": ("用户在本次对话中：", "；", "。", "（前略）"),
+    "en": ("In this conversation, the user: ", "; ", ".", "(earlier points omitted) "),
+}
 SUMMARY_MAX_CHARS = 600
 SUMMARY_MAX_ITEMS = 15
 
@@ -141,5 +148,10 @@ def summary_memory(previous: str, hits: list[tuple[Hit, str]]) -> CandidateMemor
     text = render()
     if len(text) > SUMMARY_MAX_CHARS:  # one statement longer than the cap on its own
         text = text[: SUMMARY_MAX_CHARS - 1] + "…"
-    return CandidateMemory(text=text, type="summary", confidence=0.6, source_message_ids=ids,
-                           reasoning="extractive running summary of the user's statements (offline rules, not an LLM)")
+    return CandidateMemory(
+        text=text,
+        type="summary",
+        confidence=0.6,
+        source_message_ids=ids,
+        reasoning="extractive running summary of the user's statements (offline rules, not an LLM)",
+    )

@@ -120,7 +120,9 @@ def _clauses(sentence: str, question: bool = False) -> list[str]:
     return clauses
 
 
-_ZH_Q_WORDS = re.compile(r"什么|怎么|为什么|为啥|哪|几|多少|谁|是否|能不能|可不可以|是不是|有没有|会不会|要不要|好不好|行不行")
+_ZH_Q_WORDS = re.compile(
+    r"什么|怎么|为什么|为啥|哪|几|多少|谁|是否|能不能|可不可以|是不是|有没有|会不会|要不要|好不好|行不行"
+)
 _EN_Q_START = re.compile(
     r"(?i)^(?:what|what's|how|why|when|where|who|whom|which|whose|can|could|would|will|do|does|did|is|are|am|was|were|"
     r"should|shall|may|might|has|had|isn't|aren't|don't|doesn't|didn't|won't|wouldn't|couldn't|shouldn't)\b"

@@ -125,26 +125,43 @@ def _zh_clock(m: re.Match[str], d: date) -> Span | None:
 
 
 _ZH_TIMES: list[tuple[re.Pattern[str], _Handler]] = [
-    (re.compile(r"每(?:天|日|晚|早|个?周[一二三四五六日天末]?|个?星期[一二三四五六日天]?|个?礼拜[一二三四五六日天]?|"
-                r"个?工作日|个?月(?:\d{1,2}|[一二三四五六七八九十]{1,3})[号日]|个?月|年)"),
-     lambda m, d: _span(m, recurring=True)),
-    (re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]"), _zh_md),
+    (
+        re.compile(
+            r"每(?:天|日|晚|早|个?周[一二三四五六日天末]?|个?星期[一二三四五六日天]?|个?礼拜[一二三四五六日天]?|"
+            r"个?工作日|个?月(?:\d{1,2}|[一二三四五六七八九十]{1,3})[号日]|个?月|年)"
+        ),
+        lambda m, d: _span(m, recurring=True),
+    ),
+    (
+        re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]"),
+        _zh_md,
+    ),
     (re.compile(r"(下下|下|这|本|上)?个?(?:周|星期|礼拜)([一二三四五六日天末])"), _zh_weekday),
-    (re.compile(r"(下|这|本)个?(?:周|星期|礼拜)"),
-     lambda m, d: _span(m, week_of=_monday(d) + timedelta(days=7 if m.group(1) == "下" else 0))),
+    (
+        re.compile(r"(下|这|本)个?(?:周|星期|礼拜)"),
+        lambda m, d: _span(m, week_of=_monday(d) + timedelta(days=7 if m.group(1) == "下" else 0)),
+    ),
     (re.compile(r"下个?月(\d{1,2}|[一二三四五六七八九十]{1,3})[号日]"), lambda m, d: _dom(m, d, next_month=True)),
     (re.compile(r"下个?月"), lambda m, d: _span(m, month=_month_after(d))),
     (re.compile(r"大后天|后天|明天|明日|明早|明晚|明儿|今天|今日|今早|今晚|今夜"), _zh_rel),
-    (re.compile(r"(\d+|[一二两三四五六七八九十]+)(?:天|日)(?:后|以后|之后)"),
-     lambda m, d: _span(m, day=d + timedelta(days=parse_number(m.group(1)) or 0))),
-    (re.compile(r"(\d+|[一二两三四五六七八九十]+)个?(?:星期|周|礼拜)(?:后|以后|之后)"),
-     lambda m, d: _span(m, day=d + timedelta(weeks=parse_number(m.group(1)) or 0))),
+    (
+        re.compile(r"(\d+|[一二两三四五六七八九十]+)(?:天|日)(?:后|以后|之后)"),
+        lambda m, d: _span(m, day=d + timedelta(days=parse_number(m.group(1)) or 0)),
+    ),
+    (
+        re.compile(r"(\d+|[一二两三四五六七八九十]+)个?(?:星期|周|礼拜)(?:后|以后|之后)"),
+        lambda m, d: _span(m, day=d + timedelta(weeks=parse_number(m.group(1)) or 0)),
+    ),
     (re.compile(r"(\d{1,2})[号日](?![子期本元线楼房车])"), _dom),
     (re.compile(r"早上|早晨|上午|中午|下午|傍晚|晚上|夜里|半夜|凌晨"), lambda m, d: _span(m, daypart=m.group(0))),
-    (re.compile(r"(\d{1,2})[:：](\d{2})"),
-     lambda m, d: _span(m, clock=(int(m.group(1)) % 24, int(m.group(2)) % 60))),
-    (re.compile(r"(\d{1,2}|[零一二两三四五六七八九十]{1,3})(?:点|时)(?!点|儿)(?:钟)?"
-                r"(?:(\d{1,2}|[一二三四五六七八九十]{1,3})分|半|一刻|三刻|整)?"), _zh_clock),
+    (re.compile(r"(\d{1,2})[:：](\d{2})"), lambda m, d: _span(m, clock=(int(m.group(1)) % 24, int(m.group(2)) % 60))),
+    (
+        re.compile(
+            r"(\d{1,2}|[零一二两三四五六七八九十]{1,3})(?:点|时)(?!点|儿)(?:钟)?"
+            r"(?:(\d{1,2}|[一二三四五六七八九十]{1,3})分|半|一刻|三刻|整)?"
+        ),
+        _zh_clock,
+    ),
 ]
 
 
@@ -210,35 +227,65 @@ def _en_at(m: re.Match[str], d: date) -> Span | None:
 
 
 _EN_TIMES: list[tuple[re.Pattern[str], _Handler]] = [
-    (re.compile(r"\b(?:every\s+(?:single\s+)?(?:day|morning|afternoon|evening|night|week|weekday|weekend|month|year|"
-                r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)|daily|weekly|monthly|each\s+(?:day|morning|evening|"
-                r"night|week)|(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)days)\b", re.I),
-     lambda m, d: _span(m, recurring=True)),
+    (
+        re.compile(
+            r"\b(?:every\s+(?:single\s+)?(?:day|morning|afternoon|evening|night|week|weekday|weekend|month|year|"
+            r"(?:mon|tues|wednes|thurs|fri|satur|sun)day)|daily|weekly|monthly|each\s+(?:day|morning|evening|"
+            r"night|week)|(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)days)\b",
+            re.I,
+        ),
+        lambda m, d: _span(m, recurring=True),
+    ),
     (re.compile(r"\bthe\s+day\s+after\s+tomorrow\b", re.I), lambda m, d: _span(m, day=d + timedelta(days=2))),
     (re.compile(r"\b(today|tomorrow|tonight)(?:\s+(morning|afternoon|evening|night))?\b", re.I), _en_rel),
-    (re.compile(r"\bthis\s+(morning|afternoon|evening)\b", re.I),
-     lambda m, d: _span(m, day=d, daypart=m.group(1).lower())),
-    (re.compile(r"\b(?:(on|next|this|this\s+coming|coming|last)\s+)?(" + "|".join(_EN_WEEKDAYS) + r")\b", re.I),
-     _en_weekday),
+    (
+        re.compile(r"\bthis\s+(morning|afternoon|evening)\b", re.I),
+        lambda m, d: _span(m, day=d, daypart=m.group(1).lower()),
+    ),
+    (
+        re.compile(r"\b(?:(on|next|this|this\s+coming|coming|last)\s+)?(" + "|".join(_EN_WEEKDAYS) + r")\b", re.I),
+        _en_weekday,
+    ),
     (re.compile(r"\b(next|this)\s+(week|weekend|month|year)\b", re.I), _en_next),
-    (re.compile(r"\bin\s+(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?)\b", re.I),
-     lambda m, d: _span(m, day=d + timedelta(days=(parse_number(m.group(1)) or 0) * (7 if m.group(2)[0] in "wW" else 1)))),
-    (re.compile(r"\b(?:on\s+)?(" + _MONTH_RE + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b", re.I),
-     lambda m, d: _en_md(m, d, 1, 2)),
-    (re.compile(r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + _MONTH_RE + r")\b(?:,?\s+(\d{4}))?",
-                re.I),
-     lambda m, d: _en_md(m, d, 2, 1)),
-    (re.compile(r"\b(?:on\s+)?(\d{4})-(\d{1,2})-(\d{1,2})\b"),
-     lambda m, d: (lambda day: _span(m, day=day) if day else None)(
-         _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))))),
+    (
+        re.compile(r"\bin\s+(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten)\s+(days?|weeks?)\b", re.I),
+        lambda m, d: _span(
+            m, day=d + timedelta(days=(parse_number(m.group(1)) or 0) * (7 if m.group(2)[0] in "wW" else 1))
+        ),
+    ),
+    (
+        re.compile(r"\b(?:on\s+)?(" + _MONTH_RE + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?\b", re.I),
+        lambda m, d: _en_md(m, d, 1, 2),
+    ),
+    (
+        re.compile(
+            r"\b(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" + _MONTH_RE + r")\b(?:,?\s+(\d{4}))?",
+            re.I,
+        ),
+        lambda m, d: _en_md(m, d, 2, 1),
+    ),
+    (
+        re.compile(r"\b(?:on\s+)?(\d{4})-(\d{1,2})-(\d{1,2})\b"),
+        lambda m, d: (lambda day: _span(m, day=day) if day else None)(
+            _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        ),
+    ),
     (re.compile(r"\b(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\b\.?", re.I), _en_ampm),
-    (re.compile(r"\b(?:at\s+)?(noon|midnight)\b", re.I),
-     lambda m, d: _span(m, clock=(12, 0) if m.group(1).lower() == "noon" else (0, 0), daypart="noon")),
-    (re.compile(r"\bat\s+(\d{1,2})(?::(\d{2}))?(?:\s*o'clock)?\b(?!\s*(?:%|percent|years?|yo\b|kg|km|[.,]\d))", re.I),
-     _en_at),
+    (
+        re.compile(r"\b(?:at\s+)?(noon|midnight)\b", re.I),
+        lambda m, d: _span(m, clock=(12, 0) if m.group(1).lower() == "noon" else (0, 0), daypart="noon"),
+    ),
+    (
+        re.compile(
+            r"\bat\s+(\d{1,2})(?::(\d{2}))?(?:\s*o'clock)?\b(?!\s*(?:%|percent|years?|yo\b|kg|km|[.,]\d))", re.I
+        ),
+        _en_at,
+    ),
     (re.compile(r"\b(\d{1,2}):(\d{2})\b"), _en_at),
-    (re.compile(r"\b(?:in\s+the\s+)?(morning|afternoon|evening)\b", re.I),
-     lambda m, d: _span(m, daypart=m.group(1).lower())),
+    (
+        re.compile(r"\b(?:in\s+the\s+)?(morning|afternoon|evening)\b", re.I),
+        lambda m, d: _span(m, daypart=m.group(1).lower()),
+    ),
     (re.compile(r"\bat\s+night\b", re.I), lambda m, d: _span(m, daypart="night")),
 ]
 
@@ -308,7 +355,7 @@ def resolve_when(text: str, spans: list[Span], base: datetime) -> _When | None:
         today = base.date()
         day = today if clock > (base.hour, base.minute) else today + timedelta(days=1)
     joiner = "" if is_zh(text) else " "
-    raw = joiner.join(text[s.start:s.end] for s in spans)
+    raw = joiner.join(text[s.start : s.end] for s in spans)
     return _When(spans, raw, recurring, day, week_of, month, clock, daypart)
 
 
@@ -353,7 +400,7 @@ def replace_times(text: str, spans: list[Span], rendered: str) -> str:
     """The text with its first time expression replaced by ``rendered`` and the others removed."""
     out, prev = [], 0
     for i, s in enumerate(spans):
-        out.append(text[prev:s.start])
+        out.append(text[prev : s.start])
         if i == 0:
             out.append(rendered if is_zh(text) else f" {rendered} ")
         prev = s.end

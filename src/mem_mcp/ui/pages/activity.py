@@ -12,9 +12,20 @@ LOG_FETCH, LOG_ROWS = 1000, 200
 #: Operations that change nothing: the console's own calls of these are hidden from the activity log
 #: unless asked for.
 _READ_OPERATIONS = {
-    "GetMemoryStore", "ListMemoryStores", "SearchMemories", "ListMemories", "GetMemory", "MemoryHistory",
-    "ListMessages", "ListRequests", "GetRequest", "Stats", "ExportMemories", "ListProfileSchemas",
-    "GetProfileSchema", "GetUserProfile",
+    "GetMemoryStore",
+    "ListMemoryStores",
+    "SearchMemories",
+    "ListMemories",
+    "GetMemory",
+    "MemoryHistory",
+    "ListMessages",
+    "ListRequests",
+    "GetRequest",
+    "Stats",
+    "ExportMemories",
+    "ListProfileSchemas",
+    "GetProfileSchema",
+    "GetUserProfile",
 }
 
 
@@ -25,8 +36,13 @@ class ActivityPages(Pages):
         since = parse_day(visit.field("since"), "since") if visit.field("since") else None
         own_reads = visit.field("console") == "1"
         log_rows = self.svc.list_requests(
-            scope=scope, operation=visit.field("operation") or None, outcome=visit.field("outcome") or None,
-            since=since, token_id=visit.field("token") or None, limit=LOG_FETCH, ctx=visit.ctx,
+            scope=scope,
+            operation=visit.field("operation") or None,
+            outcome=visit.field("outcome") or None,
+            since=since,
+            token_id=visit.field("token") or None,
+            limit=LOG_FETCH,
+            ctx=visit.ctx,
         ).requests
         if not own_reads:  # the pages' own reads would bury what the assistant did
             log_rows = [r for r in log_rows if not (r.actor == ACTOR and r.operation in _READ_OPERATIONS)]
@@ -38,10 +54,17 @@ class ActivityPages(Pages):
                 jobs.append(self.svc.get_request(req.request_id, ctx=visit.ctx))
             except NotFoundError:
                 continue
-        operations = sorted({r.operation for r in log_rows} | {"AddMemories", "SearchMemories", "UpdateMemory",
-                                                               "DeleteMemory", "ListMemories"})
+        operations = sorted(
+            {r.operation for r in log_rows}
+            | {"AddMemories", "SearchMemories", "UpdateMemory", "DeleteMemory", "ListMemories"}
+        )
         return self.render(
-            visit, "activity.html", page="activity", requests=log_rows, jobs=jobs, operations=operations,
+            visit,
+            "activity.html",
+            page="activity",
+            requests=log_rows,
+            jobs=jobs,
+            operations=operations,
             filters={n: visit.field(n) for n in ("operation", "outcome", "since", "tenant", "token", "console")},
             can_write=visit.ctx.role in ("write", "admin"),
         )

@@ -52,8 +52,14 @@ class MemoryPages(Pages):
                     field="tenant",
                 )
             found = self.svc.search_memories(
-                query=f["q"], store=f["store"], scope=visit.scope(), top_k=limit, offset=offset, types=types,
-                filter=where, ctx=visit.ctx,
+                query=f["q"],
+                store=f["store"],
+                scope=visit.scope(),
+                top_k=limit,
+                offset=offset,
+                types=types,
+                filter=where,
+                ctx=visit.ctx,
             )
             return [(h.memory, h.score) for h in found.results], None
         page = self.svc.list_memories(
@@ -72,12 +78,23 @@ class MemoryPages(Pages):
         types = [*BUILTIN_STRATEGIES, *_EXTRA_TYPES, *(c.name for c in (current.custom_strategies if current else []))]
         params = {k: v for k, v in f.items() if v}
         return self.render(
-            visit, "memories.html", page="memories", rows=rows, total=total, offset=offset, f=f, stores=stores,
-            types=types, page_size=PAGE_SIZE, more=more, params=params,
+            visit,
+            "memories.html",
+            page="memories",
+            rows=rows,
+            total=total,
+            offset=offset,
+            f=f,
+            stores=stores,
+            types=types,
+            page_size=PAGE_SIZE,
+            more=more,
+            params=params,
             prev_url=visit.url("/memories", **params, offset=max(0, offset - PAGE_SIZE)) if offset else None,
             next_url=visit.url("/memories", **params, offset=offset + PAGE_SIZE) if more else None,
             export_url=visit.url("/memories/export", **params),
-            can_write=visit.ctx.role in ("write", "admin"), can_import=visit.ctx.role == "admin",
+            can_write=visit.ctx.role in ("write", "admin"),
+            can_import=visit.ctx.role == "admin",
         )
 
     def memory(self, visit: Visit) -> Response:
@@ -89,8 +106,15 @@ class MemoryPages(Pages):
         history = self.svc.memory_history(memory_id, store=store, scope=full, ctx=visit.ctx)
         messages = self._sources(visit, memory)
         return self.render(
-            visit, "memory.html", page="memories", memory=memory, history=history.entries, messages=messages,
-            store=store, editing=visit.field("edit") == "1", can_write=visit.ctx.role in ("write", "admin"),
+            visit,
+            "memory.html",
+            page="memories",
+            memory=memory,
+            history=history.entries,
+            messages=messages,
+            store=store,
+            editing=visit.field("edit") == "1",
+            can_write=visit.ctx.role in ("write", "admin"),
             item=item_value(memory),
         )
 
@@ -112,8 +136,10 @@ class MemoryPages(Pages):
     def edit(self, visit: Visit) -> Response:
         memory_id = visit.request.path_params["memory_id"]
         store = visit.field("store") or "default"
-        scope = {seg: visit.field(name) for seg, name in
-                 (("app_id", "app"), ("tenant_id", "tenant"), ("agent_id", "agent"), ("run_id", "run"))}
+        scope = {
+            seg: visit.field(name)
+            for seg, name in (("app_id", "app"), ("tenant_id", "tenant"), ("agent_id", "agent"), ("run_id", "run"))
+        }
         if not visit.admin:
             scope.pop("app_id"), scope.pop("tenant_id")
         scope = {seg: value for seg, value in scope.items() if value}
@@ -124,8 +150,14 @@ class MemoryPages(Pages):
         )
         version = result.memory.version if result.memory else ""
         return RedirectResponse(
-            visit.url(f"/memories/{memory_id}", store=store, app=visit.field("app") if visit.admin else None,
-                      tenant=visit.field("tenant") if visit.admin else None, flash="saved_version", v=version),
+            visit.url(
+                f"/memories/{memory_id}",
+                store=store,
+                app=visit.field("app") if visit.admin else None,
+                tenant=visit.field("tenant") if visit.admin else None,
+                flash="saved_version",
+                v=version,
+            ),
             status_code=303,
         )
 
@@ -137,8 +169,15 @@ class MemoryPages(Pages):
         if not items:
             raise InvalidArgumentError(visit.t("nothing_selected"), field="item")
         if visit.field("confirmed") != "1":
-            return self.render(visit, "confirm.html", page="memories", items=[json.dumps(i) for i in items],
-                               store=store, back=back, count=len(items))
+            return self.render(
+                visit,
+                "confirm.html",
+                page="memories",
+                items=[json.dumps(i) for i in items],
+                store=store,
+                back=back,
+                count=len(items),
+            )
         for app_id, tenant_id, agent_id, run_id, memory_id in items:
             scope = {"agent_id": agent_id, "run_id": run_id}
             if visit.admin:
@@ -166,7 +205,8 @@ class MemoryPages(Pages):
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         return Response(
-            body, media_type="application/x-ndjson",
+            body,
+            media_type="application/x-ndjson",
             headers={"content-disposition": f'attachment; filename="memories-{f["store"]}-{stamp}.jsonl"'},
         )
 

@@ -35,8 +35,13 @@ class ImportPages(Pages):
         store = request.query_params.get("store") or "default"
         size = int(request.headers.get("content-length") or 0)
         if size > MAX_IMPORT_BYTES:
-            return JSONResponse({"error": f"INVALID_ARGUMENT: the file is larger than {MAX_IMPORT_BYTES >> 20} MiB; "
-                                          "import it with `mem-mcp import` instead."}, status_code=413)
+            return JSONResponse(
+                {
+                    "error": f"INVALID_ARGUMENT: the file is larger than {MAX_IMPORT_BYTES >> 20} MiB; "
+                    "import it with `mem-mcp import` instead."
+                },
+                status_code=413,
+            )
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             return await self._import_form(request)  # the form posted without the page's script
         if not csrf_ok(session, request.headers.get(CSRF_HEADER)):

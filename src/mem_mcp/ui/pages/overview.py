@@ -23,8 +23,11 @@ class OverviewPages(Pages):
         since = datetime.combine(days[0], time(), timezone.utc)
         saved = self._saved_per_day(visit, store, scope, days, since)
         searches = self.svc.list_requests(
-            scope={k: v for k, v in scope.items() if k == "tenant_id"}, operation="SearchMemories", since=since,
-            limit=1000, ctx=visit.ctx,
+            scope={k: v for k, v in scope.items() if k == "tenant_id"},
+            operation="SearchMemories",
+            since=since,
+            limit=1000,
+            ctx=visit.ctx,
         ).requests
         per_day = {d: 0 for d in days}
         for req in searches:
@@ -32,22 +35,29 @@ class OverviewPages(Pages):
             if d in per_day:
                 per_day[d] += 1
         return self.render(
-            visit, "overview.html", page="overview", stats=stats, store=store, stores=stores,
+            visit,
+            "overview.html",
+            page="overview",
+            stats=stats,
+            store=store,
+            stores=stores,
             saved_chart=charts.bar_chart(days, saved),
             search_chart=charts.bar_chart(days, [per_day[d] for d in days], capped=len(searches) >= 1000),
             chart_days=CHART_DAYS,
         )
 
-    def _saved_per_day(self, visit: Visit, store: str, scope: dict[str, str], days: list[date],
-                       since: datetime) -> list[int]:
+    def _saved_per_day(
+        self, visit: Visit, store: str, scope: dict[str, str], days: list[date], since: datetime
+    ) -> list[int]:
         """Memories saved on each day: read from the window's rows when they are few (one call, usually),
         else counted day by day (one count each), so a busy store costs a bounded number of calls."""
         window = {"created_at": {"$gte": since.isoformat()}}
         per_day = {d: 0 for d in days}
         offset = 0
         for _ in range(4):
-            page = self.svc.list_memories(store=store, scope=scope, filter=window, offset=offset, limit=500,
-                                          ctx=visit.ctx)
+            page = self.svc.list_memories(
+                store=store, scope=scope, filter=window, offset=offset, limit=500, ctx=visit.ctx
+            )
             for m in page.memories:
                 d = m.created_at.astimezone(timezone.utc).date()
                 if d in per_day:

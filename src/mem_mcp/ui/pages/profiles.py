@@ -15,6 +15,7 @@ class ProfilePages(Pages):
         profile = None
         if chosen:
             tenant = visit.field("tenant") if visit.admin and visit.field("tenant") else None
-            profile = self.svc.get_user_profile(chosen, tenant_id=tenant, app_id=app_id, include_history=True,
-                                                ctx=visit.ctx)
+            profile = self.svc.get_user_profile(
+                chosen, tenant_id=tenant, app_id=app_id, include_history=True, ctx=visit.ctx
+            )
         return self.render(visit, "profiles.html", page="profiles", schemas=schemas, chosen=chosen, profile=profile)

@@ -49,6 +49,13 @@ class SignInPages(Pages):
         back = local_path(request.query_params.get("next", ""), base) or f"{base}/"
         response = RedirectResponse(back, status_code=303)
         if code in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, path=f"{base}/", samesite="strict",
-                                httponly=True, secure=request.url.scheme == "https")
+            response.set_cookie(
+                LANG_COOKIE,
+                code,
+                max_age=365 * 86400,
+                path=f"{base}/",
+                samesite="strict",
+                httponly=True,
+                secure=request.url.scheme == "https",
+            )
         return response
