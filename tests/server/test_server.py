@@ -76,6 +76,11 @@ async def test_tools_are_listed_with_descriptions_and_schemas(server):
         "scope",
     } <= set(search)
     assert (search["top_k"].get("minimum"), search["top_k"].get("maximum")) == (1, 50)  # the bounds, not the prose
+    # The bounds come from models.py's aliases, the ones the service checks: search paging stops at 10,000.
+    from mem_mcp.models import SearchOffset, TopK
+
+    assert search["offset"].get("maximum") == SearchOffset.__metadata__[0].metadata[1].le == 10_000
+    assert TopK.__metadata__[0].metadata[1].le == 50
     assert {"text", "messages", "metadata", "sync", "store", "scope"} <= set(
         tools["add_memories"].input_schema["properties"]
     )

@@ -17,25 +17,36 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from ..models import (
+    MAX_PROFILE_ATTRIBUTES,
     AttributeOperation,
     CustomStrategy,
     Deleted,
     ExportResult,
+    ListOffset,
     Memory,
     MemoryHistory,
     MemoryPage,
     MemoryStore,
+    MessageLimit,
     MessageList,
+    MinScore,
     OrderBy,
+    PageLimit,
     ProfileAttributeInput,
     ProfileSchema,
     ProfileSchemaDeleted,
     ProfileSchemaList,
+    RequestLimit,
     RequestList,
     RequestStatus,
+    SchemaDescription,
+    SchemaName,
     SearchAnswer,
+    SearchOffset,
     Stats,
     StoreList,
+    TopK,
+    TtlDays,
     UserProfile,
     WriteResult,
 )
@@ -105,15 +116,15 @@ async def search_memories(
     ctx: Ctx,
     query: Annotated[str | None, Field(description="A short topic in any language, e.g. 'food preferences'.")] = None,
     messages: Annotated[MessagesArg, Field(description="Instead of query: the recent turns.")] = None,
-    top_k: Annotated[int, Field(description="How many results, 1-50.", ge=1, le=50)] = 10,
+    top_k: Annotated[TopK, Field(description="How many results, 1-50.")] = 10,
     min_score: Annotated[
-        float | None,
-        Field(description="Drop results scoring below this (0-1); default: the server's floor.", ge=0, le=1),
+        MinScore | None,
+        Field(description="Drop results scoring below this (0-1); default: the server's floor."),
     ] = None,
     types: Annotated[list[str] | None, Field(description="Only these types, e.g. ['preference'].")] = None,
     filter: FilterArg = None,
     order_by: Annotated[OrderBy, Field(description="relevance or a time order.")] = "relevance",
-    offset: Annotated[int, Field(description="Skip this many (paging).", ge=0)] = 0,
+    offset: Annotated[SearchOffset, Field(description="Skip this many (paging).")] = 0,
     rerank: Annotated[bool, Field(description="Blend in keyword matches and recency.")] = True,
     include_superseded: Annotated[bool, Field(description="Also outdated versions.")] = False,
     detail: Annotated[
@@ -153,8 +164,8 @@ async def list_memories(
     filter: FilterArg = None,
     types: Annotated[list[str] | None, Field(description="Only these memory types.")] = None,
     order_by: Annotated[OrderBy, Field(description="Time order; newest first by default.")] = "created_at_desc",
-    offset: Annotated[int, Field(description="Skip this many (paging).", ge=0)] = 0,
-    limit: Annotated[int, Field(description="Page size, 1-500.", ge=1, le=500)] = 20,
+    offset: Annotated[ListOffset, Field(description="Skip this many (paging).")] = 0,
+    limit: Annotated[PageLimit, Field(description="Page size, 1-500.")] = 20,
     include_superseded: Annotated[bool, Field(description="Also list outdated versions.")] = False,
     store: StoreArg = "default",
     scope: ScopeArg = None,
@@ -216,8 +227,8 @@ async def memory_history(
 
 async def list_messages(
     ctx: Ctx,
-    limit: Annotated[int, Field(description="How many messages, 1-1000.", ge=1, le=1000)] = 100,
-    offset: Annotated[int, Field(description="Skip this many.", ge=0)] = 0,
+    limit: Annotated[MessageLimit, Field(description="How many messages, 1-1000.")] = 100,
+    offset: Annotated[ListOffset, Field(description="Skip this many.")] = 0,
     store: StoreArg = "default",
     scope: ScopeArg = None,
 ) -> MessageList:
@@ -237,7 +248,7 @@ async def list_requests(
     since: Annotated[datetime | None, Field(description="Only requests at or after this time (ISO 8601).")] = None,
     until: Annotated[datetime | None, Field(description="Only requests before this time (ISO 8601).")] = None,
     token_id: Annotated[str | None, Field(description="Only requests made with this token id.")] = None,
-    limit: Annotated[int, Field(description="How many, 1-1000, newest first.", ge=1, le=1000)] = 50,
+    limit: Annotated[RequestLimit, Field(description="How many, 1-1000, newest first.")] = 50,
     store: Annotated[str | None, Field(description="Only this store.")] = None,
     scope: ScopeArg = None,
 ) -> RequestList:
@@ -309,7 +320,7 @@ async def create_memory_store(
         list[str] | None, Field(description="Built in: fact, preference, episodic, summary, profile, tool.")
     ] = None,
     custom_strategies: Annotated[list[CustomStrategy] | None, Field(description="Store-specific strategies.")] = None,
-    short_term_ttl: Annotated[int, Field(description="Days to keep raw messages.", ge=1, le=3650)] = 30,
+    short_term_ttl: Annotated[TtlDays, Field(description="Days to keep raw messages.")] = 30,
 ) -> MemoryStore:
     """Create a separate memory store (e.g. per project). Most users only need 'default'."""
     state = ctx.request_context.lifespan_context
@@ -336,7 +347,7 @@ async def update_memory_store(
     description: str | None = None,
     extraction_strategies: list[str] | None = None,
     custom_strategies: list[CustomStrategy] | None = None,
-    short_term_ttl: Annotated[int | None, Field(ge=1, le=3650)] = None,
+    short_term_ttl: Annotated[TtlDays | None, Field()] = None,
 ) -> MemoryStore:
     """Change a memory store's description, extraction strategies or short-term TTL."""
     state = ctx.request_context.lifespan_context
@@ -356,17 +367,17 @@ async def delete_memory_store(ctx: Ctx, store: Annotated[str, Field(description=
 
 async def create_profile_schema(
     ctx: Ctx,
-    name: Annotated[str, Field(description="Schema name, e.g. '用户基础画像'.", min_length=1, max_length=128)],
+    name: Annotated[SchemaName, Field(description="Schema name, e.g. '用户基础画像'.")],
     attributes: Annotated[
         list[ProfileAttributeInput],
         Field(
             description='The attributes to extract, e.g. [{"name": "年龄", "description": "用户年龄"}, '
             '{"name": "居住地", "description": "用户目前居住的城市"}]. At least one; names unique, no '
             "near-synonyms.",
-            max_length=100,
+            max_length=MAX_PROFILE_ATTRIBUTES,
         ),
     ],
-    description: Annotated[str, Field(description="What the profile is for.", max_length=2000)] = "",
+    description: Annotated[SchemaDescription, Field(description="What the profile is for.")] = "",
 ) -> ProfileSchema:
     """Define a user profile: the fixed attributes (age, occupation, hobbies, city, ...) to extract about
     each user from conversations. Call it once per app, keep the returned profile_schema_id, and pass it
@@ -378,8 +389,8 @@ async def create_profile_schema(
 
 async def list_profile_schemas(
     ctx: Ctx,
-    offset: Annotated[int, Field(description="Skip this many (paging).", ge=0)] = 0,
-    limit: Annotated[int, Field(description="Page size, 1-500.", ge=1, le=500)] = 50,
+    offset: Annotated[ListOffset, Field(description="Skip this many (paging).")] = 0,
+    limit: Annotated[PageLimit, Field(description="Page size, 1-500.")] = 50,
 ) -> ProfileSchemaList:
     """List the app's profile schemas (id, name, description, attribute count), e.g. to find the
     profile_schema_id for add_memories or get_user_profile."""
@@ -396,15 +407,15 @@ async def get_profile_schema(ctx: Ctx, profile_schema_id: ProfileSchemaIdArg) ->
 async def update_profile_schema(
     ctx: Ctx,
     profile_schema_id: ProfileSchemaIdArg,
-    name: Annotated[str | None, Field(description="New schema name.", max_length=128)] = None,
-    description: Annotated[str | None, Field(description="New schema description.", max_length=2000)] = None,
+    name: Annotated[SchemaName | None, Field(description="New schema name.")] = None,
+    description: Annotated[SchemaDescription | None, Field(description="New schema description.")] = None,
     attribute_operations: Annotated[
         list[AttributeOperation] | None,
         Field(
             description='Changes, applied in order: {"op": "add", "name", "description", '
             '"default_value"}, {"op": "update", "attribute_id", ...fields to change}, '
             '{"op": "delete", "attribute_id"}.',
-            max_length=100,
+            max_length=MAX_PROFILE_ATTRIBUTES,
         ),
     ] = None,
 ) -> ProfileSchema:
