@@ -106,17 +106,8 @@ class Memories:
     # -- writes ---------------------------------------------------------------------------------
 
     def add_text(
-        self,
-        store: MemoryStore,
-        table: Any,
-        emb: Embedder,
-        scope: Scope,
-        text: str,
-        mem_type: str,
-        metadata: dict[str, Any],
-        tags: list[str],
-        source: list[str],
-        request_id: str,
+        self, store: MemoryStore, table: Any, emb: Embedder, scope: Scope, text: str, mem_type: str,
+        metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
     ) -> MemoryEvent:
         """Save ``text`` as written; the same text again in the same scope answers NONE, also when two
         writers (threads or processes) add it at the same moment: both derive the same id and the
@@ -138,75 +129,40 @@ class Memories:
             replaced = None
             if key is not None:
                 previous = self.db.rows(
-                    table,
-                    f"{user} AND status = 'active' AND key = {sql_string(key)}",
-                    READ_COLUMNS,
-                    [("updated_at", "descending")],
-                    limit=1,
+                    table, f"{user} AND status = 'active' AND key = {sql_string(key)}", READ_COLUMNS,
+                    [("updated_at", "descending")], limit=1,
                 )
                 replaced = previous[0] if previous else None
             if replaced is None:
-                return self._add_new_text(
-                    table, emb, scope, user, text, key, mem_type, metadata, tags, source, request_id
-                )
+                return self._add_new_text(table, emb, scope, user, text, key, mem_type, metadata, tags, source,
+                                          request_id)
         # The slot's memory gets its next version after the text lock is released: write locks are
         # striped, so one held while taking another can wait on itself.
         self.new_version(
-            store,
-            table,
-            replaced,
-            request_id,
-            text=text,
-            metadata=metadata or None,
-            tags=tags or None,
-            source=source,
-            extractor="text",
+            store, table, replaced, request_id, text=text, metadata=metadata or None, tags=tags or None,
+            source=source, extractor="text",
         )
         return MemoryEvent(
             event="UPDATE", memory_id=replaced["id"], text=text, old_text=replaced["text"], type=replaced["type"]
         )
 
     def _add_new_text(
-        self,
-        table: Any,
-        emb: Embedder,
-        scope: Scope,
-        user: str,
-        text: str,
-        key: str | None,
-        mem_type: str,
-        metadata: dict[str, Any],
-        tags: list[str],
-        source: list[str],
-        request_id: str,
+        self, table: Any, emb: Embedder, scope: Scope, user: str, text: str, key: str | None, mem_type: str,
+        metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
     ) -> MemoryEvent:
-        """The ADD of ``add_text`` (under its text lock): one memory of that text in that scope, however many
-        writers add it at once, with the user's most similar memories in ``similar``."""
+        """The ADD of ``add_text`` (under its text lock): one memory of that text in that scope, however
+        many writers add it at once, with the user's most similar memories in ``similar``."""
         vector = emb.embed_documents([text])[0]
         similar = self._similar(table, emb, user, vector)
         ts = now()
         for generation in range(TEXT_GENERATIONS + 1):
             memory_id = (
-                text_memory_id(table.name, scope, text, generation) if generation < TEXT_GENERATIONS else new_id("mem")
+                text_memory_id(table.name, scope, text, generation) if generation < TEXT_GENERATIONS
+                else new_id("mem")
             )
             row = memory_row(
-                memory_id,
-                1,
-                scope,
-                text,
-                vector,
-                mem_type,
-                metadata,
-                tags,
-                1.0,
-                "active",
-                source,
-                ts,
-                ts,
-                ts,
-                request_id,
-                key=key,
-                extractor="text",
+                memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts,
+                request_id, key=key, extractor="text",
             )
             if self.db.insert_new(table, "row_key", [row]) and self._claimed(table, row):
                 return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type, similar=similar)
@@ -234,11 +190,8 @@ class Memories:
     def _latest(self, table: Any, memory_id: str, scope: Scope) -> dict[str, Any] | None:
         """The newest version of a memory (active or deleted), read now, or None."""
         rows = self.db.rows(
-            table,
-            f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
-            READ_COLUMNS,
-            [("version", "descending")],
-            limit=1,
+            table, f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
+            READ_COLUMNS, [("version", "descending")], limit=1,
         )
         return rows[0] if rows else None
 
@@ -295,24 +248,13 @@ class Memories:
                         vectors[text_out] = self.stores.embedder_for(store).embed_documents([text_out])[0]
                     vector = vectors[text_out]
                 new_row = memory_row(
-                    current["id"],
-                    int(current["version"]) + 1,
-                    scope,
-                    text_out,
-                    vector,
-                    current["type"],
+                    current["id"], int(current["version"]) + 1, scope, text_out, vector, current["type"],
                     metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
                     tags if tags is not None else list(current["tags"] or []),
-                    confidence if confidence is not None else float(current["confidence"]),
-                    "active",
+                    confidence if confidence is not None else float(current["confidence"]), "active",
                     source if source is not None else list(current["source"] or []),
-                    current["created_at"],
-                    ts,
-                    ts,
-                    request_id,
-                    key=current["key"],
-                    extractor=extractor or current["extractor"],
-                    model=model or current["model"],
+                    current["created_at"], ts, ts, request_id,
+                    key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
                 )
                 # Claim version n+1: of writers racing on this memory (here or in other processes) the
                 # database inserts that row_key once.
@@ -367,17 +309,12 @@ class Memories:
             # Under the memory's write lock: an update in progress (its two commits) finishes first.
             with self.db.write_lock("memory", table.name, memory_id):
                 active = self.db.rows(
-                    table,
-                    f"id = {sql_string(memory_id)} AND status = 'active'",
-                    ["row_key", "version"],
+                    table, f"id = {sql_string(memory_id)} AND status = 'active'", ["row_key", "version"],
                     [("version", "descending")],
                 )
                 for row in active[1:]:
-                    retired += self.db.update(
-                        table,
-                        f"row_key = {sql_string(row['row_key'])} AND status = 'active'",
-                        {"status": "superseded", "superseded_at": now()},
-                    )
+                    retired += self.db.update(table, f"row_key = {sql_string(row['row_key'])} AND status = 'active'",
+                                              {"status": "superseded", "superseded_at": now()})
         return retired
 
     def _deleted(self, table: Any, row_key: str) -> bool:
@@ -411,9 +348,7 @@ class Memories:
         segments match any agent or run. An id found in several scopes (possible only through imports
         with hand-picked ids) must be narrowed by the caller."""
         if not isinstance(memory_id, str) or not memory_id.strip():
-            raise InvalidArgumentError(
-                "`memory_id` is empty; pass the id a search or list returned.", field="memory_id"
-            )
+            raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
         rows = self.db.rows(
             table,
             f"id = {sql_string(memory_id, 'memory_id')} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
@@ -434,8 +369,7 @@ class Memories:
             found = sorted(f"agent_id={s.agent_id!r} run_id={s.run_id!r}" for s in scopes)
             raise InvalidScopeError(
                 f"Memory id {memory_id!r} exists in {len(scopes)} scopes ({'; '.join(found)}); pass scope "
-                "{agent_id, run_id} to say which.",
-                field="scope",
+                "{agent_id, run_id} to say which.", field="scope",
             )
         return rows[0]
 
@@ -517,11 +451,7 @@ class Memories:
                 )
             new_row = self.new_version(st, table, current, req.request_id, text=new_text, metadata=meta, tags=tag_list)
             event = MemoryEvent(
-                event="UPDATE",
-                memory_id=memory_id,
-                text=new_row["text"],
-                old_text=current["text"],
-                type=current["type"],
+                event="UPDATE", memory_id=memory_id, text=new_row["text"], old_text=current["text"], type=current["type"]
             )
             return WriteResult(request_id=req.request_id, events=[event], memory=memory_model(new_row, store))
 
@@ -544,11 +474,7 @@ class Memories:
                 )
             self.soft_delete(table, current)
             event = MemoryEvent(
-                event="DELETE",
-                memory_id=memory_id,
-                text=current["text"],
-                old_text=current["text"],
-                type=current["type"],
+                event="DELETE", memory_id=memory_id, text=current["text"], old_text=current["text"], type=current["type"]
             )
             return WriteResult(request_id=req.request_id, events=[event], memory=memory_model(current, store))
 
@@ -561,9 +487,7 @@ class Memories:
             _, table, _ = self.stores.table_of(store)
             req.scope = scope_of(self.current_row(table, memory_id, req.scope, store))  # the memory's own scope
             rows = self.db.rows(
-                table,
-                f"id = {sql_string(memory_id)} AND {scope_where(req.scope)}",
-                READ_COLUMNS,
+                table, f"id = {sql_string(memory_id)} AND {scope_where(req.scope)}", READ_COLUMNS,
                 [("version", "ascending")],
             )
             return MemoryHistory(memory_id=memory_id, entries=_history(rows))
@@ -576,27 +500,16 @@ def _history(rows: list[dict[str, Any]]) -> list[HistoryEntry]:
         meta = json.loads(row["metadata"] or "{}")
         entries.append(
             HistoryEntry(
-                event="ADD" if previous is None else "UPDATE",
-                version=row["version"],
-                text=row["text"],
-                old_text=previous,
-                metadata=meta,
-                status=row["status"],
-                at=row["valid_from"],
+                event="ADD" if previous is None else "UPDATE", version=row["version"], text=row["text"],
+                old_text=previous, metadata=meta, status=row["status"], at=row["valid_from"],
                 request_id=row["request_id"],
             )
         )
         if row["status"] == "deleted":
             entries.append(
                 HistoryEntry(
-                    event="DELETE",
-                    version=row["version"],
-                    text=row["text"],
-                    old_text=row["text"],
-                    metadata=meta,
-                    status="deleted",
-                    at=row["deleted_at"],
-                    request_id=None,
+                    event="DELETE", version=row["version"], text=row["text"], old_text=row["text"],
+                    metadata=meta, status="deleted", at=row["deleted_at"], request_id=None,
                 )
             )
         previous = row["text"]
