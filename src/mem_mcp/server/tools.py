@@ -25,7 +25,7 @@ from ..models import (
     ListOffset,
     Memory,
     MemoryHistory,
-    MemoryPage,
+    MemoryListAnswer,
     MemoryStore,
     MessageLimit,
     MessageList,
@@ -167,13 +167,14 @@ async def list_memories(
     offset: Annotated[ListOffset, Field(description="Skip this many (paging).")] = 0,
     limit: Annotated[PageLimit, Field(description="Page size, 1-500.")] = 20,
     include_superseded: Annotated[bool, Field(description="Also list outdated versions.")] = False,
+    detail: Annotated[Literal["compact", "full"], Field(description="full: every field of each memory.")] = "compact",
     store: StoreArg = "default",
     scope: ScopeArg = None,
-) -> MemoryPage:
+) -> MemoryListAnswer:
     """List saved memories, newest first, with the total: for "what do you remember about me?". To find
     memories about a topic, use search_memories."""
     state = ctx.request_context.lifespan_context
-    return await state.service.list_memories(
+    page = await state.service.list_memories(
         filter=filter,
         types=types,
         order_by=order_by,
@@ -184,6 +185,7 @@ async def list_memories(
         scope=scope,
         ctx=call_context(ctx, state),
     )
+    return MemoryListAnswer.of(page, detail)
 
 
 async def get_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None) -> Memory:
