@@ -162,15 +162,14 @@ class SearchResult(BaseModel):
     total_candidates: int = 0
 
 
-class MemoryHit(BaseModel):
-    """A memory as search_memories answers it. By default (``detail="compact"``) only what a model
-    uses: the id (to update or delete it), the text, the type, the score and when it was saved; tags and
-    metadata when it has some. ``detail="full"`` adds every other field of ``Memory``."""
+class MemoryBrief(BaseModel):
+    """A memory as the tools list it. By default (``detail="compact"``) only what a model uses: the id (to
+    update or delete it), the text, the type and when it was saved; when it changed, tags and metadata
+    when it has some. ``detail="full"`` adds every other field of ``Memory``."""
 
     id: str
     text: str
     type: str
-    score: float = Field(ge=0.0, le=1.0, description="Relevance in [0, 1]; higher is better.")
     created_at: datetime
     updated_at: datetime | None = Field(default=None, description="When it last changed, if it did.")
     tags: list[str] | None = Field(default=None, description="Present when it has tags.")
@@ -189,24 +188,36 @@ class MemoryHit(BaseModel):
     superseded_at: datetime | None = None
     deleted_at: datetime | None = None
 
-    @classmethod
-    def of(cls, hit: SearchHit, full: bool) -> MemoryHit:
-        m = hit.memory
+    @staticmethod
+    def fields_of(m: Memory, full: bool) -> dict[str, Any]:
         extra: dict[str, Any] = (
             m.model_dump(exclude={"id", "text", "type", "created_at", "updated_at", "tags", "metadata"}) if full else {}
         )
         changed = m.updated_at if full or m.updated_at != m.created_at else None
-        return cls(
+        return dict(
             id=m.id,
             text=m.text,
             type=m.type,
-            score=hit.score,
             created_at=m.created_at,
             updated_at=changed,
             tags=m.tags or None,
             metadata=m.metadata or None,
             **extra,
         )
+
+    @classmethod
+    def of(cls, m: Memory, full: bool) -> MemoryBrief:
+        return cls(**cls.fields_of(m, full))
+
+
+class MemoryHit(MemoryBrief):
+    """A memory as search_memories answers it: a ``MemoryBrief`` with its relevance score."""
+
+    score: float = Field(ge=0.0, le=1.0, description="Relevance in [0, 1]; higher is better.")
+
+    @classmethod
+    def of_hit(cls, hit: SearchHit, full: bool) -> MemoryHit:
+        return cls(score=hit.score, **cls.fields_of(hit.memory, full))
 
 
 class SearchAnswer(BaseModel):
@@ -221,7 +232,7 @@ class SearchAnswer(BaseModel):
     def of(cls, result: SearchResult, detail: Literal["compact", "full"] = "compact") -> SearchAnswer:
         full = detail == "full"
         return cls(
-            results=[MemoryHit.of(h, full) for h in result.results],
+            results=[MemoryHit.of_hit(h, full) for h in result.results],
             groups={k: [h.memory.id for h in hits] for k, hits in result.groups.items()} if full else {},
             total_candidates=result.total_candidates if full else None,
         )
@@ -252,6 +263,26 @@ class MemoryPage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class MemoryListAnswer(BaseModel):
+    """A page of list_memories: each memory as a ``MemoryBrief`` (compact unless ``detail="full"``), with
+    the total that matched."""
+
+    memories: list[MemoryBrief]
+    total: int
+    offset: int
+    limit: int
+
+    @classmethod
+    def of(cls, page: MemoryPage, detail: Literal["compact", "full"] = "compact") -> MemoryListAnswer:
+        full = detail == "full"
+        return cls(
+            memories=[MemoryBrief.of(m, full) for m in page.memories],
+            total=page.total,
+            offset=page.offset,
+            limit=page.limit,
+        )
 
 
 class HistoryEntry(BaseModel):

@@ -180,7 +180,7 @@ def seeded(data_dir: Path) -> dict[str, Any]:
                 out["ids"][key] = res["events"][0]["memory_id"]
             # Saying the same thing twice is harmless: NONE with the same id, nothing stored.
             out["again"] = await call(client, "add_memories", {"text": f"  {ALLERGY}\n"})
-            page = await call(client, "list_memories", {"limit": 100})
+            page = await call(client, "list_memories", {"limit": 100, "detail": "full"})
             out["page"] = page
             out["scopes"] = {m["id"]: m["scope"] for m in page["memories"]}
         return out

@@ -58,7 +58,9 @@ async def streamable(url: str) -> AsyncIterator[Client]:
 
 async def run_id_of(client: Client, text: str) -> str:
     await client.call_tool("add_memories", {"text": text})
-    listed = await client.call_tool("list_memories", {"scope": {"agent_id": "*", "run_id": "*"}, "limit": 500})
+    listed = await client.call_tool(
+        "list_memories", {"scope": {"agent_id": "*", "run_id": "*"}, "limit": 500, "detail": "full"}
+    )
     assert listed.structured_content is not None, listed
     (memory,) = [m for m in listed.structured_content["memories"] if m["text"] == text]
     return memory["scope"]["run_id"]

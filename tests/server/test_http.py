@@ -118,7 +118,9 @@ async def test_a_tenant_never_sees_or_touches_another_tenants_memories(live, tok
         )
         assert all(h["scope"]["tenant_id"] == "bob" for h in found["results"])
         assert all("花生" not in h["text"] for h in found["results"])
-        listed = await call(bob, "list_memories", {"scope": {"agent_id": "*", "run_id": "*"}, "limit": 500})
+        listed = await call(
+            bob, "list_memories", {"scope": {"agent_id": "*", "run_id": "*"}, "limit": 500, "detail": "full"}
+        )
         assert listed["total"] == 1 and listed["memories"][0]["scope"]["tenant_id"] == "bob"
         # Naming alice's tenant or app explicitly, or a tenant wildcard, is refused.
         for bad_scope in ({"tenant_id": "alice"}, {"tenant_id": "*"}, {"app_id": "other"}):
@@ -202,12 +204,12 @@ async def test_read_tokens_cannot_write_and_only_admins_manage_stores(live, toke
         ]:
             assert error_code(await call(reader, tool, args)) == "PERMISSION_DENIED"
     async with http_client(url, tokens["alice"]) as alice:
-        page = await call(alice, "list_memories", {})
+        page = await call(alice, "list_memories", {"detail": "full"})
         assert page["total"] == 1 and page["memories"][0]["version"] == 1
     async with http_client(url, tokens["admin"]) as admin:
         assert not (await call(admin, "create_memory_store", {"name": "work"}))["is_error"]
         # An admin may act on another tenant explicitly, and list across tenants.
-        listed = await call(admin, "list_memories", {"scope": {"tenant_id": "*"}})
+        listed = await call(admin, "list_memories", {"scope": {"tenant_id": "*"}, "detail": "full"})
         assert listed["total"] == 1 and listed["memories"][0]["scope"]["tenant_id"] == "alice"
 
 
@@ -289,7 +291,7 @@ async def test_sse_transport_with_tokens_and_isolation(settings, service, tokens
         async with sse_mcp_client(f"{srv.base}/sse", tokens["alice"]) as alice:
             assert "add_memories" in {t.name for t in (await alice.list_tools()).tools}
             added = await call(alice, "add_memories", {"text": "用户养了一只猫"})
-            got = await call(alice, "list_memories", {})
+            got = await call(alice, "list_memories", {"detail": "full"})
             assert got["memories"][0]["id"] == added["events"][0]["memory_id"]
             assert got["memories"][0]["scope"]["tenant_id"] == "alice"
         async with sse_mcp_client(f"{srv.base}/sse", tokens["bob"]) as bob:

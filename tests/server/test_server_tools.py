@@ -117,6 +117,25 @@ async def test_a_search_answer_costs_little_per_hit(settings: Settings, service:
     assert detailed["groups"] and all(i in ids for group in detailed["groups"].values() for i in group)
 
 
+async def test_a_memory_list_is_compact_unless_asked_for_detail(settings: Settings, service: MemoryService) -> None:
+    async with client_of(build_server(settings, service)) as client:
+        for text in SHORT_MEMORIES:
+            await client.call_tool("add_memories", {"text": text, "tags": ["t"] if "tea" in text else None})
+        listed = await client.call_tool("list_memories", {"limit": 5})
+        full = await client.call_tool("list_memories", {"limit": 5, "detail": "full"})
+    page = listed.structured_content
+    assert page["total"] == len(SHORT_MEMORIES) and len(page["memories"]) == 5
+    text = listed.content[0].text
+    assert json.loads(text) == page
+    per_memory = tokens_of(text) / len(page["memories"])
+    assert per_memory <= MAX_TOKENS_PER_HIT, f"{per_memory:.0f} tokens per listed memory"
+    for memory in page["memories"]:
+        assert set(memory) <= {"id", "text", "type", "created_at", "updated_at", "tags", "metadata"}
+    assert "null" not in text and "vector" not in text and '"tags":[]' not in text
+    assert [m["id"] for m in full.structured_content["memories"]] == [m["id"] for m in page["memories"]]
+    assert {"scope", "status", "version", "source"} <= set(full.structured_content["memories"][0])
+
+
 async def _refused(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
     res = await client.call_tool(tool, args)
     assert res.is_error and res.structured_content is None, res

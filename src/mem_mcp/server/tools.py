@@ -25,7 +25,7 @@ from ..models import (
     ListOffset,
     Memory,
     MemoryHistory,
-    MemoryPage,
+    MemoryListAnswer,
     MemoryStore,
     MessageLimit,
     MessageList,
@@ -167,13 +167,14 @@ async def list_memories(
     offset: Annotated[ListOffset, Field(description="Skip this many (paging).")] = 0,
     limit: Annotated[PageLimit, Field(description="Page size, 1-500.")] = 20,
     include_superseded: Annotated[bool, Field(description="Also list outdated versions.")] = False,
+    detail: Annotated[Literal["compact", "full"], Field(description="full: every field of each memory.")] = "compact",
     store: StoreArg = "default",
     scope: ScopeArg = None,
-) -> MemoryPage:
+) -> MemoryListAnswer:
     """List saved memories, newest first, with the total: for "what do you remember about me?". To find
     memories about a topic, use search_memories."""
     state = ctx.request_context.lifespan_context
-    return await state.service.list_memories(
+    page = await state.service.list_memories(
         filter=filter,
         types=types,
         order_by=order_by,
@@ -184,6 +185,7 @@ async def list_memories(
         scope=scope,
         ctx=call_context(ctx, state),
     )
+    return MemoryListAnswer.of(page, detail)
 
 
 async def get_memory(ctx: Ctx, memory_id: MemoryIdArg, store: StoreArg = "default", scope: ScopeArg = None) -> Memory:
@@ -347,7 +349,7 @@ async def update_memory_store(
     description: str | None = None,
     extraction_strategies: list[str] | None = None,
     custom_strategies: list[CustomStrategy] | None = None,
-    short_term_ttl: Annotated[TtlDays | None, Field()] = None,
+    short_term_ttl: Annotated[TtlDays | None, Field(description="Days to keep raw messages (omit to keep as is).")] = None,
 ) -> MemoryStore:
     """Change a memory store's description, extraction strategies or short-term TTL."""
     state = ctx.request_context.lifespan_context

@@ -24,7 +24,6 @@ from ..embeddings import Embedder
 from ..errors import InvalidArgumentError, MemMcpError
 from ..extraction import Extractor, make_extractor
 from ..models import (
-    AttributeOperation,
     CustomStrategy,
     Deleted,
     Memory,
@@ -35,17 +34,12 @@ from ..models import (
     MessageInput,
     MessageList,
     OrderBy,
-    ProfileAttributeInput,
     ProfileEvent,
-    ProfileSchema,
-    ProfileSchemaDeleted,
-    ProfileSchemaList,
     RequestList,
     RequestStatus,
     SearchResult,
     Stats,
     StoreList,
-    UserProfile,
     WriteResult,
 )
 from ..scope import ScopeDefaults
@@ -56,6 +50,7 @@ from .jobs import JobBoard, Jobs
 from .memories import Memories
 from .messages import Messages
 from .pipeline import Pipeline
+from .profile_facade import ProfileOperations
 from .requests import RequestLog, Requests
 from .search import Search
 from .stores import Stores
@@ -67,7 +62,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class MemoryService:
+class MemoryService(ProfileOperations):
     """Memory stores, memories, short-term messages and the request log over one database.
 
     >>> svc = MemoryService(Settings(data_dir=tmp_path))
@@ -85,10 +80,14 @@ class MemoryService:
     ) -> None:
         self.settings = settings
         self.db = database or Database(
-            settings.database_uri, settings.storage_options, settings.read_consistency_s,
+            settings.database_uri,
+            settings.storage_options,
+            settings.read_consistency_s,
             resident_memories_mib=settings.resident_memories_mib,
-            index_cache_mib=settings.lance_index_cache_mib, metadata_cache_mib=settings.lance_metadata_cache_mib,
-            version_retention_s=settings.version_retention_s, maintenance_interval_s=settings.maintenance_interval_s,
+            index_cache_mib=settings.lance_index_cache_mib,
+            metadata_cache_mib=settings.lance_metadata_cache_mib,
+            version_retention_s=settings.version_retention_s,
+            maintenance_interval_s=settings.maintenance_interval_s,
         )
         self._extractor = extractor
         self._profile_manager: ProfileManager | None = None
@@ -113,9 +112,7 @@ class MemoryService:
     # -- wiring ---------------------------------------------------------------------------------
 
     def default_context(self) -> CallContext:
-        return CallContext(
-            ScopeDefaults(app_id=self.settings.default_app, tenant_id=self.settings.default_tenant)
-        )
+        return CallContext(ScopeDefaults(app_id=self.settings.default_app, tenant_id=self.settings.default_tenant))
 
     @property
     def embedder(self) -> Embedder:
@@ -271,7 +268,8 @@ class MemoryService:
             if text is not None and messages:
                 raise InvalidArgumentError(
                     "Give `text` or `messages`, not both: `text` saves one memory as written, `messages` extracts "
-                    "memories from a conversation. Call add_memories once for each.", field="messages",
+                    "memories from a conversation. Call add_memories once for each.",
+                    field="messages",
                 )
             clean_text = self.memories.check_text(text, "text") if text is not None else None
             parsed = parse_messages(messages, self.settings.max_text_chars) if messages else []
@@ -287,10 +285,20 @@ class MemoryService:
             events: list[MemoryEvent] = []
             profile_events: list[ProfileEvent] = []
             if clean_text is not None and emb is not None:
-                events.append(self.memories.add_text(
-                    st, table, emb, resolved, clean_text, mem_type, meta, tag_list, message_ids or [req.request_id],
-                    req.request_id,
-                ))
+                events.append(
+                    self.memories.add_text(
+                        st,
+                        table,
+                        emb,
+                        resolved,
+                        clean_text,
+                        mem_type,
+                        meta,
+                        tag_list,
+                        message_ids or [req.request_id],
+                        req.request_id,
+                    )
+                )
             status, note = "done", None
             if parsed:
                 claim = self.jobs.create(
@@ -315,7 +323,11 @@ class MemoryService:
                         f"Check with get_request({req.request_id!r})."
                     )
             return WriteResult(
-                request_id=req.request_id, status=status, events=events, message_ids=message_ids, note=note,
+                request_id=req.request_id,
+                status=status,
+                events=events,
+                message_ids=message_ids,
+                note=note,
                 profile_events=profile_events,
             )
 
@@ -332,7 +344,9 @@ class MemoryService:
         ctx: CallContext | None = None,
     ) -> MemoryStore:
         """Create a memory store, pinned to the configured embedding model. Usable at once."""
-        return self.stores.create_store(name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=ctx)
+        return self.stores.create_store(
+            name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=ctx
+        )
 
     def get_store(self, name: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> MemoryStore:
         return self.stores.get_store(name, ctx=ctx)
@@ -351,7 +365,9 @@ class MemoryService:
         ctx: CallContext | None = None,
     ) -> MemoryStore:
         """Change a store's description, strategies or TTL (its embedding model changes only by reindex)."""
-        return self.stores.update_store(name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=ctx)
+        return self.stores.update_store(
+            name, description, extraction_strategies, custom_strategies, short_term_ttl, ctx=ctx
+        )
 
     def delete_store(self, name: str, *, ctx: CallContext | None = None) -> Deleted:
         """Delete a store with all its memories and messages. The default store cannot be deleted."""
@@ -380,7 +396,22 @@ class MemoryService:
         ``mode`` picks the evidence: ``"hybrid"`` (default: vector and full-text candidates, fused),
         ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
         """
-        return self.search.search_memories(query, messages, store=store, scope=scope, top_k=top_k, min_score=min_score, types=types, filter=filter, order_by=order_by, offset=offset, rerank=rerank, include_superseded=include_superseded, mode=mode, ctx=ctx)
+        return self.search.search_memories(
+            query,
+            messages,
+            store=store,
+            scope=scope,
+            top_k=top_k,
+            min_score=min_score,
+            types=types,
+            filter=filter,
+            order_by=order_by,
+            offset=offset,
+            rerank=rerank,
+            include_superseded=include_superseded,
+            mode=mode,
+            ctx=ctx,
+        )
 
     def list_memories(
         self,
@@ -396,7 +427,17 @@ class MemoryService:
         ctx: CallContext | None = None,
     ) -> MemoryPage:
         """A page of memories in a scope (newest first by default), with the total that matched."""
-        return self.memories.list_memories(store=store, scope=scope, filter=filter, types=types, order_by=order_by, offset=offset, limit=limit, include_superseded=include_superseded, ctx=ctx)
+        return self.memories.list_memories(
+            store=store,
+            scope=scope,
+            filter=filter,
+            types=types,
+            order_by=order_by,
+            offset=offset,
+            limit=limit,
+            include_superseded=include_superseded,
+            ctx=ctx,
+        )
 
     def get_memory(
         self, memory_id: str, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, ctx: CallContext | None = None
@@ -466,7 +507,17 @@ class MemoryService:
         ``outcome`` is ``ok``, ``error``, or an error code such as ``PERMISSION_DENIED``. A token
         sees its own app and tenant; an admin may pass ``tenant_id: "*"``.
         """
-        return self.requests.list_requests(store=store, scope=scope, operation=operation, since=since, until=until, outcome=outcome, token_id=token_id, limit=limit, ctx=ctx)
+        return self.requests.list_requests(
+            store=store,
+            scope=scope,
+            operation=operation,
+            since=since,
+            until=until,
+            outcome=outcome,
+            token_id=token_id,
+            limit=limit,
+            ctx=ctx,
+        )
 
     def get_request(self, request_id: str, *, ctx: CallContext | None = None) -> RequestStatus:
         """The status of an add_memories request with messages: pending, running, done or failed, with events."""
@@ -476,61 +527,16 @@ class MemoryService:
         """Run a failed extraction again from its saved messages."""
         return self.job_runner.retry_request(request_id, sync=sync, ctx=ctx)
 
-    def create_profile_schema(
-        self, name: str, attributes: Sequence[ProfileAttributeInput | Mapping[str, Any]], description: str = "",
-        *, app_id: str | None = None, ctx: CallContext | None = None,
-    ) -> ProfileSchema:
-        """Define the attributes to extract about each user of the app (e.g. 年龄, 职业, 爱好). Names must be
-        unique and not near-synonyms of each other (姓名/名字, 年龄/岁数)."""
-        return self.profiles.create_schema(name, attributes, description, app_id=app_id, ctx=ctx)
-
-    def list_profile_schemas(
-        self, *, offset: int = 0, limit: int = 50, app_id: str | None = None, ctx: CallContext | None = None
-    ) -> ProfileSchemaList:
-        """The app's profile schemas, oldest first, with the total."""
-        return self.profiles.list_schemas(offset=offset, limit=limit, app_id=app_id, ctx=ctx)
-
-    def get_profile_schema(
-        self, profile_schema_id: str, *, app_id: str | None = None, ctx: CallContext | None = None
-    ) -> ProfileSchema:
-        """One profile schema with its attributes."""
-        return self.profiles.get_schema(profile_schema_id, app_id=app_id, ctx=ctx)
-
-    def update_profile_schema(
-        self, profile_schema_id: str, *, name: str | None = None, description: str | None = None,
-        attribute_operations: Sequence[AttributeOperation | Mapping[str, Any]] | None = None,
-        app_id: str | None = None, ctx: CallContext | None = None,
-    ) -> ProfileSchema:
-        """Rename or describe a schema, and add, update or delete attributes ({"op": "add"|"update"|"delete",
-        "attribute_id", "name", "description", "default_value"}). A deleted attribute's values go with it."""
-        return self.profiles.update_schema(
-            profile_schema_id, name=name, description=description, attribute_operations=attribute_operations,
-            app_id=app_id, ctx=ctx,
-        )
-
-    def delete_profile_schema(
-        self, profile_schema_id: str, *, app_id: str | None = None, ctx: CallContext | None = None
-    ) -> ProfileSchemaDeleted:
-        """Delete a schema and every user's values for it."""
-        return self.profiles.delete_schema(profile_schema_id, app_id=app_id, ctx=ctx)
-
-    def get_user_profile(
-        self, profile_schema_id: str | None = None, *, tenant_id: str | None = None, app_id: str | None = None,
-        include_history: bool = False, ctx: CallContext | None = None,
-    ) -> UserProfile:
-        """A user's profile: each attribute with its value (absent while unknown), default value and when it
-        changed; with ``include_history`` every earlier value and the messages it came from. Without
-        ``profile_schema_id``, the app's schema if it has exactly one."""
-        return self.profiles.get_user_profile(
-            profile_schema_id, tenant_id=tenant_id, app_id=app_id, include_history=include_history, ctx=ctx
-        )
-
     def stats(self, store: str = DEFAULT_STORE, *, ctx: CallContext | None = None) -> Stats:
         """Counts of a store (for a token: of its own tenant)."""
         return self.stores.stats(store, ctx=ctx)
 
     def export_memories(
-        self, *, store: str = DEFAULT_STORE, scope: ScopeArg = None, include_history: bool = False,
+        self,
+        *,
+        store: str = DEFAULT_STORE,
+        scope: ScopeArg = None,
+        include_history: bool = False,
         ctx: CallContext | None = None,
     ) -> list[dict[str, Any]]:
         """Memories as JSON-ready records (one per line in JSON Lines); vectors are not exported."""
@@ -549,7 +555,11 @@ class MemoryService:
         return self.transfer.import_memories(records, store=store, progress=progress, ctx=ctx)
 
     def reindex(
-        self, store: str, model: str | None = None, *, progress: Callable[[int], None] | None = None,
+        self,
+        store: str,
+        model: str | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
         ctx: CallContext | None = None,
     ) -> MemoryStore:
         """Re-embed every version of every memory of a store with ``model`` (default: the configured one)."""

@@ -30,12 +30,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..errors import (
-    AttributeNotFoundError,
-    DuplicateAttributeError,
-    EmptySchemaError,
     InvalidArgumentError,
     ProfileSchemaNotFoundError,
 )
@@ -49,11 +44,9 @@ from ..extraction import (
 from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import (
-    MAX_PROFILE_ATTRIBUTES,
     AttributeOperation,
     ListOffset,
     PageLimit,
-    ProfileAttribute,
     ProfileAttributeInput,
     ProfileEvent,
     ProfileSchema,
@@ -61,25 +54,30 @@ from ..models import (
     ProfileSchemaList,
     ProfileSchemaSummary,
     ProfileValueVersion,
-    SchemaDescription,
-    SchemaName,
     Scope,
     UserProfile,
     UserProfileAttribute,
 )
-from ..profile_concepts import name_key, near_synonym
 from ..scope import resolve_scope
 from ..storage import Database
-from ..validation import check_bounded, invalid, max_length
+from ..validation import check_bounded
 from .context import CallContext, Envelope
+from .profile_inputs import (
+    MAX_VALUE_CHARS,
+    attribute_input,
+    attribute_list,
+    attribute_name,
+    check_attributes,
+    dump_attributes,
+    find_attribute,
+    load_attributes,
+    new_attribute,
+    operations,
+    schema_description,
+    schema_name,
+)
 
 log = logging.getLogger(__name__)
-
-MAX_ATTRIBUTES = MAX_PROFILE_ATTRIBUTES
-MAX_SCHEMA_NAME_CHARS = max_length(SchemaName)
-MAX_SCHEMA_DESCRIPTION_CHARS = max_length(SchemaDescription)
-MAX_VALUE_CHARS = 1000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 AttributeArg = ProfileAttributeInput | Mapping[str, Any]
 OperationArg = AttributeOperation | Mapping[str, Any]
@@ -98,27 +96,38 @@ class ProfileManager:
     # -- schemas --------------------------------------------------------------------------------
 
     def create_schema(
-        self, name: str, attributes: Sequence[AttributeArg], description: str = "", *, app_id: str | None,
+        self,
+        name: str,
+        attributes: Sequence[AttributeArg],
+        description: str = "",
+        *,
+        app_id: str | None,
         ctx: CallContext | None,
     ) -> ProfileSchema:
         with self.envelope.operation("CreateProfileSchema", ctx) as req:
             req.scope = scope = self._scope(req.ctx, app_id)
-            clean_name = _schema_name(name)
-            clean_description = _schema_description(description)
-            attrs = [_new_attribute(_attribute_input(a, i)) for i, a in enumerate(_attribute_list(attributes))]
-            _check_attributes(attrs, "attributes")
+            clean_name = schema_name(name)
+            clean_description = schema_description(description)
+            attrs = [new_attribute(attribute_input(a, i)) for i, a in enumerate(attribute_list(attributes))]
+            check_attributes(attrs, "attributes")
             ts = now()
             schema_id = new_id("ps")
             row = {
-                "profile_schema_id": schema_id, "app_id": scope.app_id, "name": clean_name,
-                "description": clean_description, "attributes": _dump_attributes(attrs), "created_at": ts,
+                "profile_schema_id": schema_id,
+                "app_id": scope.app_id,
+                "name": clean_name,
+                "description": clean_description,
+                "attributes": dump_attributes(attrs),
+                "created_at": ts,
                 "updated_at": ts,
             }
             self.db.insert(self.db.profile_schemas(), [row])
             req.detail = schema_id
             return _schema_model(row)
 
-    def list_schemas(self, *, offset: int, limit: int, app_id: str | None, ctx: CallContext | None) -> ProfileSchemaList:
+    def list_schemas(
+        self, *, offset: int, limit: int, app_id: str | None, ctx: CallContext | None
+    ) -> ProfileSchemaList:
         with self.envelope.operation("ListProfileSchemas", ctx) as req:
             req.scope = scope = self._scope(req.ctx, app_id)
             check_bounded("offset", offset, ListOffset)
@@ -128,8 +137,11 @@ class ProfileManager:
             rows = self.db.rows(table, where, order_by=[("created_at", "ascending")], offset=offset, limit=limit)
             summaries = [
                 ProfileSchemaSummary(
-                    profile_schema_id=r["profile_schema_id"], name=r["name"], description=r["description"] or "",
-                    attribute_count=len(json.loads(r["attributes"] or "[]")), created_at=r["created_at"],
+                    profile_schema_id=r["profile_schema_id"],
+                    name=r["name"],
+                    description=r["description"] or "",
+                    attribute_count=len(json.loads(r["attributes"] or "[]")),
+                    created_at=r["created_at"],
                     updated_at=r["updated_at"],
                 )
                 for r in rows
@@ -143,8 +155,14 @@ class ProfileManager:
             return _schema_model(self._schema_row(profile_schema_id, scope.app_id))
 
     def update_schema(
-        self, profile_schema_id: str, *, name: str | None, description: str | None,
-        attribute_operations: Sequence[OperationArg] | None, app_id: str | None, ctx: CallContext | None,
+        self,
+        profile_schema_id: str,
+        *,
+        name: str | None,
+        description: str | None,
+        attribute_operations: Sequence[OperationArg] | None,
+        app_id: str | None,
+        ctx: CallContext | None,
     ) -> ProfileSchema:
         with self.envelope.operation("UpdateProfileSchema", ctx) as req:
             req.scope = scope = self._scope(req.ctx, app_id)
@@ -152,13 +170,13 @@ class ProfileManager:
             if name is None and description is None and not attribute_operations:
                 raise InvalidArgumentError(
                     "Nothing to change: give `name`, `description` or `attribute_operations` "
-                    "(e.g. [{\"op\": \"add\", \"name\": \"宠物\"}]).",
+                    '(e.g. [{"op": "add", "name": "宠物"}]).',
                     field="attribute_operations",
                 )
-            ops = _operations(attribute_operations or [])
+            ops = operations(attribute_operations or [])
             with self._lock:
                 row = self._schema_row(profile_schema_id, scope.app_id)
-                attrs = _load_attributes(row["attributes"])
+                attrs = load_attributes(row["attributes"])
                 deleted: list[str] = []
                 for i, op in enumerate(ops):
                     field = f"attribute_operations[{i}]"
@@ -171,12 +189,17 @@ class ProfileManager:
                             )
                         if op.name is None:
                             raise InvalidArgumentError(f"{field}: `add` needs a `name`.", field=f"{field}.name")
-                        attrs.append(_new_attribute(ProfileAttributeInput(
-                            name=_attribute_name(op.name, f"{field}.name"), description=op.description or "",
-                            default_value=op.default_value or None,
-                        )))
+                        attrs.append(
+                            new_attribute(
+                                ProfileAttributeInput(
+                                    name=attribute_name(op.name, f"{field}.name"),
+                                    description=op.description or "",
+                                    default_value=op.default_value or None,
+                                )
+                            )
+                        )
                         continue
-                    index = _find_attribute(attrs, op.attribute_id, field)
+                    index = find_attribute(attrs, op.attribute_id, field)
                     if op.op == "delete":
                         deleted.append(attrs.pop(index).attribute_id)
                         continue
@@ -187,17 +210,21 @@ class ProfileManager:
                             field=field,
                         )
                     current = attrs[index]
-                    attrs[index] = current.model_copy(update={
-                        "name": _attribute_name(op.name, f"{field}.name") if op.name is not None else current.name,
-                        "description": op.description if op.description is not None else current.description,
-                        "default_value": (op.default_value or None) if op.default_value is not None else current.default_value,
-                    })
-                _check_attributes(attrs, "attribute_operations")
-                values: dict[str, Any] = {"attributes": _dump_attributes(attrs), "updated_at": now()}
+                    attrs[index] = current.model_copy(
+                        update={
+                            "name": attribute_name(op.name, f"{field}.name") if op.name is not None else current.name,
+                            "description": op.description if op.description is not None else current.description,
+                            "default_value": (op.default_value or None)
+                            if op.default_value is not None
+                            else current.default_value,
+                        }
+                    )
+                check_attributes(attrs, "attribute_operations")
+                values: dict[str, Any] = {"attributes": dump_attributes(attrs), "updated_at": now()}
                 if name is not None:
-                    values["name"] = _schema_name(name)
+                    values["name"] = schema_name(name)
                 if description is not None:
-                    values["description"] = _schema_description(description)
+                    values["description"] = schema_description(description)
                 where = f"profile_schema_id = {sql_string(profile_schema_id)} AND app_id = {sql_string(scope.app_id)}"
                 self.db.update(self.db.profile_schemas(), where, values)
                 if deleted:
@@ -206,7 +233,9 @@ class ProfileManager:
                     self.db.delete(self.db.profile_values(), f"{where} AND attribute_id IN ({ids})")
                 return _schema_model(self._schema_row(profile_schema_id, scope.app_id))
 
-    def delete_schema(self, profile_schema_id: str, *, app_id: str | None, ctx: CallContext | None) -> ProfileSchemaDeleted:
+    def delete_schema(
+        self, profile_schema_id: str, *, app_id: str | None, ctx: CallContext | None
+    ) -> ProfileSchemaDeleted:
         with self.envelope.operation("DeleteProfileSchema", ctx) as req:
             req.scope = scope = self._scope(req.ctx, app_id)
             req.detail = profile_schema_id
@@ -221,7 +250,12 @@ class ProfileManager:
     # -- profiles -------------------------------------------------------------------------------
 
     def get_user_profile(
-        self, profile_schema_id: str | None, *, tenant_id: str | None, app_id: str | None, include_history: bool,
+        self,
+        profile_schema_id: str | None,
+        *,
+        tenant_id: str | None,
+        app_id: str | None,
+        include_history: bool,
         ctx: CallContext | None,
     ) -> UserProfile:
         given = {k: v for k, v in (("app_id", app_id), ("tenant_id", tenant_id)) if v is not None}
@@ -239,19 +273,30 @@ class ProfileManager:
                 row = current.get(attr.attribute_id)
                 history = None
                 if include_history:
-                    history = [_version_model(r) for r in sorted(
-                        (r for r in rows if r["attribute_id"] == attr.attribute_id), key=lambda r: r["version"]
-                    )]
-                attributes.append(UserProfileAttribute(
-                    attribute_id=attr.attribute_id, name=attr.name, description=attr.description,
-                    value=row["value"] if row else None, default_value=attr.default_value,
-                    updated_at=row["created_at"] if row else None,
-                    source=list(row["source"] or []) if row and row["value"] is not None else [],
-                    history=history,
-                ))
+                    history = [
+                        _version_model(r)
+                        for r in sorted(
+                            (r for r in rows if r["attribute_id"] == attr.attribute_id), key=lambda r: r["version"]
+                        )
+                    ]
+                attributes.append(
+                    UserProfileAttribute(
+                        attribute_id=attr.attribute_id,
+                        name=attr.name,
+                        description=attr.description,
+                        value=row["value"] if row else None,
+                        default_value=attr.default_value,
+                        updated_at=row["created_at"] if row else None,
+                        source=list(row["source"] or []) if row and row["value"] is not None else [],
+                        history=history,
+                    )
+                )
             return UserProfile(
-                profile_schema_id=schema.profile_schema_id, schema_name=schema.name,
-                schema_description=schema.description, app_id=scope.app_id, tenant_id=scope.tenant_id,
+                profile_schema_id=schema.profile_schema_id,
+                schema_name=schema.name,
+                schema_description=schema.description,
+                app_id=scope.app_id,
+                tenant_id=scope.tenant_id,
                 attributes=attributes,
             )
 
@@ -297,10 +342,14 @@ class ProfileManager:
             return None
         current = _current(self._value_rows(schema_id, scope))
         return ProfileSpec(
-            profile_schema_id=schema.profile_schema_id, name=schema.name, description=schema.description,
+            profile_schema_id=schema.profile_schema_id,
+            name=schema.name,
+            description=schema.description,
             attributes=[
                 ProfileAttributeSpec(
-                    attribute_id=a.attribute_id, name=a.name, description=a.description,
+                    attribute_id=a.attribute_id,
+                    name=a.name,
+                    description=a.description,
                     current_value=current[a.attribute_id]["value"] if a.attribute_id in current else None,
                 )
                 for a in schema.attributes
@@ -308,7 +357,11 @@ class ProfileManager:
         )
 
     def apply_updates(
-        self, job: Mapping[str, Any], spec: ProfileSpec | None, result: ExtractionResult, messages: Sequence[ExtractMessage]
+        self,
+        job: Mapping[str, Any],
+        spec: ProfileSpec | None,
+        result: ExtractionResult,
+        messages: Sequence[ExtractMessage],
     ) -> list[ProfileEvent]:
         """Write the extractor's profile updates: a changed value becomes a new version; the old one is kept."""
         if spec is None or not result.profile_updates:
@@ -333,8 +386,12 @@ class ProfileManager:
                 row = current.get(attribute_id)
                 old = row["value"] if row else None
                 new = None if upd.clear else _clip_value(upd.value)
-                base = {"event": "NONE", "profile_schema_id": spec.profile_schema_id, "attribute_id": attribute_id,
-                        "name": names[attribute_id]}
+                base = {
+                    "event": "NONE",
+                    "profile_schema_id": spec.profile_schema_id,
+                    "attribute_id": attribute_id,
+                    "name": names[attribute_id],
+                }
                 if new is None and not upd.clear:
                     continue  # an empty value is no update
                 if new == old:
@@ -344,12 +401,22 @@ class ProfileManager:
                 event = "DELETE" if new is None else ("ADD" if old is None else "UPDATE")
                 ts = now()
                 new_row = {
-                    "row_key": new_id("pv"), "profile_schema_id": spec.profile_schema_id, "attribute_id": attribute_id,
-                    "app_id": scope.app_id, "tenant_id": scope.tenant_id, "version": (row["version"] + 1) if row else 1,
-                    "value": new, "status": "current", "event": event,
-                    "source": upd.source_message_ids or default_source, "confidence": upd.confidence,
-                    "extractor": result.extractor, "model": result.model, "request_id": job["request_id"],
-                    "created_at": ts, "superseded_at": None,
+                    "row_key": new_id("pv"),
+                    "profile_schema_id": spec.profile_schema_id,
+                    "attribute_id": attribute_id,
+                    "app_id": scope.app_id,
+                    "tenant_id": scope.tenant_id,
+                    "version": (row["version"] + 1) if row else 1,
+                    "value": new,
+                    "status": "current",
+                    "event": event,
+                    "source": upd.source_message_ids or default_source,
+                    "confidence": upd.confidence,
+                    "extractor": result.extractor,
+                    "model": result.model,
+                    "request_id": job["request_id"],
+                    "created_at": ts,
+                    "superseded_at": None,
                 }
                 writes.append(new_row)
                 if row is not None:
@@ -391,7 +458,8 @@ class ProfileManager:
         if not rows:
             raise ProfileSchemaNotFoundError(
                 f"App {app_id!r} has no profile schema, so there is no profile to read. An operator defines one "
-                "with `mem-mcp profile-schema create` (or create_profile_schema).", field="profile_schema_id",
+                "with `mem-mcp profile-schema create` (or create_profile_schema).",
+                field="profile_schema_id",
             )
         if len(rows) > 1:
             named = ", ".join(f"{r['profile_schema_id']} ({r['name']})" for r in rows[:10])
@@ -412,152 +480,14 @@ class ProfileManager:
 # -- validation -----------------------------------------------------------------------------------
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"`{field}` must be a string.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise InvalidArgumentError(f"`{field}` is empty; give it a short, specific name.", field=field)
-    if len(value) > limit:
-        raise InvalidArgumentError(f"`{field}` has {len(value)} characters; the limit is {limit}.", field=field)
-    return value
-
-
-def _schema_name(name: Any) -> str:
-    value = _text(name, "name", MAX_SCHEMA_NAME_CHARS, required=True)
-    if _CONTROL.search(value):
-        raise InvalidArgumentError("`name` contains control characters.", field="name")
-    return value
-
-
-def _schema_description(description: Any) -> str:
-    return _text(description if description is not None else "", "description", MAX_SCHEMA_DESCRIPTION_CHARS, required=False)
-
-
-def _attribute_name(name: Any, field: str) -> str:
-    value = _text(name, field, 64, required=True)
-    if _CONTROL.search(value):
-        raise InvalidArgumentError(f"`{field}` contains control characters.", field=field)
-    return value
-
-
-def _attribute_list(attributes: Any) -> list[Any]:
-    if attributes is None or (isinstance(attributes, Sequence) and not isinstance(attributes, str) and not attributes):
-        raise EmptySchemaError(
-            "A profile schema needs at least one attribute, e.g. [{\"name\": \"年龄\", \"description\": \"用户年龄\"}, "
-            "{\"name\": \"职业\"}].",
-            field="attributes",
-        )
-    if isinstance(attributes, (str, Mapping)) or not isinstance(attributes, Sequence):
-        raise InvalidArgumentError(
-            "`attributes` must be a list of objects with name, description and default_value.", field="attributes"
-        )
-    return list(attributes)
-
-
-def _attribute_input(item: Any, i: int) -> ProfileAttributeInput:
-    field = f"attributes[{i}]"
-    if isinstance(item, ProfileAttributeInput):
-        data: Any = item.model_dump()
-    elif isinstance(item, Mapping):
-        data = dict(item)
-    else:
-        raise InvalidArgumentError(
-            f"`{field}` must be an object like {{\"name\": \"年龄\", \"description\": \"用户年龄\"}}.", field=field
-        )
-    try:
-        parsed = ProfileAttributeInput.model_validate(data)
-    except ValidationError as exc:
-        raise invalid(exc, field) from exc
-    return parsed.model_copy(update={"name": _attribute_name(parsed.name, f"{field}.name")})
-
-
-def _operations(items: Any) -> list[AttributeOperation]:
-    if isinstance(items, (str, Mapping)) or not isinstance(items, Sequence):
-        raise InvalidArgumentError(
-            "`attribute_operations` must be a list like [{\"op\": \"add\", \"name\": \"宠物\"}, "
-            "{\"op\": \"delete\", \"attribute_id\": \"attr_...\"}].",
-            field="attribute_operations",
-        )
-    ops = []
-    for i, item in enumerate(items):
-        field = f"attribute_operations[{i}]"
-        try:
-            ops.append(AttributeOperation.model_validate(item.model_dump() if isinstance(item, AttributeOperation) else item))
-        except ValidationError as exc:
-            raise invalid(
-                exc, field,
-                hint="Each operation is {\"op\": \"add\"|\"update\"|\"delete\", \"attribute_id\", \"name\", "
-                "\"description\", \"default_value\"}.",
-            ) from exc
-    return ops
-
-
-def _find_attribute(attrs: list[ProfileAttribute], attribute_id: str | None, field: str) -> int:
-    if not attribute_id:
-        raise InvalidArgumentError(f"{field}: `update` and `delete` need an `attribute_id`.", field=f"{field}.attribute_id")
-    for i, attr in enumerate(attrs):
-        if attr.attribute_id == attribute_id:
-            return i
-    known = ", ".join(f"{a.attribute_id} ({a.name})" for a in attrs[:30])
-    raise AttributeNotFoundError(
-        f"{field}: the schema has no attribute {attribute_id!r}. Its attributes: {known}.",
-        field=f"{field}.attribute_id",
-    )
-
-
-def _check_attributes(attrs: list[ProfileAttribute], field: str) -> None:
-    if not attrs:
-        raise EmptySchemaError(
-            "A profile schema needs at least one attribute; this would leave none. Delete the schema instead, or "
-            "keep an attribute.",
-            field=field,
-        )
-    if len(attrs) > MAX_ATTRIBUTES:
-        raise InvalidArgumentError(f"A profile schema has at most {MAX_ATTRIBUTES} attributes; this has {len(attrs)}.", field=field)
-    seen: dict[str, ProfileAttribute] = {}
-    for attr in attrs:
-        key = name_key(attr.name)
-        if key in seen:
-            raise DuplicateAttributeError(
-                f"Attribute name {attr.name!r} appears twice (as {seen[key].name!r}); attribute names must be unique "
-                "in a schema.",
-                field=field, name=attr.name,
-            )
-        for other in seen.values():
-            concept = near_synonym(other.name, attr.name)
-            if concept is not None:
-                raise DuplicateAttributeError(
-                    f"Attributes {other.name!r} and {attr.name!r} mean the same thing ({concept.label}). With both, "
-                    "extraction cannot tell which one a value belongs to, so one stays empty or they contradict each "
-                    "other. Keep one attribute per meaning (put what you need in its description).",
-                    field=field, name=attr.name, conflicts_with=other.name,
-                )
-        seen[key] = attr
-
-
-# -- rows -----------------------------------------------------------------------------------------
-
-
-def _new_attribute(spec: ProfileAttributeInput) -> ProfileAttribute:
-    return ProfileAttribute(
-        attribute_id=new_id("attr"), name=spec.name, description=spec.description.strip(),
-        default_value=spec.default_value if spec.default_value not in (None, "") else None,
-    )
-
-
-def _dump_attributes(attrs: list[ProfileAttribute]) -> str:
-    return json.dumps([a.model_dump() for a in attrs], ensure_ascii=False)
-
-
-def _load_attributes(raw: str | None) -> list[ProfileAttribute]:
-    return [ProfileAttribute.model_validate(a) for a in json.loads(raw or "[]")]
-
-
 def _schema_model(row: Mapping[str, Any]) -> ProfileSchema:
     return ProfileSchema(
-        profile_schema_id=row["profile_schema_id"], name=row["name"], description=row["description"] or "",
-        app_id=row["app_id"], attributes=_load_attributes(row["attributes"]), created_at=row["created_at"],
+        profile_schema_id=row["profile_schema_id"],
+        name=row["name"],
+        description=row["description"] or "",
+        app_id=row["app_id"],
+        attributes=load_attributes(row["attributes"]),
+        created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
 
@@ -576,10 +506,16 @@ def _current(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _version_model(row: Mapping[str, Any]) -> ProfileValueVersion:
     return ProfileValueVersion(
-        version=row["version"], event=row["event"], value=row["value"], source=list(row["source"] or []),
-        extractor=row["extractor"], model=row["model"],
+        version=row["version"],
+        event=row["event"],
+        value=row["value"],
+        source=list(row["source"] or []),
+        extractor=row["extractor"],
+        model=row["model"],
         confidence=round(float(row["confidence"]), 3) if row["confidence"] is not None else None,
-        request_id=row["request_id"], at=row["created_at"], superseded_at=row["superseded_at"],
+        request_id=row["request_id"],
+        at=row["created_at"],
+        superseded_at=row["superseded_at"],
     )
 
 

@@ -23,18 +23,24 @@ STRIPES = 64
 
 class WriteLocks:
     """``with locks("memory", table, memory_id): ...`` serialises writers of that key in this process
-    and, with a lock directory, in every process using it."""
+    and, with a lock directory, in every process using it. A thread holds at most one at a time."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, stripes: int = STRIPES) -> None:
         self._dir = directory
-        self._threads = [threading.Lock() for _ in range(STRIPES)]
+        self._stripes = stripes
+        self._threads = [threading.Lock() for _ in range(stripes)]
+        self._held = threading.local()
 
     @contextmanager
     def __call__(self, *key: str) -> Iterator[None]:
         import zlib
 
-        stripe = zlib.crc32("\x1f".join(key).encode("utf-8", "surrogatepass")) % STRIPES
-        with self._threads[stripe]:
+        # Two keys can share a stripe, so a thread holding one lock that takes another could wait on
+        # itself: such nesting is a bug, refused whatever the keys hash to.
+        if getattr(self._held, "key", None) is not None:
+            raise RuntimeError(f"write lock {key!r} taken while holding {self._held.key!r}: release it first")
+        stripe = zlib.crc32("\x1f".join(key).encode("utf-8", "surrogatepass")) % self._stripes
+        with self._threads[stripe], self._holding(key):
             if self._dir is None:
                 yield
                 return
@@ -50,3 +56,11 @@ class WriteLocks:
                     yield
                 finally:
                     fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    @contextmanager
+    def _holding(self, key: tuple[str, ...]) -> Iterator[None]:
+        self._held.key = key
+        try:
+            yield
+        finally:
+            self._held.key = None
