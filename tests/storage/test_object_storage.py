@@ -34,9 +34,12 @@ import pytest
 pytest.importorskip("moto")
 boto3 = pytest.importorskip("boto3")
 
+from test_unique_keys import DIM, _row  # noqa: E402
+
 from mem_mcp.config import Settings  # noqa: E402
 from mem_mcp.errors import MemMcpError  # noqa: E402
 from mem_mcp.service import MemoryService  # noqa: E402
+from mem_mcp.storage import Database  # noqa: E402
 
 from fakes import HashEmbedder, NoopExtractor  # noqa: E402
 
@@ -159,10 +162,6 @@ def test_two_connections_inserting_the_same_new_keys_on_s3_insert_each_once(s3):
     """The compare-and-swap behind version writes, same-text adds and message seq, on S3: two connections
     (as two servers have) inserting the same new keys at the same moment; each key is stored once and
     reported inserted to the writer whose row it is."""
-    from mem_mcp.storage import Database
-
-    from test_unique_keys import DIM, _row
-
     uri = f"s3://{BUCKET}/db-{uuid.uuid4().hex[:8]}"
     dbs = [Database(uri, s3.storage_options()) for _ in range(2)]
     tables = [db.memories("mem_race", DIM) for db in dbs]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import lancedb
 import numpy as np
+
 from mem_mcp.storage import Database
 from mem_mcp.storage.commits import has_unique_key
 from mem_mcp.storage.schema import MESSAGES_SCHEMA, memory_schema
@@ -31,10 +32,26 @@ def _row(key: str, text: str, request_id: str | None = None) -> dict:
     vector[len(text) % DIM] = 1.0
     return {
         **{c: None for c in memory_schema(DIM).names},
-        "row_key": f"{key}:1", "id": key, "version": 1, "app_id": "a", "tenant_id": "t", "agent_id": "g",
-        "run_id": "r", "text": text, "fts_text": text, "vector": vector.tolist(), "type": "fact", "metadata": "{}",
-        "tags": [], "confidence": 1.0, "status": "active", "source": [], "created_at": ts, "updated_at": ts,
-        "valid_from": ts, "request_id": request_id,
+        "row_key": f"{key}:1",
+        "id": key,
+        "version": 1,
+        "app_id": "a",
+        "tenant_id": "t",
+        "agent_id": "g",
+        "run_id": "r",
+        "text": text,
+        "fts_text": text,
+        "vector": vector.tolist(),
+        "type": "fact",
+        "metadata": "{}",
+        "tags": [],
+        "confidence": 1.0,
+        "status": "active",
+        "source": [],
+        "created_at": ts,
+        "updated_at": ts,
+        "valid_from": ts,
+        "request_id": request_id,
     }
 
 

@@ -186,7 +186,10 @@ class Database:
 
     def profile_values(self) -> Any:
         return self._table(
-            "profile_values", PROFILE_VALUES_SCHEMA, lambda t: create_btree_indexes(t, PROFILE_VALUES_INDEXES), "row_key"
+            "profile_values",
+            PROFILE_VALUES_SCHEMA,
+            lambda t: create_btree_indexes(t, PROFILE_VALUES_INDEXES),
+            "row_key",
         )
 
     def memories(self, table_name: str, dim: int) -> Any:
