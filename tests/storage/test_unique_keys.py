@@ -120,7 +120,12 @@ def test_merge_keys_are_declared_primary_keys_on_new_and_older_tables(tmp_path: 
     assert has_unique_key(again.memories("mem_old", DIM), "row_key")
     old.checkout_latest()
     assert has_unique_key(old, "row_key")
-    assert again.insert_new(again.memories("mem_old", DIM), "row_key", [_row("m1", "x")]) == 1
+    table = again.memories("mem_old", DIM)
+    assert again.insert_new(table, "row_key", [_row("m1", "x")]) == 1
+    # Compaction and new columns keep it.
+    again.insert(table, [_row(f"f{i}", f"filler {i}") for i in range(5)])
+    again.optimize(table)
+    assert has_unique_key(table, "row_key")
     db.close()
     again.close()
 
