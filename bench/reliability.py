@@ -12,8 +12,9 @@ Parts (each runs in its own temporary data directory):
 - growth:    many text writes in one process with the default embedding model: RSS at the start, at
              the end, and its slope over the second half (KiB per write); then maintenance and disk
              bytes per memory, and the request log's manifests.
-- s3:        the writers part on object storage: an S3 server (moto's server mode, from the [test] extra)
-             on 127.0.0.1 and ``MEM_MCP_DB_URI=s3://...`` for every process; no lock joins them there.
+- s3:        the writers part on object storage, all updates on one memory: an S3 server (moto's server
+             mode, from the [test] extra) on 127.0.0.1 and ``MEM_MCP_DB_URI=s3://...`` for every process;
+             no lock joins them there.
 - http:      a `mem-mcp serve --transport streamable-http` with tokens: one write token opening
              sessions with plain `initialize` for a while (how many it gets, whether another tenant
              can still open one, the server's RSS), then /healthz latency while the server is
@@ -378,11 +379,11 @@ def part_races(root: Path, trials: int) -> dict[str, Any]:
     }
 
 
-def part_writers(root: Path, procs: int, threads: int, seconds: float) -> dict[str, Any]:
-    """Several processes (each with threads) on one data directory, racing on shared memories."""
+def part_writers(root: Path, procs: int, threads: int, seconds: float, memories: int = 8) -> dict[str, Any]:
+    """Several processes (each with threads) on one data directory, racing on ``memories`` shared memories."""
     data = root / "writers" / "data"
     data.mkdir(parents=True)  # with MEM_MCP_DB_URI set (part s3) only the ids file lives here
-    ids, ids_path = _seed(data, 8)
+    ids, ids_path = _seed(data, memories)
     children = [_spawn_writer(data, k, seconds, threads, ids_path, 0.5, 0.3, 4) for k in range(procs)]
     acks: list[list[dict[str, Any]]] = [[] for _ in children]
     pumps = [_read_acks(p, a) for p, a in zip(children, acks)]
@@ -436,7 +437,8 @@ def part_s3(root: Path, procs: int, threads: int, seconds: float) -> dict[str, A
                 "region": "us-east-1",
             }
         )
-        result = part_writers(root / "s3", procs, threads, seconds)
+        # One shared memory: writes to S3 are slow, so every update races every other writer's.
+        result = {**part_writers(root / "s3", procs, threads, seconds, memories=1), "memories": 1}
     finally:
         for k, v in saved.items():
             if v is None:
@@ -739,7 +741,8 @@ def _table(results: dict[str, Any]) -> str:
         w = results["s3"]
         rows.append(
             [
-                f"{w['processes']} processes x {w['threads']} threads on one S3 bucket (moto), {w['seconds']:.0f} s",
+                f"{w['processes']} processes x {w['threads']} threads on one S3 bucket (moto), one shared memory, "
+                f"{w['seconds']:.0f} s",
                 f"{w['acked']} acked ({w['acked_updates']} updates)",
                 f"{w['lost']} lost, {w['versions_acked_twice']} versions acked twice, {w['multi_active']} "
                 f"multi-active, {w['duplicate_adds']} duplicate ADDs, {w['conflicts']} CONFLICT, "
