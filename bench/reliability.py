@@ -12,6 +12,9 @@ Parts (each runs in its own temporary data directory):
 - growth:    many text writes in one process with the default embedding model: RSS at the start, at
              the end, and its slope over the second half (KiB per write); then maintenance and disk
              bytes per memory, and the request log's manifests.
+- s3:        the writers part on object storage, all updates on one memory: an S3 server (moto's server
+             mode, from the [test] extra) on 127.0.0.1 and ``MEM_MCP_DB_URI=s3://...`` for every process;
+             no lock joins them there.
 - http:      a `mem-mcp serve --transport streamable-http` with tokens: one write token opening
              sessions with plain `initialize` for a while (how many it gets, whether another tenant
              can still open one, the server's RSS), then /healthz latency while the server is
@@ -20,6 +23,7 @@ Parts (each runs in its own temporary data directory):
     .venv/bin/python bench/reliability.py                 # every part, default bounds (~6-8 min)
     .venv/bin/python bench/reliability.py --smoke         # tiny bounds: checks it runs (CI)
     .venv/bin/python bench/reliability.py --parts races,writers --writer-seconds 30
+    .venv/bin/python bench/reliability.py --parts s3 --writer-seconds 60   # writers on an S3 bucket
 
 Only public entry points are used (``from mem_mcp import MemoryService, Settings``, the CLI), so the
 same script measures the code before and after a change.
@@ -49,7 +53,7 @@ from _common import emit_json, loadavg, log, machine, md_table, percentile, quie
 
 SCOPE = {"app_id": "bench", "tenant_id": "t1", "agent_id": "a1", "run_id": "r1"}
 READ_SCOPE = {"app_id": "bench", "tenant_id": "t1", "agent_id": "*", "run_id": "*"}
-PARTS = ("kills", "races", "writers", "growth", "http")
+PARTS = ("kills", "races", "writers", "s3", "growth", "http")
 
 
 class BenchEmbedder:
@@ -375,11 +379,11 @@ def part_races(root: Path, trials: int) -> dict[str, Any]:
     }
 
 
-def part_writers(root: Path, procs: int, threads: int, seconds: float) -> dict[str, Any]:
-    """Several processes (each with threads) on one data directory, racing on shared memories."""
+def part_writers(root: Path, procs: int, threads: int, seconds: float, memories: int = 8) -> dict[str, Any]:
+    """Several processes (each with threads) on one data directory, racing on ``memories`` shared memories."""
     data = root / "writers" / "data"
-    data.mkdir(parents=True)
-    ids, ids_path = _seed(data, 8)
+    data.mkdir(parents=True)  # with MEM_MCP_DB_URI set (part s3) only the ids file lives here
+    ids, ids_path = _seed(data, memories)
     children = [_spawn_writer(data, k, seconds, threads, ids_path, 0.5, 0.3, 4) for k in range(procs)]
     acks: list[list[dict[str, Any]]] = [[] for _ in children]
     pumps = [_read_acks(p, a) for p, a in zip(children, acks)]
@@ -392,6 +396,58 @@ def part_writers(root: Path, procs: int, threads: int, seconds: float) -> dict[s
         t.join(5)
     flat = [a for group in acks for a in group if a.get("op") != "ready"]
     return {"processes": procs, "threads": threads, "seconds": seconds, **_verify(data, flat, ids)}
+
+
+def part_s3(root: Path, procs: int, threads: int, seconds: float) -> dict[str, Any]:
+    """The writers part with every process on one S3 bucket: moto in server mode on 127.0.0.1, and
+    MEM_MCP_DB_URI / MEM_MCP_STORAGE_OPTIONS in the environment (the writers inherit it)."""
+    import boto3  # from moto[server], in the [test] extra
+
+    port = _free_port()
+    keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **keys},
+    )
+    saved = {k: os.environ.get(k) for k in ("MEM_MCP_DB_URI", "MEM_MCP_STORAGE_OPTIONS")}
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        endpoint = f"http://127.0.0.1:{port}"
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        ).create_bucket(Bucket="mem-mcp-bench")
+        os.environ["MEM_MCP_DB_URI"] = "s3://mem-mcp-bench/db"
+        os.environ["MEM_MCP_STORAGE_OPTIONS"] = json.dumps(
+            {
+                "endpoint": endpoint,
+                "allow_http": "true",
+                "aws_access_key_id": "testing",
+                "aws_secret_access_key": "testing",
+                "region": "us-east-1",
+            }
+        )
+        # One shared memory: writes to S3 are slow, so every update races every other writer's.
+        result = {**part_writers(root / "s3", procs, threads, seconds, memories=1), "memories": 1}
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        moto.terminate()
+        moto.wait(30)
+    return result
 
 
 def _dir_bytes(path: Path) -> int:
@@ -681,6 +737,18 @@ def _table(results: dict[str, Any]) -> str:
                 f"{w['other_errors']} other errors",
             ]
         )
+    if "s3" in results:
+        w = results["s3"]
+        rows.append(
+            [
+                f"{w['processes']} processes x {w['threads']} threads on one S3 bucket (moto), one shared memory, "
+                f"{w['seconds']:.0f} s",
+                f"{w['acked']} acked ({w['acked_updates']} updates)",
+                f"{w['lost']} lost, {w['versions_acked_twice']} versions acked twice, {w['multi_active']} "
+                f"multi-active, {w['duplicate_adds']} duplicate ADDs, {w['conflicts']} CONFLICT, "
+                f"{w['other_errors']} other errors",
+            ]
+        )
     if "growth" in results:
         g = results["growth"]
         rows.append(
@@ -770,6 +838,8 @@ def main() -> None:
             results[part] = part_races(root, args.trials)
         elif part == "writers":
             results[part] = part_writers(root, args.writer_procs, args.writer_threads, args.writer_seconds)
+        elif part == "s3":
+            results[part] = part_s3(root, args.writer_procs, args.writer_threads, args.writer_seconds)
         elif part == "growth":
             results[part] = part_growth(root, args.writes)
         elif part == "http":

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from .commits import retry
+from .commits import merge_on, retry, unique_key
 from .locks import WriteLocks
 from .maintenance import (
     Optimizer,
@@ -126,7 +126,11 @@ class Database:
                 )
             return self._conn
 
-    def _table(self, name: str, schema: pa.Schema, setup: Callable[[Any], None] | None = None) -> Any:
+    def _table(
+        self, name: str, schema: pa.Schema, setup: Callable[[Any], None] | None = None, key: str | None = None
+    ) -> Any:
+        """The table ``name``, created if absent. ``key``: the column ``insert_new``/``upsert`` merge on,
+        declared the table's primary key so that concurrent inserts of one key insert it once (commits.py)."""
         with self._lock:
             table = self._tables.get(name)
             if table is not None:
@@ -138,10 +142,14 @@ class Database:
                 self._add_missing_columns(table, schema)
             except (FileNotFoundError, ValueError):
                 table = conn.create_table(name, schema=schema, exist_ok=True)
+                if key is not None:
+                    unique_key(table, key)
                 if setup is not None:
                     retry(lambda: setup(table))
             else:
                 self._add_missing_columns(table, schema)
+                if key is not None:
+                    unique_key(table, key)
                 if "vector" in schema.names and missing_indexes(table):
                     self._optimizer.schedule(table)  # repaired in the background (maintenance.py)
             self._tables[name] = table
@@ -162,10 +170,10 @@ class Database:
         log.info("added columns %s to table %s", [f.name for f in missing], table.name)
 
     def stores(self) -> Any:
-        return self._table("stores", STORES_SCHEMA)
+        return self._table("stores", STORES_SCHEMA, key="name")
 
     def messages(self) -> Any:
-        return self._table("messages", MESSAGES_SCHEMA, lambda t: create_btree_indexes(t, MESSAGES_INDEXES))
+        return self._table("messages", MESSAGES_SCHEMA, lambda t: create_btree_indexes(t, MESSAGES_INDEXES), "id")
 
     def requests(self) -> Any:
         return self._table("requests", REQUESTS_SCHEMA)
@@ -178,11 +186,14 @@ class Database:
 
     def profile_values(self) -> Any:
         return self._table(
-            "profile_values", PROFILE_VALUES_SCHEMA, lambda t: create_btree_indexes(t, PROFILE_VALUES_INDEXES)
+            "profile_values",
+            PROFILE_VALUES_SCHEMA,
+            lambda t: create_btree_indexes(t, PROFILE_VALUES_INDEXES),
+            "row_key",
         )
 
     def memories(self, table_name: str, dim: int) -> Any:
-        return self._table(table_name, memory_schema(dim), create_memory_indexes)
+        return self._table(table_name, memory_schema(dim), create_memory_indexes, "row_key")
 
     def drop_table(self, name: str) -> None:
         self.resident.invalidate(name)
@@ -204,12 +215,12 @@ class Database:
         self._optimizer.wrote(table)
 
     def upsert(self, table: Any, key: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows, replacing those with the same ``key``: one atomic commit."""
+        """Insert rows, replacing those with the same ``key`` (the table's primary key): one atomic commit."""
         if not rows:
             return
         data = pa.Table.from_pylist(list(rows), schema=self._schemas[table.name])
         result = retry(
-            lambda: table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+            lambda: merge_on(table, key).when_matched_update_all().when_not_matched_insert_all().execute(data)
         )
         if key == "row_key":
             self.resident.applied(table.name, getattr(result, "version", None), rows)
@@ -218,12 +229,13 @@ class Database:
         self._optimizer.wrote(table)
 
     def insert_new(self, table: Any, key: str, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert the rows whose ``key`` no row has yet; returns how many were inserted. Two writers
-        inserting the same key at once, in one process or two, insert it once."""
+        """Insert the rows whose ``key`` (the table's primary key) no row has yet; returns how many were
+        inserted. Two writers inserting the same key at once, in one process or two, on a local directory
+        or object storage, insert it once: the second commit conflicts and is re-run (commits.py)."""
         if not rows:
             return 0
         data = pa.Table.from_pylist(list(rows), schema=self._schemas[table.name])
-        result = retry(lambda: table.merge_insert(key).when_not_matched_insert_all().execute(data))
+        result = retry(lambda: merge_on(table, key).when_not_matched_insert_all().execute(data))
         inserted = int(result.num_inserted_rows or 0)
         if inserted == len(rows):
             self.resident.applied(table.name, getattr(result, "version", None), rows)

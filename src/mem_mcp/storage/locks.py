@@ -1,12 +1,12 @@
 """Write locks across the processes sharing a local data directory.
 
-LanceDB's optimistic commits keep each commit atomic, but its conditional insert (``merge_insert``
-when-not-matched) does not always keep a key unique when two processes insert it at the same moment,
-and a read-modify-write (a memory's next version, a run's next ``seq``) needs the read and the write
-to be one step. On a local data directory these steps take an ``flock`` on one of a fixed set of lock
-files (``<data dir>/.locks/``), picked by key, together with a thread lock: a server and the CLI beside
-it then write one memory, one scope's text, one run's messages one at a time. Object storage has no
-such lock; there the conditional commits and read-back checks (service/memories.py) are what hold.
+LanceDB's optimistic commits keep each commit atomic, and its conditional insert (``merge_insert``
+when-not-matched on a table's primary key, commits.py) keeps a key unique between processes; a
+read-modify-write (a memory's next version, a run's next ``seq``) still retries when another writer
+took the key first. On a local data directory these steps take an ``flock`` on one of a fixed set of
+lock files (``<data dir>/.locks/``), picked by key, together with a thread lock: a server and the CLI
+beside it then write one memory, one scope's text, one run's messages one at a time, without retries.
+Object storage has no such lock; there the conditional inserts and commits alone are what hold.
 """
 
 from __future__ import annotations
