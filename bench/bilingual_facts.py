@@ -357,8 +357,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="npz file of the model's own vectors (documents and queries, before +centered/+aligned), "
         "reused across runs; bench/results/raw_e5.npz for instance",
     )
+    ap.add_argument(
+        "--question-splits",
+        default="dev,heldout",
+        help="comma list of dev, heldout: the questions scored (dev alone while tuning keeps held-out unseen)",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    qsplits = [s for s in SPLITS if s in {x.strip() for x in args.question_splits.split(",")}]
 
     from mem_mcp import MemoryService, Settings, retrieval
     from mem_mcp.embeddings import make_embedder
@@ -413,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             entry: dict[str, Any] = {}
             unanswerable = read_jsonl(args.data / "unanswerable.jsonl")
-            for split in SPLITS:
+            for split in qsplits:
                 rows = score_questions(svc, bset["questions"][split])
                 entry[split] = summarise(rows)
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
@@ -443,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     rows_md = []
     for name, entry in results.items():
-        for split in SPLITS:
+        for split in qsplits:
             s = entry[split]
             cell = lambda d: f"{s[d]['top1']:.3f} / {s[d]['top3']:.3f}" if s[d]["n"] else "-"  # noqa: E731
             rows_md.append(
@@ -509,22 +515,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     fl_rows = [
         [
             f,
-            fl["dev_floors"][str(f)]["answer_kept"],
-            fl["dev_floors"][str(f)]["never_mentioned_empty"],
-            fl["heldout_floors"][str(f)]["answer_kept"],
-            fl["heldout_floors"][str(f)]["never_mentioned_empty"],
+            *[fl[f"{sp}_floors"][str(f)][k] for sp in qsplits for k in ("answer_kept", "never_mentioned_empty")],
             *([fl["locomo"][f"floor {f}"].get(s, "-") for s in ("dev", "held-out")] if "locomo" in fl else []),
         ]
         for f in FLOORS
     ]
+    label = {"dev": "dev", "heldout": "held-out"}
     print(
         md_table(
             [
                 "min_score",
-                "dev: answer kept",
-                "dev: never-mentioned empty",
-                "held-out: answer kept",
-                "held-out: never-mentioned empty",
+                *[f"{label[sp]}: {k}" for sp in qsplits for k in ("answer kept", "never-mentioned empty")],
                 *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
             ],
             fl_rows,
