@@ -273,15 +273,34 @@ class RawVectorCache:
         np.savez(self.path, keys=np.array(list(self.vectors)), vectors=np.stack(list(self.vectors.values())))
 
 
-def with_raw_cache(embedder: Any, path: Path) -> RawVectorCache:
-    """Put a :class:`RawVectorCache` under ``embedder``'s wrappers (or around it if it has none)."""
+def with_raw_cache(embedder: Any, path: Path) -> tuple[Any, RawVectorCache]:
+    """Put a :class:`RawVectorCache` under ``embedder``'s wrappers (around it if it has none): returns
+    the embedder to use and the cache."""
+    if not hasattr(embedder, "inner"):
+        cache = RawVectorCache(embedder, path)
+        return cache, cache
     outer = embedder
     while hasattr(getattr(outer, "inner", None), "inner"):
         outer = outer.inner
-    if not hasattr(outer, "inner"):
-        raise SystemExit("--raw-cache needs a wrapped model (e.g. ...+centered)")
     outer.inner = RawVectorCache(outer.inner, path)
-    return outer.inner
+    return embedder, outer.inner
+
+
+def lsar_projector(aligned: Any, k: int) -> Any:
+    """Ablation: language-specific subspace removal (Xie et al. 2022) in place of the aligned map: the top
+    ``k`` principal directions of (zh - en) differences of the parallel corpus under the wrapper's inner
+    embedder, projected out (``I - P P^T``)."""
+    from mem_mcp.embeddings.aligned import parallel_corpus
+
+    rows = parallel_corpus()
+    inner = aligned.inner
+    diffs = [
+        inner.embed_documents([r[1] for r in rows]) - inner.embed_documents([r[2] for r in rows]),
+        np.stack([inner.embed_query(r[1]) - inner.embed_query(r[2]) for r in rows]),
+    ]
+    _, _, vt = np.linalg.svd(np.concatenate(diffs), full_matrices=False)
+    p = vt[:k].T
+    return (np.eye(p.shape[0]) - p @ p.T).astype(np.float32)
 
 
 def locomo_run(svc: Any, data: list[dict[str, Any]], splits: set[str]) -> dict[str, Any]:
@@ -362,6 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="dev,heldout",
         help="comma list of dev, heldout: the questions scored (dev alone while tuning keeps held-out unseen)",
     )
+    ap.add_argument(
+        "--alignment",
+        default="lda",
+        help="with a +aligned model: lda (the shipped map) or lsar:K (ablation: K language directions removed)",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     qsplits = [s for s in SPLITS if s in {x.strip() for x in args.question_splits.split(",")}]
@@ -376,7 +400,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
     embedder = make_embedder(args.embedding_model or base.embedding_model, base.model_cache_dir)
-    raw = with_raw_cache(embedder, args.raw_cache) if args.raw_cache else None
+    raw = None
+    if args.raw_cache:
+        embedder, raw = with_raw_cache(embedder, args.raw_cache)
+    if args.alignment != "lda":
+        if not args.alignment.startswith("lsar:") or not hasattr(embedder, "matrix"):
+            ap.error("--alignment: lda, or lsar:K with a +aligned model")
+        embedder._matrix = lsar_projector(embedder, int(args.alignment.split(":")[1]))
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()
@@ -437,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"\nBilingual short facts: {len(bset['memories'])} memories, "
-        f"{sum(len(v) for v in bset['questions'].values())} questions; {embedder.name}\n"
+        f"{sum(len(v) for v in bset['questions'].values())} questions; {embedder.name}"
+        f"{'' if args.alignment == 'lda' else ' with ' + args.alignment}\n"
     )
     head = [
         "ranking",
