@@ -269,6 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="load the change pairs with import_memories (timestamps 90 days apart) or add_memories(text)",
     )
     ap.add_argument(
+        "--changes-file",
+        type=Path,
+        default=None,
+        help="change pairs to score instead of changes.jsonl, e.g. changes_heldout.jsonl (24 pairs written "
+        "before the supersession rules were tuned, scored once)",
+    )
+    ap.add_argument(
         "--what-if",
         action="append",
         default=[],
@@ -294,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     info = machine()
     bset = load_set(args.data)
+    if args.changes_file:
+        bset["changes"] = read_jsonl(args.changes_file)
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
     embedder = make_embedder(args.embedding_model or base.embedding_model, base.model_cache_dir)

@@ -295,9 +295,14 @@ _CHANGE_MARK = re.compile(
 )
 
 
+#: A plan or a wish is no change yet: "用户在考虑明年跳槽" replaces nothing.
+_PLAN = re.compile(r"打算|计划|想要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)")
+
+
 def states_a_change(text: str) -> bool:
-    """Whether a memory says it is a change of something ("用户搬到了深圳", "The user now drives ...")."""
-    return bool(_CHANGE_MARK.search(text))
+    """Whether a memory says it is a change of something ("用户搬到了深圳", "The user now drives ..."),
+    not a plan ("用户在考虑跳槽")."""
+    return bool(_CHANGE_MARK.search(text)) and not _PLAN.search(text)
 
 
 #: The names of :func:`ranking_features`' columns, in order.
@@ -420,14 +425,13 @@ def replacements(candidates: Sequence[Candidate], same_subject: float | None) ->
 #: A newer memory that fills the same single-valued slot as an older one (``slot_of``: the offline
 #: rules' keys, extraction/offline/keys.py: home, employer, drink, relationship...) replaces it, at any
 #: cosine ("The user is single" / "The user has started dating Priya": 0.07): it moves just above the
-#: older whatever the gap. So does a newer memory that states a change and names what the older one says
-#: (a content term of both, other than the change words: "left Deloitte", "把朗逸卖了", "Dr ...") at a
-#: cosine of at least ``REFER_SUBJECT``: it says what it replaces. Both only between two candidates of
-#: the best ``RECENCY_TOP``, saved at least a day apart; conversation turns never.
+#: older whatever the gap. So does a newer memory on the same subject (the model's ``same_subject``
+#: cosine) that states a change and names what the older one says (a content term of both, other than
+#: "用户" and the change words: "left Deloitte", "把朗逸卖了", "Dr ..."): it says what it replaces. Both
+#: only between two candidates of the best ``RECENCY_TOP``, the newer saved after the older (the text
+#: says it replaces it: seconds later is enough; the recency steps above want a day); turns never.
 SLOT_SUPERSEDES = True
-REFER_SUBJECT = 0.2
-#: Words of two memories that say nothing about what they are about: stop words, and a change itself.
-_REFER_STOP = re.compile(rf"^(?:[{_CJK}]|[^{_CJK}])$|{_CHANGE_MARK.pattern}")
+REFER_SUPERSEDES = True
 
 
 def supersessions(
@@ -461,13 +465,14 @@ def supersessions(
     change = [states_a_change(t) for t in texts]
     terms: list[set[str] | None] = [None] * len(idx)
     out = []
-    for a, b in zip(*np.nonzero(days[:, None] - days[None, :] >= 1.0)):
+    # What the text says needs the newer one saved after the older one; what time says, a day after.
+    for a, b in zip(*np.nonzero(days[:, None] > days[None, :])):
         g = float(min(1.0, (days[a] - days[b]) / RECENCY_DAYS))
         if slots[a] is not None and slots[a] == slots[b]:
             allowed = math.inf
-        elif change[a] and cos[a, b] >= REFER_SUBJECT and _names(terms, texts, a, b):
+        elif change[a] and REFER_SUPERSEDES and cos[a, b] >= same_subject and _names(terms, texts, a, b):
             allowed = math.inf
-        elif cos[a, b] >= same_subject:
+        elif cos[a, b] >= same_subject and days[a] - days[b] >= 1.0:
             allowed = max(margin, CHANGE_MARGIN if change[a] else 0.0) * g
         else:
             continue
@@ -477,13 +482,12 @@ def supersessions(
 
 
 def _names(terms: list[set[str] | None], texts: list[str], a: int, b: int) -> bool:
-    """Whether texts ``a`` and ``b`` share a content term (Latin words of two letters or more, CJK
-    bigrams; not stop words, not the words of a change)."""
+    """Whether texts ``a`` and ``b`` share a content term: a Latin word of two letters or more or a CJK
+    bigram, not a stop word, not "用户" or a change word (nor a bigram across one)."""
     for i in (a, b):
         if terms[i] is None:
-            terms[i] = {
-                _stem(t) for t in fts_terms(texts[i]) if t not in _EN_STOP and not _REFER_STOP.search(t)
-            }
+            bare = _CHANGE_MARK.sub(" ", texts[i]).replace("用户", " ")
+            terms[i] = {_stem(t) for t in fts_terms(bare) if len(t) > 1 and t not in _EN_STOP}
     return bool(terms[a] & terms[b])  # type: ignore[operator]
 
 

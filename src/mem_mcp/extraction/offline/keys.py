@@ -154,7 +154,7 @@ def _en_key(t: str) -> str | None:
     if _PAST_EN.search(t) or re.search(r"(?i)^the user (?:was|had|worked|lived|did)\b", t):
         if not re.search(r"(?i)\b(?:now|promoted|moved|switched|left|joined)\b", t):
             return None
-    if re.search(r"(?i)\b(?:single|engaged|married|divorced|broke up|split up|dating|girlfriend|boyfriend)\b", t):
+    if re.search(r"(?i)\b(?:single|engaged|married|divorced|broke up|split up|dating|girlfriend|boyfriend|going out with|in a relationship)\b", t):
         return "relationship"
     if re.search(r"(?i)\b(?:vegan|vegetarian|pescatarian)\b", t):
         return "diet"
