@@ -63,7 +63,8 @@ _CHILD = {
 #: What marks a name as a company rather than a place: a corporate suffix, or one of the large
 #: employers an assistant meets most ("moved from Google to Meta": nothing in the sentence says which).
 _COMPANY = re.compile(
-    r"(?i)(?:\b(?:inc|ltd|llc|corp|corporation|gmbh|plc|group|bank|technologies|labs|consulting)\b|公司|集团|银行|科技)"
+    r"(?i)(?:\b(?:inc|ltd|llc|corp|corporation|gmbh|plc|group|technologies|labs|consulting|firm|startup|agency)\b"
+    r"|公司|集团|银行|科技)"
     r"|^(?:google|meta|facebook|apple|amazon|microsoft|netflix|nvidia|intel|ibm|oracle|salesforce|tesla|uber|"
     r"airbnb|spotify|stripe|openai|anthropic|deepmind|bytedance|tiktok|tencent|alibaba|baidu|huawei|xiaomi|"
     r"meituan|jd|pinduoduo|netease|deloitte|pwc|kpmg|ey|accenture|mckinsey|bcg|goldman|jpmorgan|hsbc|barclays|"
@@ -159,7 +160,7 @@ def _en_key(t: str) -> str | None:
     if re.search(r"(?i)\b(?:vegan|vegetarian|pescatarian)\b", t):
         return "diet"
     # "moved from Google to Meta" is a new employer, "moved from Leeds to York" a new home.
-    move = re.search(r"\bmoved (?:from (?P<a>\S+(?: \S+)?) )?to (?P<b>\S+(?: \S+)?)", t)
+    move = re.search(r"\bmoved (?:from (?P<a>\S+(?: \S+)?) )?to (?P<b>[^,;]+?(?:, [^,;]+)?)(?= (?:in|last|this|for|on)\b|$)", t)
     if move and any(_is_company(move.group(g)) for g in "ab"):
         return "employer"
     if re.search(r"(?i)^the user (?:now |currently )?lives in|\bmoved (?:out of|(?:from \S+ )?to )\b|\brelocated\b", t):
