@@ -159,6 +159,19 @@ def floor_table(svc: Any, rows: list[dict[str, Any]], unanswerable: list[dict[st
     return out
 
 
+def default_floor(svc: Any, qs: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
+    """With the default ``min_score`` (the floor and the nothing-related gate, as recall_user_context
+    searches): the share of questions whose answer is still in the top 10, and of never-mentioned
+    questions answered with no result at all."""
+    kept = 0
+    for q in qs:
+        res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10)
+        kept += q["a"] in [h.memory.metadata["fact"] for h in res.results]
+    never = [u for u in unanswerable if u["split"] == split]
+    empty = sum(not svc.search_memories(query=u["q"], scope=SCOPE, top_k=10).results for u in never)
+    return {"answer_kept": round(kept / len(qs), 3), "never_mentioned_empty": round(empty / max(1, len(never)), 3)}
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     def one(sub: list[dict[str, Any]]) -> dict[str, Any]:
         n = len(sub)
@@ -352,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows = score_questions(svc, bset["questions"][split])
                 entry[split] = summarise(rows)
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
+                entry[f"{split}_default_floor"] = default_floor(svc, bset["questions"][split], unanswerable, split)
                 if split == "dev":
                     misses[name] = [r for r in rows if r["rank"] != 0]
             entry["changes"] = score_changes(svc, bset["changes"], args.changes_via)
@@ -463,6 +477,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
             ],
             fl_rows,
+        )
+    )
+    print()
+    print(
+        md_table(
+            ["ranking", "split", "default floor: answer in top 10", "never-mentioned: no result"],
+            [
+                [name, split, e[f"{split}_default_floor"]["answer_kept"], e[f"{split}_default_floor"]["never_mentioned_empty"]]
+                for name, e in results.items()
+                for split in SPLITS
+            ],
         )
     )
     print()

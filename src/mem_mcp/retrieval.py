@@ -225,6 +225,24 @@ class QueryCalibration:
 #: (their best match scores above 0.3: something is always on a nearby topic). bench/bilingual_facts.py.
 DEFAULT_MIN_SCORE = 0.02
 
+#: With the default floor, a search none of whose candidates comes this close to the query answers
+#: nothing: nothing stored is about it ("Which golf club am I a member of?" of a user who never said).
+#: In units of the query's own calibration (:class:`QueryCalibration`: 0 is the median unrelated
+#: background sentence, 1 a clearly related memory), before any fusion, so keyword overlap on common
+#: words ("my favourite ...") cannot keep a never-mentioned question alive. Saved memories only: a
+#: conversation turn is a fragment ("Yes, last Sunday!") that says too little alone (LoCoMo's best
+#: candidate scores 0.2-0.5 for one question in ten), so a search with a turn among its candidates is
+#: never emptied. bench/bilingual_facts.py: 0.6 empties 12% / 8% of the never-mentioned questions
+#: (dev / held-out) for 0.3% / 1.0% of the answerable ones.
+NOTHING_RELATED = 0.6
+
+
+def nothing_related(candidates: Sequence["Candidate"], calibration: QueryCalibration) -> bool:
+    """Whether no candidate reaches ``NOTHING_RELATED`` and none is a conversation turn (see there)."""
+    if any(c.row.get("type") == "episodic" for c in candidates):
+        return False
+    return all(s < NOTHING_RELATED for s in similarities(candidates, calibration))
+
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
