@@ -94,7 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("before", "after"):
         dirs[name] = tmp / name
         shutil.copytree(args.store / "data", dirs[name])
-    workers = {"before": Worker(args.before.resolve(), dirs["before"]), "after": Worker(args.after.resolve(), dirs["after"])}
+    workers = {
+        "before": Worker(args.before.resolve(), dirs["before"]),
+        "after": Worker(args.after.resolve(), dirs["after"]),
+    }
     tenants = [t.strip() for t in args.tenants.split(",") if t.strip()]
     queries = unique_queries(args.seed, args.queries * len(tenants))
     out: dict[str, Any] = {}
@@ -133,12 +136,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(
         md_table(
-            ["tenant", "before p50 ms", "after p50 ms", "before p95 ms", "after p95 ms", "after/before p50", "same top 10"],
+            [
+                "tenant",
+                "before p50 ms",
+                "after p50 ms",
+                "before p95 ms",
+                "after p95 ms",
+                "after/before p50",
+                "same top 10",
+            ],
             rows,
         )
     )
     print()
-    emit_json("ab_search", {"machine": info, "before": str(args.before), "after": str(args.after), "results": out}, args.out)
+    emit_json(
+        "ab_search", {"machine": info, "before": str(args.before), "after": str(args.after), "results": out}, args.out
+    )
     return 0
 
 

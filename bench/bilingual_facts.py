@@ -484,7 +484,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         md_table(
             ["ranking", "split", "default floor: answer in top 10", "never-mentioned: no result"],
             [
-                [name, split, e[f"{split}_default_floor"]["answer_kept"], e[f"{split}_default_floor"]["never_mentioned_empty"]]
+                [
+                    name,
+                    split,
+                    e[f"{split}_default_floor"]["answer_kept"],
+                    e[f"{split}_default_floor"]["never_mentioned_empty"],
+                ]
                 for name, e in results.items()
                 for split in SPLITS
             ],

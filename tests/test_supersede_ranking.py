@@ -62,8 +62,14 @@ def _ranked(cands, query, cal, slots=slot_of):
     "texts, query",
     [
         (["用户住在青岛", "用户去年搬到了厦门", "用户喜欢吃海鲜"], "我住在哪个城市？"),
-        (["The user works at Siemens as an engineer", "The user joined Bosch in May", "The user likes hiking"], "Who is my employer?"),
-        (["The user is single", "The user is now going out with Chloe", "The user likes hiking"], "Do I have a girlfriend?"),
+        (
+            ["The user works at Siemens as an engineer", "The user joined Bosch in May", "The user likes hiking"],
+            "Who is my employer?",
+        ),
+        (
+            ["The user is single", "The user is now going out with Chloe", "The user likes hiking"],
+            "Do I have a girlfriend?",
+        ),
     ],
 )
 def test_a_newer_memory_of_the_same_slot_moves_above_the_older_one(centered, texts, query):

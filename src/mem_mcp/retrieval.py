@@ -243,6 +243,7 @@ def nothing_related(candidates: Sequence["Candidate"], calibration: QueryCalibra
         return False
     return all(s < NOTHING_RELATED for s in similarities(candidates, calibration))
 
+
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
@@ -314,7 +315,9 @@ _CHANGE_MARK = re.compile(
 
 
 #: A plan or a wish is no change yet: "用户在考虑明年跳槽" replaces nothing.
-_PLAN = re.compile(r"打算|计划|想要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)")
+_PLAN = re.compile(
+    r"打算|计划|想要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)"
+)
 
 
 def states_a_change(text: str) -> bool:

@@ -155,12 +155,17 @@ def _en_key(t: str) -> str | None:
     if _PAST_EN.search(t) or re.search(r"(?i)^the user (?:was|had|worked|lived|did)\b", t):
         if not re.search(r"(?i)\b(?:now|promoted|moved|switched|left|joined)\b", t):
             return None
-    if re.search(r"(?i)\b(?:single|engaged|married|divorced|broke up|split up|dating|girlfriend|boyfriend|going out with|in a relationship)\b", t):
+    if re.search(
+        r"(?i)\b(?:single|engaged|married|divorced|broke up|split up|dating|girlfriend|boyfriend|going out with|in a relationship)\b",
+        t,
+    ):
         return "relationship"
     if re.search(r"(?i)\b(?:vegan|vegetarian|pescatarian)\b", t):
         return "diet"
     # "moved from Google to Meta" is a new employer, "moved from Leeds to York" a new home.
-    move = re.search(r"\bmoved (?:from (?P<a>\S+(?: \S+)?) )?to (?P<b>[^,;]+?(?:, [^,;]+)?)(?= (?:in|last|this|for|on)\b|$)", t)
+    move = re.search(
+        r"\bmoved (?:from (?P<a>\S+(?: \S+)?) )?to (?P<b>[^,;]+?(?:, [^,;]+)?)(?= (?:in|last|this|for|on)\b|$)", t
+    )
     if move and any(_is_company(move.group(g)) for g in "ab"):
         return "employer"
     if re.search(r"(?i)^the user (?:now |currently )?lives in|\bmoved (?:out of|(?:from \S+ )?to )\b|\brelocated\b", t):
