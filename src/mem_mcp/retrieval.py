@@ -226,14 +226,10 @@ class QueryCalibration:
 DEFAULT_MIN_SCORE = 0.02
 
 #: With the default floor, a search none of whose candidates comes this close to the query answers
-#: nothing: nothing stored is about it ("Which golf club am I a member of?" of a user who never said).
-#: In units of the query's own calibration (:class:`QueryCalibration`: 0 is the median unrelated
-#: background sentence, 1 a clearly related memory), before any fusion, so keyword overlap on common
-#: words ("my favourite ...") cannot keep a never-mentioned question alive. Saved memories only: a
-#: conversation turn is a fragment ("Yes, last Sunday!") that says too little alone (LoCoMo's best
-#: candidate scores 0.2-0.5 for one question in ten), so a search with a turn among its candidates is
-#: never emptied. bench/bilingual_facts.py: 0.6 empties 12% / 8% of the never-mentioned questions
-#: (dev / held-out) for 0.3% / 1.0% of the answerable ones.
+#: nothing ("Which golf club am I a member of?" of a user who never said), in the query's calibration
+#: (0: the median unrelated background sentence; before fusion, so shared common words do not count).
+#: Saved memories only: a conversation turn says too little alone (LoCoMo's best candidate is below 0.5
+#: for one question in ten), so a turn among the candidates keeps a search. bench/bilingual_facts.py.
 NOTHING_RELATED = 0.6
 
 
