@@ -177,8 +177,9 @@ class Search:
                 slot_of=slot_of,
             )
             ranked = [(row, score) for row, score in ranked if score >= min_score]
-            if default_floor and calibration is not None and retrieval.nothing_related(cands, calibration):
-                ranked = []  # nothing stored is about the query (an explicit min_score skips this)
+            if default_floor and calibration is not None and emb is not None:
+                if retrieval.nothing_related(cands, calibration, emb.name):
+                    ranked = []  # nothing stored is about the query (an explicit min_score skips this)
             if order_by != "relevance":
                 col, direction = ORDER_COLUMNS[order_by]
                 ranked.sort(key=lambda item: item[0][col], reverse=direction == "descending")
