@@ -109,15 +109,13 @@ class Search:
         ``mode`` picks the evidence: ``"hybrid"`` (default: vector and full-text candidates, fused),
         ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
         ``min_score`` None is ``retrieval.DEFAULT_MIN_SCORE`` for the fused and vector scores, 0 for
-        keyword scores (relative to the best match, they say nothing absolute); with it, a search none
-        of whose candidates comes near the query (``retrieval.NOTHING_RELATED``) answers no results.
+        keyword scores (relative to the best match, they say nothing absolute).
         """
         with self.envelope.operation("SearchMemories", ctx, store, scope, "read") as req:
             resolved = req.scope
             assert resolved is not None
             check_bounded("top_k", top_k, TopK)
             check_bounded("offset", offset, SearchOffset)
-            default_floor = min_score is None
             if min_score is None:
                 min_score = retrieval.DEFAULT_MIN_SCORE if mode != "keyword" else 0.0
             check_fraction("min_score", min_score, MinScore)
@@ -166,9 +164,8 @@ class Search:
                     cand.bm25 = float(row["_score"])
             current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
             calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
-            cands = list(candidates.values())
             ranked = retrieval.fuse(
-                cands,
+                list(candidates.values()),
                 query_text,
                 calibration,
                 rerank=rerank,
@@ -177,9 +174,6 @@ class Search:
                 slot_of=slot_of,
             )
             ranked = [(row, score) for row, score in ranked if score >= min_score]
-            if default_floor and calibration is not None and emb is not None:
-                if retrieval.nothing_related(cands, calibration, emb.name):
-                    ranked = []  # nothing stored is about the query (an explicit min_score skips this)
             if order_by != "relevance":
                 col, direction = ORDER_COLUMNS[order_by]
                 ranked.sort(key=lambda item: item[0][col], reverse=direction == "descending")
