@@ -224,7 +224,7 @@ class QueryCalibration:
 #: 0.762; 0.720 at 0.2) and empties no never-mentioned question on a 300-fact user (their best match
 #: scores above 0.3: something is always on a nearby topic). Nor does a gate on the best candidate's
 #: calibrated similarity empty them without emptying the answers of small stores: at 0.6 it left 8-12%
-#: of them empty, 2% of the questions' answers, and the replacing fact of 8 of 46 change pairs saved
+#: of them empty, 0.3% of the answers, and the replacing fact of 8 of 46 change pairs saved
 #: as text (it says "moved to", the question "where do I live"). bench/bilingual_facts.py.
 DEFAULT_MIN_SCORE = 0.02
 
