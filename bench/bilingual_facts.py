@@ -162,6 +162,19 @@ def floor_table(svc: Any, rows: list[dict[str, Any]], unanswerable: list[dict[st
     return out
 
 
+def default_floor(svc: Any, qs: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
+    """With the default ``min_score`` (the floor and the nothing-related gate, as recall_user_context
+    searches): the share of questions whose answer is still in the top 10, and of never-mentioned
+    questions answered with no result at all."""
+    kept = 0
+    for q in qs:
+        res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10)
+        kept += q["a"] in [h.memory.metadata["fact"] for h in res.results]
+    never = [u for u in unanswerable if u["split"] == split]
+    empty = sum(not svc.search_memories(query=u["q"], scope=SCOPE, top_k=10).results for u in never)
+    return {"answer_kept": round(kept / len(qs), 3), "never_mentioned_empty": round(empty / max(1, len(never)), 3)}
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     def one(sub: list[dict[str, Any]]) -> dict[str, Any]:
         n = len(sub)
@@ -354,6 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="load the change pairs with import_memories (timestamps 90 days apart) or add_memories(text)",
     )
     ap.add_argument(
+        "--changes-file",
+        type=Path,
+        default=None,
+        help="change pairs to score instead of changes.jsonl, e.g. changes_heldout.jsonl (24 pairs written "
+        "before the supersession rules were tuned, scored once)",
+    )
+    ap.add_argument(
         "--what-if",
         action="append",
         default=[],
@@ -397,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     info = machine()
     bset = load_set(args.data)
+    if args.changes_file:
+        bset["changes"] = read_jsonl(args.changes_file)
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-bilingual-facts-")
     base = Settings(data_dir=Path(tmp.name) / "facts", _env_file=None)
     embedder = make_embedder(args.embedding_model or base.embedding_model, base.model_cache_dir)
@@ -453,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows = score_questions(svc, bset["questions"][split])
                 entry[split] = summarise(rows)
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
+                entry[f"{split}_default_floor"] = default_floor(svc, bset["questions"][split], unanswerable, split)
                 if split == "dev":
                     misses[name] = [r for r in rows if r["rank"] != 0]
             entry["changes"] = score_changes(svc, bset["changes"], args.changes_via)
@@ -566,6 +589,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if raw is not None:
         raw.save()
         log(f"[raw cache] {raw.misses} new vectors, {len(raw.vectors)} in {raw.path}")
+    print(
+        md_table(
+            ["ranking", "split", "default floor: answer in top 10", "never-mentioned: no result"],
+            [
+                [
+                    name,
+                    split,
+                    e[f"{split}_default_floor"]["answer_kept"],
+                    e[f"{split}_default_floor"]["never_mentioned_empty"],
+                ]
+                for name, e in results.items()
+                for split in SPLITS
+            ],
+        )
+    )
+    print()
     print(f"wall {time.perf_counter() - started:.0f} s\n")
     emit_json(
         "bilingual_facts", {"machine": info, "model": embedder.name, "variants": variants, "results": results}, args.out

@@ -158,14 +158,16 @@ def test_a_newer_fact_that_states_a_change_moves_above_the_older_one(centered):
     assert retrieval.states_a_change(texts[1]) and not retrieval.states_a_change(texts[0])
     ranked = [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)]
     assert ranked[:2] == [texts[1], texts[0]]
-    saved = retrieval.CHANGE_MARGIN
+    saved = retrieval.CHANGE_MARGIN, retrieval.REFER_SUPERSEDES
     try:
-        retrieval.CHANGE_MARGIN = 0.0  # without the step the plain statement of the old home wins
+        # Without the step (nor the supersession of a change naming the older: both say 上海) the plain
+        # statement of the old home wins.
+        retrieval.CHANGE_MARGIN, retrieval.REFER_SUPERSEDES = 0.0, False
         assert [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)][0] == texts[
             0
         ]
     finally:
-        retrieval.CHANGE_MARGIN = saved
+        retrieval.CHANGE_MARGIN, retrieval.REFER_SUPERSEDES = saved
     # The same texts a day apart in the other order: the older one now says "moved", nothing moves.
     swapped, cal2 = _candidates(centered, texts, query, [now, now - timedelta(days=90), now - timedelta(days=200)])
     assert retrieval.replacements(swapped, cal2.same_subject) == [(0, 1, 1.0)]

@@ -179,13 +179,13 @@ def test_search_options(service):
 
 
 def test_search_modes_vector_and_keyword(service):
-    for text in ("The user drinks green tea every morning", "The user's sister lives in Lisbon", "用户喜欢喝咖啡"):
+    for text in ("The user drinks green tea every morning", "The user's sister lives in Lisbon", "用户爱喝咖啡"):
         service.add_memories(text=text, scope=ALICE)
     scope = {"app_id": "app", "tenant_id": "alice"}
     keyword = service.search_memories(query="Lisbon", scope=scope, mode="keyword").results
     # Keyword mode finds only full-text matches, and needs no embedding.
     assert [h.memory.text for h in keyword] == ["The user's sister lives in Lisbon"] and keyword[0].score == 1.0
-    assert service.search_memories(query="咖啡", scope=scope, mode="keyword").results[0].memory.text == "用户喜欢喝咖啡"
+    assert service.search_memories(query="咖啡", scope=scope, mode="keyword").results[0].memory.text == "用户爱喝咖啡"
     vector = service.search_memories(query="green tea", scope=scope, mode="vector", min_score=0).results
     assert len(vector) == 3 and vector[0].memory.text == "The user drinks green tea every morning"
     with pytest.raises(InvalidArgumentError) as err:

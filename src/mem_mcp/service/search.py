@@ -13,6 +13,7 @@ from .. import retrieval
 from ..config import Settings
 from ..embeddings import Embedder
 from ..errors import InvalidArgumentError
+from ..extraction.offline.keys import memory_key
 from ..models import (
     RESULT_GROUPS,
     MessageInput,
@@ -42,6 +43,13 @@ VECTOR_COLUMNS = [*READ_COLUMNS, "vector"]
 
 #: Threads of the pool the full-text search runs in, beside the embedding and the vector search.
 SEARCH_THREADS = 4
+
+
+def slot_of(row: Mapping[str, Any]) -> str | None:
+    """The single-valued slot a memory fills (home, employer, drink...): the key it was saved with
+    (offline rules or an extractor), else what ``memory_key`` reads in its text (imported memories,
+    memories saved before keys)."""
+    return row.get("key") or memory_key(row.get("text") or "")
 
 
 def group(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
@@ -157,7 +165,13 @@ class Search:
             current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
             calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
             ranked = retrieval.fuse(
-                list(candidates.values()), query_text, calibration, rerank=rerank, current_run=current_run, mode=mode
+                list(candidates.values()),
+                query_text,
+                calibration,
+                rerank=rerank,
+                current_run=current_run,
+                mode=mode,
+                slot_of=slot_of,
             )
             ranked = [(row, score) for row, score in ranked if score >= min_score]
             if order_by != "relevance":

