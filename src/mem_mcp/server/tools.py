@@ -349,7 +349,9 @@ async def update_memory_store(
     description: str | None = None,
     extraction_strategies: list[str] | None = None,
     custom_strategies: list[CustomStrategy] | None = None,
-    short_term_ttl: Annotated[TtlDays | None, Field(description="Days to keep raw messages (omit to keep as is).")] = None,
+    short_term_ttl: Annotated[
+        TtlDays | None, Field(description="Days to keep raw messages (omit to keep as is).")
+    ] = None,
 ) -> MemoryStore:
     """Change a memory store's description, extraction strategies or short-term TTL."""
     state = ctx.request_context.lifespan_context
