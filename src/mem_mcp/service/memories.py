@@ -1,13 +1,12 @@
 """Memories: add a text as written, get, update (a new version), delete (soft), history, list.
 
 Every version write goes through ``Memories.new_version`` and every soft delete through
-``Memories.soft_delete``: the one place where a memory's versions change.
+``Memories.soft_delete`` (both in versions.py): the one place where a memory's versions change.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -48,9 +47,8 @@ from ..validation import (
 from .context import DEFAULT_STORE, CallContext, Envelope, ScopeArg
 from .rows import READ_COLUMNS, memory_model, memory_row, scope_of, scope_where
 from .stores import Stores
+from .versions import VersionWrites
 
-#: Tries of a version write against writers in other processes before the caller gets CONFLICT.
-VERSION_ATTEMPTS = 8
 #: Memories of one text in one scope, each since updated or deleted, before a new one gets a random id.
 TEXT_GENERATIONS = 32
 
@@ -91,7 +89,7 @@ def memory_where(
     return " AND ".join(parts)
 
 
-class Memories:
+class Memories(VersionWrites):
     """The memories table of each store, row by row."""
 
     def __init__(self, db: Database, settings: Settings, stores: Stores, envelope: Envelope) -> None:
@@ -106,8 +104,17 @@ class Memories:
     # -- writes ---------------------------------------------------------------------------------
 
     def add_text(
-        self, store: MemoryStore, table: Any, emb: Embedder, scope: Scope, text: str, mem_type: str,
-        metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
+        self,
+        store: MemoryStore,
+        table: Any,
+        emb: Embedder,
+        scope: Scope,
+        text: str,
+        mem_type: str,
+        metadata: dict[str, Any],
+        tags: list[str],
+        source: list[str],
+        request_id: str,
     ) -> MemoryEvent:
         """Save ``text`` as written; the same text again in the same scope answers NONE, also when two
         writers (threads or processes) add it at the same moment: both derive the same id and the
@@ -129,26 +136,47 @@ class Memories:
             replaced = None
             if key is not None:
                 previous = self.db.rows(
-                    table, f"{user} AND status = 'active' AND key = {sql_string(key)}", READ_COLUMNS,
-                    [("updated_at", "descending")], limit=1,
+                    table,
+                    f"{user} AND status = 'active' AND key = {sql_string(key)}",
+                    READ_COLUMNS,
+                    [("updated_at", "descending")],
+                    limit=1,
                 )
                 replaced = previous[0] if previous else None
             if replaced is None:
-                return self._add_new_text(table, emb, scope, user, text, key, mem_type, metadata, tags, source,
-                                          request_id)
+                return self._add_new_text(
+                    table, emb, scope, user, text, key, mem_type, metadata, tags, source, request_id
+                )
         # The slot's memory gets its next version after the text lock is released: write locks are
         # striped, so one held while taking another can wait on itself.
         self.new_version(
-            store, table, replaced, request_id, text=text, metadata=metadata or None, tags=tags or None,
-            source=source, extractor="text",
+            store,
+            table,
+            replaced,
+            request_id,
+            text=text,
+            metadata=metadata or None,
+            tags=tags or None,
+            source=source,
+            extractor="text",
         )
         return MemoryEvent(
             event="UPDATE", memory_id=replaced["id"], text=text, old_text=replaced["text"], type=replaced["type"]
         )
 
     def _add_new_text(
-        self, table: Any, emb: Embedder, scope: Scope, user: str, text: str, key: str | None, mem_type: str,
-        metadata: dict[str, Any], tags: list[str], source: list[str], request_id: str,
+        self,
+        table: Any,
+        emb: Embedder,
+        scope: Scope,
+        user: str,
+        text: str,
+        key: str | None,
+        mem_type: str,
+        metadata: dict[str, Any],
+        tags: list[str],
+        source: list[str],
+        request_id: str,
     ) -> MemoryEvent:
         """The ADD of ``add_text`` (under its text lock): one memory of that text in that scope, however
         many writers add it at once, with the user's most similar memories in ``similar``."""
@@ -157,12 +185,26 @@ class Memories:
         ts = now()
         for generation in range(TEXT_GENERATIONS + 1):
             memory_id = (
-                text_memory_id(table.name, scope, text, generation) if generation < TEXT_GENERATIONS
-                else new_id("mem")
+                text_memory_id(table.name, scope, text, generation) if generation < TEXT_GENERATIONS else new_id("mem")
             )
             row = memory_row(
-                memory_id, 1, scope, text, vector, mem_type, metadata, tags, 1.0, "active", source, ts, ts, ts,
-                request_id, key=key, extractor="text",
+                memory_id,
+                1,
+                scope,
+                text,
+                vector,
+                mem_type,
+                metadata,
+                tags,
+                1.0,
+                "active",
+                source,
+                ts,
+                ts,
+                ts,
+                request_id,
+                key=key,
+                extractor="text",
             )
             if self.db.insert_new(table, "row_key", [row]) and self._claimed(table, row):
                 return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=mem_type, similar=similar)
@@ -187,160 +229,6 @@ class Memories:
                 out.append(SimilarMemory(memory_id=row["id"], text=row["text"], score=score))
         return out
 
-    def _latest(self, table: Any, memory_id: str, scope: Scope) -> dict[str, Any] | None:
-        """The newest version of a memory (active or deleted), read now, or None."""
-        rows = self.db.rows(
-            table, f"id = {sql_string(memory_id)} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
-            READ_COLUMNS, [("version", "descending")], limit=1,
-        )
-        return rows[0] if rows else None
-
-    def new_version(
-        self,
-        store: MemoryStore,
-        table: Any,
-        current: Mapping[str, Any],
-        request_id: str,
-        *,
-        text: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        tags: list[str] | None = None,
-        confidence: float | None = None,
-        source: list[str] | None = None,
-        extractor: str | None = None,
-        model: str | None = None,
-    ) -> dict[str, Any]:
-        """Write version n+1 of a memory and retire version n. Version n+1 is inserted only if no writer
-        has inserted it yet (a conditional insert on ``row_key``: the compare-and-swap); then n is
-        retired. When another writer got n+1 first, the change is applied again on top of that writer's
-        version, so each call lands as its own version; after ``VERSION_ATTEMPTS`` lost races the caller
-        gets CONFLICT. Scope and type stay. A crash between the two commits leaves n active beside n+1;
-        readers take the newest version, and ``repair_versions`` (maintenance) retires the older.
-
-        Raises:
-            MemoryNotFoundError: the memory was deleted meanwhile.
-            ConflictError: other writers kept winning; nothing was written.
-        """
-        scope = scope_of(current)
-        vectors: dict[str, np.ndarray] = {}
-        with self.db.write_lock("memory", table.name, current["id"]):
-            for attempt in range(VERSION_ATTEMPTS):
-                if attempt:
-                    latest = self._latest(table, current["id"], scope)
-                    if latest is None or latest["status"] != "active":
-                        raise MemoryNotFoundError(
-                            f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
-                            "Add it again with add_memories if it is still true.",
-                            field="memory_id",
-                        )
-                    current = latest
-                    time.sleep(min(0.5, 0.02 * 2**attempt))
-                old = self.db.rows(table, f"row_key = {sql_string(current['row_key'])}", None)
-                if not old:
-                    continue
-                old_row = old[0]
-                ts = now()
-                text_out = text if text is not None else current["text"]
-                if text_out == current["text"]:
-                    vector = np.asarray(old_row["vector"], dtype=np.float32)
-                else:
-                    if text_out not in vectors:
-                        vectors[text_out] = self.stores.embedder_for(store).embed_documents([text_out])[0]
-                    vector = vectors[text_out]
-                new_row = memory_row(
-                    current["id"], int(current["version"]) + 1, scope, text_out, vector, current["type"],
-                    metadata if metadata is not None else json.loads(current["metadata"] or "{}"),
-                    tags if tags is not None else list(current["tags"] or []),
-                    confidence if confidence is not None else float(current["confidence"]), "active",
-                    source if source is not None else list(current["source"] or []),
-                    current["created_at"], ts, ts, request_id,
-                    key=current["key"], extractor=extractor or current["extractor"], model=model or current["model"],
-                )
-                # Claim version n+1: of writers racing on this memory (here or in other processes) the
-                # database inserts that row_key once.
-                if not self.db.insert_new(table, "row_key", [new_row]) or not self._claimed(table, new_row):
-                    continue
-                # Then retire version n. It can only have changed meanwhile by a delete.
-                where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
-                if not self.db.update(table, where, {"status": "superseded", "superseded_at": ts}) and self._deleted(
-                    table, current["row_key"]
-                ):
-                    self._release(table, new_row)
-                    raise MemoryNotFoundError(
-                        f"Memory {current['id']!r} was deleted while this write was made; nothing was written. "
-                        "Add it again with add_memories if it is still true.",
-                        field="memory_id",
-                    )
-                return new_row
-        raise ConflictError(
-            f"Memory {current['id']!r} kept being changed by other writers; this update was not applied. "
-            "Re-read it with get_memory and retry the update.",
-            field="memory_id",
-        )
-
-    def _claimed(self, table: Any, row: dict[str, Any]) -> bool:
-        """Whether ``row`` (just inserted if absent) is this writer's: LanceDB's insert count is not
-        always right under contention, so the stored row is read back. Of two rows with one key (both
-        writers inserted), the smaller request id keeps it and the other writer takes its row back."""
-        stored = self.db.rows(table, f"row_key = {sql_string(row['row_key'])}", ["request_id"])
-        owners = sorted(r["request_id"] or "" for r in stored)
-        if not owners or owners[0] != row["request_id"]:
-            if row["request_id"] in owners:
-                self._release(table, row)
-            return False
-        return True
-
-    def _release(self, table: Any, row: dict[str, Any]) -> None:
-        """Take back a row this writer inserted (only its own, by request id)."""
-        self.db.delete(
-            table, f"row_key = {sql_string(row['row_key'])} AND request_id = {sql_string(row['request_id'])}"
-        )
-
-    def repair_versions(self, table: Any) -> int:
-        """Retire every active version older than its memory's newest active one (what a crash between
-        an update's two commits leaves); returns how many were retired."""
-        rows = self.db.rows(table, "status = 'active'", ["id", "row_key", "version"])
-        newest: dict[str, int] = {}
-        for row in rows:
-            newest[row["id"]] = max(newest.get(row["id"], 0), int(row["version"]))
-        stale = {r["id"] for r in rows if int(r["version"]) < newest[r["id"]]}
-        retired = 0
-        for memory_id in stale:
-            # Under the memory's write lock: an update in progress (its two commits) finishes first.
-            with self.db.write_lock("memory", table.name, memory_id):
-                active = self.db.rows(
-                    table, f"id = {sql_string(memory_id)} AND status = 'active'", ["row_key", "version"],
-                    [("version", "descending")],
-                )
-                for row in active[1:]:
-                    retired += self.db.update(table, f"row_key = {sql_string(row['row_key'])} AND status = 'active'",
-                                              {"status": "superseded", "superseded_at": now()})
-        return retired
-
-    def _deleted(self, table: Any, row_key: str) -> bool:
-        rows = self.db.rows(table, f"row_key = {sql_string(row_key)}", ["status"])
-        return bool(rows) and rows[0]["status"] == "deleted"
-
-    def soft_delete(self, table: Any, current: dict[str, Any]) -> dict[str, Any]:
-        """Mark the memory's active version deleted (if a concurrent update made a newer version, that
-        one); a memory already deleted stays as it is."""
-        scope = scope_of(current)
-        with self.db.write_lock("memory", table.name, current["id"]):
-            for _ in range(VERSION_ATTEMPTS):
-                ts = now()
-                where = f"row_key = {sql_string(current['row_key'])} AND status = 'active'"
-                if self.db.update(table, where, {"status": "deleted", "deleted_at": ts}):
-                    current.update(status="deleted", deleted_at=ts)
-                    return current
-                latest = self._latest(table, current["id"], scope)
-                if latest is None or latest["status"] == "deleted":
-                    return latest or current
-                current = latest
-        raise ConflictError(
-            f"Memory {current['id']!r} kept being changed by other writers; it was not deleted. Retry the call.",
-            field="memory_id",
-        )
-
     # -- reads ----------------------------------------------------------------------------------
 
     def current_row(self, table: Any, memory_id: str, scope: Scope, store: str) -> dict[str, Any]:
@@ -348,7 +236,9 @@ class Memories:
         segments match any agent or run. An id found in several scopes (possible only through imports
         with hand-picked ids) must be narrowed by the caller."""
         if not isinstance(memory_id, str) or not memory_id.strip():
-            raise InvalidArgumentError("`memory_id` is empty; pass the id a search or list returned.", field="memory_id")
+            raise InvalidArgumentError(
+                "`memory_id` is empty; pass the id a search or list returned.", field="memory_id"
+            )
         rows = self.db.rows(
             table,
             f"id = {sql_string(memory_id, 'memory_id')} AND {scope_where(scope)} AND status IN ('active', 'deleted')",
@@ -369,7 +259,8 @@ class Memories:
             found = sorted(f"agent_id={s.agent_id!r} run_id={s.run_id!r}" for s in scopes)
             raise InvalidScopeError(
                 f"Memory id {memory_id!r} exists in {len(scopes)} scopes ({'; '.join(found)}); pass scope "
-                "{agent_id, run_id} to say which.", field="scope",
+                "{agent_id, run_id} to say which.",
+                field="scope",
             )
         return rows[0]
 
@@ -451,7 +342,11 @@ class Memories:
                 )
             new_row = self.new_version(st, table, current, req.request_id, text=new_text, metadata=meta, tags=tag_list)
             event = MemoryEvent(
-                event="UPDATE", memory_id=memory_id, text=new_row["text"], old_text=current["text"], type=current["type"]
+                event="UPDATE",
+                memory_id=memory_id,
+                text=new_row["text"],
+                old_text=current["text"],
+                type=current["type"],
             )
             return WriteResult(request_id=req.request_id, events=[event], memory=memory_model(new_row, store))
 
@@ -474,7 +369,11 @@ class Memories:
                 )
             self.soft_delete(table, current)
             event = MemoryEvent(
-                event="DELETE", memory_id=memory_id, text=current["text"], old_text=current["text"], type=current["type"]
+                event="DELETE",
+                memory_id=memory_id,
+                text=current["text"],
+                old_text=current["text"],
+                type=current["type"],
             )
             return WriteResult(request_id=req.request_id, events=[event], memory=memory_model(current, store))
 
@@ -487,7 +386,9 @@ class Memories:
             _, table, _ = self.stores.table_of(store)
             req.scope = scope_of(self.current_row(table, memory_id, req.scope, store))  # the memory's own scope
             rows = self.db.rows(
-                table, f"id = {sql_string(memory_id)} AND {scope_where(req.scope)}", READ_COLUMNS,
+                table,
+                f"id = {sql_string(memory_id)} AND {scope_where(req.scope)}",
+                READ_COLUMNS,
                 [("version", "ascending")],
             )
             return MemoryHistory(memory_id=memory_id, entries=_history(rows))
@@ -500,16 +401,27 @@ def _history(rows: list[dict[str, Any]]) -> list[HistoryEntry]:
         meta = json.loads(row["metadata"] or "{}")
         entries.append(
             HistoryEntry(
-                event="ADD" if previous is None else "UPDATE", version=row["version"], text=row["text"],
-                old_text=previous, metadata=meta, status=row["status"], at=row["valid_from"],
+                event="ADD" if previous is None else "UPDATE",
+                version=row["version"],
+                text=row["text"],
+                old_text=previous,
+                metadata=meta,
+                status=row["status"],
+                at=row["valid_from"],
                 request_id=row["request_id"],
             )
         )
         if row["status"] == "deleted":
             entries.append(
                 HistoryEntry(
-                    event="DELETE", version=row["version"], text=row["text"], old_text=row["text"],
-                    metadata=meta, status="deleted", at=row["deleted_at"], request_id=None,
+                    event="DELETE",
+                    version=row["version"],
+                    text=row["text"],
+                    old_text=row["text"],
+                    metadata=meta,
+                    status="deleted",
+                    at=row["deleted_at"],
+                    request_id=None,
                 )
             )
         previous = row["text"]
