@@ -67,7 +67,6 @@ from ..base import (
 )
 from .facts import (
     change_rule,
-    personal_rule,
     reminder_rule,
     retraction_rule,
     tool_message_hit,
@@ -75,6 +74,7 @@ from .facts import (
 )
 from .hits import Ctx, Hit, new_hit
 from .lexicon import EN_FIRST_PERSON, Lang, slot_for
+from .personal import personal_rule
 from .preferences import habit_rule, plan_rule, preference_rule, request_rule
 from .profile_rules import profile_updates
 from .render import render_clause
