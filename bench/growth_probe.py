@@ -71,12 +71,28 @@ def _anon_mib() -> float:
     return float("nan")
 
 
+_SESSIONS: list[Any] = []
+
+
+def _capture_sessions() -> None:
+    """Keep the LanceDB sessions the database creates (their cache counters are not reachable from the
+    connection)."""
+    import lancedb
+
+    made = lancedb.Session
+
+    def session(*args: Any, **kwargs: Any) -> Any:
+        _SESSIONS.append(made(*args, **kwargs))
+        return _SESSIONS[-1]
+
+    lancedb.Session = session
+
+
 def sample(svc: Any, i: int, started: float) -> dict[str, Any]:
     import pyarrow as pa
 
     gc.collect()
-    conn = svc.db._conn
-    session = getattr(conn, "session", None) if conn is not None else None
+    session = _SESSIONS[-1] if _SESSIONS else None
     out: dict[str, Any] = {
         "writes": i,
         "s": round(time.perf_counter() - started, 1),
@@ -88,11 +104,11 @@ def sample(svc: Any, i: int, started: float) -> dict[str, Any]:
         **_mallinfo(),
     }
     if session is not None:
-        try:
-            out["lance_cache_mib"] = round(session.size_bytes() / (1 << 20), 1)
-            out["lance_cache_items"] = session.approx_num_items()
-        except Exception:  # older lancedb: no such counters
-            pass
+        size, items = getattr(session, "size_bytes", None), getattr(session, "approx_num_items", None)
+        size, items = (size() if callable(size) else size), (items() if callable(items) else items)
+        if size is not None:
+            out["lance_cache_mib"] = round(size / (1 << 20), 1)
+            out["lance_cache_items"] = items
     return out
 
 
@@ -102,13 +118,24 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--real-model", action="store_true", help="The default embedding model (else a hash).")
     parser.add_argument("--resident-mib", type=float, default=None, help="Settings.resident_memories_mib.")
+    parser.add_argument("--index-cache-mib", type=int, default=None, help="Settings.lance_index_cache_mib.")
+    parser.add_argument("--metadata-cache-mib", type=int, default=None, help="Settings.lance_metadata_cache_mib.")
     parser.add_argument("--tracemalloc", action="store_true", help="Top Python allocation growth, second half.")
     parser.add_argument("--out", help="Also write the JSON result to this file.")
     args = parser.parse_args()
     quiet_lance()
+    _capture_sessions()
     from mem_mcp import MemoryService, Settings
 
-    extra = {} if args.resident_mib is None else {"resident_memories_mib": args.resident_mib}
+    extra = {
+        name: value
+        for name, value in (
+            ("resident_memories_mib", args.resident_mib),
+            ("lance_index_cache_mib", args.index_cache_mib),
+            ("lance_metadata_cache_mib", args.metadata_cache_mib),
+        )
+        if value is not None
+    }
     data = Path(tempfile.mkdtemp(prefix="mem-mcp-growth-")) / "data"
     settings = Settings(data_dir=data, _env_file=None, **extra)
     svc = MemoryService(settings) if args.real_model else MemoryService(settings, embedder=BenchEmbedder())

@@ -8,7 +8,6 @@ import gc
 import ipaddress
 import json
 import logging
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Literal
@@ -173,8 +172,7 @@ def serve_http(settings: Settings, transport: Transport) -> None:
 
     core = MemoryService(settings)
     app = http_app(settings, transport, core, tokens=tokens)
-    if os.environ.get("_AB_FREEZE", "1") == "1":
-        freeze_when_warm(core)
+    freeze_when_warm(core)
     config = uvicorn.Config(
         app,
         host=settings.host,
