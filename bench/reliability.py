@@ -337,14 +337,14 @@ def part_races(root: Path, trials: int) -> dict[str, Any]:
         for trial in range(trials):
             scope = {**SCOPE, "run_id": f"r{trial}"}
             # 1. three updates of one memory at once
-            mid = svc.add_memories(text=f"The user lives in Paris {trial}", scope=scope).events[0].memory_id
+            mid = svc.add_memories(text=f"The user keeps a note on Paris {trial}", scope=scope).events[0].memory_id
             barrier = threading.Barrier(3)
             out: list[tuple[str, Any]] = []
 
             def upd(city: str) -> None:
                 barrier.wait()
                 try:
-                    r = svc.update_memory(mid, text=f"The user lives in {city} {trial}", scope=scope)
+                    r = svc.update_memory(mid, text=f"The user keeps a note on {city} {trial}", scope=scope)
                     out.append(("ok", (r.memory.version, r.memory.text)))
                 except MemMcpError as e:
                     out.append((e.code, None))
