@@ -149,6 +149,36 @@ def child_writer(args: argparse.Namespace) -> None:
     svc.close()
 
 
+def child_probe(args: argparse.Namespace) -> None:
+    """GET ``args.data`` (a /healthz URL) every 50 ms for ``--seconds`` on one keep-alive connection,
+    as a load balancer would from outside the server; then one JSON line: latencies (ms) and statuses.
+    Its own process, so that the figure is the server's, not the event loop of the bench's clients."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(args.data)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    lat: list[float] = []
+    bad: Counter = Counter()
+    _emit({"op": "ready"})
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline:
+        t0 = time.perf_counter()
+        try:
+            conn.request("GET", url.path)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                bad[resp.status] += 1
+        except (OSError, http.client.HTTPException) as exc:
+            bad[type(exc).__name__] += 1
+            conn.close()
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        lat.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.05)
+    _emit({"op": "probe", "latencies_ms": lat, "bad": {str(k): v for k, v in bad.items()}})
+
+
 def _spawn_writer(
     data: Path,
     seed: int,
@@ -311,14 +341,14 @@ def part_races(root: Path, trials: int) -> dict[str, Any]:
         for trial in range(trials):
             scope = {**SCOPE, "run_id": f"r{trial}"}
             # 1. three updates of one memory at once
-            mid = svc.add_memories(text=f"The user lives in Paris {trial}", scope=scope).events[0].memory_id
+            mid = svc.add_memories(text=f"The user keeps a note on Paris {trial}", scope=scope).events[0].memory_id
             barrier = threading.Barrier(3)
             out: list[tuple[str, Any]] = []
 
             def upd(city: str) -> None:
                 barrier.wait()
                 try:
-                    r = svc.update_memory(mid, text=f"The user lives in {city} {trial}", scope=scope)
+                    r = svc.update_memory(mid, text=f"The user keeps a note on {city} {trial}", scope=scope)
                     out.append(("ok", (r.memory.version, r.memory.text)))
                 except MemMcpError as e:
                     out.append((e.code, None))
@@ -580,7 +610,6 @@ async def _open_sessions(url: str, token: str, seconds: float, conc: int) -> Cou
 
 async def _saturate_and_probe(url: str, health: str, tokens: list[str], seconds: float, clients: int) -> dict[str, Any]:
     """`clients` MCP clients calling tools without pause, while /healthz is polled every 50 ms."""
-    import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
@@ -603,24 +632,21 @@ async def _saturate_and_probe(url: str, health: str, tokens: list[str], seconds:
                     except Exception as exc:
                         calls[type(exc).__name__] += 1
 
-    lat: list[float] = []
-    bad = Counter()
+    # The probe is a process of its own (child_probe): polled from this event loop, the figure was also
+    # this loop's delay in scheduling it among the clients' coroutines.
+    async def probe() -> dict[str, Any]:
+        await asyncio.sleep(1.0)
+        left = max(1.0, deadline - time.monotonic())
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", "probe", "--data", health, "--seconds", f"{left:.1f}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        out, _ = await asyncio.to_thread(proc.communicate, timeout=left + 120)
+        return json.loads(out.strip().splitlines()[-1])
 
-    async def probe() -> None:
-        async with httpx2.AsyncClient(timeout=30) as http:
-            await asyncio.sleep(1.0)
-            while time.monotonic() < deadline:
-                t0 = time.perf_counter()
-                try:
-                    r = await http.get(health)
-                    if r.status_code != 200:
-                        bad[r.status_code] += 1
-                except httpx2.TransportError as exc:
-                    bad[type(exc).__name__] += 1
-                lat.append((time.perf_counter() - t0) * 1000)
-                await asyncio.sleep(0.05)
-
-    await asyncio.gather(probe(), *(client(i) for i in range(clients)))
+    result, *_ = await asyncio.gather(probe(), *(client(i) for i in range(clients)))
+    lat, bad = result["latencies_ms"], result["bad"]
     return {
         "healthz_n": len(lat),
         "healthz_p50_ms": round(percentile(lat, 50), 1),
@@ -817,6 +843,9 @@ def main() -> None:
     quiet_lance()
     if args.child == "writer":
         child_writer(args)
+        return
+    if args.child == "probe":
+        child_probe(args)
         return
     if args.smoke:
         args.kills, args.kill_window, args.trials = 2, 1.0, 2

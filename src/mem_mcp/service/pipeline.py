@@ -11,6 +11,7 @@ import numpy as np
 from .. import retrieval, running_summary
 from ..config import Settings
 from ..consolidation import Neighbour, Plan, decide, plans_from_decisions
+from ..errors import ConflictError
 from ..extraction import (
     CandidateMemory,
     ExistingMemory,
@@ -23,7 +24,7 @@ from ..filters import sql_string
 from ..ids import new_id, now
 from ..models import MemoryEvent, MemoryStore, ProfileEvent, Scope
 from ..storage import Database
-from .memories import Memories
+from .memories import TEXT_GENERATIONS, Memories, text_memory_id
 from .rows import READ_COLUMNS, memory_row, scope_of, scope_where
 from .stores import Stores, strategy_specs
 
@@ -173,33 +174,10 @@ class Pipeline:
             if target is None and plan.action in ("UPDATE", "DELETE"):
                 return MemoryEvent(event="NONE", memory_id=plan.target["id"], text=plan.text, type=cand.type)
         if plan.action == "ADD" or (plan.action == "UPDATE" and target is None):
-            ts = now()
-            memory_id = new_id("mem")
             meta = {**job_meta, **cand.metadata}
             if cand.reasoning:
                 meta["reasoning"] = cand.reasoning
-            row = memory_row(
-                memory_id,
-                1,
-                scope,
-                plan.text,
-                vector,
-                cand.type,
-                meta,
-                [],
-                cand.confidence,
-                "active",
-                source,
-                ts,
-                ts,
-                ts,
-                request_id,
-                key=cand.key,
-                extractor=result.extractor,
-                model=result.model,
-            )
-            self.db.insert(table, [row])
-            return MemoryEvent(event="ADD", memory_id=memory_id, text=plan.text, type=cand.type)
+            return self._add_once(table, scope, plan.text, vector, cand, meta, source, request_id, result)
         assert target is not None or plan.action == "NONE"
         if plan.action == "UPDATE" and target is not None:
             if plan.text == target["text"]:
@@ -233,3 +211,64 @@ class Pipeline:
             )
         memory_id = target["id"] if target is not None else (plan.target["id"] if plan.target is not None else "")
         return MemoryEvent(event="NONE", memory_id=memory_id, text=plan.text, type=cand.type)
+
+    def _add_once(
+        self,
+        table: Any,
+        scope: Scope,
+        text: str,
+        vector: np.ndarray,
+        cand: CandidateMemory,
+        meta: dict[str, Any],
+        source: list[str],
+        request_id: str,
+        result: ExtractionResult,
+    ) -> MemoryEvent:
+        """The ADD of an extracted memory, once per text and scope: two jobs extracting the same text
+        at once (a sync add beside the job worker, a job retried while its first run still writes, two
+        processes), or an ``add_memories(text=)`` of that text, give one memory and NONEs. The same
+        discipline as ``Memories.add_text``: the scope's text lock (threads and local processes), then
+        the text's derived id, inserted only if absent and read back (object storage too)."""
+        with self.db.write_lock("text", table.name, *scope.model_dump().values(), text):
+            existing = self.db.rows(
+                table, f"{scope_where(scope)} AND status = 'active' AND text = {sql_string(text)}", ["id"], limit=1
+            )
+            if existing:
+                return MemoryEvent(event="NONE", memory_id=existing[0]["id"], text=text, type=cand.type)
+            ts = now()
+            for generation in range(TEXT_GENERATIONS + 1):
+                memory_id = (
+                    text_memory_id(table.name, scope, text, generation)
+                    if generation < TEXT_GENERATIONS
+                    else new_id("mem")
+                )
+                row = memory_row(
+                    memory_id,
+                    1,
+                    scope,
+                    text,
+                    vector,
+                    cand.type,
+                    meta,
+                    [],
+                    cand.confidence,
+                    "active",
+                    source,
+                    ts,
+                    ts,
+                    ts,
+                    request_id,
+                    key=cand.key,
+                    extractor=result.extractor,
+                    model=result.model,
+                )
+                if self.db.insert_new(table, "row_key", [row]) and self.memories._claimed(table, row):
+                    return MemoryEvent(event="ADD", memory_id=memory_id, text=text, type=cand.type)
+                # That id exists: the same text written a moment ago by another writer (NONE), or an
+                # earlier memory of this text since updated or deleted (try the next generation).
+                latest = self.memories._latest(table, memory_id, scope)
+                if latest is not None and latest["status"] == "active" and latest["text"] == text:
+                    return MemoryEvent(event="NONE", memory_id=memory_id, text=text, type=cand.type)
+        raise ConflictError(  # unreachable: the last id is random
+            "Another writer kept adding this memory; nothing more was written. Retry the request.", field="text"
+        )
