@@ -93,14 +93,13 @@ def test_healthz_answers_while_every_tool_thread_is_busy(limited):
     future = asyncio.run_coroutine_threadsafe(hog(), server_loop)
     loop_ready.wait(5)
     try:
-        times = []
-        for _ in range(20):
-            t0 = time.perf_counter()
-            r = httpx2.get(f"{srv.base}/healthz", timeout=30)
-            times.append(time.perf_counter() - t0)
+        # The executor stays blocked until ``release`` (30 s): an answer within the 15 s timeout, while it
+        # is blocked, shows /healthz does not wait for it (no wall-clock bound: the machine may be loaded).
+        for _ in range(10):
+            r = httpx2.get(f"{srv.base}/healthz", timeout=15)
             assert r.status_code == 200 and r.json()["status"] == "ok"
             time.sleep(0.05)
-        assert max(times) < 1.0, times  # bounded by HEALTH_WAIT_S, not by the busy executor
+        assert not release.is_set() and not future.done()
     finally:
         release.set()
         future.result(30)
