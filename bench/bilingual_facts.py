@@ -600,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     e[f"{split}_default_floor"]["never_mentioned_empty"],
                 ]
                 for name, e in results.items()
-                for split in SPLITS
+                for split in qsplits
             ],
         )
     )
