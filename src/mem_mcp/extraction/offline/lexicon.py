@@ -87,7 +87,7 @@ EN_DRINK = re.compile(
     re.I,
 )
 _STYLE = re.compile(r"回答|回复|答案|解释|\banswers?\b|\bresponses?\b|\breplies\b|\bexplanations?\b", re.I)
-_FAVOURITES = {
+FAVOURITES_ZH = {
     "颜色": "color",
     "食物": "food",
     "电影": "movie",
@@ -120,7 +120,7 @@ def pref_key(obj: str) -> str | None:
 
 def favourite_key(what: str) -> str:
     what = what.strip().lower()
-    word = _FAVOURITES.get(what, what)
+    word = FAVOURITES_ZH.get(what, what)
     word = re.sub(r"[^a-z0-9]+", "_", word).strip("_")
     return f"favorite_{word}" if word else "favorite"
 
