@@ -403,13 +403,9 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     ]
 
 
-def replacements(candidates: Sequence[Candidate], same_subject: float | None) -> list[tuple[int, int, float]]:
-    """(newer, older, g) for every two candidates on one subject: the cosine of their vectors
-    (``row["vector"]``) at least ``same_subject``, the newer saved at least a day later, g = min(1,
-    days between / RECENCY_DAYS). Episodic memories and candidates without a vector or a
-    ``created_at`` take no part; nothing at all without a ``same_subject`` for the model."""
-    if same_subject is None:
-        return []
+def _dated(candidates: Sequence[Candidate]) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The candidates that can replace or be replaced (not episodic, with a vector and a
+    ``created_at``): their indexes, vectors and days since the epoch."""
     idx = [
         i
         for i, c in enumerate(candidates)
@@ -417,10 +413,21 @@ def replacements(candidates: Sequence[Candidate], same_subject: float | None) ->
         and c.row.get("vector") is not None
         and isinstance(c.row.get("created_at"), datetime)
     ]
-    if len(idx) < 2:
-        return []
     vecs = np.asarray([candidates[i].row["vector"] for i in idx], dtype=np.float32)
     days = np.asarray([_ts(candidates[i].row["created_at"]) / 86400.0 for i in idx])
+    return idx, vecs, days
+
+
+def replacements(candidates: Sequence[Candidate], same_subject: float | None) -> list[tuple[int, int, float]]:
+    """(newer, older, g) for every two candidates on one subject: the cosine of their vectors
+    (``row["vector"]``) at least ``same_subject``, the newer saved at least a day later, g = min(1,
+    days between / RECENCY_DAYS). Episodic memories and candidates without a vector or a
+    ``created_at`` take no part; nothing at all without a ``same_subject`` for the model."""
+    if same_subject is None:
+        return []
+    idx, vecs, days = _dated(candidates)
+    if len(idx) < 2:
+        return []
     close = (vecs @ vecs.T) >= same_subject
     newer = days[:, None] - days[None, :] >= 1.0
     a, b = np.nonzero(close & newer)
@@ -453,17 +460,9 @@ def supersessions(
     margin = RECENCY_MARGIN if margin is None else margin
     if same_subject is None:
         return []
-    idx = [
-        i
-        for i, c in enumerate(candidates)
-        if c.row.get("type") != "episodic"
-        and c.row.get("vector") is not None
-        and isinstance(c.row.get("created_at"), datetime)
-    ]
+    idx, vecs, days = _dated(candidates)
     if len(idx) < 2:
         return []
-    vecs = np.asarray([candidates[i].row["vector"] for i in idx], dtype=np.float32)
-    days = np.asarray([_ts(candidates[i].row["created_at"]) / 86400.0 for i in idx])
     cos = vecs @ vecs.T
     slots = [slot_of(candidates[i].row) if slot_of is not None and SLOT_SUPERSEDES else None for i in idx]
     texts = [candidates[i].row.get("text", "") for i in idx]
