@@ -4,6 +4,7 @@ memories on one subject. Small fixed zh/en sets written for these tests."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -154,7 +155,8 @@ def test_a_newer_fact_that_states_a_change_moves_above_the_older_one(centered):
     query = "用户现在住在哪里"
     cands, cal = _candidates(centered, texts, query, created)
     assert cal.same_subject is not None
-    assert retrieval.replacements(cands, cal.same_subject) == [(1, 0, 1.0)]
+    # One subject (cosine past same_subject), a change that names the older ("上海"): no gap too wide.
+    assert retrieval.supersessions(cands, cal.same_subject) == [(1, 0, math.inf)]
     assert retrieval.states_a_change(texts[1]) and not retrieval.states_a_change(texts[0])
     ranked = [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)]
     assert ranked[:2] == [texts[1], texts[0]]
@@ -170,12 +172,14 @@ def test_a_newer_fact_that_states_a_change_moves_above_the_older_one(centered):
         retrieval.CHANGE_MARGIN, retrieval.REFER_SUPERSEDES = saved
     # The same texts a day apart in the other order: the older one now says "moved", nothing moves.
     swapped, cal2 = _candidates(centered, texts, query, [now, now - timedelta(days=90), now - timedelta(days=200)])
-    assert retrieval.replacements(swapped, cal2.same_subject) == [(0, 1, 1.0)]
+    assert retrieval.supersessions(swapped, cal2.same_subject) == []
+    # One subject, 90 days apart (g = 1): with a recency margin the plain newer statement could move.
+    assert retrieval.supersessions(swapped, cal2.same_subject, margin=1.0) == [(0, 1, 1.0)]
     assert retrieval.with_recency(swapped, [0.9, 0.8, 0.1], cal2.same_subject, 0.0) == [0.9, 0.8, 0.1]
     # Conversation turns are events, not states; and a model without a same-subject cosine: nothing.
     turns, cal3 = _candidates(centered, texts, query, created, kind="episodic")
-    assert retrieval.replacements(turns, cal3.same_subject) == []
-    assert retrieval.replacements(cands, None) == []
+    assert retrieval.supersessions(turns, cal3.same_subject, margin=1.0) == []
+    assert retrieval.supersessions(cands, None) == []
 
 
 def test_facts_take_no_run_context_turns_do(centered):

@@ -418,22 +418,6 @@ def _dated(candidates: Sequence[Candidate]) -> tuple[list[int], np.ndarray, np.n
     return idx, vecs, days
 
 
-def replacements(candidates: Sequence[Candidate], same_subject: float | None) -> list[tuple[int, int, float]]:
-    """(newer, older, g) for every two candidates on one subject: the cosine of their vectors
-    (``row["vector"]``) at least ``same_subject``, the newer saved at least a day later, g = min(1,
-    days between / RECENCY_DAYS). Episodic memories and candidates without a vector or a
-    ``created_at`` take no part; nothing at all without a ``same_subject`` for the model."""
-    if same_subject is None:
-        return []
-    idx, vecs, days = _dated(candidates)
-    if len(idx) < 2:
-        return []
-    close = (vecs @ vecs.T) >= same_subject
-    newer = days[:, None] - days[None, :] >= 1.0
-    a, b = np.nonzero(close & newer)
-    return [(idx[i], idx[j], float(min(1.0, (days[i] - days[j]) / RECENCY_DAYS))) for i, j in zip(a, b)]
-
-
 #: A newer memory that fills the same single-valued slot as an older one (``slot_of``: the offline
 #: rules' keys, extraction/offline/keys.py: home, employer, drink, relationship...) replaces it, at any
 #: cosine ("The user is single" / "The user has started dating Priya": 0.07): it moves just above the
@@ -456,7 +440,7 @@ def supersessions(
     largest gap in score across which the newer moves just above it. ``inf`` for a shared slot
     (``slot_of``) and for a change that names the older (see ``SLOT_SUPERSEDES``); ``CHANGE_MARGIN x
     g`` for another change on one subject, ``margin`` (default ``RECENCY_MARGIN``) x g for any memory
-    on one subject (as :func:`replacements`; g = min(1, days between / RECENCY_DAYS))."""
+    on one subject (cosine at least ``same_subject``, a day apart; g = min(1, days between / RECENCY_DAYS))."""
     margin = RECENCY_MARGIN if margin is None else margin
     if same_subject is None:
         return []

@@ -227,7 +227,7 @@ def test_snapshot_rows_are_the_rows_lancedb_returns(db: Database, table) -> None
     got = db.vector_search(table, q, _where(m), 21, MEMORY_COLUMNS, match=m)
     assert got[0]["row_key"] == "m901:1" and set(got[0]) == set(MEMORY_COLUMNS) | {"_distance", "vector"}
     for a, b in zip(got[1:], plain):
-        assert a.keys() == b.keys() | {"vector"}  # the resident scan hands its vectors along (retrieval.replacements)
+        assert a.keys() == b.keys() | {"vector"}  # the resident scan hands its vectors along (retrieval.supersessions)
         assert all(a[k] == b[k] for k in MEMORY_COLUMNS)
         assert a["_distance"] == pytest.approx(b["_distance"], abs=1e-5)
 
