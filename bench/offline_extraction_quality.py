@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "extraction" / "offline"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_offline import CASES, _run  # noqa: E402
+from test_offline import ALL, CASES, _run  # noqa: E402
 
 from offline_heldout_cases import HELDOUT_CASES  # noqa: E402
 
@@ -134,6 +134,27 @@ def score(cases: list[Scored]) -> dict:
     return out
 
 
+def speed(passes: int = 7) -> dict:
+    """How long the rules take over all the development cases' messages in one conversation (was a
+    timed unit test: speed budgets live here). A pattern that backtracks shows as seconds."""
+    import statistics
+    import time
+
+    conversation = [(role, content) for case in CASES for role, content in case.messages]
+    times = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        _run(conversation, ALL)
+        times.append(time.perf_counter() - start)
+    return {
+        "messages": len(conversation),
+        "chars": sum(len(c) for _, c in conversation),
+        "passes": passes,
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", choices=[*TABLES, "both"], default="both")
@@ -142,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     tables = TABLES if args.table == "both" else (args.table,)
     loaders = {"development": development_cases, "held-out": heldout_cases}
     results = {name: score(loaders[name]()) for name in tables}
+    results["speed"] = speed()
     rows = [
         [
             name,
@@ -153,10 +175,16 @@ def main(argv: list[str] | None = None) -> None:
             round(r[key]["recall"], 3),
         ]
         for name, r in results.items()
+        if name in tables
         for key in ("zh", "en", "all")
     ]
     print(md_table(["table", "language", "cases", "expected items", "candidates", "precision", "recall"], rows))
-    for name, r in results.items():
+    sp = results["speed"]
+    print(
+        f"\nspeed: every development case's messages as one conversation ({sp['messages']} messages, "
+        f"{sp['chars']} characters), {sp['passes']} passes: median {sp['median_ms']} ms a pass"
+    )
+    for name, r in ((n, r) for n, r in results.items() if n in tables):
         print(f"\n{name} misses ({len(r['misses'])}):")
         for line in r["misses"]:
             print(f"- {line}")

@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -409,11 +408,11 @@ def test_bad_request_is_not_retried(server: FakeAnthropic) -> None:
 
 
 def test_timeout_fails_with_retry_hint(server: FakeAnthropic) -> None:
+    # The server answers after 3 s; the client gives up after 0.3 s (the cause is the SDK's timeout,
+    # not an answer that came late).
     server.script([delay(3.0, tool_answer(seed_answer()))])
-    started = time.monotonic()
     with pytest.raises(ExtractionError, match="did not answer in time") as info:
         make(server, max_retries=0, timeout=0.3).extract(seed_input())
-    assert time.monotonic() - started < 2.0
     assert "can be retried" in str(info.value)
     assert isinstance(info.value.__cause__, anthropic.APITimeoutError)
 

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -60,17 +59,14 @@ def test_ctrl_c_stops_serve_at_once_and_cleanly(tmp_path: Path, after_a_call: bo
         proc.stdin.flush()
         if after_a_call:  # the service is open, its threads running
             assert not _call(proc, 2, "add_memories", {"text": "The user likes tea"})["result"].get("isError")
-        started = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends; stdin stays open
-        rc = proc.wait(timeout=15)
-        took = time.monotonic() - started
+        rc = proc.wait(timeout=15)  # a serve that ignores it hangs here
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     err = proc.stderr.read().decode() if proc.stderr else ""
     assert rc == 130, err
-    assert took < 10, f"took {took:.1f} s"
     assert "Traceback" not in err and "Fatal Python error" not in err, err
 
 
