@@ -192,3 +192,24 @@ def test_facts_take_no_run_context_turns_do(centered):
     scores = [0.2, 0.9, 0.1]
     assert retrieval._with_neighbours(facts, scores, 0.39) == scores
     assert retrieval._with_neighbours(turns, scores, 0.39) != scores
+
+
+def test_a_second_relevant_fact_keeps_its_score_under_the_floor(centered):
+    """Facts take no run context: beside a strong match, a related fact keeps its fused score instead of
+    being stretched under the default relevance floor."""
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    texts = ["The user eats meat", "The user became vegetarian in January", "用户喜欢打羽毛球"]
+    query = "Do I eat meat?"
+    cands, cal = _candidates(centered, texts, query, [now - timedelta(days=90), now, now - timedelta(days=200)])
+
+    def kept() -> list[str]:
+        ranked = retrieval.fuse(cands, query, cal, rerank=True, current_run=None)
+        return [row["text"] for row, score in ranked if score >= retrieval.DEFAULT_MIN_SCORE]
+
+    assert texts[1] in kept()
+    saved = retrieval.FACT_RUN_CONTEXT
+    try:
+        retrieval.FACT_RUN_CONTEXT = True  # the stretch below the best run's score drops it
+        assert texts[1] not in kept()
+    finally:
+        retrieval.FACT_RUN_CONTEXT = saved

@@ -176,3 +176,35 @@ def test_slot_of_prefers_the_saved_key():
 )
 def test_memory_keys(text, key):
     assert memory_key(text) == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["用户不学日语了，开始学韩语", "The user replaced the Windows laptop with a MacBook Air", "用户后来又领养了一只猫"]
+    + ["The user became vegetarian in January", "The user quit the choir", "用户把旧车卖掉了"],
+)
+def test_more_ways_to_say_a_change(text):
+    assert retrieval.states_a_change(text)
+
+
+def test_a_description_is_no_change():
+    # "retired" describes someone; "不吃辣" (no 了) is a plain statement.
+    for text in ["The user's mother is a retired nurse", "用户不吃辣", "用户的父亲去年退休了"]:
+        assert not retrieval.states_a_change(text), text
+    # 不…了 marks only 不: what follows stays the subject the two memories share.
+    assert retrieval._names([None, None], ["用户在学日语", "用户不学日语了，开始学韩语"], 0, 1)
+
+
+def test_a_change_that_names_the_older_needs_only_half_the_same_subject_cosine(centered):
+    texts = ["The user's manager is Helen", "The user has a new manager called Marcus", "The user likes hiking"]
+    cands, cal = _candidates(centered, texts, "Who is my manager?", [NOW - timedelta(days=90), NOW, NOW])
+    cos = float(cands[0].row["vector"] @ cands[1].row["vector"])
+    assert cal.same_subject * retrieval.REFER_SUBJECT_SHARE <= cos < cal.same_subject
+    assert retrieval.supersessions(cands, cal.same_subject) == [(1, 0, math.inf)]
+    assert _ranked(cands, "Who is my manager?", cal)[:2] == [texts[1], texts[0]]
+    saved = retrieval.REFER_SUBJECT_SHARE
+    try:
+        retrieval.REFER_SUBJECT_SHARE = 1.0
+        assert retrieval.supersessions(cands, cal.same_subject) == []
+    finally:
+        retrieval.REFER_SUBJECT_SHARE = saved

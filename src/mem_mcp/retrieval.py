@@ -292,8 +292,10 @@ CHANGE_MARGIN = 0.75
 _CHANGE_MARK = re.compile(
     r"现在|目前|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
     r"新的?(?:手机|邮箱|号码|工作|地址)|"
+    # "不学日语了", "不喝可乐了": no longer (only 不 is the mark: what follows is the subject)
+    r"不(?=[\u4e00-\u9fff]{1,3}了)|卖(?:了|掉)|离开了|辞(?:职|去|掉)|加入了|分手|离婚|领养|"
     r"(?i:\b(?:now|no longer|any ?more|switched|moved|new(?! year)|these days|gave up|left(?= \w+ and)|joined|"
-    r"retrained|promoted|"
+    r"retrained|promoted|replaced|became|quit|relocated|divorced|resigned|took up|"
     r"cancelled|canceled|paused|sold|stopped|instead|broke up|adopted|registered|has started|changed)\b)"
 )
 
@@ -428,6 +430,11 @@ def _dated(candidates: Sequence[Candidate]) -> tuple[list[int], np.ndarray, np.n
 #: says it replaces it: seconds later is enough; the recency steps above want a day); turns never.
 SLOT_SUPERSEDES = True
 REFER_SUPERSEDES = True
+#: The cosine such a change that names the older needs, as a share of the model's ``same_subject``: a
+#: stated change and a shared content term are evidence of one subject already ("用户用的是小米手机" /
+#: "用户换了一部华为Mate手机": 0.32). 0.5 was chosen on the development sets (bench/bilingual_facts.py:
+#: change pairs 0.935 -> 0.957 of 46 and 0.85 -> 0.975 of changes_dev2's 40, facts top-1 0.842 -> 0.840).
+REFER_SUBJECT_SHARE = 0.5
 
 
 def supersessions(
@@ -448,6 +455,7 @@ def supersessions(
     if len(idx) < 2:
         return []
     cos = vecs @ vecs.T
+    refer = same_subject * REFER_SUBJECT_SHARE
     slots = [slot_of(candidates[i].row) if slot_of is not None and SLOT_SUPERSEDES else None for i in idx]
     texts = [candidates[i].row.get("text", "") for i in idx]
     change = [states_a_change(t) for t in texts]
@@ -458,7 +466,7 @@ def supersessions(
         g = float(min(1.0, (days[a] - days[b]) / RECENCY_DAYS))
         if slots[a] is not None and slots[a] == slots[b]:
             allowed = math.inf
-        elif change[a] and REFER_SUPERSEDES and cos[a, b] >= same_subject and _names(terms, texts, a, b):
+        elif change[a] and REFER_SUPERSEDES and cos[a, b] >= refer and _names(terms, texts, a, b):
             allowed = math.inf
         elif cos[a, b] >= same_subject and days[a] - days[b] >= 1.0:
             allowed = max(margin, CHANGE_MARGIN if change[a] else 0.0) * g
@@ -515,20 +523,33 @@ def content_length(document_terms: str) -> float:
     return n
 
 
+#: Whether saved facts (every type but ``episodic``, each a run of its own) take the run context too:
+#: for them it is no context, only a stretch of their scores below the best run's (order kept), which
+#: pushed a second relevant fact under the relevance floor ("Do I eat meat?": "The user became
+#: vegetarian in January" at 0 beside "The user eats meat"). Off: facts keep their fused score.
+FACT_RUN_CONTEXT = False
+
+
 def with_run_context(candidates: Sequence[Candidate], scores: list[float], weight: float, top: int) -> list[float]:
     """Each score plus ``weight`` x (the mean of the best ``top`` scores among the candidates of its
     run, itself included, minus the best run's). Never raises a score, and is a plain shift where
     all candidates share one run."""
     if weight == 0 or not scores:
         return scores
+    in_runs = [FACT_RUN_CONTEXT or c.row.get("type", "episodic") == "episodic" for c in candidates]
     by_run: dict[object, list[float]] = {}
-    for cand, s in zip(candidates, scores):
-        by_run.setdefault(_run_key(cand.row), []).append(s)
+    for cand, s, x in zip(candidates, scores, in_runs):
+        if x:
+            by_run.setdefault(_run_key(cand.row), []).append(s)
+    if not by_run:
+        return scores
     context = {
         run: sum(best) / len(best) for run, vals in by_run.items() for best in [sorted(vals, reverse=True)[:top]]
     }
     best_run = max(context.values())
-    return [s + weight * (context[_run_key(c.row)] - best_run) for c, s in zip(candidates, scores)]
+    return [
+        s + weight * (context[_run_key(c.row)] - best_run) if x else s for c, s, x in zip(candidates, scores, in_runs)
+    ]
 
 
 def _reciprocal_ranks(values: Sequence[float | None]) -> list[float]:
