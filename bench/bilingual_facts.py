@@ -165,14 +165,21 @@ def floor_table(svc: Any, rows: list[dict[str, Any]], unanswerable: list[dict[st
 def default_floor(svc: Any, qs: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
     """With the default ``min_score`` (the floor and the nothing-related gate, as recall_user_context
     searches): the share of questions whose answer is still in the top 10, and of never-mentioned
-    questions answered with no result at all."""
-    kept = 0
+    questions answered with no result at all; and how many results each kind gets (of 10 asked): what
+    a search puts into the model's context."""
+    kept = returned = 0
     for q in qs:
         res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10)
         kept += q["a"] in [h.memory.metadata["fact"] for h in res.results]
+        returned += len(res.results)
     never = [u for u in unanswerable if u["split"] == split]
-    empty = sum(not svc.search_memories(query=u["q"], scope=SCOPE, top_k=10).results for u in never)
-    return {"answer_kept": round(kept / len(qs), 3), "never_mentioned_empty": round(empty / max(1, len(never)), 3)}
+    counts = [len(svc.search_memories(query=u["q"], scope=SCOPE, top_k=10).results) for u in never]
+    return {
+        "answer_kept": round(kept / len(qs), 3),
+        "never_mentioned_empty": round(sum(c == 0 for c in counts) / max(1, len(never)), 3),
+        "results_per_question": round(returned / len(qs), 2),
+        "results_per_never_mentioned": round(sum(counts) / max(1, len(never)), 2),
+    }
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -591,13 +598,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"[raw cache] {raw.misses} new vectors, {len(raw.vectors)} in {raw.path}")
     print(
         md_table(
-            ["ranking", "split", "default floor: answer in top 10", "never-mentioned: no result"],
+            [
+                "ranking",
+                "split",
+                "default floor: answer in top 10",
+                "never-mentioned: no result",
+                "results per question / per never-mentioned (of 10)",
+            ],
             [
                 [
                     name,
                     split,
                     e[f"{split}_default_floor"]["answer_kept"],
                     e[f"{split}_default_floor"]["never_mentioned_empty"],
+                    f"{e[f'{split}_default_floor']['results_per_question']} / "
+                    f"{e[f'{split}_default_floor']['results_per_never_mentioned']}",
                 ]
                 for name, e in results.items()
                 for split in qsplits

@@ -172,6 +172,21 @@ def test_slot_of_prefers_the_saved_key():
         ("The user moved to a small consulting firm, Baxter Consulting", "employer"),
         ("The user moved to Leeds", "home_city"),
         ("The user is now going out with Chloe", "relationship"),
+        # the ways changes_dev2.jsonl says them
+        ("用户每天下午喝一杯拿铁", "drink"),
+        ("用户的车是一辆丰田卡罗拉", "car"),
+        ("用户卖掉了卡罗拉，换了一辆特斯拉Model 3", "car"),
+        ("用户换了一辆新自行车", None),
+        ("用户租房住在公司附近", "home_city"),
+        ("用户买了房，已经搬进了自己的新家", "home_city"),
+        ("用户辞去了教师工作，现在做自由撰稿人", "job"),
+        ("用户现在做瑜伽", None),
+        ("The user quit Barclays and now works at HSBC", "employer"),
+        ("The user is a secondary school maths teacher", "job"),
+        ("The user left teaching and became a data analyst", "job"),
+        ("The user is a keen runner", None),
+        ("The user became a grandfather", None),
+        ("The user eats meat", "diet"),
     ],
 )
 def test_memory_keys(text, key):
