@@ -531,9 +531,9 @@ FACT_RUN_CONTEXT = False
 
 
 def with_run_context(candidates: Sequence[Candidate], scores: list[float], weight: float, top: int) -> list[float]:
-    """Each score plus ``weight`` x (the mean of the best ``top`` scores among the candidates of its
-    run, itself included, minus the best run's). Never raises a score, and is a plain shift where
-    all candidates share one run."""
+    """Each conversation turn's score plus ``weight`` x (the mean of the best ``top`` scores among the
+    candidates of its run, itself included, minus the best run's). Never raises a score, and is a plain
+    shift where all turns share one run; saved facts keep theirs (see ``FACT_RUN_CONTEXT``)."""
     if weight == 0 or not scores:
         return scores
     in_runs = [FACT_RUN_CONTEXT or c.row.get("type", "episodic") == "episodic" for c in candidates]
@@ -564,8 +564,8 @@ def _reciprocal_ranks(values: Sequence[float | None]) -> list[float]:
 
 def _run_key(row: dict) -> tuple[object, ...]:
     """The run a memory shares context with. Only conversation turns (type ``episodic``) do: a saved
-    fact says all it means by itself, so each other memory is a run of its own (no neighbours, and
-    the run context keeps the facts' order)."""
+    fact says all it means by itself, so each other memory is a run of its own (no neighbours, and no
+    run context unless ``FACT_RUN_CONTEXT``)."""
     if row.get("type", "episodic") != "episodic":
         return row.get("agent_id"), row.get("run_id"), row.get("row_key")
     return row.get("agent_id"), row.get("run_id")
