@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     # every commit is a new table version whose metadata and index entries are cached anew. Within the
     # bounds the caches still fill with the entries of versions gone by (~17 KiB per write, measured by
     # bench/growth_probe.py): the bounds are most of what a long-running server's RSS climbs by.
-    lance_index_cache_mib: int = Field(default=48, ge=1)
-    lance_metadata_cache_mib: int = Field(default=16, ge=1)
+    lance_index_cache_mib: int = Field(default=24, ge=1)
+    lance_metadata_cache_mib: int = Field(default=8, ge=1)
     # How long old table versions are kept before maintenance deletes them, in seconds (their manifests,
     # and the data and index files only they use). A reader working on an older version (another server
     # with read_consistency_s > 0, a long export) needs it to stay this long; keep it well above

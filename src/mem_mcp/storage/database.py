@@ -74,8 +74,8 @@ class Database:
         read_consistency_s: float = 0.0,
         resident_memories_mib: float = 0.0,
         *,
-        index_cache_mib: int = 48,
-        metadata_cache_mib: int = 16,
+        index_cache_mib: int = 24,
+        metadata_cache_mib: int = 8,
         version_retention_s: float = 120.0,
         maintenance_interval_s: float = 300.0,
     ) -> None:
