@@ -193,6 +193,14 @@ def test_scale_runs_on_a_tiny_store(tmp_path: Path) -> None:
     cells = _json_out(out2)["results"]
     assert {c["build"] for c in cells} == {"shipped", "partitions=2:m=8", "resident (exact scan)"}
     assert all(0.0 <= c["recall@10"] <= 1.0 for c in cells)
+    # cache_ab.py on the kept store: two cache bounds, one child process each, interleaved
+    out3 = tmp_path / "cache_ab.json"
+    args = ["--store", str(kept / "data"), "--configs", "48:16,2:1", "--tenants", "tenant-00"]
+    assert _script("cache_ab").main([*args, "--rounds", "2", "--per-round", "2", "--out", str(out3)]) == 0
+    configs = _json_out(out3)["configs"]
+    assert set(configs) == {"48:16", "2:1"}
+    assert all(case["n"] == 4 for c in configs.values() for case in c["cases"].values())
+    assert all(c["rss_mib"] > 0 for c in configs.values())
     from mem_mcp import MemoryService, Settings
 
     svc = MemoryService(Settings(data_dir=kept / "data", _env_file=None))
