@@ -319,7 +319,10 @@ async def _writer(base: str, w: int, mid: str, n: int, out: list[Any]) -> None:
                 "update_memory", {"memory_id": mid, "text": f"The user moved to {w}-{k}", "scope": SCOPE}
             )
             if res.is_error:
-                out.append((res.structured_content["error"]["code"], None))
+                # A typed error: "CODE: message", the code in _meta (no structured content: it would have to
+                # match the tool's output schema). Only CONFLICT is allowed (checked by the caller).
+                assert res.meta is not None, res.content[0].text
+                out.append((res.meta["error"]["code"], None))
             else:
                 mem = res.structured_content["memory"]
                 out.append(("update", (mem["version"], mem["text"])))
