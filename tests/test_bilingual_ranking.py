@@ -213,3 +213,48 @@ def test_a_second_relevant_fact_keeps_its_score_under_the_floor(centered):
         assert texts[1] not in kept()
     finally:
         retrieval.FACT_RUN_CONTEXT = saved
+
+
+#: (question, memories, the answer): a name or place one side writes in Han characters and the other in
+#: pinyin; the answer's neighbours share the question's topic but not the name.
+NAMES = [
+    (
+        "Who is Xiao Chen to me?",
+        ["用户的同事小陈是他在公司最好的朋友", "用户的同事老王经常请他吃饭", "The user's manager is called David"],
+        0,
+    ),
+    ("What does Lele like to eat?", ["乐乐最喜欢吃饺子", "用户最喜欢吃火锅", "用户的女儿爱吃草莓"], 0),
+]
+
+
+@pytest.mark.parametrize("query,texts,answer", NAMES)
+def test_a_name_spelled_in_pinyin_finds_the_memory_that_writes_it_in_han(query, texts, answer, monkeypatch):
+    emb = make_embedder("auto")
+    cands, cal = _candidates(emb, texts, query)
+    assert retrieval.fuse(cands, query, cal, rerank=True, current_run=None)[0][0]["text"] == texts[answer]
+    # The name is what finds it: without names across scripts a neighbour on the topic comes first.
+    monkeypatch.setattr(retrieval, "NAME_SHARE", 0.0)
+    assert retrieval.fuse(cands, query, cal, rerank=True, current_run=None)[0][0]["text"] != texts[answer]
+
+
+def test_name_terms_are_the_query_terms_the_other_script_writes():
+    terms = retrieval.query_terms("Who is Xiao Chen to me?")
+    assert retrieval.name_terms("Who is Xiao Chen to me?", terms, "用户的同事小陈是他最好的朋友") == {"xiao", "chen"}
+    zh = "小周什么时候结婚？"
+    assert retrieval.name_terms(zh, retrieval.query_terms(zh), "The user's friend Xiao Zhou is getting married") == {
+        "小",
+        "周",
+        "小周",
+    }
+    assert retrieval.name_terms(zh, retrieval.query_terms(zh), "The user's friend Emma is getting married") == set()
+    # Such a term weighs in keyword coverage as one the memory contains would (its document frequency
+    # counts it too), times the share.
+    docs = ["a b", "c d"]
+    idf_a, idf_c = math.log(1 + 0.5 / 2.5), math.log(1 + 1.5 / 1.5)  # "a" in both documents now, "c" in one
+    assert retrieval.weighted_coverage({"a", "c"}, docs, [set(), {"a"}]) == pytest.approx(
+        [idf_a / (idf_a + idf_c), 1.0]
+    )
+    assert retrieval.weighted_coverage({"a", "c"}, docs, [set(), {"a"}], 0.5)[1] == pytest.approx(
+        (idf_c + 0.5 * idf_a) / (idf_a + idf_c)
+    )
+    assert retrieval.weighted_coverage({"a", "c"}, docs) == pytest.approx([0.5, 0.5])

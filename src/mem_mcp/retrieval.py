@@ -20,6 +20,8 @@ from typing import Callable, Literal, Sequence, get_args
 
 import numpy as np
 
+from . import pinyin
+
 # Han, Hiragana, Katakana, Hangul, CJK punctuation-free ranges.
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
@@ -73,7 +75,9 @@ def coverage(query: set[str], document_terms: str) -> float:
     return sum(1 for t in query if _stem(t) in doc) / len(query)
 
 
-def weighted_coverage(query: set[str], documents: Sequence[str]) -> list[float]:
+def weighted_coverage(
+    query: set[str], documents: Sequence[str], also: Sequence[set[str]] | None = None, share: float = 1.0
+) -> list[float]:
     """Per document, the share of the query's term weight it covers, in [0, 1]; a term weighs its
     inverse document frequency among ``documents`` (BM25's idf).
 
@@ -81,15 +85,35 @@ def weighted_coverage(query: set[str], documents: Sequence[str]) -> list[float]:
     corpus statistics: a term that half the candidates share says little about which one is meant,
     a term only one of them has says a lot. Measured on LoCoMo's development split (bench/), this
     beats plain coverage by 0.8-1 point of recall@10 and the store's own BM25 score, normalised, by 5.
+
+    ``also``: per document, query terms it covers without containing them (a name it spells in another
+    script, :func:`name_terms`); they count ``share`` of their weight, and towards each term's document
+    frequency.
     """
     stems = {_stem(t) for t in query}
     if not stems or not documents:
         return [0.0] * len(documents)
     sets = [{_stem(t) for t in doc.split()} & stems for doc in documents]
+    extra = [{_stem(t) for t in a} & stems - d for a, d in zip(also, sets)] if also else [set()] * len(sets)
     n = len(documents)
-    weight = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t in stems for df in [sum(t in d for d in sets)]}
+    weight = {
+        t: math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for t in stems
+        for df in [sum(t in d or t in e for d, e in zip(sets, extra))]
+    }
     total = sum(weight.values())
-    return [sum(weight[t] for t in d) / total for d in sets]
+    return [(sum(weight[t] for t in d) + share * sum(weight[t] for t in e)) / total for d, e in zip(sets, extra)]
+
+
+def name_terms(query: str, terms: set[str], text: str) -> set[str]:
+    """The ``terms`` of ``query`` that ``text``, in the other language, covers by writing a name the
+    query writes in the other script: "Lele" in the query and "乐乐" in the memory, or the reverse
+    (:mod:`mem_mcp.pinyin`)."""
+    if language(query) == "en":
+        covered = {w for words, _ in pinyin.shared_names(query, text) for w in words}
+    else:
+        covered = {t for _, spans in pinyin.shared_names(text, query) for span in spans for t in fts_terms(span)}
+    return covered & terms
 
 
 def language(text: str) -> str:
@@ -277,6 +301,10 @@ NEIGHBOUR_SHARE = 0.39
 #: outranks the answer saved in the other language. Fit with the rest (bench/fit_fusion.py).
 CROSS_WEIGHT = 0.4
 CROSS_SEMANTIC_WEIGHT = 0.2
+#: A memory in the other language does share a term with the query where it writes a name the query
+#: spells in the other script (乐乐 / "Lele", 南山 / "Nanshan": :func:`name_terms`): such a term counts
+#: this share of its weight in the memory's keyword coverage (0 switches names across scripts off).
+NAME_SHARE = 1.0
 #: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
 #: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
 #: :func:`with_recency` moves the newer just above the older where it scores less than
@@ -385,11 +413,14 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     memories that contain a content term of the query), the memory's log length relative to the
     candidates' mean (:func:`content_length`), and for a memory in another language than the query the
     best coverage among the query-language candidates, alone and times its semantic similarity (0 and
-    0 otherwise)."""
+    0 otherwise). A memory in the other language covers the query terms of a name it writes in the other
+    script (:func:`name_terms`, ``NAME_SHARE`` of their weight)."""
     docs = [c.row.get("fts_text", "") for c in candidates]
     query_lang = language(query)
     cross = [language(c.row.get("text", "")) != query_lang for c in candidates]
-    keyword = weighted_coverage(query_terms(query), docs)
+    terms = query_terms(query)
+    names = [name_terms(query, terms, c.row.get("text", "")) if x else set() for c, x in zip(candidates, cross)]
+    keyword = weighted_coverage(terms, docs, names if NAME_SHARE else None, NAME_SHARE)
     by_vector = _reciprocal_ranks([c.cosine for c in candidates])
     # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
     # in another language than the query could never have it.

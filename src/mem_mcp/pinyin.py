@@ -1,0 +1,100 @@
+"""Names across scripts: a name or place saved in Chinese ("乐乐", "南山区", "小陈") is written in pinyin
+in English ("Lele", "Nanshan", "Xiao Chen"), and the embedding model barely connects the two. So the
+ranking (:func:`mem_mcp.retrieval.ranking_features`) counts a query term as covered by a memory in the
+other language when one side spells the other's name: a capitalised English word (or two adjacent ones,
+"Xiao Chen", "Ping An", "Xi'an") equal to the toneless pinyin of a two-to-four-character span of the
+Chinese text, any reading of a polyphone ("乐" is le or yue).
+
+Capitalised words only: lower-case English words that happen to spell a Chinese span ("change" is
+chang-e) would match by chance. Spans of one character are not matched for the same reason ("Chen" alone
+is 陈, 晨, 沉...). Names the English side translates rather than spells (腾讯 Tencent, 字节跳动 ByteDance)
+or spells another way (米娅 Mia) are not found here; the embedding has to carry those.
+
+The readings are ``pinyin.tsv`` (package data): each CJK Unified Ideograph (U+4E00-U+9FFF) and its
+toneless readings, taken from pypinyin's table (MIT; tests/test_pinyin.py checks the file against it and
+says how to regenerate it). A file of our own rather than pypinyin at run time: importing pypinyin's table
+costs 57 MiB of RSS for good, this one about 5 MiB, loaded on the first cross-lingual search that needs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+_TABLE = "pinyin.tsv"
+#: Spans of this many characters are spelled (two to four: a given name, a surname and given name, a place).
+MIN_SPAN = 2
+MAX_SPAN = 4
+#: Readings tried per span at most (the product of its characters' readings), in the table's order.
+MAX_SPELLINGS = 16
+
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+
+
+@lru_cache(maxsize=1)
+def readings() -> dict[str, tuple[str, ...]]:
+    """Character -> its toneless pinyin readings, most common first."""
+    table: dict[str, tuple[str, ...]] = {}
+    text = resources.files(__package__).joinpath(_TABLE).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            char, spelled = line.split("\t")
+            table[char] = tuple(spelled.split())
+    return table
+
+
+@lru_cache(maxsize=65536)
+def spellings(text: str) -> dict[str, frozenset[str]]:
+    """Each pinyin spelling of a two-to-four-character span of ``text``'s Han runs -> the spans spelled so
+    (``"南山区"`` gives ``"nanshan"`` -> {"南山"}, ``"nanshanqu"`` -> {"南山区"}, ``"shanqu"``...)."""
+    table = readings()
+    found: dict[str, set[str]] = {}
+    for run in _HAN_RUN.findall(text):
+        for i in range(len(run)):
+            for j in range(i + MIN_SPAN, min(len(run), i + MAX_SPAN) + 1):
+                options = [table.get(ch) for ch in run[i:j]]
+                if any(o is None for o in options):
+                    break
+                for combo in itertools.islice(itertools.product(*options), MAX_SPELLINGS):  # type: ignore[arg-type]
+                    found.setdefault("".join(combo), set()).add(run[i:j])
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+@lru_cache(maxsize=65536)
+def latin_names(text: str) -> dict[str, tuple[str, ...]]:
+    """Capitalised words of ``text``, lower-cased, and each such word joined with the next where the two
+    read as one name -> the words (``"Xiao Chen"`` gives ``"xiao"``, ``"chen"`` and ``"xiaochen"`` ->
+    ("xiao", "chen"))."""
+    names: dict[str, tuple[str, ...]] = {}
+    words = [(m.start(), m.end(), _fold(m.group())) for m in _LATIN_WORD.finditer(text)]
+    for k, (start, end, word) in enumerate(words):
+        if not word[:1].isupper():
+            continue
+        names.setdefault(word.lower(), (word.lower(),))
+        if k + 1 < len(words):
+            nstart, _, nxt = words[k + 1]
+            # one name: a capitalised word after a space ("Xiao Chen"), any word after a hyphen or an
+            # apostrophe ("Xi'an")
+            gap = text[end:nstart]
+            if (gap == " " and nxt[:1].isupper()) or gap in ("-", "'", "’"):
+                names.setdefault((word + nxt).lower(), (word.lower(), nxt.lower()))
+    return names
+
+
+def _fold(word: str) -> str:
+    """Diacritics off ("Lǚ" -> "Lu")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
+
+
+def shared_names(english: str, chinese: str) -> list[tuple[tuple[str, ...], frozenset[str]]]:
+    """The names ``english`` spells that ``chinese`` writes in Han characters: (the English words, the
+    Chinese spans) of each."""
+    names = latin_names(english)
+    if not names:
+        return []
+    spelled = spellings(chinese)
+    return [(words, spelled[name]) for name, words in names.items() if name in spelled]
