@@ -411,7 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--alignment",
         default="lda",
-        help="with a +aligned model: lda (the shipped map) or lsar:K (ablation: K language directions removed)",
+        help="with a +aligned model: lda (the shipped map), lsar:K (ablation: K language directions removed) or "
+        "npy:PATH (a candidate map saved with numpy.save, e.g. a refit on a larger corpus)",
     )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
@@ -433,9 +434,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.raw_cache:
         embedder, raw = with_raw_cache(embedder, args.raw_cache)
     if args.alignment != "lda":
-        if not args.alignment.startswith("lsar:") or not hasattr(embedder, "matrix"):
-            ap.error("--alignment: lda, or lsar:K with a +aligned model")
-        embedder._params = lsar_projector(embedder, int(args.alignment.split(":")[1]))
+        kind, _, value = args.alignment.partition(":")
+        if kind not in ("lsar", "npy") or not value or not hasattr(embedder, "matrix"):
+            ap.error("--alignment: lda, lsar:K or npy:PATH with a +aligned model")
+        if kind == "lsar":
+            embedder._params = lsar_projector(embedder, int(value))
+        else:
+            embedder._params = np.load(value).astype(np.float32)
     svc = MemoryService(base, embedder=embedder)
     svc.warm_up()
     t0 = time.perf_counter()
