@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from mem_mcp.extraction import ExtractionInput, ExtractionResult
-from mem_mcp.retrieval import fts_terms
+from mem_mcp.terms import fts_terms
 
 
 class HashEmbedder:

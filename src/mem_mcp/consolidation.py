@@ -24,7 +24,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from .errors import ExtractionError
 from .extraction.base import CandidateMemory, ReconcileDecision
-from .retrieval import fts_terms
+from .terms import fts_terms
 
 Action = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 

@@ -10,9 +10,9 @@ import pytest
 
 import mem_mcp.storage.maintenance as store
 from mem_mcp.errors import ConflictError
-from mem_mcp.retrieval import fts_text
 from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
 from mem_mcp.storage.commits import retry
+from mem_mcp.terms import fts_text
 
 DIM = 8
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from mem_mcp.config import Settings
-from mem_mcp.retrieval import fts_text
 from mem_mcp.service import MemoryService
 from mem_mcp.storage import MEMORY_COLUMNS, Database, memory_table_name
 from mem_mcp.storage.resident import RowMatch
+from mem_mcp.terms import fts_text
 
 from fakes import HashEmbedder, NoopExtractor
 

@@ -230,7 +230,7 @@ class CenteredEmbedder(WrappedEmbedder):
 
 
 def _language(text: str) -> str:
-    from mem_mcp.retrieval import language
+    from mem_mcp.terms import language
 
     return language(text)
 

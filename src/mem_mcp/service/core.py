@@ -155,6 +155,9 @@ class MemoryService(ProfileOperations):
         # sentences of the search calibration are embedded here too.
         emb = self.embedder
         self.search.query_calibration(emb, emb.embed_query("warm up"))
+        # The tables of terms across languages (a second for the dictionary) are read now, not by the
+        # first search with a memory in the other language than its question.
+        retrieval.load_across_tables()
         if self.db.resident.enabled:
             # The default tenant (a local user's only one) is read into memory now, so that its first
             # search is already the resident scan (resident.py) and never loads the ANN index.

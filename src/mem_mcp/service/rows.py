@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import retrieval
+from .. import terms
 from ..models import (
     CustomStrategy,
     Memory,
@@ -74,7 +74,7 @@ def memory_row(
         "version": version,
         **scope.model_dump(),
         "text": text,
-        "fts_text": retrieval.fts_text(text),
+        "fts_text": terms.fts_text(text),
         "vector": np.asarray(vector, dtype=np.float32).tolist(),
         "type": mem_type,
         "key": key,

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import retrieval
+from .. import retrieval, terms
 from ..config import Settings
 from ..embeddings import Embedder
 from ..errors import InvalidArgumentError
@@ -136,7 +136,7 @@ class Search:
                 self._search_pool().submit(
                     self.db.fts_search,
                     table,
-                    retrieval.fts_text(query_text),
+                    terms.fts_text(query_text),
                     where,
                     pool,
                     READ_COLUMNS,

