@@ -66,6 +66,12 @@ def test_latin_names_are_capitalised_words_and_adjacent_pairs():
     assert pinyin.latin_names("Lǚ Bu")["lubu"] == ("lu", "bu")
 
 
+def test_only_words_made_of_pinyin_syllables_are_looked_for():
+    assert all(pinyin.spells_pinyin(w) for w in ("lele", "xiaochen", "nanshan", "xian", "shanghai"))
+    assert not any(pinyin.spells_pinyin(w) for w in ("what", "the", "tencent", "lego", "do", ""))
+    assert 400 < len(pinyin.syllables()) < 450
+
+
 def test_shared_names_match_across_scripts_and_nothing_else():
     assert pinyin.shared_names("Who is Xiao Chen to me?", "用户的同事小陈是他在公司最好的朋友") == [
         (("xiao", "chen"), frozenset({"小陈"}))

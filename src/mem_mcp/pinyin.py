@@ -90,10 +90,29 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
 
 
+@lru_cache(maxsize=1)
+def syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable (about 400)."""
+    return frozenset(r for spelled in readings().values() for r in spelled)
+
+
+@lru_cache(maxsize=65536)
+def spells_pinyin(word: str) -> bool:
+    """Whether ``word`` (lower case) is pinyin syllables run together ("lele", "xiaochen"; not "what",
+    "the"): a cheap test before spelling a text's spans, which only such a word can match."""
+    known = syllables()
+    reach = [True] + [False] * len(word)  # reach[i]: word[:i] is syllables
+    for i in range(len(word)):
+        if reach[i]:
+            for j in range(i + 1, min(len(word), i + 6) + 1):
+                reach[j] = reach[j] or word[i:j] in known
+    return len(word) > 0 and reach[-1]
+
+
 def shared_names(english: str, chinese: str) -> list[tuple[tuple[str, ...], frozenset[str]]]:
     """The names ``english`` spells that ``chinese`` writes in Han characters: (the English words, the
     Chinese spans) of each."""
-    names = latin_names(english)
+    names = {name: words for name, words in latin_names(english).items() if spells_pinyin(name)}
     if not names:
         return []
     spelled = spellings(chinese)

@@ -22,6 +22,8 @@ FACTS = [
     "The user works as a nurse at a children's hospital",
     "The user's son is afraid of the dark",
     "The user drinks two cups of black coffee every morning",
+    "乐乐的生日是十月二号",
+    "The user's birthday is on the fifteenth of August",
 ]
 HOME_OLD = "用户住在上海浦东"
 HOME_NEW = "用户上个月从上海搬到了深圳南山区"
@@ -42,6 +44,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             out["zh_to_en"] = await search(client, "我的狗叫什么名字？")
             out["en_daughter"] = await search(client, "What is my daughter's name?")
             out["zh_job"] = await search(client, "我是做什么工作的？")
+            out["en_name"] = await search(client, "When is Lele's birthday?")
             out["home_first"] = (await call(client, "add_memories", {"text": HOME_OLD}))["events"]
             out["home_change"] = (await call(client, "add_memories", {"text": HOME_NEW}))["events"]
             out["home_search"] = await search(client, "用户现在住在哪里")
@@ -61,6 +64,9 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_an_english_question_finds_the_chinese_memory_first(session: dict[str, Any]) -> None:
     assert texts(session["en_to_zh"])[0] == "用户对花生严重过敏"
     assert texts(session["en_daughter"])[0] == "用户的女儿叫米娅，今年六岁"
+    # A name spelled in pinyin finds the memory that writes it in Han characters, not the English
+    # memory about a birthday.
+    assert texts(session["en_name"])[0] == "乐乐的生日是十月二号"
 
 
 def test_a_chinese_question_finds_the_english_memory_first(session: dict[str, Any]) -> None:
