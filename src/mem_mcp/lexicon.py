@@ -42,6 +42,7 @@ _STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=1)
 def installed() -> bool:
     """Whether the dictionary's package is installed (a dependency; without it the ranking goes on
     without words across languages)."""
