@@ -24,8 +24,9 @@ def test_senses_of_common_words_and_what_is_left_out():
     assert not {"cl", "li", "surname"} & set(lexicon.english_of("花生陈"))
 
 
-def test_segments_are_the_longest_dictionary_words_from_the_left():
-    assert [w for w, _ in lexicon.words_of("用户的儿子每周日上午上游泳课")][:4] == ["用户", "的", "儿子", "每周"]
+def test_segments_are_the_longest_dictionary_words():
+    words = [w for w, _ in lexicon.words_of("用户的儿子每周日上午上游泳课")]
+    assert words == ["用户", "的", "儿子", "每", "周日", "上午", "上", "游泳", "课"]  # not 每周/日, 上游/泳
     # A character the dictionary lacks stands alone, with no words.
     assert lexicon.words_of("𠀀花生") == (("花生", frozenset({"peanut", "groundnut"})),)  # outside U+4E00-U+9FFF
     assert lexicon.words_of("The user likes tea") == ()
@@ -52,3 +53,26 @@ def test_terms_covered_both_ways():
 
 def test_the_process_loads_it_once():
     assert lexicon.lexicon() is lexicon.lexicon()
+
+
+def test_the_cut_from_the_right_wins_where_the_left_one_splits_a_word(monkeypatch):
+    lex = lexicon.lexicon()
+    for text, word, wrong in (
+        ("我为什么不吃香菜", "香菜", "吃香"),
+        ("我现在在哪家公司上班", "公司", "家公"),
+        ("研究生命起源", "生命", "研究生"),
+    ):
+        assert word in [w for w, _ in lex.segments(text)]
+        monkeypatch.setattr(lexicon, "SEGMENT", "forward")  # the ablation: from the left only
+        assert wrong in [w for w, _ in lex.segments(text)]
+        monkeypatch.setattr(lexicon, "SEGMENT", "both")
+    # Where both cuts agree nothing changes.
+    assert [w for w, _ in lex.segments("用户对花生严重过敏")] == ["用户", "对", "花生", "严重", "过敏"]
+
+
+def test_a_one_word_gloss_in_brackets_is_a_sense_a_usage_label_is_not():
+    words = dict(lexicon.words_of("辣拿手菜"))
+    assert "spicy" in words["辣"] and "hot" in words["辣"]  # "hot (spicy)"
+    assert words["拿手菜"] == {"specialty", "dish"}  # "specialty (dish)"
+    # "(Tw)", "(slang)" say how a word is used, not what it means: "triathlon (Tw)", "karaoke (slang)".
+    assert lexicon.english_of("三铁备援") == {"triathlon", "backup"}

