@@ -20,7 +20,8 @@ them on the held-out split.
 With ``--bilingual`` the short facts of ``bench/data/bilingual_facts`` (see ``bilingual_facts.py``) are
 collected too, through their own store and the same embedder: their development questions and the
 odd-numbered change pairs join the objective (``--bilingual-weight`` x (top-1 + MRR) of each), the
-held-out questions and the even-numbered change pairs are only reported. One ranking for both sets.
+held-out questions and the even-numbered change pairs are only reported (with ``--held-out``; the JSON has
+them always). One ranking for both sets.
 
 The fitted constants are printed last, to be pasted into ``src/mem_mcp/retrieval.py``.
 """
@@ -91,7 +92,8 @@ def with_vectors(svc: Any) -> None:
 
     def search(table: Any, vector: Any, where: Any, limit: int, columns: Any, **kw: Any) -> Any:
         kw.pop("match", None)
-        return inner(table, vector, where, limit, [*columns, "vector"], **kw)
+        # the service's own vector searches may already read the column (the change step compares vectors)
+        return inner(table, vector, where, limit, [*dict.fromkeys([*columns, "vector"])], **kw)
 
     svc.db.vector_search = search
 
@@ -422,6 +424,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="comma list of the parameters to fit (default: all but the semantic and keyword weights)",
     )
+    ap.add_argument(
+        "--held-out",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also print the held-out figures (off by default: while choosing between fits, look at dev only, "
+        "then score the held-out split once; the JSON of --out has them either way)",
+    )
     ap.add_argument("--out", default=None, help="also write the JSON result here")
     args = ap.parse_args(argv)
 
@@ -492,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         real = split_metrics(qs, ranked_by_fuse(qs, params))
         results[label] = {"params": params, "fuse": real}
         for split, mask in (("dev", pools.dev), ("held-out", ~pools.dev)):
+            if split == "held-out" and not args.held_out:
+                continue
             cells = [label, split]
             lm = loco & mask
             cells.append(f"{recall[lm].mean():.3f} / {ndcg[lm].mean():.3f}" if lm.any() else "-")
