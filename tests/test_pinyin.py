@@ -48,13 +48,26 @@ def test_shipped_table_is_pypinyins():
     assert pinyin.readings()["吕"] == ("lu",)
 
 
-def test_spellings_cover_each_span_and_each_reading_of_a_polyphone():
-    spelled = pinyin.spellings("儿子乐乐住在南山区")
-    assert spelled["lele"] == {"乐乐"} and spelled["yueyue"] == {"乐乐"}
-    assert spelled["nanshan"] == {"南山"} and spelled["nanshanqu"] == {"南山区"}
-    assert "le" not in spelled and "nan" not in spelled  # no one-character spans
-    assert "erzilelezhu" not in spelled  # at most four characters
-    assert pinyin.spellings("The user lives in Shanghai") == {}
+def test_spans_spelled_cover_each_span_and_each_reading_of_a_polyphone():
+    text = "儿子乐乐住在南山区"
+    assert pinyin.spans_spelled(text, "lele") == {"乐乐"} == pinyin.spans_spelled(text, "yueyue")
+    assert pinyin.spans_spelled(text, "leyue") == {"乐乐"}  # each character any of its readings
+    assert pinyin.spans_spelled(text, "nanshan") == {"南山"}
+    assert pinyin.spans_spelled(text, "nanshanqu") == {"南山区"}
+    assert pinyin.spans_spelled(text, "shanqu") == {"山区"}
+    assert pinyin.spans_spelled(text, "le") == set() and pinyin.spans_spelled(text, "nan") == set()  # one character
+    assert pinyin.spans_spelled(text, "erzilelezhu") == set()  # at most four characters
+    assert pinyin.spans_spelled("The user lives in Shanghai", "shanghai") == set()
+    assert pinyin.spans_spelled("乐乐，南山", "lenan") == set()  # not across punctuation
+
+
+def test_nothing_is_kept_per_memory_text():
+    # A long Chinese memory among the candidates of an English question with a name: the spans are
+    # walked for that name, no table of every spelling of the memory is built or cached.
+    long_text = "用户的儿子乐乐每周日上午在南山区上游泳课" * 50
+    assert pinyin.spans_spelled(long_text, "lele") == {"乐乐"}
+    assert not hasattr(pinyin, "spellings")
+    assert pinyin.latin_names.cache_info().maxsize <= 4096
 
 
 def test_latin_names_are_capitalised_words_and_adjacent_pairs():

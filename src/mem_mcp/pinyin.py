@@ -18,7 +18,6 @@ costs 57 MiB of RSS for good, this one about 5 MiB, loaded on the first cross-li
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -28,8 +27,6 @@ _TABLE = "pinyin.tsv"
 #: Spans of this many characters are spelled (two to four: a given name, a surname and given name, a place).
 MIN_SPAN = 2
 MAX_SPAN = 4
-#: Readings tried per span at most (the product of its characters' readings), in the table's order.
-MAX_SPELLINGS = 16
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
@@ -47,24 +44,31 @@ def readings() -> dict[str, tuple[str, ...]]:
     return table
 
 
-@lru_cache(maxsize=65536)
-def spellings(text: str) -> dict[str, frozenset[str]]:
-    """Each pinyin spelling of a two-to-four-character span of ``text``'s Han runs -> the spans spelled so
-    (``"南山区"`` gives ``"nanshan"`` -> {"南山"}, ``"nanshanqu"`` -> {"南山区"}, ``"shanqu"``...)."""
+def spans_spelled(chinese: str, name: str) -> frozenset[str]:
+    """The two-to-four-character spans of ``chinese``'s Han runs whose toneless pinyin, in any reading of
+    each character, is ``name`` (lower case): ``("住在南山区", "nanshan")`` gives {"南山"}.
+
+    Walks each span one character at a time, keeping only the readings that continue ``name``: the work
+    is bounded by the text's length, and nothing is kept per text (a table of every spelling of every span
+    of a long memory would be hundreds of KiB, and there is one such memory per search candidate)."""
     table = readings()
-    found: dict[str, set[str]] = {}
-    for run in _HAN_RUN.findall(text):
+    found: set[str] = set()
+    for run in _HAN_RUN.findall(chinese):
         for i in range(len(run)):
-            for j in range(i + MIN_SPAN, min(len(run), i + MAX_SPAN) + 1):
-                options = [table.get(ch) for ch in run[i:j]]
-                if any(o is None for o in options):
+            reach = {0}  # offsets into name that run[i:j] spells up to
+            for j in range(i, min(len(run), i + MAX_SPAN)):
+                options = table.get(run[j])
+                if options is None:
                     break
-                for combo in itertools.islice(itertools.product(*options), MAX_SPELLINGS):  # type: ignore[arg-type]
-                    found.setdefault("".join(combo), set()).add(run[i:j])
-    return {k: frozenset(v) for k, v in found.items()}
+                reach = {k + len(r) for k in reach for r in options if name.startswith(r, k)}
+                if not reach:
+                    break
+                if j + 1 - i >= MIN_SPAN and len(name) in reach:
+                    found.add(run[i : j + 1])
+    return frozenset(found)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def latin_names(text: str) -> dict[str, tuple[str, ...]]:
     """Capitalised words of ``text``, lower-cased, and each such word joined with the next where the two
     read as one name -> the words (``"Xiao Chen"`` gives ``"xiao"``, ``"chen"`` and ``"xiaochen"`` ->
@@ -112,8 +116,10 @@ def spells_pinyin(word: str) -> bool:
 def shared_names(english: str, chinese: str) -> list[tuple[tuple[str, ...], frozenset[str]]]:
     """The names ``english`` spells that ``chinese`` writes in Han characters: (the English words, the
     Chinese spans) of each."""
-    names = {name: words for name, words in latin_names(english).items() if spells_pinyin(name)}
-    if not names:
-        return []
-    spelled = spellings(chinese)
-    return [(words, spelled[name]) for name, words in names.items() if name in spelled]
+    found = []
+    for name, words in latin_names(english).items():
+        if spells_pinyin(name):
+            spans = spans_spelled(chinese, name)
+            if spans:
+                found.append((words, spans))
+    return found

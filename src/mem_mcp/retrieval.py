@@ -9,7 +9,6 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Callable, Literal, Sequence, get_args
 
 import numpy as np
@@ -37,8 +36,7 @@ def across_terms(query: str, terms: set[str], text: str) -> set[str]:
         covered = {t for _, spans in pinyin.shared_names(text, query) for span in spans for t in fts_terms(span)}
     if LEXICON and lexicon.installed():
         if lang == "en":
-            english = _english_stems(text)
-            covered |= {t for t in terms if _stem(t) in english}
+            covered |= {t for t in terms if lexicon.covers(text, _stem(t))}
         else:
             memory = {_stem(w) for w in _WORD_RE.findall(text.lower())}
             for word, senses in lexicon.words_of(query):
@@ -48,12 +46,6 @@ def across_terms(query: str, terms: set[str], text: str) -> set[str]:
 
 
 _WORD_RE = re.compile(r"[a-z]+")
-
-
-@lru_cache(maxsize=65536)
-def _english_stems(text: str) -> frozenset[str]:
-    """The stems of the English words the dictionary gives for ``text``'s Chinese words."""
-    return frozenset(_stem(e) for e in lexicon.english_of(text))
 
 
 @dataclass(frozen=True)
