@@ -87,4 +87,10 @@ def test_what_is_kept_per_memory_is_its_word_positions():
     assert not lexicon.covers(text, "shellfish") and not lexicon.covers(text, "nosuchword")
     assert {lexicon.lexicon().english(p)[0] for p in lexicon.having("peanut")} >= {"peanut"}
     # Bounded caches: word lists are kept for queries only; a memory keeps 4 bytes a word.
-    assert lexicon.words_of.cache_info().maxsize <= 1024 and lexicon.positions_of.cache_info().maxsize <= 16384
+    assert lexicon._words_of.cache_info().maxsize <= 1024 and lexicon._positions_of.cache_info().maxsize <= 16384
+    # A text longer than CACHED_CHARS (a hostile 8,000-character query) is read, not kept.
+    long_query = "我儿子对花生过敏吗" * 900
+    before = lexicon._words_of.cache_info().currsize, lexicon._positions_of.cache_info().currsize
+    assert dict(lexicon.words_of(long_query))["花生"] == {"peanut", "groundnut"}
+    assert len(lexicon.positions_of(long_query)) > 1000
+    assert (lexicon._words_of.cache_info().currsize, lexicon._positions_of.cache_info().currsize) == before

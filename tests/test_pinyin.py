@@ -67,7 +67,11 @@ def test_nothing_is_kept_per_memory_text():
     long_text = "用户的儿子乐乐每周日上午在南山区上游泳课" * 50
     assert pinyin.spans_spelled(long_text, "lele") == {"乐乐"}
     assert not hasattr(pinyin, "spellings")
-    assert pinyin.latin_names.cache_info().maxsize <= 4096
+    assert pinyin._latin_names.cache_info().maxsize <= 4096
+    before = pinyin._latin_names.cache_info().currsize
+    assert pinyin.latin_names("Lele " * 2000)["lele"] == ("lele",)  # longer than CACHED_CHARS: not kept
+    assert pinyin._latin_names.cache_info().currsize == before
+    assert not pinyin.spells_pinyin("le" * 5000)  # longer than any name: not spelled, not kept
 
 
 def test_latin_names_are_capitalised_words_and_adjacent_pairs():

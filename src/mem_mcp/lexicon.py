@@ -212,10 +212,19 @@ def _return_memory() -> None:
         pass
 
 
-@lru_cache(maxsize=1024)
+#: Texts longer than this are cut into words anew each time rather than cached: a hostile client's
+#: distinct 8,000-character queries would otherwise fill each cache with megabytes an entry.
+CACHED_CHARS = 512
+
+
 def words_of(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """``text``'s Chinese words and the English words of each one's senses (empty for a word the
     dictionary lacks). Cached for queries (a few); for memories, :func:`positions_of` keeps less."""
+    return _words_of(text) if len(text) <= CACHED_CHARS else _words_of.__wrapped__(text)
+
+
+@lru_cache(maxsize=1024)
+def _words_of(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     lex = lexicon()
     return tuple((w, frozenset(lex.english(p)) if p >= 0 else frozenset()) for w, p in lex.segments(text))
 
@@ -225,10 +234,15 @@ def english_of(text: str) -> frozenset[str]:
     return frozenset(e for _, english in words_of(text) for e in english)
 
 
-@lru_cache(maxsize=16384)
 def positions_of(text: str) -> array:
     """The dictionary positions of ``text``'s Chinese words, compactly (4 bytes a word): what is kept per
-    memory text between searches, so a store of long memories does not fill the cache with word lists."""
+    memory text between searches (up to ``CACHED_CHARS``), so a store of long memories does not fill the
+    cache with word lists."""
+    return _positions_of(text) if len(text) <= CACHED_CHARS else _positions_of.__wrapped__(text)
+
+
+@lru_cache(maxsize=16384)
+def _positions_of(text: str) -> array:
     return array("i", (p for _, p in lexicon().segments(text) if p >= 0))
 
 

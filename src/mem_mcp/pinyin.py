@@ -68,11 +68,21 @@ def spans_spelled(chinese: str, name: str) -> frozenset[str]:
     return frozenset(found)
 
 
-@lru_cache(maxsize=4096)
+#: Texts up to this length are cached (queries, short memories); longer ones are read anew each time.
+CACHED_CHARS = 512
+#: No name of at most MAX_SPAN syllables is longer than this (six letters a syllable at most: zhuang).
+MAX_NAME = 6 * MAX_SPAN
+
+
 def latin_names(text: str) -> dict[str, tuple[str, ...]]:
     """Capitalised words of ``text``, lower-cased, and each such word joined with the next where the two
     read as one name -> the words (``"Xiao Chen"`` gives ``"xiao"``, ``"chen"`` and ``"xiaochen"`` ->
     ("xiao", "chen"))."""
+    return _latin_names(text) if len(text) <= CACHED_CHARS else _latin_names.__wrapped__(text)
+
+
+@lru_cache(maxsize=4096)
+def _latin_names(text: str) -> dict[str, tuple[str, ...]]:
     names: dict[str, tuple[str, ...]] = {}
     words = [(m.start(), m.end(), _fold(m.group())) for m in _LATIN_WORD.finditer(text)]
     for k, (start, end, word) in enumerate(words):
@@ -100,10 +110,14 @@ def syllables() -> frozenset[str]:
     return frozenset(r for spelled in readings().values() for r in spelled)
 
 
-@lru_cache(maxsize=65536)
 def spells_pinyin(word: str) -> bool:
     """Whether ``word`` (lower case) is pinyin syllables run together ("lele", "xiaochen"; not "what",
     "the"): a cheap test before spelling a text's spans, which only such a word can match."""
+    return len(word) <= MAX_NAME and _spells_pinyin(word)
+
+
+@lru_cache(maxsize=65536)
+def _spells_pinyin(word: str) -> bool:
     known = syllables()
     reach = [True] + [False] * len(word)  # reach[i]: word[:i] is syllables
     for i in range(len(word)):
