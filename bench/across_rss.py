@@ -52,10 +52,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             samples.append((i + 1, round(rss_mib(), 1)))
             log(f"[across] {i + 1} texts: RSS {samples[-1][1]} MiB")
     seconds = time.perf_counter() - t0
+    # The longest texts a client may send (max_text_chars), never cached: one search candidate's cost.
+    long_zh = "".join(rng.choice(BASE) for _ in range(8000))
+    long_en = (
+        " ".join(f"{a}{b}".capitalize() for a in ("le", "nan", "xiao", "wang") for b in ("le", "shan", "chen")) * 60
+    )
+    eight = "Is my son Lele allergic to peanuts, shellfish or eggs on Sunday mornings?"
+    timings = {}
+    # per candidate, as a search calls it: the query's side made once (retrieval.across_query)
+    for label, q, memory in (
+        ("8,000-char Chinese memory, 8-term English question", eight, long_zh),
+        ("8,000-char Chinese question, English memory of many names", long_zh, long_en[:8000]),
+    ):
+        terms_q = retrieval.query_terms(q)
+        t = time.perf_counter()
+        prepared = retrieval.across_query(q, terms_q)
+        timings[label + ": the query's side, once a search"] = round((time.perf_counter() - t) * 1e3, 1)
+        for when in ("first search", "next search"):
+            t = time.perf_counter()
+            retrieval.across_terms(q, terms_q, memory, prepared)
+            timings[f"{label}: the candidate, {when}"] = round((time.perf_counter() - t) * 1e3, 1)
     rows = [[n, f"{r:.0f}", f"{r - start:+.0f}"] for n, r in samples]
     print(f"\nCross-lingual term tables, {args.chars}-character Chinese memories; RSS at the start {start:.0f} MiB\n")
     print(md_table(["texts seen", "RSS MiB", "growth MiB"], rows))
-    print(f"\n{seconds / args.texts * 1e3:.2f} ms per text (both directions)\n")
+    print(f"\n{seconds / args.texts * 1e3:.2f} ms per text (both directions)")
+    for label, ms in timings.items():
+        print(f"{label}: {ms} ms")
+    print()
     emit_json(
         "across_rss",
         {
@@ -65,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rss_start_mib": round(start, 1),
             "samples": samples,
             "ms_per_text": round(seconds / args.texts * 1e3, 3),
+            "long_text_ms": timings,
         },
         args.out,
     )

@@ -94,3 +94,14 @@ def test_what_is_kept_per_memory_is_its_word_positions():
     assert dict(lexicon.words_of(long_query))["花生"] == {"peanut", "groundnut"}
     assert len(lexicon.positions_of(long_query)) > 1000
     assert (lexicon._words_of.cache_info().currsize, lexicon._positions_of.cache_info().currsize) == before
+
+
+def test_long_texts_keep_their_positions_within_a_byte_budget(monkeypatch):
+    long_memory = "用户的儿子对花生过敏，每周日上午上游泳课。" * 60  # over CACHED_CHARS
+    first = lexicon.positions_of(long_memory)
+    assert lexicon.positions_of(long_memory) is first  # kept, under a digest of the text
+    assert list(first) == list(lexicon._positions_of.__wrapped__(long_memory))
+    monkeypatch.setattr(lexicon, "LONG_CACHE_BYTES", 20_000)
+    for i in range(40):
+        lexicon.positions_of(long_memory + str(i) + "花生" * i)
+    assert 0 < lexicon._long_bytes <= 20_000 and len(lexicon._long) < 40  # the oldest went first

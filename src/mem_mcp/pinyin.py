@@ -44,28 +44,47 @@ def readings() -> dict[str, tuple[str, ...]]:
     return table
 
 
-def spans_spelled(chinese: str, name: str) -> frozenset[str]:
+def spans_spelled(chinese: str, name: str, starts: Starts | None = None) -> frozenset[str]:
     """The two-to-four-character spans of ``chinese``'s Han runs whose toneless pinyin, in any reading of
     each character, is ``name`` (lower case): ``("住在南山区", "nanshan")`` gives {"南山"}.
 
-    Walks each span one character at a time, keeping only the readings that continue ``name``: the work
-    is bounded by the text's length, and nothing is kept per text (a table of every spelling of every span
-    of a long memory would be hundreds of KiB, and there is one such memory per search candidate)."""
+    Walks a span one character at a time, keeping only the readings that continue ``name``, from the
+    characters that can begin it (``starts``: :func:`reading_starts` of ``chinese``, made once for all the
+    names of a question). Nothing is kept per text: a table of every spelling of every span of a long
+    memory would be hundreds of KiB, and there is one such memory per search candidate."""
+    runs, first = starts if starts is not None else reading_starts(chinese)
     table = readings()
     found: set[str] = set()
-    for run in _HAN_RUN.findall(chinese):
-        for i in range(len(run)):
-            reach = {0}  # offsets into name that run[i:j] spells up to
-            for j in range(i, min(len(run), i + MAX_SPAN)):
-                options = table.get(run[j])
-                if options is None:
-                    break
-                reach = {k + len(r) for k in reach for r in options if name.startswith(r, k)}
-                if not reach:
-                    break
-                if j + 1 - i >= MIN_SPAN and len(name) in reach:
-                    found.add(run[i : j + 1])
+    begun = {at for n in range(1, min(len(name), 6) + 1) for at in first.get(name[:n], ())}
+    for r, i in begun:
+        run = runs[r]
+        reach = {0}  # offsets into name that run[i:j] spells up to
+        for j in range(i, min(len(run), i + MAX_SPAN)):
+            options = table.get(run[j])
+            if options is None:
+                break
+            reach = {k + len(o) for k in reach for o in options if name.startswith(o, k)}
+            if not reach:
+                break
+            if j + 1 - i >= MIN_SPAN and len(name) in reach:
+                found.add(run[i : j + 1])
     return frozenset(found)
+
+
+#: A text's Han runs, and each reading -> the (run, offset) of the characters that have it.
+Starts = tuple[list[str], dict[str, list[tuple[int, int]]]]
+
+
+def reading_starts(chinese: str) -> Starts:
+    """Where each reading occurs in ``chinese`` (one pass over the text, for :func:`spans_spelled`)."""
+    table = readings()
+    runs = _HAN_RUN.findall(chinese)
+    first: dict[str, list[tuple[int, int]]] = {}
+    for r, run in enumerate(runs):
+        for i, ch in enumerate(run[:-1]):  # a span has at least two characters
+            for reading in table.get(ch, ()):
+                first.setdefault(reading, []).append((r, i))
+    return runs, first
 
 
 #: Texts up to this length are cached (queries, short memories); longer ones are read anew each time.
@@ -127,13 +146,28 @@ def _spells_pinyin(word: str) -> bool:
     return len(word) > 0 and reach[-1]
 
 
-def shared_names(english: str, chinese: str) -> list[tuple[tuple[str, ...], frozenset[str]]]:
+def names_in(english: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The names of ``english`` that pinyin can spell: (the name, lower case and run together; its words)."""
+    return [(name, words) for name, words in latin_names(english).items() if spells_pinyin(name)]
+
+
+def shared_names(
+    english: str,
+    chinese: str,
+    *,
+    names: list[tuple[str, tuple[str, ...]]] | None = None,
+    starts: Starts | None = None,
+) -> list[tuple[tuple[str, ...], frozenset[str]]]:
     """The names ``english`` spells that ``chinese`` writes in Han characters: (the English words, the
-    Chinese spans) of each."""
+    Chinese spans) of each. ``names`` (:func:`names_in` of ``english``) and ``starts``
+    (:func:`reading_starts` of ``chinese``): the side that is the query, made once per search."""
+    names = names_in(english) if names is None else names
+    if not names:
+        return []
+    starts = reading_starts(chinese) if starts is None else starts
     found = []
-    for name, words in latin_names(english).items():
-        if spells_pinyin(name):
-            spans = spans_spelled(chinese, name)
-            if spans:
-                found.append((words, spans))
+    for name, words in names:
+        spans = spans_spelled(chinese, name, starts)
+        if spans:
+            found.append((words, spans))
     return found

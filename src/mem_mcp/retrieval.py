@@ -24,25 +24,62 @@ def load_across_tables() -> None:
         lexicon.lexicon()
 
 
-def across_terms(query: str, terms: set[str], text: str) -> set[str]:
+@dataclass(frozen=True)
+class AcrossQuery:
+    """What :func:`across_terms` needs of the query, made once per search (a long query is not cached,
+    and there is one call per candidate in the other language)."""
+
+    lang: str
+    terms: frozenset[str]
+    #: en: the names the query spells in pinyin; zh: where its characters' readings occur
+    names: list[tuple[str, tuple[str, ...]]]
+    starts: pinyin.Starts | None
+    #: zh: each dictionary word's terms and the stems of its senses; en: each term's stem
+    words: list[tuple[tuple[str, ...], frozenset[str]]]
+    stems: dict[str, str]
+
+
+def across_query(query: str, terms: set[str]) -> AcrossQuery:
+    lang = language(query)
+    lex = LEXICON and lexicon.installed()
+    if lang == "en":
+        names, starts = pinyin.names_in(query), None
+        words: list[tuple[tuple[str, ...], frozenset[str]]] = []
+        stems = {t: _stem(t) for t in terms} if lex else {}
+    else:
+        names, starts, stems = [], pinyin.reading_starts(query), {}
+        words = (
+            [
+                (tuple(fts_terms(w)), frozenset(_stem(e) for e in senses))
+                for w, senses in lexicon.words_of(query)
+                if senses
+            ]
+            if lex
+            else []
+        )
+    return AcrossQuery(lang, frozenset(terms), names, starts, words, stems)
+
+
+def across_terms(query: str, terms: set[str], text: str, prepared: AcrossQuery | None = None) -> set[str]:
     """The ``terms`` of ``query`` that ``text``, in the other language, covers all the same: a name the
     query writes in the other script ("Lele" in the query, "乐乐" in the memory, or the reverse:
     :mod:`mem_mcp.pinyin`), and with ``LEXICON`` a word the dictionary translates ("peanut" / "花生":
-    :mod:`mem_mcp.lexicon`)."""
-    lang = language(query)
-    if lang == "en":
-        covered = {w for words, _ in pinyin.shared_names(query, text) for w in words}
+    :mod:`mem_mcp.lexicon`). ``prepared``: :func:`across_query` of the query and terms."""
+    q = prepared if prepared is not None else across_query(query, terms)
+    if q.lang == "en":
+        covered = {w for words, _ in pinyin.shared_names(query, text, names=q.names) for w in words}
+        if q.stems:
+            stems = lexicon.covered(text, set(q.stems.values()))
+            covered |= {t for t, st in q.stems.items() if st in stems}
     else:
-        covered = {t for _, spans in pinyin.shared_names(text, query) for span in spans for t in fts_terms(span)}
-    if LEXICON and lexicon.installed():
-        if lang == "en":
-            covered |= {t for t in terms if lexicon.covers(text, _stem(t))}
-        else:
+        found = pinyin.shared_names(text, query, starts=q.starts)
+        covered = {t for _, spans in found for span in spans for t in fts_terms(span)}
+        if q.words:
             memory = {_stem(w) for w in _WORD_RE.findall(text.lower())}
-            for word, senses in lexicon.words_of(query):
-                if any(_stem(e) in memory for e in senses):
-                    covered.update(fts_terms(word))
-    return covered & terms
+            for word_terms, senses in q.words:
+                if not senses.isdisjoint(memory):
+                    covered.update(word_terms)
+    return covered & q.terms
 
 
 _WORD_RE = re.compile(r"[a-z]+")
@@ -351,7 +388,10 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     if WORD_BIGRAMS and query_lang == "zh" and LEXICON and lexicon.installed():
         inside = {t for word, _ in lexicon.words_of(query) for t in fts_terms(word)}
         terms = {t for t in terms if len(t) != 2 or not _CJK_RE.match(t) or t in inside}
-    across = [across_terms(query, terms, c.row.get("text", "")) if x else set() for c, x in zip(candidates, cross)]
+    prepared = across_query(query, terms) if any(cross) else None
+    across = [
+        across_terms(query, terms, c.row.get("text", ""), prepared) if x else set() for c, x in zip(candidates, cross)
+    ]
     keyword = weighted_coverage(terms, docs, across if ACROSS_SHARE else None, ACROSS_SHARE)
     by_vector = _reciprocal_ranks([c.cosine for c in candidates])
     # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
