@@ -90,7 +90,7 @@ class Lexicon:
         self.keys, self.words, self.offsets = keys, words, offsets
         # The reverse: each stem of a sense word (terms._stem, as the ranking compares them) and the
         # headwords that have it, as a sorted array of stems and one array of positions cut by ``_starts``.
-        # Built through numpy, not a set of pairs, so the parse leaves no Python heap behind (and the
+        # Built through numpy, not a set of pairs, so the parse leaves little Python heap behind (and the
         # stems do not pass through _stem's query cache).
         stem = _stem.__wrapped__
         memo: dict[str, str] = {}
@@ -161,8 +161,8 @@ class Lexicon:
         return self._positions[self._starts[i] : self._starts[i + 1]]
 
     def segments(self, text: str) -> list[tuple[str, int]]:
-        """``text``'s Han runs cut into dictionary words, longest first from the left: (word, position),
-        position -1 for a character the dictionary does not have."""
+        """``text``'s Han runs cut into dictionary words (the longest first, from the left and from the
+        right, see ``SEGMENT``): (word, position), position -1 for a character the dictionary lacks."""
         out: list[tuple[str, int]] = []
         for run in _HAN_RUN.findall(text):
             spans = [(i, j) for i in range(len(run)) for j in range(i + 1, min(len(run), i + MAX_WORD) + 1)]

@@ -27,6 +27,8 @@ _TABLE = "pinyin.tsv"
 #: Spans of this many characters are spelled (two to four: a given name, a surname and given name, a place).
 MIN_SPAN = 2
 MAX_SPAN = 4
+#: The longest toneless syllable (zhuang, shuang).
+MAX_SYLLABLE = 6
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
@@ -55,7 +57,7 @@ def spans_spelled(chinese: str, name: str, starts: Starts | None = None) -> froz
     runs, first = starts if starts is not None else reading_starts(chinese)
     table = readings()
     found: set[str] = set()
-    begun = {at for n in range(1, min(len(name), 6) + 1) for at in first.get(name[:n], ())}
+    begun = {at for n in range(1, min(len(name), MAX_SYLLABLE) + 1) for at in first.get(name[:n], ())}
     for r, i in begun:
         run = runs[r]
         reach = {0}  # offsets into name that run[i:j] spells up to
@@ -89,8 +91,8 @@ def reading_starts(chinese: str) -> Starts:
 
 #: Texts up to this length are cached (queries, short memories); longer ones are read anew each time.
 CACHED_CHARS = 512
-#: No name of at most MAX_SPAN syllables is longer than this (six letters a syllable at most: zhuang).
-MAX_NAME = 6 * MAX_SPAN
+#: No name of at most MAX_SPAN syllables is longer than this.
+MAX_NAME = MAX_SYLLABLE * MAX_SPAN
 
 
 def latin_names(text: str) -> dict[str, tuple[str, ...]]:
@@ -141,7 +143,7 @@ def _spells_pinyin(word: str) -> bool:
     reach = [True] + [False] * len(word)  # reach[i]: word[:i] is syllables
     for i in range(len(word)):
         if reach[i]:
-            for j in range(i + 1, min(len(word), i + 6) + 1):
+            for j in range(i + 1, min(len(word), i + MAX_SYLLABLE) + 1):
                 reach[j] = reach[j] or word[i:j] in known
     return len(word) > 0 and reach[-1]
 
