@@ -39,7 +39,11 @@ class AcrossQuery:
     stems: dict[str, str]
 
 
-def across_query(query: str, terms: set[str]) -> AcrossQuery:
+def across_query(
+    query: str, terms: set[str], words: tuple[tuple[str, frozenset[str]], ...] | None = None
+) -> AcrossQuery:
+    """``words``: :func:`lexicon.words_of` of a Chinese query, where the caller has it already (a query
+    over ``lexicon.CACHED_CHARS`` is cut anew on each call)."""
     lang = language(query)
     lex = LEXICON and lexicon.installed()
     if lang == "en":
@@ -51,7 +55,7 @@ def across_query(query: str, terms: set[str]) -> AcrossQuery:
         words = (
             [
                 (tuple(fts_terms(w)), frozenset(_stem(e) for e in senses))
-                for w, senses in lexicon.words_of(query)
+                for w, senses in (lexicon.words_of(query) if words is None else words)
                 if senses
             ]
             if lex
@@ -385,10 +389,11 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     query_lang = language(query)
     cross = [language(c.row.get("text", "")) != query_lang for c in candidates]
     terms = query_terms(query)
-    if WORD_BIGRAMS and query_lang == "zh" and LEXICON and lexicon.installed():
-        inside = {t for word, _ in lexicon.words_of(query) for t in fts_terms(word)}
+    words = lexicon.words_of(query) if query_lang == "zh" and LEXICON and lexicon.installed() else None
+    if WORD_BIGRAMS and words is not None:
+        inside = {t for word, _ in words for t in fts_terms(word)}
         terms = {t for t in terms if len(t) != 2 or not _CJK_RE.match(t) or t in inside}
-    prepared = across_query(query, terms) if any(cross) else None
+    prepared = across_query(query, terms, words) if any(cross) else None
     across = [
         across_terms(query, terms, c.row.get("text", ""), prepared) if x else set() for c, x in zip(candidates, cross)
     ]
