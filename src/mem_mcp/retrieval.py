@@ -13,7 +13,15 @@ from typing import Callable, Literal, Sequence, get_args
 
 import numpy as np
 
-from . import lexicon, pinyin
+from . import aliases, lexicon, pinyin
+from .calibration import (  # noqa: F401  (re-exported: retrieval is where callers look)
+    BACKGROUND,
+    Calibration,
+    QueryCalibration,
+    calibration_for,
+    same_subject_for,
+    span_for,
+)
 from .terms import _CJK_RE, _EN_STOP, _stem, fts_terms, language, query_terms, weighted_coverage
 
 
@@ -89,124 +97,6 @@ def across_terms(query: str, terms: set[str], text: str, prepared: AcrossQuery |
 _WORD_RE = re.compile(r"[a-z]+")
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Maps a model's raw cosine similarity to [0, 1]: ``floor`` is what unrelated texts score,
-    ``ceiling`` what clearly related ones reach. Used where no query is involved (memory vs memory)."""
-
-    floor: float
-    ceiling: float
-    #: Cosines above which two memories say the same thing (consolidation.near_duplicate): nearly
-    #: identical, and close enough if most of their words are shared too.
-    identical: float = 0.985
-    duplicate: float = 0.95
-
-    def __call__(self, cosine: float) -> float:
-        return min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
-
-
-# e5 squeezes every pair into a narrow, high band; classic sentence-transformers spread over [0, 1].
-# Measured by bench/calibration.py. Centered e5 (embeddings/centered.py) spreads them out: unrelated
-# facts of one user sit at 0.04 (median of bench/data/bilingual_facts' pairs), 98% below 0.3; a fact
-# and the one replacing it at 0.44 (median of its change pairs); a restatement ("用户对花生过敏" /
-# "用户对花生严重过敏", "... jazz music" / "... jazz") at 0.93-0.97 where plain e5 gives 0.99.
-_CALIBRATIONS: dict[str, Calibration] = {
-    "+centered": Calibration(floor=0.1, ceiling=0.6, identical=0.92, duplicate=0.8),
-    "e5": Calibration(floor=0.79, ceiling=0.90),
-}
-_DEFAULT_CALIBRATION = Calibration(floor=0.15, ceiling=0.85)
-
-
-def calibration_for(model_name: str) -> Calibration:
-    lowered = model_name.lower()
-    for key, cal in _CALIBRATIONS.items():
-        if key in lowered:
-            return cal
-    return _DEFAULT_CALIBRATION
-
-
-#: Unrelated memory-style sentences per language. How close a query comes to them is its floor: what
-#: an unrelated memory of that language scores for this query. A fixed floor fails twice over:
-#: multilingual models score two unrelated Chinese texts above a Chinese question and its English
-#: answer, and short queries score everything lower than long ones.
-BACKGROUND: dict[str, tuple[str, ...]] = {
-    "en": (
-        "The user's car is a grey hatchback",
-        "The user visited a museum last spring",
-        "The user keeps receipts in a shoebox",
-        "The user's neighbour plays the drums",
-        "The user replaced the kitchen tap",
-        "The user's favourite season is autumn",
-        "The user takes the bus on Tuesdays",
-        "The user once lost an umbrella on a train",
-        "The user's printer often jams",
-        "The user bought new curtains",
-        "The user's cousin studies geology",
-        "The user watered the plants on Sunday",
-    ),
-    "zh": (
-        "用户的车是一辆灰色两厢车",
-        "用户去年春天参观了博物馆",
-        "用户把收据放在鞋盒里",
-        "用户的邻居会打鼓",
-        "用户换了厨房的水龙头",
-        "用户最喜欢秋天",
-        "用户每周二坐公交车",
-        "用户曾在火车上丢过一把伞",
-        "用户的打印机经常卡纸",
-        "用户买了新窗帘",
-        "用户的表哥在学地质",
-        "用户星期天给植物浇了水",
-    ),
-}
-
-#: How far above its floor a clearly related memory scores, per model family (cosine units).
-_SPANS: dict[str, float] = {"+centered": 0.30, "e5": 0.15}
-_DEFAULT_SPAN = 0.45
-
-
-#: Cosine between two memories of one subject ("lives in Shanghai" / "moved to Shenzhen"), per model
-#: family: in the centered e5 space 0.35 keeps two thirds of bench/data/bilingual_facts' change pairs and
-#: under 1% of its unrelated pairs (bench/bilingual_facts.py). Raw e5 squeezes everything into 0.8-0.95: none.
-_SAME_SUBJECT: dict[str, float] = {"+centered": 0.35}
-
-
-def same_subject_for(model_name: str) -> float | None:
-    lowered = model_name.lower()
-    return next((v for k, v in _SAME_SUBJECT.items() if k in lowered), None)
-
-
-def span_for(model_name: str) -> float:
-    lowered = model_name.lower()
-    return next((v for k, v in _SPANS.items() if k in lowered), _DEFAULT_SPAN)
-
-
-@dataclass(frozen=True)
-class QueryCalibration:
-    """Per-query, per-language scale: ``(cosine - floor[lang]) / span`` clipped to [0, 1]."""
-
-    floors: dict[str, float]
-    span: float
-    #: Cosine between two memories above which they are about one subject (:func:`recency`); None:
-    #: not known for this model, no recency feature.
-    same_subject: float | None = None
-
-    @classmethod
-    def from_background(
-        cls, background_cosines: dict[str, "Sequence[float]"], span: float, same_subject: float | None = None
-    ) -> "QueryCalibration":
-        floors = {lang: float(sorted(c)[len(c) // 2]) for lang, c in background_cosines.items() if len(c)}
-        return cls(floors, span, same_subject)
-
-    def __call__(self, cosine: float, doc_lang: str) -> float:
-        return min(1.0, max(0.0, self.raw(cosine, doc_lang)))
-
-    def raw(self, cosine: float, doc_lang: str) -> float:
-        """The same scale unclipped (for ranking: saturated memories keep their order)."""
-        floor = self.floors.get(doc_lang, min(self.floors.values(), default=0.0))
-        return (cosine - floor) / self.span
-
-
 #: The score below which a search leaves a memory out unless the caller asks otherwise (``min_score``):
 #: a memory less similar to the query than the median unrelated background sentence that shares no
 #: term with it either. It costs LoCoMo recall@10 little (held-out 0.731 at 0 and at 0.02, dev 0.765 /
@@ -275,6 +165,9 @@ CROSS_SEMANTIC_WEIGHT = 0.1
 ACROSS_SHARE = 1.0
 LEXICON = True
 WORD_BIGRAMS = True
+#: Names the candidates define ("用户的儿子叫乐乐"): a memory that writes the name covers the query terms of
+#: the role, and one that writes the role those of the name (:mod:`mem_mcp.aliases`), at ``ACROSS_SHARE``.
+ALIASES = True
 #: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
 #: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
 #: :func:`with_recency` moves the newer just above the older where it scores less than
@@ -393,11 +286,15 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     if WORD_BIGRAMS and words is not None:
         inside = {t for word, _ in words for t in fts_terms(word)}
         terms = {t for t in terms if len(t) != 2 or not _CJK_RE.match(t) or t in inside}
-    prepared = across_query(query, terms, words) if any(cross) else None
-    across = [
-        across_terms(query, terms, c.row.get("text", ""), prepared) if x else set() for c, x in zip(candidates, cross)
-    ]
-    keyword = weighted_coverage(terms, docs, across if ACROSS_SHARE else None, ACROSS_SHARE)
+    texts = [c.row.get("text", "") for c in candidates]
+    extra = aliases.expansions(texts) if ALIASES else [""] * len(texts)
+    prepared = across_query(query, terms, words) if any(cross) or any(extra) else None
+    across = [across_terms(query, terms, t, prepared) if x else set() for t, x in zip(texts, cross)]
+    # What a memory says by a name it writes is no word it writes: it counts towards no term's document
+    # frequency (measured on the bilingual development questions: with it, "Mia" in every memory about the
+    # daughter makes "Mia" itself weigh less, en->en 0.947 -> 0.939).
+    implied = [_said_too(query, terms, more, prepared) if more else set() for more in extra]
+    keyword = weighted_coverage(terms, docs, across if ACROSS_SHARE else None, ACROSS_SHARE, implied)
     by_vector = _reciprocal_ranks([c.cosine for c in candidates])
     # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
     # in another language than the query could never have it.
@@ -411,6 +308,13 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
         (s, k, v, b, n - mean, best if x else 0.0, s * best if x else 0.0)
         for s, k, v, b, n, x in zip(semantic, keyword, by_vector, by_keyword, lengths, cross)
     ]
+
+
+def _said_too(query: str, terms: set[str], text: str, prepared: AcrossQuery | None) -> set[str]:
+    """The query terms that ``text`` (what a memory says without writing it: :func:`aliases.expansions`)
+    covers, in the query's language or across."""
+    stems = {_stem(t) for t in fts_terms(text)}
+    return {t for t in terms if _stem(t) in stems} | across_terms(query, terms, text, prepared)
 
 
 def _dated(candidates: Sequence[Candidate]) -> tuple[list[int], np.ndarray, np.ndarray]:

@@ -69,7 +69,11 @@ def coverage(query: set[str], document_terms: str) -> float:
 
 
 def weighted_coverage(
-    query: set[str], documents: Sequence[str], also: Sequence[set[str]] | None = None, share: float = 1.0
+    query: set[str],
+    documents: Sequence[str],
+    also: Sequence[set[str]] | None = None,
+    share: float = 1.0,
+    implied: Sequence[set[str]] | None = None,
 ) -> list[float]:
     """Per document, the share of the query's term weight it covers, in [0, 1]; a term weighs its
     inverse document frequency among ``documents`` (BM25's idf).
@@ -95,6 +99,8 @@ def weighted_coverage(
         for df in [sum(t in d or t in e for d, e in zip(sets, extra))]
     }
     total = sum(weight.values())
+    if implied:
+        extra = [e | ({_stem(t) for t in m} & stems - d) for e, m, d in zip(extra, implied, sets)]
     return [(sum(weight[t] for t in d) + share * sum(weight[t] for t in e)) / total for d, e in zip(sets, extra)]
 
 

@@ -1,0 +1,147 @@
+"""Names the user's own memories give: "用户的儿子叫乐乐", "The user's daughter is called Mia", "用户家里养了一只
+橘猫，名字叫馒头". Once such a memory is saved, "乐乐的生日是十月二号" is about the son, and "What does my
+son do on Sunday mornings?" is about 乐乐: neither the embedding nor the dictionary can know that, only the
+store can.
+
+:func:`definitions` reads (name, role) pairs off a memory; :func:`expansions` gives each text of a search's
+candidates what it says without writing it (the role where it writes the name, the name where it writes the
+role), for the ranking's term coverage (:func:`mem_mcp.retrieval.ranking_features`). The definitions come
+from the candidates themselves: a question about the son or about 乐乐 finds "用户的儿子叫乐乐" among them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from . import lexicon, pinyin
+from .terms import _EN_STOP, _stem, language
+
+_HAN = r"\u4e00-\u9fff"
+#: "…的儿子叫乐乐", "…一只橘猫，名字叫馒头", "…的妻子名叫林晓雯": the clause before 叫, and the name after it
+#: (up to four Han characters, or capitalised Latin words, ending at punctuation, 的 or the end).
+_ZH = re.compile(
+    rf"([{_HAN}A-Za-z]{{1,16}}?)(?:[，,]?(?:它|他|她)?的?名字)?(?:叫做|名叫|叫|名字是)"
+    rf"([{_HAN}]{{1,4}}?|[A-Z][A-Za-z'\-]*(?: [A-Z][A-Za-z'\-]*){{0,2}})(?=[的，,。；;！!？?、\s(（]|$)"
+)
+#: Where the role starts inside the clause: after the last 的 or classifier ("用户晚上经常叫外卖" has none).
+_ZH_ROLE_START = re.compile(r".*(?:的|一只|一个|一位|一条|一头|一匹|一辆|一家|只|位|条)")
+#: "… daughter is called Mia", "… a cousin named Jason", "… son's name is Lele".
+_EN = re.compile(
+    r"\b((?:[A-Za-z']+ ){0,6}?[A-Za-z']+?)(?:'s name is|,? (?:is |was )?(?:called|named|nicknamed))"
+    r" ([A-Z][\w'\-]*(?: [A-Z][\w'\-]*){0,2})"
+)
+_EN_DET = re.compile(r"\b(?:a|an|the|his|her|my|their|our|user's|users')\s+", re.I)
+#: Roles that name the user (their own name, nickname), or say nothing.
+_NOT_ROLES = frozenset(
+    "名字 外号 小名 英文名 中文名 网名 昵称 绰号 本名 用户 我 他 她 它 自己 人 "
+    "name nickname english chinese user he she it who which that".split()
+)
+_EN_WORD = re.compile(r"[a-z]+")
+CACHED_CHARS = 512
+#: At most this many definitions are read off one text, and used in one search: a memory that names things
+#: all along ("叫…叫…叫…") costs no more than a few.
+MAX_PER_TEXT = 4
+MAX_PER_SEARCH = 32
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A name and the role a memory gives it ("乐乐", "儿子"); ``lang`` is the role's language."""
+
+    name: str
+    role: str
+    lang: str
+
+
+def definitions(text: str) -> tuple[Alias, ...]:
+    """The (name, role) pairs ``text`` states."""
+    return _definitions(text) if len(text) <= CACHED_CHARS else _definitions.__wrapped__(text)
+
+
+@lru_cache(maxsize=4096)
+def _definitions(text: str) -> tuple[Alias, ...]:
+    found: list[Alias] = []
+    for clause, name in _ZH.findall(text):
+        head = _ZH_ROLE_START.match(clause)
+        if not head:
+            continue
+        role = clause[head.end() :]
+        if 1 <= len(role) <= 4 and role not in _NOT_ROLES and name != role and not _ascii_only(role):
+            found.append(Alias(name, role, "zh"))
+    for phrase, name in _EN.findall(text):
+        parts = [p.strip() for p in _EN_DET.split(phrase) if p.strip()]
+        if not parts:
+            continue
+        role = parts[-1]
+        # "the best friend of the user's wife": the chain of "of"s is one role
+        for part in reversed(parts[:-1]):
+            if not (part.lower().endswith(" of") or part.lower() == "of"):
+                break
+            role = part + " " + role
+        words = [w for w in _EN_WORD.findall(role.lower()) if w not in _EN_STOP]
+        if words and len(words) <= 4 and not set(words) <= _NOT_ROLES and name.lower() not in words:
+            found.append(Alias(name, " ".join(words), "en"))
+    return tuple(dict.fromkeys(found))[:MAX_PER_TEXT]
+
+
+def _ascii_only(text: str) -> bool:
+    return text.isascii()
+
+
+def name_in(name: str, text: str) -> bool:
+    """Whether ``text`` writes ``name``, in its script or, for a Chinese name in an English text (or the
+    reverse), in pinyin ("乐乐" / "Lele")."""
+    if name.isascii():
+        if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text, re.I):
+            return True
+        return language(text) == "zh" and bool(pinyin.shared_names(name, text))
+    if name in text:
+        return True
+    return language(text) == "en" and bool(pinyin.shared_names(text, name))
+
+
+def role_in(alias: Alias, text: str) -> bool:
+    """Whether ``text`` writes the alias's role: an English role's every word (in a Chinese text, a word
+    the dictionary translates with it), a Chinese role's last word (in an English text, one of its
+    senses)."""
+    if alias.lang == "en":
+        stems = {_stem(w) for w in alias.role.split()}
+        if language(text) == "en":
+            return stems <= {_stem(w) for w in _EN_WORD.findall(text.lower())}
+        return lexicon.installed() and lexicon.covered(text, stems) == stems
+    head = _zh_head(alias.role)
+    if language(text) == "zh":
+        return head in text
+    if not lexicon.installed():
+        return False
+    senses = {_stem(e) for e in lexicon.english_of(head)} - _EN_STOP
+    return bool(senses & {_stem(w) for w in _EN_WORD.findall(text.lower())})
+
+
+@lru_cache(maxsize=1024)
+def _zh_head(role: str) -> str:
+    """The last dictionary word of a Chinese role with senses ("直属领导" -> "领导"), or the role."""
+    if not lexicon.installed():
+        return role
+    words = [w for w, senses in lexicon.words_of(role) if senses]
+    return words[-1] if words else role
+
+
+def expansions(texts: list[str]) -> list[str]:
+    """Per text, what the others' definitions let it say too: the role of a name it writes, the name of a
+    role it writes ("" for most). A definition does not expand its own text."""
+    defined = [(i, a) for i, text in enumerate(texts) for a in definitions(text)][:MAX_PER_SEARCH]
+    if not defined:
+        return [""] * len(texts)
+    out: list[list[str]] = [[] for _ in texts]
+    for i, text in enumerate(texts):
+        for j, alias in defined:
+            if i == j:
+                continue
+            if name_in(alias.name, text):
+                out[i].append(alias.role)
+            elif role_in(alias, text):
+                out[i].append(alias.name)
+    return [" ".join(dict.fromkeys(parts)) for parts in out]

