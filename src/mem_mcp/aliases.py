@@ -90,34 +90,92 @@ def _ascii_only(text: str) -> bool:
     return text.isascii()
 
 
+class _Text:
+    """What the checks need of one candidate's text, made at most once a search."""
+
+    __slots__ = ("text", "lang", "_stems", "_starts", "_names")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lang = language(text)
+        self._stems: set[str] | None = None
+        self._starts: pinyin.Starts | None = None
+        self._names: list | None = None
+
+    @property
+    def stems(self) -> set[str]:
+        if self._stems is None:
+            self._stems = {_stem(w) for w in _EN_WORD.findall(self.text.lower())}
+        return self._stems
+
+    @property
+    def starts(self) -> pinyin.Starts:
+        if self._starts is None:
+            self._starts = pinyin.reading_starts(self.text)
+        return self._starts
+
+    @property
+    def names(self) -> list:
+        if self._names is None:
+            self._names = pinyin.names_in(self.text)
+        return self._names
+
+
+class _Check:
+    """One alias, ready to be looked for in many texts."""
+
+    def __init__(self, alias: Alias) -> None:
+        self.alias = alias
+        name = alias.name
+        self.latin = name.isascii()
+        self.name_re = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", re.I) if self.latin else None
+        #: a Latin name pinyin spells ("Lele"), for Chinese texts
+        self.spelled = pinyin.names_in(name) if self.latin else []
+        lex = lexicon.installed()
+        if alias.lang == "en":
+            self.stems = {_stem(w) for w in alias.role.split()}
+            self.head, self.senses = "", set()
+        else:
+            self.stems = set()
+            self.head = _zh_head(alias.role)
+            self.senses = ({_stem(e) for e in lexicon.english_of(self.head)} - _EN_STOP) if lex else set()
+        self.lex = lex
+
+    def name_in(self, t: _Text) -> bool:
+        name = self.alias.name
+        if self.latin:
+            if self.name_re.search(t.text):
+                return True
+            if t.lang != "zh" or not self.spelled:
+                return False
+            return any(pinyin.spans_spelled(t.text, spelled, t.starts) for spelled, _ in self.spelled)
+        if name in t.text:
+            return True
+        if t.lang != "en" or not t.names:
+            return False
+        return bool(pinyin.shared_names(t.text, name, names=t.names))
+
+    def role_in(self, t: _Text) -> bool:
+        if self.alias.lang == "en":
+            if t.lang == "en":
+                return self.stems <= t.stems
+            return self.lex and lexicon.covered(t.text, self.stems) == self.stems
+        if t.lang == "zh":
+            return self.head in t.text
+        return bool(self.senses & t.stems)
+
+
 def name_in(name: str, text: str) -> bool:
     """Whether ``text`` writes ``name``, in its script or, for a Chinese name in an English text (or the
     reverse), in pinyin ("乐乐" / "Lele")."""
-    if name.isascii():
-        if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", text, re.I):
-            return True
-        return language(text) == "zh" and bool(pinyin.shared_names(name, text))
-    if name in text:
-        return True
-    return language(text) == "en" and bool(pinyin.shared_names(text, name))
+    return _Check(Alias(name, "", "zh")).name_in(_Text(text))
 
 
 def role_in(alias: Alias, text: str) -> bool:
     """Whether ``text`` writes the alias's role: an English role's every word (in a Chinese text, a word
     the dictionary translates with it), a Chinese role's last word (in an English text, one of its
     senses)."""
-    if alias.lang == "en":
-        stems = {_stem(w) for w in alias.role.split()}
-        if language(text) == "en":
-            return stems <= {_stem(w) for w in _EN_WORD.findall(text.lower())}
-        return lexicon.installed() and lexicon.covered(text, stems) == stems
-    head = _zh_head(alias.role)
-    if language(text) == "zh":
-        return head in text
-    if not lexicon.installed():
-        return False
-    senses = {_stem(e) for e in lexicon.english_of(head)} - _EN_STOP
-    return bool(senses & {_stem(w) for w in _EN_WORD.findall(text.lower())})
+    return _Check(alias).role_in(_Text(text))
 
 
 @lru_cache(maxsize=1024)
@@ -135,13 +193,15 @@ def expansions(texts: list[str]) -> list[str]:
     defined = [(i, a) for i, text in enumerate(texts) for a in definitions(text)][:MAX_PER_SEARCH]
     if not defined:
         return [""] * len(texts)
+    checks = [(j, _Check(a)) for j, a in defined]
     out: list[list[str]] = [[] for _ in texts]
     for i, text in enumerate(texts):
-        for j, alias in defined:
+        t = _Text(text)
+        for j, check in checks:
             if i == j:
                 continue
-            if name_in(alias.name, text):
-                out[i].append(alias.role)
-            elif role_in(alias, text):
-                out[i].append(alias.name)
+            if check.name_in(t):
+                out[i].append(check.alias.role)
+            elif check.role_in(t):
+                out[i].append(check.alias.name)
     return [" ".join(dict.fromkeys(parts)) for parts in out]
