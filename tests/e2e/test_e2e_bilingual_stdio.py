@@ -25,6 +25,7 @@ FACTS = [
     "乐乐的生日是十月二号",
     "The user's birthday is on the fifteenth of August",
 ]
+SON = "用户的儿子叫乐乐，今年三岁"
 HOME_OLD = "用户住在上海浦东"
 HOME_NEW = "用户上个月从上海搬到了深圳南山区"
 CAT = "The user has a cat named Mochi"
@@ -45,6 +46,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             out["en_daughter"] = await search(client, "What is my daughter's name?")
             out["zh_job"] = await search(client, "我是做什么工作的？")
             out["en_name"] = await search(client, "When is Lele's birthday?")
+            # A name the store defines later: 乐乐 is the son, so "乐乐的生日…" answers a question about the son.
+            await call(client, "add_memories", {"text": SON})
+            out["en_son"] = await search(client, "When is my son's birthday?")
+            out["zh_son"] = await search(client, "我儿子怕什么？")
             out["home_first"] = (await call(client, "add_memories", {"text": HOME_OLD}))["events"]
             out["home_change"] = (await call(client, "add_memories", {"text": HOME_NEW}))["events"]
             out["home_search"] = await search(client, "用户现在住在哪里")
@@ -67,6 +72,12 @@ def test_an_english_question_finds_the_chinese_memory_first(session: dict[str, A
     # A name spelled in pinyin finds the memory that writes it in Han characters, not the English
     # memory about a birthday.
     assert texts(session["en_name"])[0] == "乐乐的生日是十月二号"
+
+
+def test_a_name_the_store_defines_stands_for_the_person(session: dict[str, Any]) -> None:
+    # "乐乐的生日是十月二号" never says "son"; the user's own birthday does say "birthday", in English.
+    assert texts(session["en_son"])[0] == "乐乐的生日是十月二号"
+    assert texts(session["zh_son"])[0] == "The user's son is afraid of the dark"
 
 
 def test_a_chinese_question_finds_the_english_memory_first(session: dict[str, Any]) -> None:
