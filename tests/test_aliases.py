@@ -37,10 +37,33 @@ from test_bilingual_ranking import _candidates  # noqa: E402
         ("The user's nickname is Hao", []),
         ("用户晚上经常叫外卖", []),
         ("The user likes the song", []),
+        # a name right after a person's role (aliases.APPOSITION)
+        ("儿子豆豆每周六上午学画画", [("豆豆", "儿子", "zh")]),
+        ("同事小周下个月结婚", [("小周", "同事", "zh")]),
+        ("用户的老公张伟是医生", [("张伟", "老公", "zh")]),
+        ("狗狗Bobo今年五岁了", [("Bobo", "狗狗", "zh")]),
+        ("Her daughter, Lily, plays the violin", [("Lily", "daughter", "en")]),
+        ("The user's son Max loves dinosaurs", [("Max", "son", "en")]),
+        # ...but not what follows a role when it is no name, nor a word after a non-person
+        ("儿子怕黑", []),
+        ("女儿学钢琴", []),
+        ("儿子三岁了", []),
+        ("丈夫每天跑步", []),
+        ("The user's favourite Japanese restaurant is in Soho", []),
     ],
 )
 def test_definitions(text, expected):
     assert [(a.name, a.role, a.lang) for a in aliases.definitions(text)] == expected
+
+
+def test_appositions_are_read_only_when_asked(monkeypatch):
+    monkeypatch.setattr(aliases, "APPOSITION", False)
+    aliases._definitions.cache_clear()
+    try:
+        assert aliases.definitions("儿子豆豆每周六上午学画画") == ()
+        assert aliases.definitions("The user's son is called Max") == (Alias("Max", "son", "en"),)
+    finally:
+        aliases._definitions.cache_clear()
 
 
 def test_definitions_are_bounded_on_a_text_that_names_everything():

@@ -83,7 +83,69 @@ def _definitions(text: str) -> tuple[Alias, ...]:
         words = [w for w in _EN_WORD.findall(role.lower()) if w not in _EN_STOP]
         if words and len(words) <= 4 and not set(words) <= _NOT_ROLES and name.lower() not in words:
             found.append(Alias(name, " ".join(words), "en"))
+    if APPOSITION:
+        found.extend(_appositions(text))
     return tuple(dict.fromkeys(found))[:MAX_PER_TEXT]
+
+
+#: Also read a name written right after a person's role, with no 叫 / "called": "儿子乐乐每周日上游泳课",
+#: "同事小陈", "her daughter Lily". Only for the roles of :data:`ROLES`, and a Chinese name only of a
+#: name's shape (乐乐, 小陈 / 老王 / 阿强, a common surname and one or two characters), as a name the
+#: dictionary lacks: "儿子怕黑" names no one.
+APPOSITION = True
+#: Who a memory can be about besides the user (English stems; a Chinese role word through the dictionary:
+#: 儿子 / "son", 老婆 / "wife"): family, the people around the user, pets.
+ROLES = frozenset(
+    _stem(w)
+    for w in (
+        "wife husband spouse son daughter child kid baby mother mom mum father dad brother sister "
+        "grandmother grandma grandfather grandpa grandson granddaughter aunt uncle cousin nephew niece "
+        "boyfriend girlfriend fiance fiancee friend colleague coworker boss manager supervisor neighbor "
+        "neighbour roommate flatmate teacher classmate cat dog puppy kitten"
+    ).split()
+)
+_EN_APPOSITION = re.compile(
+    r"\b(?i:user's|his|her|my|their|our)\s+(?:(?:elder|older|younger|little|big|eldest|youngest|best)\s+)?"
+    r"([a-z]+),?\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+)
+#: Characters that end a Chinese name: function words, numbers, the commonest verbs.
+_NAME_STOP = frozenset("的了着过是在和跟与给被把对从向也都还就又才很最太不没有要会能想爱学做去来上下说看吃喝玩打叫让请带每今明昨一二三四五六七八九十几两")
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+
+
+def _name_shaped(name: str) -> bool:
+    if not 2 <= len(name) <= 3:
+        return False
+    return (len(name) == 2 and name[0] == name[1]) or name[0] in "小老阿" or name[0] in _SURNAMES
+
+
+def _appositions(text: str) -> list[Alias]:
+    found: list[Alias] = []
+    for role, name in _EN_APPOSITION.findall(text):
+        if _stem(role) in ROLES:
+            found.append(Alias(name, role, "en"))
+    if not lexicon.installed() or language(text) != "zh":
+        return found
+    lex = lexicon.lexicon()
+    for run in re.finditer(r"[\u4e00-\u9fff]+", text):
+        cut = lex.segments(run.group())
+        for k, (word, position) in enumerate(cut):
+            if len(word) < 2 or position < 0 or not ({_stem(e) for e in lex.english(position)} & ROLES):
+                continue
+            name = ""
+            rest = cut[k + 1 :]
+            for part, _ in rest:
+                if len(part) != 1 or part in _NAME_STOP or len(name) == 3:
+                    break
+                name += part
+            if name and _name_shaped(name):
+                found.append(Alias(name, word, "zh"))
+            elif not rest and re.match(r"[A-Z][a-z]+", text[run.end() :]):
+                found.append(Alias(re.match(r"[A-Z][a-z]+", text[run.end() :]).group(), word, "zh"))
+    return found
 
 
 def _ascii_only(text: str) -> bool:
