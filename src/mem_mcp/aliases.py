@@ -109,7 +109,9 @@ _EN_APPOSITION = re.compile(
     r"([a-z]+),?\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
 )
 #: Characters that end a Chinese name: function words, numbers, the commonest verbs.
-_NAME_STOP = frozenset("的了着过是在和跟与给被把对从向也都还就又才很最太不没有要会能想爱学做去来上下说看吃喝玩打叫让请带每今明昨一二三四五六七八九十几两")
+_NAME_STOP = frozenset(
+    "的了着过是在和跟与给被把对从向也都还就又才很最太不没有要会能想爱学做去来上下说看吃喝玩打叫让请带每今明昨一二三四五六七八九十几两"
+)
 _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
     "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
