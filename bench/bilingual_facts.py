@@ -15,6 +15,12 @@ Data (``bench/data/bilingual_facts/``, written by hand for issue 11):
 - ``changes.jsonl``: 46 change pairs (an old fact, a newer one that replaces it, a question; 33 on a
   single-valued slot such as home, employer, drink, relationship).
 
+A second user, written blind by a helper in session 21 (nothing was run on it before it was complete):
+``--data bench/data/bilingual_facts_b`` (200 facts, 100 zh / 100 en, a physics teacher in Hangzhou and
+her family; ``dev.jsonl`` and ``heldout.jsonl`` one question per memory each, ~72% across languages;
+30 never-mentioned questions; 20 change pairs). It asks about people by name where the memory writes the
+role and the reverse more often than the first set (its writer was asked for named people).
+
 The 300 facts are loaded with ``import_memories`` as type ``fact`` in one tenant and one run (what
 ``add_memories(text=...)`` over stdio does with the default scope), one a day over the 300 days before
 the change pairs' newer facts, in a fixed shuffled order. Every question is asked with ``search_memories(query=..., top_k=10)`` (scope app + tenant, agent

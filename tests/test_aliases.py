@@ -173,3 +173,45 @@ def test_the_keyword_evidence_of_a_name_and_of_a_role(embedder, monkeypatch):
     for q in on:
         changed = {i for i, (a, b) in enumerate(zip(on[q], off[q])) if a != pytest.approx(b)}
         assert changed == ({5} if "cat" in q else {6})
+
+
+def test_rewrite_swaps_a_defined_name_and_its_role():
+    texts = [
+        "用户的丈夫叫周浩，老家在黄山",
+        "The user's husband Zhou Hao is colour-blind",
+        "用户的儿子叫豆豆",
+        "The user's daughter is called Emma",
+    ]
+    assert aliases.rewrite("豆豆哪天过生日？", texts) == "儿子哪天过生日？"  # the name as the role
+    assert aliases.rewrite("When is Doudou's birthday?", texts) == "When is 儿子's birthday?"  # pinyin
+    assert aliases.rewrite("What does my daughter like?", texts) == "What does my Emma like?"  # the role as the name
+    assert aliases.rewrite("我女儿几点睡觉？", texts) == "我Emma几点睡觉？"  # 女儿 translates "daughter"
+    # one person defined twice (周浩, "Zhou Hao"): each span of the query is swapped once, not back again
+    assert aliases.rewrite("Does my husband drink?", texts) == "Does my 周浩 drink?"
+    assert aliases.rewrite("When is Zhou Hao's birthday?", texts) == "When is 丈夫's birthday?"
+    assert aliases.rewrite("What is the weather like?", texts) == "What is the weather like?"
+    assert aliases.rewrite("豆豆哪天过生日？", ["豆豆的生日是六月九号"]) == "豆豆哪天过生日？"  # nothing defined
+
+
+@pytest.fixture(scope="module")
+def service(embedder, tmp_path_factory):
+    from mem_mcp import MemoryService, Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("aliases") / "data", db_uri="memory://", _env_file=None)
+    svc = MemoryService(settings, embedder=embedder)
+    for text in STORE:
+        svc.add_memories(text=text)
+    return svc
+
+
+@pytest.mark.skipif(not lexicon.installed(), reason="needs the dictionary")
+def test_the_search_embeds_the_query_once_more_with_the_person_swapped(service, monkeypatch):
+    def first_two(query):
+        return [h.memory.text for h in service.search_memories(query=query, top_k=2).results]
+
+    # 布丁 is the cat: with "How old is my 布丁?" embedded too, its age comes before the dog's.
+    assert first_two("How old is my cat?")[0] == "布丁今年三岁了"
+    assert "The user's son loves playing football" in first_two("豆豆喜欢什么运动？")
+    monkeypatch.setattr(retrieval, "ALIAS_QUERY", False)
+    assert first_two("How old is my cat?")[0] == "用户的狗今年十岁"
+    assert "The user's son loves playing football" not in first_two("豆豆喜欢什么运动？")

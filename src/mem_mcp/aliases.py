@@ -269,3 +269,71 @@ def expansions(texts: list[str]) -> list[str]:
             elif check.role_in(t):
                 out[i].append(check.alias.name)
     return [" ".join(dict.fromkeys(parts)) for parts in out]
+
+
+def rewrite(query: str, texts: list[str]) -> str:
+    """``query`` with each person it names by a name the candidates define written as the role instead,
+    and each role as the name ("When is Lele's birthday?" -> "When is 儿子's birthday?", "我老公做什么工作"
+    -> "我周浩做什么工作"): a second query for the embedding, which knows neither. ``query`` itself where
+    no definition applies."""
+    defined = [a for text in texts for a in definitions(text)][:MAX_PER_SEARCH]
+    t = _Text(query)
+    # spans of the query itself, each replaced once (two definitions of one person, 周浩 and "Zhou Hao",
+    # would otherwise undo each other)
+    swaps: dict[str, str] = {}
+    for alias in dict.fromkeys(defined):
+        check = _Check(alias)
+        span = _name_span(check, t)
+        if span:
+            swaps.setdefault(span, alias.role)
+            continue
+        span = _role_span(check, t)
+        if span:
+            swaps.setdefault(span, alias.name)
+    out = query
+    for span in sorted(swaps, key=len, reverse=True):
+        out = out.replace(span, swaps[span], 1)
+    return out
+
+
+def _name_span(check: _Check, t: _Text) -> str:
+    """Where ``t`` writes the alias's name (in its script or in pinyin), or ""."""
+    name = check.alias.name
+    if check.latin:
+        m = check.name_re.search(t.text)
+        if m:
+            return m.group()
+        if t.lang == "zh":
+            for spelled, _ in check.spelled:
+                spans = pinyin.spans_spelled(t.text, spelled, t.starts)
+                if spans:
+                    return max(spans, key=len)
+        return ""
+    if name in t.text:
+        return name
+    if t.lang == "en":
+        for words, _ in pinyin.shared_names(t.text, name, names=t.names):
+            m = re.search(r"\b" + r"\s+".join(map(re.escape, words)) + r"\b", t.text, re.I)
+            if m:
+                return m.group()
+    return ""
+
+
+def _role_span(check: _Check, t: _Text) -> str:
+    """Where ``t`` writes the alias's role (a one-word English role, a Chinese role's last word; across
+    languages, a word the dictionary pairs with it), or ""."""
+    alias = check.alias
+    if alias.lang == "en":
+        if len(check.stems) != 1:
+            return ""
+        (stem,) = check.stems
+        if t.lang == "en":
+            m = next((m for m in re.finditer(r"[A-Za-z]+", t.text) if _stem(m.group().lower()) == stem), None)
+            return m.group() if m else ""
+        if not check.lex:
+            return ""
+        return next((w for w, senses in lexicon.words_of(t.text) if stem in {_stem(e) for e in senses}), "")
+    if t.lang == "zh":
+        return check.head if check.head in t.text else ""
+    m = next((m for m in re.finditer(r"[A-Za-z]+", t.text) if _stem(m.group().lower()) in check.senses), None)
+    return m.group() if m else ""

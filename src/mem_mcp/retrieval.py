@@ -168,6 +168,12 @@ WORD_BIGRAMS = True
 #: Names the candidates define ("用户的儿子叫乐乐"): a memory that writes the name covers the query terms of
 #: the role, and one that writes the role those of the name (:mod:`mem_mcp.aliases`), at ``ACROSS_SHARE``.
 ALIASES = True
+#: With ``ALIASES``, the search also embeds the query with a defined person's name and role swapped
+#: (``service.search.Search._with_people``): one more embedding, for such queries only; a candidate's
+#: cosine is then this share of its cosine to the second query. Chosen on the development questions of
+#: both bilingual sets (bench/bilingual_facts.py; the keep-the-closer max and 0.5 did no better).
+ALIAS_QUERY = True
+ALIAS_QUERY_SHARE = 0.3
 #: A fact saved after another one on the same subject (memory-to-memory cosine at least the model's
 #: ``same_subject``) most likely replaces it: "用户住在上海浦东", months later "用户搬到了深圳南山区".
 #: :func:`with_recency` moves the newer just above the older where it scores less than

@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import retrieval, terms
+from .. import aliases, retrieval, terms
 from ..config import Settings
 from ..embeddings import Embedder
 from ..errors import InvalidArgumentError
@@ -162,6 +162,8 @@ class Search:
                         cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
                         cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
                     cand.bm25 = float(row["_score"])
+            if emb is not None and qvec is not None and rerank and mode == "hybrid":
+                self._with_people(emb, query_text, candidates)
             current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
             calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
             ranked = retrieval.fuse(
@@ -180,6 +182,25 @@ class Search:
             page = ranked[offset : offset + top_k]
             hits = [SearchHit(memory=memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=group(hits), total_candidates=len(ranked))
+
+    @staticmethod
+    def _with_people(emb: Embedder, query_text: str, candidates: dict[str, retrieval.Candidate]) -> None:
+        """Where the candidates define a person the query names ("用户的儿子叫乐乐"), the query is embedded
+        once more with the name as the role and the role as the name (:func:`aliases.rewrite`), and each
+        candidate's similarity is ``ALIAS_QUERY_SHARE`` that of the second query: "乐乐哪天过生日" then
+        comes nearer "儿子的生日…", which never writes 乐乐."""
+        if not (retrieval.ALIASES and retrieval.ALIAS_QUERY) or not candidates:
+            return
+        rewritten = aliases.rewrite(query_text, [c.row.get("text", "") for c in candidates.values()])
+        if rewritten == query_text:
+            return
+        other = emb.embed_query(rewritten)
+        share = retrieval.ALIAS_QUERY_SHARE
+        for cand in candidates.values():
+            vec = cand.row.get("vector")
+            if vec is not None:
+                second = float(np.asarray(vec, dtype=np.float32) @ other)
+                cand.cosine = (1.0 - share) * cand.cosine + share * second
 
     @staticmethod
     def _query_vector(emb: Embedder, query_text: str, context_text: str) -> np.ndarray:
