@@ -215,3 +215,17 @@ def test_the_search_embeds_the_query_once_more_with_the_person_swapped(service, 
     monkeypatch.setattr(retrieval, "ALIAS_QUERY", False)
     assert first_two("How old is my cat?")[0] == "用户的狗今年十岁"
     assert "The user's son loves playing football" not in first_two("豆豆喜欢什么运动？")
+
+
+def test_a_role_with_several_names_stands_for_none_of_them():
+    texts = ["The user's friend Victor is allergic to peanuts", "The user's friend Nina is allergic to cats"]
+    assert aliases.rewrite("Which of my friends is allergic to cats?", texts) == (
+        "Which of my friends is allergic to cats?"
+    )
+    assert aliases.rewrite("Is Nina allergic to anything?", texts) == "Is Nina allergic to anything?"
+    # nor is the one friend a search's candidates happen to show (most people have several)
+    assert aliases.rewrite("Is Nina allergic to anything?", texts[1:]) == "Is Nina allergic to anything?"
+    assert aliases.rewrite("Is Max allergic to anything?", ["The user's son Max is six"]) == (
+        "Is son allergic to anything?"
+    )
+    assert aliases.expansions([*texts, "The user's friend likes tea", "Nina likes tea"]) == ["", "", "", "friend"]

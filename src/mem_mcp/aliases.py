@@ -60,17 +60,19 @@ def definitions(text: str) -> tuple[Alias, ...]:
     return _definitions(text) if len(text) <= CACHED_CHARS else _definitions.__wrapped__(text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _definitions(text: str) -> tuple[Alias, ...]:
     found: list[Alias] = []
-    for clause, name in _ZH.findall(text):
+    for clause, name in _ZH.findall(text) if "叫" in text or "名字是" in text else ():
         head = _ZH_ROLE_START.match(clause)
         if not head:
             continue
         role = clause[head.end() :]
         if 1 <= len(role) <= 4 and role not in _NOT_ROLES and name != role and not _ascii_only(role):
             found.append(Alias(name, role, "zh"))
-    for phrase, name in _EN.findall(text):
+    lower = text.lower()
+    named = "called" in lower or "named" in lower or "name is" in lower
+    for phrase, name in _EN.findall(text) if named else ():
         parts = [p.strip() for p in _EN_DET.split(phrase) if p.strip()]
         if not parts:
             continue
@@ -131,23 +133,41 @@ def _appositions(text: str) -> list[Alias]:
             found.append(Alias(name, role, "en"))
     if not lexicon.installed() or language(text) != "zh":
         return found
+    roles = _zh_roles()
     lex = lexicon.lexicon()
-    for run in re.finditer(r"[\u4e00-\u9fff]+", text):
-        cut = lex.segments(run.group())
-        for k, (word, position) in enumerate(cut):
-            if len(word) < 2 or position < 0 or not ({_stem(e) for e in lex.english(position)} & ROLES):
-                continue
-            name = ""
-            rest = cut[k + 1 :]
-            for part, _ in rest:
-                if len(part) != 1 or part in _NAME_STOP or len(name) == 3:
-                    break
-                name += part
-            if name and _name_shaped(name):
-                found.append(Alias(name, word, "zh"))
-            elif not rest and re.match(r"[A-Z][a-z]+", text[run.end() :]):
-                found.append(Alias(re.match(r"[A-Z][a-z]+", text[run.end() :]).group(), word, "zh"))
+    for m in roles.finditer(text):
+        word = m.group()
+        # the role and what follows it in its run of Han characters, cut into words from the role on
+        run = _HAN_RUN.match(text, m.start())
+        window = text[m.start() : min(run.end(), m.end() + 8)] if run else word
+        cut = lex.segments(window)
+        if not cut or cut[0][0] != word:
+            continue
+        name = ""
+        rest = cut[1:]
+        for part, _ in rest:
+            if len(part) != 1 or part in _NAME_STOP or len(name) == 3:
+                break
+            name += part
+        if name and _name_shaped(name):
+            found.append(Alias(name, word, "zh"))
+        elif not rest and run is not None and run.end() == m.end():
+            latin = re.match(r"[A-Z][a-z]+", text[m.end() :])
+            if latin:
+                found.append(Alias(latin.group(), word, "zh"))
     return found
+
+
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+@lru_cache(maxsize=1)
+def _zh_roles() -> re.Pattern[str]:
+    """The dictionary's words of two or more characters with a sense among :data:`ROLES` (儿子, 老公, 同事...),
+    longest first, as one pattern: where a Chinese apposition can start."""
+    lex = lexicon.lexicon()
+    words = {lex.headword(p) for stem in ROLES for p in lex.having(stem).tolist()}
+    return re.compile("|".join(sorted((w for w in words if len(w) >= 2), key=len, reverse=True)))
 
 
 def _ascii_only(text: str) -> bool:
@@ -205,10 +225,12 @@ class _Check:
             self.senses = ({_stem(e) for e in lexicon.english_of(self.head)} - _EN_STOP) if lex else set()
         self.lex = lex
 
-    def name_in(self, t: _Text) -> bool:
+    def name_in(self, t: _Text, latin_hits: set[str] | None = None) -> bool:
+        """``latin_hits``: the Latin names of the search found in ``t`` (lower case), where the caller
+        looked for all of them at once."""
         name = self.alias.name
         if self.latin:
-            if self.name_re.search(t.text):
+            if (self.name_re.search(t.text) is not None) if latin_hits is None else name.lower() in latin_hits:
                 return True
             if t.lang != "zh" or not self.spelled:
                 return False
@@ -251,38 +273,87 @@ def _zh_head(role: str) -> str:
     return words[-1] if words else role
 
 
+def _within(name: str, other: str) -> bool:
+    return name != other and name in other
+
+
 def expansions(texts: list[str]) -> list[str]:
     """Per text, what the others' definitions let it say too: the role of a name it writes, the name of a
-    role it writes ("" for most). A definition does not expand its own text."""
+    role it writes where the definitions give that role one name ("" for most). A definition does not
+    expand its own text."""
     defined = [(i, a) for i, text in enumerate(texts) for a in definitions(text)][:MAX_PER_SEARCH]
     if not defined:
         return [""] * len(texts)
     checks = [(j, _Check(a)) for j, a in defined]
+    single = _single_names([a for _, a in defined])
+    latin = sorted({re.escape(c.alias.name) for _, c in checks if c.latin}, key=len, reverse=True)
+    # one pass over each text for every Latin name of the search
+    names = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(latin)})(?![A-Za-z])", re.I) if latin else None
+    lowered = {c.alias.name.lower() for _, c in checks if c.latin}
+    inner = [c for _, c in checks if c.latin and any(_within(c.alias.name.lower(), o) for o in lowered)]
+    # which checks each kind of text needs (a text is looked at only by those that can match it)
+    by_latin: dict[str, list[int]] = {}
+    for k, (_, c) in enumerate(checks):
+        if c.latin:
+            by_latin.setdefault(c.alias.name.lower(), []).append(k)
+    spelled = [k for k, (_, c) in enumerate(checks) if c.latin and c.spelled]
+    han = [k for k, (_, c) in enumerate(checks) if not c.latin]
+    roles = [k for k, (_, c) in enumerate(checks) if c.alias.role.lower() in single]
     out: list[list[str]] = [[] for _ in texts]
     for i, text in enumerate(texts):
         t = _Text(text)
-        for j, check in checks:
-            if i == j:
-                continue
-            if check.name_in(t):
-                out[i].append(check.alias.role)
-            elif check.role_in(t):
-                out[i].append(check.alias.name)
+        hits = {m.lower() for m in names.findall(text)} if names is not None else set()
+        # a name inside a longer one found at the same place ("Zhou" in "Zhou Hao") is looked for alone
+        hits |= {c.alias.name.lower() for c in inner if any(c.alias.name.lower() in h for h in hits) and c.name_in(t)}
+        named = {k for h in hits for k in by_latin.get(h, ())}
+        if t.lang == "zh":
+            named.update(k for k in spelled if k not in named and checks[k][1].name_in(t, hits))
+        named.update(k for k in han if checks[k][1].name_in(t))
+        roled = {k for k in roles if k not in named and checks[k][1].role_in(t)}
+        for k in sorted(named | roled):
+            j, check = checks[k]
+            if j != i:
+                out[i].append(check.alias.role if k in named else check.alias.name)
     return [" ".join(dict.fromkeys(parts)) for parts in out]
+
+
+#: Roles a person usually has several of (English stems; a Chinese role through its senses).
+_MANY = frozenset(
+    _stem(w)
+    for w in "friend bestie colleague coworker co worker classmate neighbor neighbour cousin teacher roommate "
+    "flatmate teammate".split()
+)
+
+
+def _single_names(defined: list[Alias]) -> set[str]:
+    """The roles (lower case) that the definitions give one name only: "friend" with Victor, Alice and
+    Nina stands for none of them, though each of them is a friend."""
+    names: dict[str, set[str]] = {}
+    for alias in defined:
+        names.setdefault(alias.role.lower(), set()).add(alias.name.lower())
+    return {role for role, found in names.items() if len(found) == 1}
 
 
 def rewrite(query: str, texts: list[str]) -> str:
     """``query`` with each person it names by a name the candidates define written as the role instead,
     and each role as the name ("When is Lele's birthday?" -> "When is 儿子's birthday?", "我老公做什么工作"
-    -> "我周浩做什么工作"): a second query for the embedding, which knows neither. ``query`` itself where
-    no definition applies."""
+    -> "我周浩做什么工作"): a second query for the embedding, which knows neither. Only for a role the
+    definitions give one name (not "friend" with Victor, Alice and Nina); ``query`` itself where no
+    definition applies."""
     defined = [a for text in texts for a in definitions(text)][:MAX_PER_SEARCH]
     t = _Text(query)
     # spans of the query itself, each replaced once (two definitions of one person, 周浩 and "Zhou Hao",
     # would otherwise undo each other)
     swaps: dict[str, str] = {}
+    single = _single_names(defined)
     for alias in dict.fromkeys(defined):
+        # "Where did Omar move to?" as "Where did friend move to?" would lose who is meant: most people
+        # have several friends, of whom the candidates may show one
+        if alias.role.lower() not in single:
+            continue
         check = _Check(alias)
+        if (check.stems or check.senses) & _MANY:
+            continue
         span = _name_span(check, t)
         if span:
             swaps.setdefault(span, alias.role)

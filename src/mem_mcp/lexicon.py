@@ -149,6 +149,12 @@ class Lexicon:
         pos = np.searchsorted(self.keys, keys).clip(max=len(self.keys) - 1)
         return np.where(self.keys[pos] == keys, pos, -1)
 
+    def headword(self, position: int) -> str:
+        """The Chinese word at this position (the inverse of :func:`_key`)."""
+        key = int(self.keys[position])
+        chars = ((key >> (15 * (MAX_WORD - 1 - i))) & 0x7FFF for i in range(MAX_WORD))
+        return "".join(chr(c + 0x4DFF) for c in chars if c)
+
     def english(self, position: int) -> list[str]:
         return self.words[self.offsets[position] : self.offsets[position + 1] - 1].split()
 
