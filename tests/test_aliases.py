@@ -50,6 +50,20 @@ from test_bilingual_ranking import _candidates  # noqa: E402
         ("儿子三岁了", []),
         ("丈夫每天跑步", []),
         ("The user's favourite Japanese restaurant is in Soho", []),
+        # 叫 as a verb, "called" as a verb, words that are no names
+        ("用户的儿子叫醒了他", []),
+        ("用户的狗叫得很凶", []),
+        ("用户的朋友叫车去机场", []),
+        ("用户的女儿叫妈妈", []),
+        ("用户的儿子是医生", []),
+        ("The user's wife called Amazon", []),
+        ("The user's mom Monday said hello", []),
+        # the kind of name before 叫: the son's nickname, the user's own WeChat name
+        ("用户的儿子小名叫乐乐", [("乐乐", "儿子", "zh")]),
+        ("用户的微信名叫Sunny", []),
+        # a name's shape ends it: 乐乐 of 乐乐买了书, 小王 of 小王买了车
+        ("儿子乐乐买了书", [("乐乐", "儿子", "zh")]),
+        ("同事小王买了车", [("小王", "同事", "zh")]),
     ],
 )
 def test_definitions(text, expected):
@@ -78,7 +92,8 @@ def test_a_name_in_either_script():
     assert aliases.name_in("豆豆", "Doudou loves dinosaurs")  # pinyin
     assert not aliases.name_in("豆豆", "The user's son loves dinosaurs")
     assert aliases.name_in("Emma", "Emma在学钢琴")
-    assert aliases.name_in("Emma", "emma goes to bed at eight")
+    assert not aliases.name_in("Emma", "emma goes to bed at eight")  # case counts: "May" is not "may"
+    assert not aliases.name_in("May", "The user may travel to Japan")
     assert not aliases.name_in("Emma", "Emmanuel is a colleague")  # a whole word
 
 
@@ -229,3 +244,16 @@ def test_a_role_with_several_names_stands_for_none_of_them():
         "Is son allergic to anything?"
     )
     assert aliases.expansions([*texts, "The user's friend likes tea", "Nina likes tea"]) == ["", "", "", "friend"]
+
+
+def test_rewrite_replaces_the_place_it_found_and_whole_words_only():
+    son = ["The user's son is called Max", "用户的儿子叫乐乐"]
+    assert aliases.rewrite("sonar and son", son[:1]) == "sonar and Max"
+    assert aliases.rewrite("快乐乐园门票多少钱", son[1:]) == "快乐乐园门票多少钱"  # 乐乐 is no word of 快乐乐园
+    assert aliases.rewrite("热狗好吃吗", ["用户的狗叫旺财"]) == "热狗好吃吗"
+    assert aliases.rewrite("What may I need for the trip?", ["The user's daughter is called May"]) == (
+        "What may I need for the trip?"
+    )
+    # 大儿子 and 小儿子 are both 儿子 to the question: which one is meant, the search cannot tell
+    both = ["用户的大儿子叫乐乐", "用户的小儿子叫丫丫"]
+    assert aliases.rewrite("儿子哪天过生日", both) == "儿子哪天过生日"

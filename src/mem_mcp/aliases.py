@@ -19,17 +19,21 @@ from . import lexicon, pinyin
 from .terms import _EN_STOP, _stem, language
 
 _HAN = r"\u4e00-\u9fff"
+#: What kind of name follows: "儿子的小名叫乐乐" is the son's; "用户的微信名叫Sunny" the user's own.
+_NAME_KINDS = "小名|大名|乳名|名字|微信名|网名|英文名|中文名|昵称|外号|绰号"
 #: "…的儿子叫乐乐", "…一只橘猫，名字叫馒头", "…的妻子名叫林晓雯": the clause before 叫, and the name after it
 #: (up to four Han characters, or capitalised Latin words, ending at punctuation, 的 or the end).
 _ZH = re.compile(
-    rf"([{_HAN}A-Za-z]{{1,16}}?)(?:[，,]?(?:它|他|她)?的?名字)?(?:叫做|名叫|叫|名字是)"
+    rf"([{_HAN}A-Za-z]{{1,16}}?)(?:(?:[，,]?(?:它|他|她)?的?(?:{_NAME_KINDS}))?(?:叫做|名叫|叫)"
+    rf"|[，,]?(?:它|他|她)?的?(?:{_NAME_KINDS})是)"
     rf"([{_HAN}]{{1,4}}?|[A-Z][A-Za-z'\-]*(?: [A-Z][A-Za-z'\-]*){{0,2}})(?=[的，,。；;！!？?、\s(（]|$)"
 )
+_KIND_IS = re.compile(rf"(?:{_NAME_KINDS})是")
 #: Where the role starts inside the clause: after the last 的 or classifier ("用户晚上经常叫外卖" has none).
 _ZH_ROLE_START = re.compile(r".*(?:的|一只|一个|一位|一条|一头|一匹|一辆|一家|只|位|条)")
 #: "… daughter is called Mia", "… a cousin named Jason", "… son's name is Lele".
 _EN = re.compile(
-    r"\b((?:[A-Za-z']+ ){0,6}?[A-Za-z']+?)(?:'s name is|,? (?:is |was )?(?:called|named|nicknamed))"
+    r"\b((?:[A-Za-z'\-]+ ){0,6}?[A-Za-z'\-]+?)('s name is|,? (?:is |was )(?:called|named|nicknamed)|,? (?:called|named))"
     r" ([A-Z][\w'\-]*(?: [A-Z][\w'\-]*){0,2})"
 )
 _EN_DET = re.compile(r"\b(?:a|an|the|his|her|my|their|our|user's|users')\s+", re.I)
@@ -56,23 +60,31 @@ class Alias:
 
 
 def definitions(text: str) -> tuple[Alias, ...]:
-    """The (name, role) pairs ``text`` states."""
-    return _definitions(text) if len(text) <= CACHED_CHARS else _definitions.__wrapped__(text)
+    """The (name, role) pairs ``text`` states in its first ``CACHED_CHARS`` characters (where a memory
+    names someone, it does so early; an 8,000-character memory costs no more than a short one)."""
+    return _definitions(text[:CACHED_CHARS])
 
 
 @lru_cache(maxsize=16384)
 def _definitions(text: str) -> tuple[Alias, ...]:
     found: list[Alias] = []
-    for clause, name in _ZH.findall(text) if "叫" in text or "名字是" in text else ():
-        head = _ZH_ROLE_START.match(clause)
-        if not head:
+    for clause, name in _ZH.findall(text) if "叫" in text or _KIND_IS.search(text) else ():
+        head = _ZH_ROLE_START.match(clause.removesuffix("的"))
+        if not head or not _zh_name(name):
             continue
-        role = clause[head.end() :]
+        role = clause.removesuffix("的")[head.end() :]
         if 1 <= len(role) <= 4 and role not in _NOT_ROLES and name != role and not _ascii_only(role):
             found.append(Alias(name, role, "zh"))
     lower = text.lower()
     named = "called" in lower or "named" in lower or "name is" in lower
-    for phrase, name in _EN.findall(text) if named else ():
+    for phrase, verb, name in _EN.findall(text) if named else ():
+        # "a cousin named Jason" names him; "The user's wife called Amazon" is a call
+        if verb.lstrip(",").startswith(" called") or verb.lstrip(",").startswith(" named"):
+            if not re.search(r"\b(?:a|an|another)\s", phrase, re.I):
+                continue
+        name = name.removesuffix("'s")
+        if name.split()[0] in _NOT_NAMES:
+            continue
         parts = [p.strip() for p in _EN_DET.split(phrase) if p.strip()]
         if not parts:
             continue
@@ -120,22 +132,28 @@ _SURNAMES = frozenset(
 )
 
 
-def _name_shaped(name: str) -> bool:
-    if not 2 <= len(name) <= 3:
-        return False
-    return (len(name) == 2 and name[0] == name[1]) or name[0] in "小老阿" or name[0] in _SURNAMES
+def _name_shape(name: str) -> str:
+    """The name at the start of ``name`` (up to three characters), or "": 乐乐 of 乐乐买, 小陈 of 小陈走,
+    a surname and one or two characters (张伟, 王小明)."""
+    if len(name) >= 2 and (name[0] == name[1] or name[0] in "小老阿"):
+        return name[:2]
+    if 2 <= len(name) <= 3 and name[0] in _SURNAMES:
+        return name
+    return ""
 
 
 def _appositions(text: str) -> list[Alias]:
     found: list[Alias] = []
     for role, name in _EN_APPOSITION.findall(text):
-        if _stem(role) in ROLES:
+        if _stem(role) in ROLES and name.split()[0] not in _NOT_NAMES:
             found.append(Alias(name, role, "en"))
     if not lexicon.installed() or language(text) != "zh":
         return found
     roles = _zh_roles()
     lex = lexicon.lexicon()
     for m in roles.finditer(text):
+        if len(found) >= MAX_PER_TEXT:
+            break
         word = m.group()
         # the role and what follows it in its run of Han characters, cut into words from the role on
         run = _HAN_RUN.match(text, m.start())
@@ -149,7 +167,8 @@ def _appositions(text: str) -> list[Alias]:
             if len(part) != 1 or part in _NAME_STOP or len(name) == 3:
                 break
             name += part
-        if name and _name_shaped(name):
+        name = _name_shape(name)
+        if name:
             found.append(Alias(name, word, "zh"))
         elif not rest and run is not None and run.end() == m.end():
             latin = re.match(r"[A-Z][a-z]+", text[m.end() :])
@@ -170,6 +189,27 @@ def _zh_roles() -> re.Pattern[str]:
     return re.compile("|".join(sorted((w for w in words if len(w) >= 2), key=len, reverse=True)))
 
 
+#: Capitalised words that are no names: "The user's brother In 2020", "The user's mom Monday said".
+_NOT_NAMES = frozenset(
+    "In On At The This That These Those When After Before Since Last Next Every And But Or If So Then Now "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July "
+    "August September October November December Mom Mum Dad Mother Father I".split()
+)
+
+
+def _zh_name(name: str) -> bool:
+    """Whether what follows 叫 can be a name: not 叫醒了他, 叫得很凶, 叫车, 叫我去, 叫妈妈."""
+    if name.isascii():
+        return name.split()[0].removesuffix("'s") not in _NOT_NAMES
+    if name[0] in _VERB_AFTER_CALL or any(ch in "了着过" for ch in name):
+        return False
+    return not (lexicon.installed() and _zh_roles().fullmatch(name))
+
+
+#: First characters of what follows 叫 when it is a verb (call, wake, shout, order).
+_VERB_AFTER_CALL = frozenset("醒声得不车他她我你它们人了着过来去起住出好做")
+
+
 def _ascii_only(text: str) -> bool:
     return text.isascii()
 
@@ -177,7 +217,7 @@ def _ascii_only(text: str) -> bool:
 class _Text:
     """What the checks need of one candidate's text, made at most once a search."""
 
-    __slots__ = ("text", "lang", "_stems", "_starts", "_names")
+    __slots__ = ("text", "lang", "_stems", "_starts", "_names", "_cut")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -185,6 +225,36 @@ class _Text:
         self._stems: set[str] | None = None
         self._starts: pinyin.Starts | None = None
         self._names: list | None = None
+        self._cut: list[tuple[str, int, int, frozenset[str]]] | None = None
+
+    @property
+    def cut(self) -> list[tuple[str, int, int, frozenset[str]]]:
+        """The Chinese words of the text: (word, start, end, the stems of its senses); cut once."""
+        if self._cut is None:
+            out: list[tuple[str, int, int, frozenset[str]]] = []
+            lex = lexicon.lexicon() if lexicon.installed() else None
+            for run in _HAN_RUN.finditer(self.text):
+                at = run.start()
+                parts = lex.segments(run.group()) if lex is not None else [(ch, -1) for ch in run.group()]
+                for word, position in parts:
+                    senses = (
+                        frozenset(_stem(e) for e in lex.english(position)) if lex and position >= 0 else frozenset()
+                    )
+                    out.append((word, at, at + len(word), senses))
+                    at += len(word)
+            self._cut = out
+        return self._cut
+
+    def aligned(self, chinese: str) -> tuple[int, int] | None:
+        """Where ``chinese`` occurs as whole words of the cut (乐乐 is not in 快乐乐园, 狗 not in 热狗)."""
+        starts = {s for _, s, _, _ in self.cut}
+        ends = {e for _, _, e, _ in self.cut}
+        i = self.text.find(chinese)
+        while i >= 0:
+            if i in starts and i + len(chinese) in ends:
+                return i, i + len(chinese)
+            i = self.text.find(chinese, i + 1)
+        return None
 
     @property
     def stems(self) -> set[str]:
@@ -212,7 +282,8 @@ class _Check:
         self.alias = alias
         name = alias.name
         self.latin = name.isascii()
-        self.name_re = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", re.I) if self.latin else None
+        # case counts: "May" the daughter is not "may", "Will" not "will"
+        self.name_re = re.compile(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])") if self.latin else None
         #: a Latin name pinyin spells ("Lele"), for Chinese texts
         self.spelled = pinyin.names_in(name) if self.latin else []
         lex = lexicon.installed()
@@ -288,7 +359,7 @@ def expansions(texts: list[str]) -> list[str]:
     single = _single_names([a for _, a in defined])
     latin = sorted({re.escape(c.alias.name) for _, c in checks if c.latin}, key=len, reverse=True)
     # one pass over each text for every Latin name of the search
-    names = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(latin)})(?![A-Za-z])", re.I) if latin else None
+    names = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(latin)})(?![A-Za-z])") if latin else None
     lowered = {c.alias.name.lower() for _, c in checks if c.latin}
     inner = [c for _, c in checks if c.latin and any(_within(c.alias.name.lower(), o) for o in lowered)]
     # which checks each kind of text needs (a text is looked at only by those that can match it)
@@ -298,7 +369,7 @@ def expansions(texts: list[str]) -> list[str]:
             by_latin.setdefault(c.alias.name.lower(), []).append(k)
     spelled = [k for k, (_, c) in enumerate(checks) if c.latin and c.spelled]
     han = [k for k, (_, c) in enumerate(checks) if not c.latin]
-    roles = [k for k, (_, c) in enumerate(checks) if c.alias.role.lower() in single]
+    roles = [k for k, (_, c) in enumerate(checks) if _role_key(c.alias) in single]
     out: list[list[str]] = [[] for _ in texts]
     for i, text in enumerate(texts):
         t = _Text(text)
@@ -330,8 +401,14 @@ def _single_names(defined: list[Alias]) -> set[str]:
     Nina stands for none of them, though each of them is a friend."""
     names: dict[str, set[str]] = {}
     for alias in defined:
-        names.setdefault(alias.role.lower(), set()).add(alias.name.lower())
+        names.setdefault(_role_key(alias), set()).add(alias.name.lower())
     return {role for role, found in names.items() if len(found) == 1}
+
+
+def _role_key(alias: Alias) -> str:
+    """What a role is matched by: an English role's words, a Chinese role's last word (大儿子 and 小儿子
+    are both 儿子 to a question)."""
+    return alias.role.lower() if alias.lang == "en" else _zh_head(alias.role)
 
 
 def rewrite(query: str, texts: list[str]) -> str:
@@ -342,14 +419,14 @@ def rewrite(query: str, texts: list[str]) -> str:
     definition applies."""
     defined = [a for text in texts for a in definitions(text)][:MAX_PER_SEARCH]
     t = _Text(query)
-    # spans of the query itself, each replaced once (two definitions of one person, 周浩 and "Zhou Hao",
+    # places in the query itself, each replaced once (two definitions of one person, 周浩 and "Zhou Hao",
     # would otherwise undo each other)
-    swaps: dict[str, str] = {}
+    swaps: dict[tuple[int, int], str] = {}
     single = _single_names(defined)
     for alias in dict.fromkeys(defined):
         # "Where did Omar move to?" as "Where did friend move to?" would lose who is meant: most people
         # have several friends, of whom the candidates may show one
-        if alias.role.lower() not in single:
+        if _role_key(alias) not in single:
             continue
         check = _Check(alias)
         if (check.stems or check.senses) & _MANY:
@@ -361,50 +438,50 @@ def rewrite(query: str, texts: list[str]) -> str:
         span = _role_span(check, t)
         if span:
             swaps.setdefault(span, alias.name)
-    out = query
-    for span in sorted(swaps, key=len, reverse=True):
-        out = out.replace(span, swaps[span], 1)
-    return out
+    out, at = [], 0
+    for (start, end), text in sorted(swaps.items()):
+        if start >= at:
+            out += [query[at:start], text]
+            at = end
+    return "".join(out) + query[at:]
 
 
-def _name_span(check: _Check, t: _Text) -> str:
-    """Where ``t`` writes the alias's name (in its script or in pinyin), or ""."""
+def _name_span(check: _Check, t: _Text) -> tuple[int, int] | None:
+    """Where ``t`` writes the alias's name (in its script or in pinyin)."""
     name = check.alias.name
     if check.latin:
         m = check.name_re.search(t.text)
         if m:
-            return m.group()
+            return m.span()
         if t.lang == "zh":
             for spelled, _ in check.spelled:
-                spans = pinyin.spans_spelled(t.text, spelled, t.starts)
-                if spans:
-                    return max(spans, key=len)
-        return ""
-    if name in t.text:
-        return name
-    if t.lang == "en":
-        for words, _ in pinyin.shared_names(t.text, name, names=t.names):
-            m = re.search(r"\b" + r"\s+".join(map(re.escape, words)) + r"\b", t.text, re.I)
-            if m:
-                return m.group()
-    return ""
+                for span in sorted(pinyin.spans_spelled(t.text, spelled, t.starts), key=len, reverse=True):
+                    found = t.aligned(span)
+                    if found:
+                        return found
+        return None
+    if t.lang == "zh":
+        return t.aligned(name)
+    for words, _ in pinyin.shared_names(t.text, name, names=t.names):
+        m = re.search(r"\b" + r"\s+".join(map(re.escape, words)) + r"\b", t.text, re.I)
+        if m:
+            return m.span()
+    return None
 
 
-def _role_span(check: _Check, t: _Text) -> str:
+def _role_span(check: _Check, t: _Text) -> tuple[int, int] | None:
     """Where ``t`` writes the alias's role (a one-word English role, a Chinese role's last word; across
-    languages, a word the dictionary pairs with it), or ""."""
+    languages, a word the dictionary pairs with it)."""
     alias = check.alias
     if alias.lang == "en":
         if len(check.stems) != 1:
-            return ""
+            return None
         (stem,) = check.stems
         if t.lang == "en":
             m = next((m for m in re.finditer(r"[A-Za-z]+", t.text) if _stem(m.group().lower()) == stem), None)
-            return m.group() if m else ""
-        if not check.lex:
-            return ""
-        return next((w for w, senses in lexicon.words_of(t.text) if stem in {_stem(e) for e in senses}), "")
+            return m.span() if m else None
+        return next(((s, e) for _, s, e, senses in t.cut if stem in senses), None)
     if t.lang == "zh":
-        return check.head if check.head in t.text else ""
+        return t.aligned(check.head)
     m = next((m for m in re.finditer(r"[A-Za-z]+", t.text) if _stem(m.group().lower()) in check.senses), None)
-    return m.group() if m else ""
+    return m.span() if m else None
