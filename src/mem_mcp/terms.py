@@ -85,7 +85,8 @@ def weighted_coverage(
 
     ``also``: per document, query terms it covers without containing them (a name it spells in another
     script, :func:`across_terms`); they count ``share`` of their weight, and towards each term's document
-    frequency.
+    frequency. ``implied``: the same for terms a document says through a name another memory defines
+    (:func:`mem_mcp.aliases.expansions`), which count towards no term's document frequency.
     """
     stems = {_stem(t) for t in query}
     if not stems or not documents:
