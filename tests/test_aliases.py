@@ -60,6 +60,9 @@ from test_bilingual_ranking import _candidates  # noqa: E402
         ("The user's mom Monday said hello", []),
         # the kind of name before 叫: the son's nickname, the user's own WeChat name
         ("用户的儿子小名叫乐乐", [("乐乐", "儿子", "zh")]),
+        # no 的, where the clause is a person's role
+        ("用户儿子叫乐乐", [("乐乐", "儿子", "zh")]),
+        ("用户的儿子叫乐乐，女儿叫丫丫", [("乐乐", "儿子", "zh"), ("丫丫", "女儿", "zh")]),
         ("用户的微信名叫Sunny", []),
         # a name's shape ends it: 乐乐 of 乐乐买了书, 小王 of 小王买了车
         ("儿子乐乐买了书", [("乐乐", "儿子", "zh")]),

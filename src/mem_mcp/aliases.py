@@ -69,10 +69,17 @@ def definitions(text: str) -> tuple[Alias, ...]:
 def _definitions(text: str) -> tuple[Alias, ...]:
     found: list[Alias] = []
     for clause, name in _ZH.findall(text) if "叫" in text or _KIND_IS.search(text) else ():
-        head = _ZH_ROLE_START.match(clause.removesuffix("的"))
-        if not head or not _zh_name(name):
+        if not _zh_name(name):
             continue
-        role = clause.removesuffix("的")[head.end() :]
+        head = _ZH_ROLE_START.match(clause.removesuffix("的"))
+        if head:
+            role = clause.removesuffix("的")[head.end() :]
+        else:
+            # "用户儿子叫乐乐", "…，女儿叫丫丫": no 的, but the whole clause is a person's role
+            bare = re.sub(r"^(?:用户|我)", "", clause)
+            if not (lexicon.installed() and _zh_roles().fullmatch(bare)):
+                continue
+            role = bare
         if 1 <= len(role) <= 4 and role not in _NOT_ROLES and name != role and not _ascii_only(role):
             found.append(Alias(name, role, "zh"))
     lower = text.lower()
@@ -206,8 +213,8 @@ def _zh_name(name: str) -> bool:
     return not (lexicon.installed() and _zh_roles().fullmatch(name))
 
 
-#: First characters of what follows 叫 when it is a verb (call, wake, shout, order).
-_VERB_AFTER_CALL = frozenset("醒声得不车他她我你它们人了着过来去起住出好做")
+#: First characters of what follows 叫 when it is a verb (call, wake, shout, order) or a question (叫什么名字).
+_VERB_AFTER_CALL = frozenset("醒声得不车他她我你它们人了着过来去起住出好做什谁哪几怎多")
 
 
 def _ascii_only(text: str) -> bool:
