@@ -80,7 +80,7 @@ def _definitions(text: str) -> tuple[Alias, ...]:
             if not (lexicon.installed() and _zh_roles().fullmatch(bare)):
                 continue
             role = bare
-        if 1 <= len(role) <= 4 and role not in _NOT_ROLES and name != role and not _ascii_only(role):
+        if 1 <= len(role) <= 4 and role not in _NOT_ROLES and name != role and not role.isascii():
             found.append(Alias(name, role, "zh"))
     lower = text.lower()
     named = "called" in lower or "named" in lower or "name is" in lower
@@ -215,10 +215,6 @@ def _zh_name(name: str) -> bool:
 
 #: First characters of what follows 叫 when it is a verb (call, wake, shout, order) or a question (叫什么名字).
 _VERB_AFTER_CALL = frozenset("醒声得不车他她我你它们人了着过来去起住出好做什谁哪几怎多")
-
-
-def _ascii_only(text: str) -> bool:
-    return text.isascii()
 
 
 class _Text:
