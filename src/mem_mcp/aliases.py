@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import lexicon, pinyin
+from .lexicon import _HAN_RUN
 from .terms import _EN_STOP, _stem, language
 
 _HAN = r"\u4e00-\u9fff"
@@ -182,9 +183,6 @@ def _appositions(text: str) -> list[Alias]:
             if latin:
                 found.append(Alias(latin.group(), word, "zh"))
     return found
-
-
-_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @lru_cache(maxsize=1)
