@@ -179,6 +179,7 @@ def test_slot_of_prefers_the_saved_key():
         ("用户换了一辆新自行车", None),
         ("用户租房住在公司附近", "home_city"),
         ("用户买了房，已经搬进了自己的新家", "home_city"),
+        ("用户租住在杭州滨江区的一套公寓里", "home_city"),
         ("用户辞去了教师工作，现在做自由撰稿人", "job"),
         ("用户现在做瑜伽", None),
         ("The user quit Barclays and now works at HSBC", "employer"),
@@ -223,3 +224,50 @@ def test_a_change_that_names_the_older_needs_only_half_the_same_subject_cosine(c
         assert retrieval.supersessions(cands, cal.same_subject) == []
     finally:
         retrieval.REFER_SUBJECT_SHARE = saved
+
+
+@pytest.mark.parametrize(
+    "older, newer",
+    [
+        # who and when are no subject: the husband, the son, "last year", "three years"
+        ("丈夫去年送了用户一条潘多拉手链", "老公去年把烟戒了"),
+        ("家里每天洗碗和倒垃圾都是老公负责", "老公去年把烟戒了"),
+        ("儿子去年得肺炎住了一周院", "老公去年把烟戒了"),
+        (
+            "The user lived in Shanghai for three years before moving to Shenzhen",
+            "The user switched to an iPhone three years ago",
+        ),
+        ("Her husband wears size 43 shoes", "Her husband now works from home"),
+        ("She listens to a podcast on her commute", "Before the BYD, she drove a Volkswagen, which she sold in 2022"),
+        # a word of the cut, not a bigram inside one: 电子工程 is no 工程师
+        ("用户本科学的是电子工程", "用户现在在字节跳动做后端工程师"),
+    ],
+)
+def test_a_change_that_shares_only_who_or_when_names_nothing(older, newer):
+    assert retrieval.states_a_change(newer)
+    assert not retrieval._names([None, None], [older, newer], 0, 1)
+
+
+@pytest.mark.parametrize(
+    "older, newer",
+    [
+        ("用户开一辆大众朗逸", "用户把朗逸卖了，买了一辆比亚迪汉"),  # a name the dictionary reads by characters
+        ("用户和男朋友阿杰谈了三年恋爱", "用户和阿杰已经分手了，目前单身"),
+        ("用户的牙医是李医生", "用户换了牙医，现在看的是王医生"),
+        ("The user's manager is Helen", "The user has a new manager called Marcus"),  # a role that changes
+        ("The user has a cat named Biscuit", "Biscuit died, and the user adopted a dog"),
+    ],
+)
+def test_a_change_that_names_the_subject_still_does(older, newer):
+    assert retrieval._names([None, None], [older, newer], 0, 1)
+
+
+def test_a_place_called_new_is_no_change():
+    assert not retrieval.states_a_change("Her husband's office is in Qianjiang New Town")
+    assert not retrieval.states_a_change("The user flew to New York in May")
+    assert retrieval.states_a_change("New job: the user works at Meta") and retrieval.states_a_change(
+        "The user has a new phone"
+    )
+    assert retrieval.states_a_change("用户上个月搬进了新房") and retrieval.states_a_change(
+        "The user pulled out of the marathon"
+    )

@@ -187,12 +187,12 @@ RECENCY_TOP = 20
 #: "moved", "switched", "no longer"...): an assistant writing down a changed fact says so.
 CHANGE_MARGIN = 0.75
 _CHANGE_MARK = re.compile(
-    r"现在|目前|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
+    r"现在|目前|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家|进)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
     r"新的?(?:手机|邮箱|号码|工作|地址)|"
     # "不学日语了", "不喝可乐了": no longer (only 不 is the mark: what follows is the subject)
     r"不(?=[\u4e00-\u9fff]{1,3}了)|卖(?:了|掉)|离开了|辞(?:职|去|掉)|加入了|分手|离婚|领养|"
-    r"(?i:\b(?:now|no longer|any ?more|switched|moved|new(?! year)|these days|gave up|left(?= \w+ and)|joined|"
-    r"retrained|promoted|replaced|became|quit|relocated|divorced|resigned|took up|"
+    r"(?<![A-Za-z] )\bNew\b(?! [A-Z]| [Yy]ear)|\bnew\b(?! year)|(?i:\b(?:now|no longer|any ?more|switched|moved|these days|gave up|left(?= \w+ and)|joined|"
+    r"retrained|promoted|pulled out|dropped out|withdrew|replaced|became|quit|relocated|divorced|resigned|took up|"
     r"cancelled|canceled|paused|sold|stopped|instead|broke up|adopted|registered|has started|changed)\b)"
 )
 
@@ -396,12 +396,76 @@ def supersessions(
 
 
 def _names(terms: list[set[str] | None], texts: list[str], a: int, b: int) -> bool:
-    """Whether texts ``a`` and ``b`` share a word (2+ letters) or CJK bigram other than "用户" and a change."""
+    """Whether texts ``a`` and ``b`` share a word that says what they are about (:func:`_subject_words`)."""
     for i in (a, b):
         if terms[i] is None:
-            bare = _CHANGE_MARK.sub(" ", texts[i]).replace("用户", " ")
-            terms[i] = {_stem(t) for t in fts_terms(bare) if len(t) > 1 and t not in _EN_STOP}
+            terms[i] = _subject_words(texts[i])
     return bool(terms[a] & terms[b])  # type: ignore[operator]
+
+
+#: Words that say who or when, not what: a change that shares only these with an older memory does not
+#: name it ("老公去年把烟戒了" names nothing of "丈夫去年送了用户一条手链"; "switched to iPhone three years ago"
+#: nothing of "lived in Shanghai for three years"). English stems; a Chinese word whose senses are all
+#: among them is one too.
+_WHO_WHEN = frozenset(
+    _stem(w)
+    for w in (
+        "he him his she her hers they them their theirs we us our ours year years month months week weeks day "
+        "days ago last next every this today yesterday tomorrow morning evening night afternoon noon weekend "
+        "weekends time times once twice recent recently lately one two three four five six seven eight nine ten"
+    ).split()
+)
+#: Family: who a memory is about, never what (a manager, a teacher, a dentist can be what changes: "The user
+#: has a new manager called Marcus" names "The user's manager is Helen"). A Chinese word with one of these
+#: senses (老公, 儿子) is one too.
+_KIN = frozenset(
+    _stem(w)
+    for w in (
+        "wife husband spouse son daughter child children kid kids baby mother mom mum father dad parent parents "
+        "brother sister grandmother grandma grandfather grandpa grandson granddaughter aunt uncle cousin nephew "
+        "niece father-in-law mother-in-law"
+    ).split()
+)
+#: A Chinese word with one of these senses is a time (去年, 每天, 早上, 周末, 最近).
+_WHEN = frozenset(
+    _stem(w)
+    for w in "year month week day weekend morning evening night afternoon noon today yesterday tomorrow everyday "
+    "recently lately".split()
+)
+#: Characters that are no word of what a memory is about, where a Chinese run is read by its characters:
+#: function words, numbers, times.
+_ZH_FUNCTION = frozenset(
+    "的了着过是在和跟与给被把对从向也都还就又才很最太不没有要会能想个只这那每一二三四五六七八九十两几半年月日天周号点"
+)
+_NUMBER = re.compile(r"\d{1,4}")
+
+
+def _subject_words(text: str) -> set[str]:
+    """The words of a memory that can say what it is about: English words (stems, 2+ letters) other than
+    stop words, :data:`_WHO_WHEN`'s and :data:`_KIN`'s; Chinese dictionary words of two or more characters
+    other than family (老公) or a time (去年, 每天), and the bigrams of what the dictionary reads only character by character (朗逸,
+    阿杰); not "用户", a change word, or a short number."""
+    bare = _CHANGE_MARK.sub(" ", text).replace("用户", " ")
+    out = {
+        _stem(t)
+        for t in fts_terms(bare)
+        if len(t) > 1 and not _CJK_RE.match(t) and t not in _EN_STOP and not _NUMBER.fullmatch(t)
+    }
+    out -= _WHO_WHEN | _KIN
+    if not (LEXICON and lexicon.installed()):
+        return out | {t for t in fts_terms(bare) if len(t) == 2 and _CJK_RE.match(t)}
+    for run in lexicon._HAN_RUN.findall(bare):
+        single = ""
+        for word, senses in (*lexicon.words_of(run), ("", frozenset())):
+            if len(word) == 1 and word not in _ZH_FUNCTION:
+                single += word
+                continue
+            out.update(single[i : i + 2] for i in range(len(single) - 1))
+            single = ""
+            stems = {_stem(s) for s in senses}
+            if len(word) > 1 and not stems & (_KIN | _WHEN) and not (stems and stems <= _WHO_WHEN | _EN_STOP):
+                out.add(word)
+    return out
 
 
 def with_recency(

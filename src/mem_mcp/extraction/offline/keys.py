@@ -108,7 +108,7 @@ def _zh_key(t: str) -> str | None:
         return "relationship"
     if re.search(r"素食|吃素|纯素|^用户(?:现在|目前)?(?:吃肉|什么都吃)", t):
         return "diet"
-    if re.search(r"^用户(?:现在|目前|已经)?(?:租房)?住在|搬(?:到|去|家|进)", t):
+    if re.search(r"^用户(?:现在|目前|已经)?(?:租房|租)?住在|搬(?:到|去|家|进)", t):
         return "home_city"
     if re.search(
         r"跳槽|入职|离职|加入了|^用户(?:现在|目前)?在(?!家|一家|一个|为)[^，,。在]{2,20}?(?:工作|上班|任职|做)", t
