@@ -191,6 +191,7 @@ _CHANGE_MARK = re.compile(
     r"新的?(?:手机|邮箱|号码|工作|地址)|"
     # "不学日语了", "不喝可乐了": no longer (only 不 is the mark: what follows is the subject)
     r"不(?=[\u4e00-\u9fff]{1,3}了)|卖(?:了|掉)|离开了|辞(?:职|去|掉)|加入了|分手|离婚|领养|"
+    # "new", and "New" opening a sentence, but not inside a name ("Qianjiang New Town", "New York")
     r"(?<![A-Za-z] )\bNew\b(?! [A-Z]| [Yy]ear)|\bnew\b(?! year)|(?i:\b(?:now|no longer|any ?more|switched|moved|these days|gave up|left(?= \w+ and)|joined|"
     r"retrained|promoted|pulled out|dropped out|withdrew|replaced|became|quit|relocated|divorced|resigned|took up|"
     r"cancelled|canceled|paused|sold|stopped|instead|broke up|adopted|registered|has started|changed)\b)"
@@ -443,8 +444,8 @@ _NUMBER = re.compile(r"\d{1,4}")
 def _subject_words(text: str) -> set[str]:
     """The words of a memory that can say what it is about: English words (stems, 2+ letters) other than
     stop words, :data:`_WHO_WHEN`'s and :data:`_KIN`'s; Chinese dictionary words of two or more characters
-    other than family (老公) or a time (去年, 每天), and the bigrams of what the dictionary reads only character by character (朗逸,
-    阿杰); not "用户", a change word, or a short number."""
+    other than family (老公) or a time (去年, 每天), and the bigrams of what the dictionary reads only
+    character by character (朗逸, 阿杰); not "用户", a change word, or a short number."""
     bare = _CHANGE_MARK.sub(" ", text).replace("用户", " ")
     out = {
         _stem(t)
