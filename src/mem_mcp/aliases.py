@@ -117,11 +117,17 @@ def _definitions(text: str) -> tuple[Alias, ...]:
 APPOSITION = True
 #: Who a memory can be about besides the user (English stems; a Chinese role word through the dictionary:
 #: 儿子 / "son", 老婆 / "wife"): family, the people around the user, pets.
-ROLES = frozenset(
+#: The family among them (also who a change is about, never what it is: retrieval._subject_words).
+KIN = frozenset(
     _stem(w)
     for w in (
         "wife husband spouse son daughter child kid baby mother mom mum father dad brother sister "
-        "grandmother grandma grandfather grandpa grandson granddaughter aunt uncle cousin nephew niece "
+        "grandmother grandma grandfather grandpa grandson granddaughter aunt uncle cousin nephew niece"
+    ).split()
+)
+ROLES = KIN | frozenset(
+    _stem(w)
+    for w in (
         "boyfriend girlfriend fiance fiancee friend colleague coworker boss manager supervisor neighbor "
         "neighbour roommate flatmate teacher classmate cat dog puppy kitten"
     ).split()

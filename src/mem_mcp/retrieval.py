@@ -416,17 +416,10 @@ _WHO_WHEN = frozenset(
         "weekends time times once twice recent recently lately one two three four five six seven eight nine ten"
     ).split()
 )
-#: Family: who a memory is about, never what (a manager, a teacher, a dentist can be what changes: "The user
-#: has a new manager called Marcus" names "The user's manager is Helen"). A Chinese word with one of these
-#: senses (老公, 儿子) is one too.
-_KIN = frozenset(
-    _stem(w)
-    for w in (
-        "wife husband spouse son daughter child children kid kids baby mother mom mum father dad parent parents "
-        "brother sister grandmother grandma grandfather grandpa grandson granddaughter aunt uncle cousin nephew "
-        "niece father-in-law mother-in-law"
-    ).split()
-)
+#: Family (:data:`aliases.KIN`, and children, parents): who a memory is about, never what (a manager, a
+#: teacher, a dentist can be what changes: "The user has a new manager called Marcus" names "The user's
+#: manager is Helen"). A Chinese word with one of these senses (老公, 儿子) is one too.
+_KIN = aliases.KIN | {_stem(w) for w in ("children", "parent", "parents")}
 #: A Chinese word with one of these senses is a time (去年, 每天, 早上, 周末, 最近).
 _WHEN = frozenset(
     _stem(w)
@@ -447,14 +440,15 @@ def _subject_words(text: str) -> set[str]:
     other than family (老公) or a time (去年, 每天), and the bigrams of what the dictionary reads only
     character by character (朗逸, 阿杰); not "用户", a change word, or a short number."""
     bare = _CHANGE_MARK.sub(" ", text).replace("用户", " ")
+    found = fts_terms(bare)
     out = {
         _stem(t)
-        for t in fts_terms(bare)
+        for t in found
         if len(t) > 1 and not _CJK_RE.match(t) and t not in _EN_STOP and not _NUMBER.fullmatch(t)
     }
     out -= _WHO_WHEN | _KIN
     if not (LEXICON and lexicon.installed()):
-        return out | {t for t in fts_terms(bare) if len(t) == 2 and _CJK_RE.match(t)}
+        return out | {t for t in found if len(t) == 2 and _CJK_RE.match(t)}
     for run in lexicon._HAN_RUN.findall(bare):
         single = ""
         for word, senses in (*lexicon.words_of(run), ("", frozenset())):
