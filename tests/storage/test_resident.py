@@ -332,3 +332,35 @@ def test_warm_up_reads_the_default_tenant_into_memory(tmp_path: Path) -> None:
         "The user drinks green tea"
     )
     svc.close()
+
+
+def test_arrow_rows_are_what_arrow_itself_gives():
+    from datetime import datetime, timezone
+
+    import pyarrow as pa
+
+    from mem_mcp.storage.resident import arrow_rows
+
+    stamps = [
+        datetime(2026, 4, 12, 17, 13, 33, 17830, tzinfo=timezone.utc),
+        None,
+        datetime(1965, 1, 2, tzinfo=timezone.utc),
+    ]
+    table = pa.table(
+        {
+            "text": ["a", "用户", None],
+            "us": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+            "ms": pa.array(stamps, pa.timestamp("ms", tz="UTC")),
+            "s": pa.array(stamps, pa.timestamp("s", tz="UTC")),
+            "none": pa.array([None] * 3, pa.timestamp("us", tz="UTC")),
+            "naive": pa.array([datetime(2026, 1, 1), None, None], pa.timestamp("us")),
+            "tags": [["x"], [], None],
+            "n": [1.5, None, 2.0],
+        }
+    )
+    chunked = pa.concat_tables([table.slice(0, 1), table.slice(1)])
+    for t in (table, chunked, table.take([2, 0])):
+        got, want = arrow_rows(t), t.to_pylist()
+        assert got == want
+        assert [type(r["us"] and r["us"].tzinfo) for r in got] == [type(r["us"] and r["us"].tzinfo) for r in want]
+    assert arrow_rows(pa.table({"x": [1, 2]}).drop_columns(["x"])) == [{}, {}]

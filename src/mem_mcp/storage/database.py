@@ -26,7 +26,7 @@ from .maintenance import (
     create_vector_index,
     missing_indexes,
 )
-from .resident import ResidentMemories, RowMatch, row_bytes
+from .resident import ResidentMemories, RowMatch, arrow_rows, row_bytes
 from .schema import (
     JOBS_SCHEMA,
     MEMORY_COLUMNS,
@@ -54,10 +54,10 @@ def _with_vectors(data: pa.Table) -> list[dict[str, Any]]:
     """Arrow rows as dicts; a ``vector`` column becomes float32 numpy rows (not lists of Python floats,
     which cost more than the query for a few hundred candidates)."""
     if "vector" not in data.column_names or data.num_rows == 0:
-        return data.to_pylist()
+        return arrow_rows(data)
     column = data.column("vector").combine_chunks()
     vectors = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), -1)
-    rows = data.drop_columns(["vector"]).to_pylist()
+    rows = arrow_rows(data.drop_columns(["vector"]))
     for row, vector in zip(rows, vectors):
         row["vector"] = vector
     return rows
@@ -275,7 +275,7 @@ class Database:
             data = data.sort_by(list(order_by))
         if offset or limit is not None:
             data = data.slice(offset, limit if limit is not None else data.num_rows)
-        return data.to_pylist()
+        return arrow_rows(data)
 
     def cached_rows(self, table: Any, where: str | None) -> list[dict[str, Any]]:
         """``rows(table, where)``, memoised until the table's version changes (a commit by any process:

@@ -32,7 +32,9 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -185,7 +187,7 @@ class _Snapshot:
     def rows_at(self, positions: Sequence[int]) -> list[dict[str, Any]]:
         """The rows at these positions, as LanceDB returns them (without ``vector``)."""
         read = [i for i in positions if i not in self.written]
-        got = dict(zip(read, self.table.take(read).to_pylist())) if read else {}
+        got = dict(zip(read, arrow_rows(self.table.take(read)))) if read else {}
         return [dict(self.written[i]) if i in self.written else got[i] for i in positions]
 
     def top(self, query: np.ndarray, match: RowMatch, k: int) -> list[dict[str, Any]]:
@@ -240,6 +242,34 @@ class _Snapshot:
             row["vector"] = self.mat[i].copy()
             out[row["row_key"]] = row
         return out
+
+
+def arrow_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """``table.to_pylist()``, column by column: the same rows and values, with the UTC timestamps made
+    as epoch + microseconds rather than by Arrow's per-value time-zone conversion, which took 2/3 of the
+    time (three of them a row; 2.5 -> 1.4 ms for the 100 rows of a search)."""
+    names = table.column_names
+    if not names:
+        return [{} for _ in range(table.num_rows)]
+    return [dict(zip(names, values)) for values in zip(*(_values(c) for c in table.columns))]
+
+
+_UTC = ZoneInfo("UTC")  # what Arrow gives a "UTC" timestamp's values
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+def _values(column: pa.ChunkedArray) -> list[Any]:
+    kind = column.type
+    if not (pa.types.is_timestamp(kind) and kind.tz == "UTC" and kind.unit in _MICROS):
+        return column.to_pylist()
+    if column.null_count == len(column):
+        return [None] * len(column)
+    scale = _MICROS[kind.unit]
+    return [
+        None if m is None else _EPOCH + timedelta(microseconds=m * scale)
+        for m in column.cast(pa.int64()).to_pylist()
+    ]
 
 
 def _dot(mat: np.ndarray, query: np.ndarray) -> np.ndarray:
