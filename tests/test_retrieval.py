@@ -208,3 +208,30 @@ def test_equal_scores_share_a_rank_so_list_order_decides_nothing():
     ]
     first, second = ranking_features(cands, "likes tea", [0.5, 0.5])
     assert first == second
+
+
+def test_candidates_past_the_reference_pool_leave_the_others_features_as_they_were():
+    from mem_mcp.retrieval import ranking_features
+
+    def cand(key, text, cosine, bm25=None, reference=True):
+        return Candidate({**_row(key, text), "text": text}, cosine, bm25, reference)
+
+    query = "Which nut is the user allergic to?"
+    base = [
+        cand("a", "The user is severely allergic to peanuts", 0.85, bm25=6.0),
+        cand("b", "The user is allergic to shellfish", 0.82, bm25=4.0),
+        cand("c", "用户对花生严重过敏", 0.80),
+        cand("d", "The user drinks green tea every morning", 0.70),
+    ]
+    # Nearer neighbours than the reference pool's last, but past it: many more memories share "allergic".
+    extra = [
+        cand(f"x{i}", f"The user's friend number {i} is allergic to cats", 0.81, reference=False) for i in range(6)
+    ]
+    alone = ranking_features(base, query, [0.5, 0.5, 0.5, 0.4])
+    wider = ranking_features(base + extra, query, [0.5, 0.5, 0.5, 0.4] + [0.5] * len(extra))
+    assert wider[: len(base)] == alone
+    # Counted as reference, the same extras would re-weigh "allergic" and re-rank the cosines.
+    counted = [Candidate(c.row, c.cosine, c.bm25) for c in extra]
+    assert ranking_features(base + counted, query, [0.5, 0.5, 0.5, 0.4] + [0.5] * len(extra))[: len(base)] != alone
+    # The extras themselves are scored on the reference pool's yardsticks: ranked by cosine among it.
+    assert wider[len(base)][2] == 1 / 3  # below a (0.85) and b (0.82), above c (0.80)

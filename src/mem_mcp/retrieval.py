@@ -106,6 +106,15 @@ _WORD_RE = re.compile(r"[a-z]+")
 #: of them empty, 0.3% of the answers, and the replacing fact of 8 of 46 change pairs saved
 #: as text (it says "moved to", the question "where do I live"). bench/bilingual_facts.py.
 DEFAULT_MIN_SCORE = 0.02
+#: Candidates a search takes from the vector search (at least; top_k x 4 if more, at most 200): 100, not
+#: the 50 of the full-text search, so that an answer 60th by cosine can be found again by the fusion.
+#: The yardsticks of a search are still those of the first ``REFERENCE_CANDIDATES`` nearest and the
+#: full-text matches (``Candidate.reference``): the wider pool adds candidates, it does not re-weigh
+#: the terms of the others. bench/bilingual_facts.py --what-if CANDIDATES=..., bench/ab_search.py.
+CANDIDATES = 100
+REFERENCE_CANDIDATES = 50
+#: Candidates a search takes from the full-text search (at least; top_k x 4 if more, at most 200).
+FTS_CANDIDATES = 50
 
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]
@@ -120,6 +129,10 @@ class Candidate:
     row: dict
     cosine: float
     bm25: float | None = None
+    #: Whether the search's own yardsticks (a term's document frequency, the mean length, the best
+    #: same-language coverage, the ranks by cosine) count this candidate: False for a nearest neighbour
+    #: past the first ``REFERENCE_CANDIDATES`` that the full-text search did not find too.
+    reference: bool = True
 
 
 # The hybrid ranking: a linear score over per-candidate features (:func:`ranking_features`), then
@@ -301,16 +314,18 @@ def ranking_features(candidates: Sequence[Candidate], query: str, semantic: Sequ
     # frequency (measured on the bilingual development questions: with it, "Mia" in every memory about the
     # daughter makes "Mia" itself weigh less, en->en 0.947 -> 0.939).
     implied = [_said_too(query, terms, more, prepared) if more else set() for more in extra]
-    keyword = weighted_coverage(terms, docs, across if ACROSS_SHARE else None, ACROSS_SHARE, implied)
-    by_vector = _reciprocal_ranks([c.cosine for c in candidates])
+    reference = [c.reference for c in candidates]
+    keyword = weighted_coverage(terms, docs, across if ACROSS_SHARE else None, ACROSS_SHARE, implied, reference)
+    by_vector = _reciprocal_ranks([c.cosine for c in candidates], reference)
     # A full-text hit on words the query shares with every memory ("the user ...") is no hit: a memory
     # in another language than the query could never have it.
     by_keyword = _reciprocal_ranks([c.bm25 if k > 0 else None for c, k in zip(candidates, keyword)])
     lengths = [math.log1p(content_length(doc)) for doc in docs]
-    mean = sum(lengths) / len(lengths) if lengths else 0.0
+    counted = [n for n, r in zip(lengths, reference) if r]
+    mean = sum(counted) / len(counted) if counted else 0.0
     # What a memory in the query's language gets from its terms at best: the other language's
     # memories are credited in proportion (none at all where no memory shares a term with the query).
-    best = max((k for k, x in zip(keyword, cross) if not x), default=0.0)
+    best = max((k for k, x, r in zip(keyword, cross, reference) if r and not x), default=0.0)
     return [
         (s, k, v, b, n - mean, best if x else 0.0, s * best if x else 0.0)
         for s, k, v, b, n, x in zip(semantic, keyword, by_vector, by_keyword, lengths, cross)
@@ -493,8 +508,11 @@ def content_length(document_terms: str) -> float:
     for term in document_terms.split():
         if term in _EN_STOP:
             continue
-        if _CJK_RE.match(term):
-            n += 1 / 1.5 if len(term) == 1 else 0.0
+        if term[0] < "\u3040":  # below every CJK range: no pattern match for the Latin words
+            n += 1.0
+        elif _CJK_RE.match(term):
+            if len(term) == 1:
+                n += 1 / 1.5
         else:
             n += 1.0
     return n
@@ -529,14 +547,19 @@ def with_run_context(candidates: Sequence[Candidate], scores: list[float], weigh
     ]
 
 
-def _reciprocal_ranks(values: Sequence[float | None]) -> list[float]:
+def _reciprocal_ranks(values: Sequence[float | None], reference: Sequence[bool] | None = None) -> list[float]:
     """1 / (1 + rank) by descending value (first = 1.0; equal values share the better rank); 0.0 where
-    the value is None."""
-    present = sorted((v for v in values if v is not None), reverse=True)
-    first: dict[float, int] = {}
-    for rank, v in enumerate(present):
-        first.setdefault(v, rank)
-    return [0.0 if v is None else 1.0 / (1 + first[v]) for v in values]
+    the value is None. With ``reference``, a rank counts only the values it marks above it."""
+    if reference is None or all(reference):
+        present = sorted((v for v in values if v is not None), reverse=True)
+        first: dict[float, int] = {}
+        for rank, v in enumerate(present):
+            first.setdefault(v, rank)
+        return [0.0 if v is None else 1.0 / (1 + first[v]) for v in values]
+    counted = np.sort(np.array([v for v, r in zip(values, reference) if r and v is not None], dtype=np.float64))
+    return [
+        0.0 if v is None else 1.0 / (1 + len(counted) - int(np.searchsorted(counted, v, side="right"))) for v in values
+    ]
 
 
 def _run_key(row: dict) -> tuple[object, ...]:

@@ -74,6 +74,7 @@ def weighted_coverage(
     also: Sequence[set[str]] | None = None,
     share: float = 1.0,
     implied: Sequence[set[str]] | None = None,
+    reference: Sequence[bool] | None = None,
 ) -> list[float]:
     """Per document, the share of the query's term weight it covers, in [0, 1]; a term weighs its
     inverse document frequency among ``documents`` (BM25's idf).
@@ -87,17 +88,20 @@ def weighted_coverage(
     script, :func:`across_terms`); they count ``share`` of their weight, and towards each term's document
     frequency. ``implied``: the same for terms a document says through a name another memory defines
     (:func:`mem_mcp.aliases.expansions`), which count towards no term's document frequency.
+    ``reference``: per document, whether it counts towards the document frequencies (all by default);
+    the others are weighed by those of the rest.
     """
     stems = {_stem(t) for t in query}
     if not stems or not documents:
         return [0.0] * len(documents)
-    sets = [{_stem(t) for t in doc.split()} & stems for doc in documents]
+    sets = [stems.intersection(map(_stem, doc.split())) for doc in documents]
     extra = [{_stem(t) for t in a} & stems - d for a, d in zip(also, sets)] if also else [set()] * len(sets)
-    n = len(documents)
+    counted = [True] * len(sets) if reference is None else list(reference)
+    n = sum(counted)
     weight = {
         t: math.log(1 + (n - df + 0.5) / (df + 0.5))
         for t in stems
-        for df in [sum(t in d or t in e for d, e in zip(sets, extra))]
+        for df in [sum(t in d or t in e for d, e, c in zip(sets, extra, counted) if c)]
     }
     total = sum(weight.values())
     if implied:

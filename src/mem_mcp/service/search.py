@@ -127,7 +127,10 @@ class Search:
             query_text, context_text = self._query_from(query, messages)
             st, table, _ = self.stores.table_of(store)
             where = memory_where(resolved, filter, types, include_superseded)
-            pool = min(200, max(50, (top_k + offset) * 4))
+            wanted = (top_k + offset) * 4
+            pool = min(200, max(retrieval.CANDIDATES, wanted))
+            reference = min(200, max(retrieval.REFERENCE_CANDIDATES, wanted))
+            fts_pool = min(200, max(retrieval.FTS_CANDIDATES, wanted))
             # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
             match = None if filter else row_match(resolved, types, include_superseded)
             # The full-text search needs no query vector: it runs beside the embedding and the vector
@@ -138,7 +141,7 @@ class Search:
                     table,
                     terms.fts_text(query_text),
                     where,
-                    pool,
+                    fts_pool,
                     READ_COLUMNS,
                     mode == "hybrid",
                     match,
@@ -153,8 +156,11 @@ class Search:
                 emb = self.stores.embedder_for(st)
                 qvec = self._query_vector(emb, query_text, context_text)
                 # With the vectors: the ranking compares candidates with each other (retrieval.recency).
-                for row in self.db.vector_search(table, qvec, where, pool, VECTOR_COLUMNS, match=match):
-                    candidates[row["row_key"]] = retrieval.Candidate(row, 1.0 - float(row["_distance"]))
+                rows = self.db.vector_search(table, qvec, where, pool, VECTOR_COLUMNS, match=match)
+                for i, row in enumerate(rows):
+                    candidates[row["row_key"]] = retrieval.Candidate(
+                        row, 1.0 - float(row["_distance"]), reference=i < reference
+                    )
             if fts_rows is not None:
                 for row in fts_rows.result():
                     cand = candidates.get(row["row_key"])
@@ -162,12 +168,15 @@ class Search:
                         cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
                         cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
                     cand.bm25 = float(row["_score"])
+                    cand.reference = True
             if emb is not None and qvec is not None and rerank and mode == "hybrid":
                 self._with_people(emb, query_text, candidates)
             current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
             calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
+            # The reference candidates first: a search reads at most aliases.MAX_PER_SEARCH definitions.
+            pooled = sorted(candidates.values(), key=lambda c: not c.reference)
             ranked = retrieval.fuse(
-                list(candidates.values()),
+                pooled,
                 query_text,
                 calibration,
                 rerank=rerank,
