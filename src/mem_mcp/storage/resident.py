@@ -267,8 +267,7 @@ def _values(column: pa.ChunkedArray) -> list[Any]:
         return [None] * len(column)
     scale = _MICROS[kind.unit]
     return [
-        None if m is None else _EPOCH + timedelta(microseconds=m * scale)
-        for m in column.cast(pa.int64()).to_pylist()
+        None if m is None else _EPOCH + timedelta(microseconds=m * scale) for m in column.cast(pa.int64()).to_pylist()
     ]
 
 
