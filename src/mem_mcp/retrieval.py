@@ -116,6 +116,7 @@ REFERENCE_CANDIDATES = 50
 #: Candidates a search takes from the full-text search (at least; top_k x 4 if more, at most 200).
 FTS_CANDIDATES = 50
 
+
 #: Which evidence a search uses: both (fused), nearest neighbours only, or full-text matches only.
 SearchMode = Literal["hybrid", "vector", "keyword"]
 SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)

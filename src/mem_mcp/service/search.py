@@ -60,6 +60,16 @@ def group(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
     return groups
 
 
+def pool_sizes(wanted: int) -> tuple[int, int, int]:
+    """For a page ending at result ``wanted``: how many candidates a search takes from the vector search,
+    how many of those count as reference, and how many it takes from the full-text search."""
+
+    def size(n: int) -> int:
+        return min(200, max(n, wanted * 4))
+
+    return size(retrieval.CANDIDATES), size(retrieval.REFERENCE_CANDIDATES), size(retrieval.FTS_CANDIDATES)
+
+
 class Search:
     """``search_memories`` and what it needs: the search pool and the background sentences per model."""
 
@@ -127,10 +137,7 @@ class Search:
             query_text, context_text = self._query_from(query, messages)
             st, table, _ = self.stores.table_of(store)
             where = memory_where(resolved, filter, types, include_superseded)
-            wanted = (top_k + offset) * 4
-            pool = min(200, max(retrieval.CANDIDATES, wanted))
-            reference = min(200, max(retrieval.REFERENCE_CANDIDATES, wanted))
-            fts_pool = min(200, max(retrieval.FTS_CANDIDATES, wanted))
+            pool, reference, fts_pool = pool_sizes(top_k + offset)
             # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
             match = None if filter else row_match(resolved, types, include_superseded)
             # The full-text search needs no query vector: it runs beside the embedding and the vector
@@ -162,13 +169,7 @@ class Search:
                         row, 1.0 - float(row["_distance"]), reference=i < reference
                     )
             if fts_rows is not None:
-                for row in fts_rows.result():
-                    cand = candidates.get(row["row_key"])
-                    if cand is None:
-                        cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
-                        cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
-                    cand.bm25 = float(row["_score"])
-                    cand.reference = True
+                self._with_full_text(candidates, fts_rows.result(), qvec)
             if emb is not None and qvec is not None and rerank and mode == "hybrid":
                 self._with_people(emb, query_text, candidates)
             current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
@@ -191,6 +192,17 @@ class Search:
             page = ranked[offset : offset + top_k]
             hits = [SearchHit(memory=memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=group(hits), total_candidates=len(ranked))
+
+    @staticmethod
+    def _with_full_text(candidates: dict[str, retrieval.Candidate], rows: list[dict], qvec: np.ndarray | None) -> None:
+        """The full-text matches join the candidates (with their BM25 score), and count as reference."""
+        for row in rows:
+            cand = candidates.get(row["row_key"])
+            if cand is None:
+                cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
+                cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
+            cand.bm25 = float(row["_score"])
+            cand.reference = True
 
     @staticmethod
     def _with_people(emb: Embedder, query_text: str, candidates: dict[str, retrieval.Candidate]) -> None:
