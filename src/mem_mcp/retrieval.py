@@ -509,11 +509,9 @@ def content_length(document_terms: str) -> float:
     for term in document_terms.split():
         if term in _EN_STOP:
             continue
-        if term[0] < "\u3040":  # below every CJK range: no pattern match for the Latin words
-            n += 1.0
-        elif _CJK_RE.match(term):
-            if len(term) == 1:
-                n += 1 / 1.5
+        # The pattern only where a CJK range can start (not for every Latin word of every candidate).
+        if term[0] >= "\u3040" and _CJK_RE.match(term):
+            n += 1 / 1.5 if len(term) == 1 else 0.0
         else:
             n += 1.0
     return n
@@ -550,17 +548,11 @@ def with_run_context(candidates: Sequence[Candidate], scores: list[float], weigh
 
 def _reciprocal_ranks(values: Sequence[float | None], reference: Sequence[bool] | None = None) -> list[float]:
     """1 / (1 + rank) by descending value (first = 1.0; equal values share the better rank); 0.0 where
-    the value is None. With ``reference``, a rank counts only the values it marks above it."""
-    if reference is None or all(reference):
-        present = sorted((v for v in values if v is not None), reverse=True)
-        first: dict[float, int] = {}
-        for rank, v in enumerate(present):
-            first.setdefault(v, rank)
-        return [0.0 if v is None else 1.0 / (1 + first[v]) for v in values]
-    counted = np.sort(np.array([v for v, r in zip(values, reference) if r and v is not None], dtype=np.float64))
-    return [
-        0.0 if v is None else 1.0 / (1 + len(counted) - int(np.searchsorted(counted, v, side="right"))) for v in values
-    ]
+    the value is None. A rank counts the values above it (with ``reference``, only those it marks)."""
+    marks = reference if reference is not None else [True] * len(values)
+    counted = np.sort(np.array([v for v, r in zip(values, marks) if r and v is not None], dtype=np.float64))
+    above = len(counted) - np.searchsorted(counted, [0.0 if v is None else v for v in values], side="right")
+    return [0.0 if v is None else 1.0 / (1 + int(a)) for v, a in zip(values, above)]
 
 
 def _run_key(row: dict) -> tuple[object, ...]:
