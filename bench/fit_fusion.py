@@ -21,7 +21,9 @@ With ``--bilingual`` the short facts of ``bench/data/bilingual_facts`` (see ``bi
 collected too, through their own store and the same embedder: their development questions and the
 odd-numbered change pairs join the objective (``--bilingual-weight`` x (top-1 + MRR) of each), the
 held-out questions and the even-numbered change pairs are only reported (with ``--held-out``; the JSON has
-them always). One ranking for both sets.
+them always). One ranking for both sets. ``--second-set bench/data/bilingual_facts_b`` adds another set the
+same way; ``--change-weight 0`` leaves the change pairs out of the objective (the vectorised ranking has no
+supersession between candidates, so its change-pair figures are not the service's: 0.174 against 0.739).
 
 The fitted constants are printed last, to be pasted into ``src/mem_mcp/retrieval.py``.
 """
@@ -136,12 +138,13 @@ class Spy:
         retrieval.fuse = self.real
 
 
-def collect_facts(embedder: Any) -> list[dict[str, Any]]:
-    """The bilingual short facts (development and held-out questions, change pairs) through their own store."""
+def collect_facts(embedder: Any, data: Path | None = None, suffix: str = "") -> list[dict[str, Any]]:
+    """The bilingual short facts (development and held-out questions, change pairs) through their own store;
+    ``data``: another set's directory, its pools named ``facts{suffix}`` and ``changes{suffix}``."""
     import bilingual_facts as bf
     from mem_mcp import MemoryService, Settings
 
-    bset = bf.load_set()
+    bset = bf.load_set(data or bf.DATA)
     tmp = tempfile.TemporaryDirectory(prefix="mem-mcp-fit-facts-")
     svc = MemoryService(Settings(data_dir=Path(tmp.name), _env_file=None), embedder=embedder)
     with_vectors(svc)
@@ -155,7 +158,7 @@ def collect_facts(embedder: Any) -> list[dict[str, Any]]:
                     svc.search_memories(query=q["q"], scope=bf.SCOPE, top_k=10, min_score=0.0)
                     out.append(
                         {
-                            "set": "facts",
+                            "set": "facts" + suffix,
                             "split": "dev" if split == "dev" else "held-out",
                             "question": q["q"],
                             "direction": q["direction"],
@@ -168,7 +171,9 @@ def collect_facts(embedder: Any) -> list[dict[str, Any]]:
                     query=c["q"], scope={"app_id": "changes", "tenant_id": c["id"]}, top_k=10, min_score=0.0
                 )
                 split = "dev" if int(c["id"][1:]) % 2 else "held-out"
-                out.append({"set": "changes", "split": split, "question": c["q"], "evidence": ["new"], **spy.last})
+                out.append(
+                    {"set": "changes" + suffix, "split": split, "question": c["q"], "evidence": ["new"], **spy.last}
+                )
     finally:
         svc.close()
         tmp.cleanup()
@@ -369,7 +374,7 @@ def split_metrics(qs: list[dict[str, Any]], ranked: list[list[str]]) -> dict[str
         out["all"] = lr.metrics(rows)
         for split in lr.SPLITS:
             out[split] = lr.metrics([r for r in rows if r["split"] == split])
-    for name in ("facts", "changes"):
+    for name in ("facts", "changes", "facts_b", "changes_b"):
         for split in ("dev", "held-out"):
             sub = [(q, r) for q, r in zip(qs, ranked) if q.get("set") == name and q["split"] == split]
             if sub:
@@ -403,6 +408,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="also fit on the bilingual short facts' development questions and change pairs",
+    )
+    ap.add_argument(
+        "--change-weight",
+        type=float,
+        default=1.0,
+        help="weight of the change pairs in the objective, times --bilingual-weight (0: leave them out; the "
+        "vectorised ranking has no supersession, so its change-pair figures are not the service's)",
+    )
+    ap.add_argument(
+        "--second-set",
+        type=Path,
+        default=None,
+        help="also fit on another bilingual set's development questions and odd change pairs (e.g. "
+        "bench/data/bilingual_facts_b), weighted as the first",
     )
     ap.add_argument(
         "--bilingual-weight",
@@ -454,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.bilingual:
             qs += collect_facts(embedder)
+        if args.second_set:
+            qs += collect_facts(embedder, args.second_set, "_b")
         collected_with = shipped
         if args.pool:
             args.pool.parent.mkdir(parents=True, exist_ok=True)
@@ -466,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             q["calibration"] = (floors, span, retrieval.same_subject_for(model))
     pools = Pools(qs)
     loco, facts, changes = (pools.set == "locomo"), (pools.set == "facts"), (pools.set == "changes")
+    facts_b, changes_b = (pools.set == "facts_b"), (pools.set == "changes_b")
 
     def vectorised(p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         weights = np.array([p[k] for k in _FEATURE_ATTRS])
@@ -477,9 +499,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = (
             float(recall[loco & pools.dev].mean() + ndcg[loco & pools.dev].mean()) if (loco & pools.dev).any() else 0.0
         )
-        for part in (facts, changes):
-            if (part & pools.dev).any():
-                value += args.bilingual_weight * float(top1[part & pools.dev].mean() + mrr[part & pools.dev].mean())
+        for part, weight in (
+            (facts, 1.0),
+            (changes, args.change_weight),
+            (facts_b, 1.0),
+            (changes_b, args.change_weight),
+        ):
+            if weight and (part & pools.dev).any():
+                value += (
+                    weight * args.bilingual_weight * float(top1[part & pools.dev].mean() + mrr[part & pools.dev].mean())
+                )
         return value
 
     shipped_ranked = ranked_by_fuse(qs, {})
@@ -511,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if "recall@10" in real.get(split, {})
                 else "-"
             )
-            for part, name in ((facts, "facts"), (changes, "changes")):
+            for part, name in ((facts, "facts"), (changes, "changes"), (facts_b, "facts_b"), (changes_b, "changes_b")):
                 pm = part & mask
                 cells.append(f"{top1[pm].mean():.3f} / {real[f'{name} {split}']['top1']:.3f}" if pm.any() else "-")
             rows.append(cells)
@@ -529,6 +558,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "(retrieval.fuse)",
                 "facts top-1 (vectorised / fuse)",
                 "change pairs newer top-1 (vectorised / fuse)",
+                "set B facts top-1",
+                "set B change pairs",
             ],
             rows,
         )
