@@ -260,3 +260,43 @@ def test_rewrite_replaces_the_place_it_found_and_whole_words_only():
     # 大儿子 and 小儿子 are both 儿子 to the question: which one is meant, the search cannot tell
     both = ["用户的大儿子叫乐乐", "用户的小儿子叫丫丫"]
     assert aliases.rewrite("儿子哪天过生日", both) == "儿子哪天过生日"
+
+
+@pytest.mark.parametrize(
+    "text, subject",
+    [
+        ("用户住在成都", ("user", frozenset())),
+        ("用户的丈夫喜欢喝美式咖啡", ("role", frozenset({"husband"}))),
+        ("大女儿在读初二", ("role", frozenset({"daughter"}))),
+        ("老公换了工作", ("role", frozenset({"husband"}))),
+        ("儿子乐乐换了一所幼儿园", ("role", frozenset({"son"}))),
+        ("The user lives in Leeds", ("user", frozenset())),
+        ("I moved to Berlin", ("user", frozenset())),
+        ("The user's older son plays chess", ("role", frozenset({"son"}))),
+        ("Son Leo joined the school choir", ("role", frozenset({"son"}))),
+        ("Mia switched to a new school", ("name", frozenset({"Mia"}))),
+        # an opening phrase, or a first word the dictionary knows, says nothing of who
+        ("Since May the user cycles to work", None),
+        ("Before the move, she lived in Porto", None),
+        ("Biscuit died, and the user adopted a dog", None),
+        ("张伟是用户的同事", None),
+    ],
+)
+def test_who_a_memory_is_first_about(text, subject):
+    if not lexicon.installed():
+        pytest.skip("needs the dictionary")
+    assert aliases.subject_of(text) == subject
+
+
+def test_different_people_needs_two_subjects_neither_text_mentions():
+    if not lexicon.installed():
+        pytest.skip("needs the dictionary")
+    assert aliases.different_people("The user drinks black coffee", "Her daughter switched to oat milk")
+    assert aliases.different_people("用户的丈夫在华为工作", "女儿换了一所学校")
+    assert aliases.different_people("Her husband works at Bosch", "Her son joined the school choir")
+    # the other's subject written in the text: the change may be about both
+    assert not aliases.different_people("The user's husband drinks tea", "The user and her husband switched to coffee")
+    # a name that one memory defines and the other writes
+    assert not aliases.different_people("The user's daughter is called Mia", "Mia switched to a new school")
+    assert not aliases.different_people("The user lives in Porto", "The user moved to Lisbon")
+    assert not aliases.different_people("Since May the user cycles to work", "Her son switched to basketball")

@@ -271,3 +271,54 @@ def test_a_place_called_new_is_no_change():
     assert retrieval.states_a_change("用户上个月搬进了新房") and retrieval.states_a_change(
         "The user pulled out of the marathon"
     )
+
+
+@pytest.mark.parametrize(
+    "texts, query",
+    [
+        (["用户的丈夫每天喝燕麦拿铁", "女儿现在改喝燕麦奶了", "用户喜欢吃海鲜"], "我老公喝什么咖啡？"),
+        (
+            [
+                "Her husband plays tennis every Sunday",
+                "Her daughter switched from piano to tennis",
+                "The user likes hiking",
+            ],
+            "What sport does my husband play?",
+        ),
+        (
+            [
+                "The user's husband works at Bosch",
+                "The user's son joined the Bosch robotics club",
+                "The user likes hiking",
+            ],
+            "Where does my husband work?",
+        ),
+    ],
+)
+def test_a_change_about_one_person_replaces_nothing_about_another(centered, texts, query):
+    cands, cal = _candidates(centered, texts, query, [NOW - timedelta(days=90), NOW, NOW])
+    assert retrieval.SAME_PERSON
+    assert retrieval.supersessions(cands, cal.same_subject, slot_of) == []
+    assert _ranked(cands, query, cal)[0] == texts[0]
+    saved = retrieval.SAME_PERSON
+    try:
+        retrieval.SAME_PERSON = False  # without it the daughter's/son's change lifts over the husband's fact
+        assert retrieval.supersessions(cands, cal.same_subject, slot_of) == [(1, 0, math.inf)]
+        assert _ranked(cands, query, cal)[0] == texts[1]
+    finally:
+        retrieval.SAME_PERSON = saved
+
+
+@pytest.mark.parametrize(
+    "older, newer",
+    [
+        ("用户的丈夫在华为工作", "丈夫跳槽去了腾讯"),  # the same role, said two ways
+        ("The user's son plays football", "Her son switched to basketball"),
+        ("Her daughter is called Mia", "Mia switched to a new school"),  # a name against a role: may be one
+        ("The user lives in Porto", "The user moved to Lisbon"),
+    ],
+)
+def test_a_change_about_the_same_person_still_replaces(older, newer):
+    from mem_mcp import aliases
+
+    assert not aliases.different_people(older, newer)

@@ -492,3 +492,96 @@ def _role_span(check: _Check, t: _Text) -> tuple[int, int] | None:
         return t.aligned(check.head)
     m = next((m for m in re.finditer(r"[A-Za-z]+", t.text) if _stem(m.group().lower()) in check.senses), None)
     return m.span() if m else None
+
+
+#: Who a memory is first about: the user ("用户…", "The user …", "She …"), a role ("用户的妻子…", "Her
+#: husband …", "Son Zimo …") or a name ("Yutong is …"). A change about one person replaces nothing
+#: about another (retrieval.supersessions).
+_EN_USER = re.compile(r"^(?:the user|she|he|i)\b(?!')", re.I)
+_EN_OWNED = re.compile(
+    r"^(?:(?:the user|she|he|they|i)'s|the user’s|her|his|my|their|the|our)\s+"
+    r"(?:(?:older|younger|elder|little|big|eldest|youngest|oldest|middle|baby|late)\s+)?([a-z-]+)",
+    re.I,
+)
+_EN_FIRST = re.compile(r"^([A-Z][a-z]+)(?:\s([A-Z][a-z]+))?\b")
+_EN_NOT_NAMES = frozenset(
+    "the she he her his my their our they it this that there every each in on at for since after before "
+    "when while once if as because although though until during last next".split()
+)
+_ZH_OWNER = re.compile(r"^(?:用户|她|他|我)的")
+_ZH_USER = re.compile(r"^(?:用户|我)(?!的)")
+_ZH_ORDER = "大小二三老"
+
+
+@lru_cache(maxsize=4096)
+def subject_of(text: str) -> tuple[str, frozenset[str]] | None:
+    """("user", {}), ("role", English stems of the role) or ("name", {name}) for who ``text`` is first
+    about; None where it cannot tell."""
+    t = text.strip()
+    if not t:
+        return None
+    if language(t) == "en" or not _HAN_RUN.match(t):
+        m = _EN_OWNED.match(t)
+        if m and _stem(m.group(1).lower()) in ROLES:
+            return ("role", frozenset({_stem(m.group(1).lower())}))
+        if _EN_USER.match(t):
+            return ("user", frozenset())
+        m = _EN_FIRST.match(t)
+        if m and m.group(1).lower() not in _EN_NOT_NAMES:
+            word = m.group(1).lower()
+            if _stem(word) in ROLES:
+                return ("role", frozenset({_stem(word)}))
+            # a full name ("Han Lei"), or one word no dictionary sense has ("Yutong"; not "Before")
+            if m.group(2) or not (lexicon.installed() and len(lexicon.lexicon().having(_stem(word)))):
+                return ("name", frozenset({m.group(1)}))
+        return None
+    rest = _ZH_OWNER.sub("", t)
+    if rest == t and _ZH_USER.match(t):
+        return ("user", frozenset())
+    if rest[:1] in _ZH_ORDER and len(rest) > 2:
+        rest = rest[1:] if _zh_role_stems(rest[1:3]) else rest
+    for n in (3, 2):
+        stems = _zh_role_stems(rest[:n])
+        if stems:
+            return ("role", stems)
+    return None
+
+
+def _zh_role_stems(word: str) -> frozenset[str]:
+    if not lexicon.installed():
+        return frozenset()
+    found = lexicon.words_of(word)
+    if len(found) != 1 or found[0][0] != word:
+        return frozenset()
+    return frozenset(_stem(s) for s in found[0][1]) & ROLES
+
+
+def different_people(a: str, b: str) -> bool:
+    """Whether texts ``a`` and ``b`` are first about two different people (the user and someone else, two
+    roles, two names), neither of whom the other text mentions at all; False where either cannot be told,
+    and for a name against a role (乐乐 may be the son)."""
+    sa, sb = subject_of(a), subject_of(b)
+    if sa is None or sb is None or {sa[0], sb[0]} == {"role", "name"}:
+        return False
+    if sa[0] == sb[0] == "user":
+        return False
+    # a name one of them defines ("用户的女朋友叫小雨") that the other writes ("用户和小雨结婚了")
+    if any(name_in(d.name, y) for x, y in ((a, b), (b, a)) for d in definitions(x)):
+        return False
+    return not (_mentions(sa, b) or _mentions(sb, a))
+
+
+_EN_USER_WORD = re.compile(r"\b(?:user|she|he|her|his|i|me|my)\b|用户|我", re.I)
+_OWNER_PREFIX = re.compile(r"^(?:(?:用户|她|他|我)的|(?:the user|she|he|i)'s\s|(?:her|his|my|their)\s)", re.I)
+
+
+def _mentions(subject: tuple[str, frozenset[str]], text: str) -> bool:
+    kind, words = subject
+    if kind == "user":
+        return bool(_EN_USER_WORD.search(_OWNER_PREFIX.sub("", text.strip())))
+    if kind == "name":
+        return any(name_in(w, text) for w in words)
+    stems = {_stem(w) for w in _EN_WORD.findall(text.lower())}
+    if lexicon.installed():
+        stems |= {_stem(w) for w in lexicon.english_of(text)}
+    return not words.isdisjoint(stems)

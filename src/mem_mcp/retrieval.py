@@ -370,6 +370,8 @@ REFER_SUPERSEDES = True
 #: "用户换了一部华为Mate手机": 0.32). 0.5 was chosen on the development sets (bench/bilingual_facts.py:
 #: change pairs 0.935 -> 0.957 of 46 and 0.85 -> 0.975 of changes_dev2's 40, facts top-1 0.842 -> 0.840).
 REFER_SUBJECT_SHARE = 0.5
+#: A change about one person replaces nothing about another (:func:`aliases.different_people`).
+SAME_PERSON = True
 
 
 def supersessions(
@@ -399,6 +401,8 @@ def supersessions(
     # What the text says needs the newer one saved after the older one; what time says, a day after.
     for a, b in zip(*np.nonzero(days[:, None] > days[None, :])):
         g = float(min(1.0, (days[a] - days[b]) / RECENCY_DAYS))
+        if SAME_PERSON and aliases.different_people(texts[a], texts[b]):
+            continue
         if slots[a] is not None and slots[a] == slots[b]:
             allowed = math.inf
         elif change[a] and REFER_SUPERSEDES and cos[a, b] >= refer and _names(terms, texts, a, b):
