@@ -149,6 +149,29 @@ def score_questions(svc: Any, qs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 FLOORS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4)
+#: Gates on the best result's score (a search whose best candidate scores below it returns nothing),
+#: judged on questions that have an answer, never-mentioned ones and off-topic requests (assistant tasks
+#: and general knowledge, bench/data/off_topic: nothing about the user at all).
+GATES = (0.4, 0.45, 0.5, 0.55, 0.6)
+OFF_TOPIC = Path(__file__).resolve().parent / "data" / "off_topic" / "questions.jsonl"
+
+
+def best_score(svc: Any, query: str) -> float:
+    res = svc.search_memories(query=query, scope=SCOPE, top_k=1, min_score=0.0)
+    return res.results[0].score if res.results else 0.0
+
+
+def gate_table(svc: Any, qs: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
+    """Per gate: the share of questions with an answer, never-mentioned and off-topic ones it empties."""
+    kinds = {
+        "answered": [best_score(svc, q["q"]) for q in qs],
+        "never_mentioned": [best_score(svc, u["q"]) for u in unanswerable if u["split"] == split],
+        "off_topic": [best_score(svc, o["q"]) for o in read_jsonl(OFF_TOPIC) if o["split"] == split],
+    }
+    out: dict[str, Any] = {f"{k}_best_median": round(sorted(v)[len(v) // 2], 3) for k, v in kinds.items() if v}
+    for g in GATES:
+        out[str(g)] = {k: round(sum(x < g for x in v) / max(1, len(v)), 3) for k, v in kinds.items()}
+    return out
 
 
 def floor_table(svc: Any, rows: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
@@ -361,6 +384,14 @@ def locomo_run(svc: Any, data: list[dict[str, Any]], splits: set[str]) -> dict[s
             for s in ("dev", "held-out")
             if s in splits
         }
+    # The same with a gate on the best score: a question whose best result scores below it gets nothing.
+    for g in GATES:
+        gated = [{**r, "ranked": r["ranked"] if r["scores"] and r["scores"][0] >= g else []} for r in rows]
+        out[f"gate {g}"] = {
+            s: lr.metrics([r for r in gated if r["split"] == s])["recall@10"]
+            for s in ("dev", "held-out")
+            if s in splits
+        }
     return out
 
 
@@ -494,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 entry[split] = summarise(rows)
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
                 entry[f"{split}_default_floor"] = default_floor(svc, bset["questions"][split], unanswerable, split)
+                entry[f"{split}_gates"] = gate_table(svc, bset["questions"][split], unanswerable, split)
                 if split == "dev":
                     misses[name] = [r for r in rows if r["rank"] != 0]
             entry["changes"] = score_changes(svc, bset["changes"], args.changes_via)
@@ -601,6 +633,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
             ],
             fl_rows,
+        )
+    )
+    print()
+    g_rows = [
+        [
+            g,
+            *[fl[f"{sp}_gates"][str(g)][k] for sp in qsplits for k in ("answered", "never_mentioned", "off_topic")],
+            *([fl["locomo"][f"gate {g}"].get(s, "-") for s in ("dev", "held-out")] if "locomo" in fl else []),
+        ]
+        for g in GATES
+    ]
+    print(
+        md_table(
+            [
+                "gate on the best score",
+                *[f"{label[sp]}: {k} emptied" for sp in qsplits for k in ("answered", "never-mentioned", "off-topic")],
+                *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
+            ],
+            g_rows,
         )
     )
     print()

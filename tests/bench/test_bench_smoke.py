@@ -280,6 +280,11 @@ def test_bilingual_facts_scores_both_directions_changes_and_floors(tmp_path: Pat
     assert 0.0 <= shipped["heldout"]["all"]["top1"] <= 1.0
     assert shipped["changes"]["events"] == {"c01": "UPDATE"} and shipped["changes"]["old_still_found"] == 0.0
     assert set(shipped["dev_floors"]) >= {"0.0", "0.02"}
+    gates = shipped["dev_gates"]
+    assert set(gates["0.5"]) == {"answered", "never_mentioned", "off_topic"}
+    assert gates["off_topic_best_median"] is not None  # the off-topic requests were asked of the store
+    emptied = [gates[str(g)]["off_topic"] for g in module.GATES]
+    assert emptied == sorted(emptied)  # a higher gate empties at least as many
 
 
 def test_bilingual_facts_raw_cache_serves_a_second_run_and_dev_only_skips_heldout(tmp_path: Path) -> None:
