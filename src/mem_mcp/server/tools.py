@@ -138,7 +138,8 @@ async def search_memories(
     Call it before answering anything personal or that depends on the user's history, preferences or
     plans ("my usual", "as I said", "我上次说的"), and at the start of a conversation. Works across
     languages. Each hit has an id, text, type and score (0-1); to change or forget one, pass its id to
-    update_memory or delete_memory.
+    update_memory or delete_memory. Hits are the closest memories, not always relevant ones: use only
+    those that bear on the question.
     """
     state = ctx.request_context.lifespan_context
     found = await state.service.search_memories(
