@@ -300,3 +300,15 @@ def test_different_people_needs_two_subjects_neither_text_mentions():
     assert not aliases.different_people("The user's daughter is called Mia", "Mia switched to a new school")
     assert not aliases.different_people("The user lives in Porto", "The user moved to Lisbon")
     assert not aliases.different_people("Since May the user cycles to work", "Her son switched to basketball")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "\u0000\ufffd", "🙂🙂 her husband", "的的的的", "Her " * 5000, "用户的" + "丈夫" * 5000, "'s", "I'"],
+)
+def test_who_a_memory_is_about_takes_any_text_and_reads_only_its_start(text):
+    subject = aliases.subject_of(text)
+    assert subject is None or subject[0] in {"user", "role", "name"}
+    assert aliases.different_people(text, "The user likes tea") in (True, False)
+    # what follows the first words does not change the answer (and the cache keeps short keys)
+    assert aliases.subject_of(text) == aliases.subject_of(text.strip()[:64] + " and so on" * 100)

@@ -513,11 +513,17 @@ _ZH_USER = re.compile(r"^(?:用户|我)(?!的)")
 _ZH_ORDER = "大小二三老"
 
 
-@lru_cache(maxsize=4096)
 def subject_of(text: str) -> tuple[str, frozenset[str]] | None:
     """("user", {}), ("role", English stems of the role) or ("name", {name}) for who ``text`` is first
-    about; None where it cannot tell."""
-    t = text.strip()
+    about; None where it cannot tell. Read from the text's first words only (so the cache holds short keys)."""
+    return _subject_of(text.strip()[:_SUBJECT_CHARS])
+
+
+_SUBJECT_CHARS = 64
+
+
+@lru_cache(maxsize=4096)
+def _subject_of(t: str) -> tuple[str, frozenset[str]] | None:
     if not t:
         return None
     if language(t) == "en" or not _HAN_RUN.match(t):
