@@ -44,3 +44,25 @@ def test_a_set_is_well_formed(name: str) -> None:
     assert len({c["id"] for c in changes}) == len(changes)
     for c in changes:
         assert c["old"].strip() and c["new"].strip() and c["q"].strip() and c["old"] != c["new"]
+
+
+CHANGE_FILES = sorted(DATA.glob("bilingual_facts*/changes*.jsonl"))
+SLOTS = {"home", "employer", "job", "school", "car", "phone", "diet", "drink", "pet", "relationship", None}
+
+
+@pytest.mark.parametrize("path", CHANGE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_change_file_is_well_formed(path: Path) -> None:
+    changes = _rows(path)
+    assert changes
+    assert len({c["id"] for c in changes}) == len(changes), "change ids must be unique"
+    for c in changes:
+        assert c["old"].strip() and c["new"].strip() and c["q"].strip() and c["old"] != c["new"], c
+        assert c.get("slot") in SLOTS or isinstance(c.get("slot"), str), c
+
+
+def test_off_topic_requests_have_both_splits_and_both_languages() -> None:
+    rows = _rows(DATA / "off_topic" / "questions.jsonl")
+    for split in ("dev", "heldout"):
+        qs = [r["q"] for r in rows if r["split"] == split]
+        assert len(qs) == 20 and len(set(qs)) == 20
+        assert any(HAN.search(q) for q in qs) and any(not HAN.search(q) for q in qs)
