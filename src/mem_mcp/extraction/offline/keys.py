@@ -23,7 +23,7 @@ __all__ = ["memory_key"]
 
 
 _PLAN = re.compile(
-    r"打算|计划|想要?|考虑|希望|准备|如果|plans?\b|planning|wants?\b|thinking|considering|hopes?\b|would like|might",
+    r"打算|计划|(?<![理思感梦回联幻构冥])想(?!法)要?|考虑|希望|准备|如果|plans?\b|planning|wants?\b|thinking|considering|hopes?\b|would like|might",
     re.I,
 )
 _PAST_ZH = re.compile(r"以前|之前|曾经|小时候|第一份|实习|当年|原来")
@@ -87,7 +87,7 @@ def _zh_key(t: str) -> str | None:
     if _PLAN.search(t):
         return None
     child = re.match(
-        r"^用户的(儿子|女儿|孩子)(?:\S{0,4})?(?:在|转到了?|转学到了?|上了?)(?P<s>.+?)(?:幼儿园|小学|中学|学校|初中|高中)",
+        r"^用户的(儿子|女儿|孩子)(?:\S{0,4})?(?:在|转到了?|转学到了?|上了?|进了?|考上了?|考进了?)(?P<s>.+?)(?:幼儿园|小学|中学|学校|初中|高中)",
         t,
     )
     if child:
@@ -120,7 +120,7 @@ def _zh_key(t: str) -> str | None:
     ):
         return "job"
     if re.search(
-        r"^用户(?:现在|目前)?开(?:一辆|的是)|^用户的(?:车|汽车)是|(?:买|换)了一辆(?!.{0,4}(?:自行车|单车))|把.{1,8}卖了|卖掉了",
+        r"^用户(?:现在|目前)?开(?:一辆|的是)|^用户的(?:车|汽车|座驾|新车)是|(?:买|换)了一辆(?!.{0,4}(?:自行车|单车))|把.{1,8}卖了|卖掉了",
         t,
     ):
         return "car"
