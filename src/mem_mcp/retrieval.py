@@ -402,8 +402,6 @@ def supersessions(
     # What the text says needs the newer one saved after the older one; what time says, a day after.
     for a, b in zip(*np.nonzero(days[:, None] > days[None, :])):
         g = float(min(1.0, (days[a] - days[b]) / RECENCY_DAYS))
-        if SAME_PERSON and aliases.different_people(texts[a], texts[b]):
-            continue
         if slots[a] is not None and slots[a] == slots[b]:
             allowed = math.inf
         elif change[a] and REFER_SUPERSEDES and cos[a, b] >= refer and _names(terms, texts, a, b):
@@ -412,7 +410,8 @@ def supersessions(
             allowed = max(margin, CHANGE_MARGIN if change[a] else 0.0) * g
         else:
             continue
-        if allowed > 0:
+        # Last: the cheaper tests above leave few pairs to read for who they are about.
+        if allowed > 0 and not (SAME_PERSON and aliases.different_people(texts[a], texts[b])):
             out.append((idx[a], idx[b], allowed))
     return out
 
