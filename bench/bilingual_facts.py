@@ -174,6 +174,45 @@ def gate_table(svc: Any, qs: list[dict[str, Any]], unanswerable: list[dict[str, 
     return out
 
 
+#: Shares of the best score a result needs to go into the recall_user_context prompt (retrieval.RECALL_SHARE).
+RECALL_SHARES = (0.0, 0.4, 0.5, 0.6, 0.7)
+
+
+def recall_table(svc: Any, qs: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
+    """Per share of the best score (the recall prompt's cut, top 8 under the default floor): the share of
+    questions whose answer is still in the prompt, and the lines the prompt holds per question, per
+    never-mentioned question and per off-topic request."""
+    from mem_mcp import retrieval
+
+    def lines(query: str) -> list[tuple[str, float]]:
+        res = svc.search_memories(query=query, scope=SCOPE, top_k=8)
+        return [(h.memory.metadata["fact"], h.score) for h in res.results]
+
+    answered = [(q["a"], lines(q["q"])) for q in qs]
+    never = [lines(u["q"]) for u in unanswerable if u["split"] == split]
+    off = [lines(o["q"]) for o in read_jsonl(OFF_TOPIC) if o["split"] == split]
+    out: dict[str, Any] = {}
+    saved = retrieval.RECALL_SHARE
+    try:
+        for share in RECALL_SHARES:
+            retrieval.RECALL_SHARE = share
+
+            def cut(hits: list[tuple[str, float]]) -> list[str]:
+                t = retrieval.recall_threshold([sc for _, sc in hits])
+                return [f for f, sc in hits if sc >= t]
+
+            kept = [cut(h) for _, h in answered]
+            out[str(share)] = {
+                "answer_kept": round(sum(a in k for (a, _), k in zip(answered, kept)) / max(1, len(kept)), 3),
+                "lines": round(sum(map(len, kept)) / max(1, len(kept)), 2),
+                "lines_never_mentioned": round(sum(len(cut(h)) for h in never) / max(1, len(never)), 2),
+                "lines_off_topic": round(sum(len(cut(h)) for h in off) / max(1, len(off)), 2),
+            }
+    finally:
+        retrieval.RECALL_SHARE = saved
+    return out
+
+
 def floor_table(svc: Any, rows: list[dict[str, Any]], unanswerable: list[dict[str, Any]], split: str) -> dict[str, Any]:
     """Per relevance floor: the share of questions whose answer (in the top 10) still scores at or above
     it, and the share of never-mentioned questions that get no result at all."""
@@ -526,6 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
                 entry[f"{split}_default_floor"] = default_floor(svc, bset["questions"][split], unanswerable, split)
                 entry[f"{split}_gates"] = gate_table(svc, bset["questions"][split], unanswerable, split)
+                entry[f"{split}_recall"] = recall_table(svc, bset["questions"][split], unanswerable, split)
                 if split == "dev":
                     misses[name] = [r for r in rows if r["rank"] != 0]
             entry["changes"] = score_changes(svc, bset["changes"], args.changes_via)
@@ -652,6 +692,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 *(["LoCoMo dev R@10", "LoCoMo held-out R@10"] if "locomo" in fl else []),
             ],
             g_rows,
+        )
+    )
+    print()
+    rc_keys = ("answer_kept", "lines", "lines_never_mentioned", "lines_off_topic")
+    print(
+        md_table(
+            [
+                "recall prompt: share of the best score",
+                *[f"{label[sp]}: {k.replace('_', ' ')}" for sp in qsplits for k in rc_keys],
+            ],
+            [[sh, *[fl[f"{sp}_recall"][str(sh)][k] for sp in qsplits for k in rc_keys]] for sh in RECALL_SHARES],
         )
     )
     print()

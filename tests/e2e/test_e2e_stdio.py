@@ -368,6 +368,11 @@ def test_resources_and_prompt(seeded: dict[str, Any], recall: dict[str, Any]) ->
         assert expected in prompts[topic], (topic, prompts[topic])
         assert "I have no saved memories" not in prompts[topic]
     assert CLASSICAL in prompts["music"]
+    # Only lines near the best go into the prompt (retrieval.RECALL_SHARE): not the search's long tail,
+    # which for "allergies" reaches the morning run and the colour, and for 食物过敏 the tea.
+    for topic in ("allergies", "食物过敏"):
+        recalled = [line for line in prompts[topic].splitlines() if line.startswith("- [")]
+        assert len(recalled) == 1 and ALLERGY in recalled[0], (topic, prompts[topic])
 
 
 def test_prompt_recalls_in_new_session_what_search_ranks_first(recall: dict[str, Any]) -> None:

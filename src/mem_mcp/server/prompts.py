@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 
+from .. import retrieval
 from .connection import call_context
 from .state import AppState
 
@@ -21,13 +22,15 @@ Ctx = Context[AppState, Any]
 
 
 async def recall_user_context(topic: str, ctx: Ctx) -> str:
-    # The search's default floor (retrieval.DEFAULT_MIN_SCORE) keeps unrelated memories out of the
-    # prompt; it sits below nearly every real answer, in either language (BENCHMARKS.md).
+    # Bare lines, not scored hits: only those near the best (retrieval.recall_threshold), so the model is
+    # not handed the long tail of a search (BENCHMARKS.md, "recall prompt").
     state = ctx.request_context.lifespan_context
     call = call_context(ctx, state)
     result = await state.service.search_memories(query=topic, top_k=8, ctx=call)
+    threshold = retrieval.recall_threshold([h.score for h in result.results])
+    hits = [h for h in result.results if h.score >= threshold]
     profile = await _profile_lines(state.service, call)
-    if not result.results and not profile:
+    if not hits and not profile:
         return (
             f"I have no saved memories about {topic!r} yet. Answer normally, and if the user shares "
             "something lasting about it, save it with add_memories."
@@ -35,8 +38,8 @@ async def recall_user_context(topic: str, ctx: Ctx) -> str:
     parts = []
     if profile:
         parts.append("The user's profile:\n" + "\n".join(profile))
-    if result.results:
-        lines = "\n".join(f"- [{h.memory.type}] {h.memory.text}" for h in result.results)
+    if hits:
+        lines = "\n".join(f"- [{h.memory.type}] {h.memory.text}" for h in hits)
         parts.append(f"What I remember about the user related to {topic!r} (from earlier conversations):\n{lines}")
     else:
         parts.append(f"I have no saved memories about {topic!r} yet.")
