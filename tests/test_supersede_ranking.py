@@ -346,3 +346,12 @@ def test_a_wish_is_still_no_change_and_a_car_brand_is_a_car():
     assert not retrieval.states_a_change("用户想明年换车") and not retrieval.states_a_change("用户想要换成电动车")
     assert memory_key("用户的座驾是一辆白色的理想L6") == "car" == memory_key("用户开一辆丰田卡罗拉")
     assert memory_key("用户的儿子今年九月进了实验小学读一年级") == "son_school"
+
+
+def test_a_word_that_only_contains_a_plan_word_is_no_plan_for_either_reader():
+    # One rule (terms.PLAN_RE) for the ranking and the slot keys: whole English words only.
+    assert memory_key("The user now drives a Mitsubishi Mighty Max") == "car"
+    assert memory_key("The user works at Airplans Inc.") == "employer"
+    assert memory_key("The user might move to Berlin") is None
+    assert not retrieval.states_a_change("The user might move to Berlin")
+    assert memory_key("用户在考虑换工作") is None

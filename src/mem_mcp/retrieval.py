@@ -22,7 +22,7 @@ from .calibration import (  # noqa: F401  (re-exported: retrieval is where calle
     same_subject_for,
     span_for,
 )
-from .terms import _CJK_RE, _EN_STOP, _stem, fts_terms, language, query_terms, weighted_coverage
+from .terms import _CJK_RE, _EN_STOP, PLAN_RE, _stem, fts_terms, language, query_terms, weighted_coverage
 
 
 def load_across_tables() -> None:
@@ -106,15 +106,11 @@ _WORD_RE = re.compile(r"[a-z]+")
 #: of them empty, 0.3% of the answers, and the replacing fact of 8 of 46 change pairs saved
 #: as text (it says "moved to", the question "where do I live"). bench/bilingual_facts.py.
 DEFAULT_MIN_SCORE = 0.02
-#: What the ``recall_user_context`` prompt puts into the model's context: the search's results (default
-#: floor) that score at least ``RECALL_SHARE`` of the best one. A search returns scores the calling
-#: model can weigh; the prompt hands over bare lines, so it keeps those near the best. No absolute
-#: floor: a one-word topic scores low against the memory it is about ("drinks" 0.29 against "The user
-#: prefers green tea", "food" 0.14 against a peanut allergy, in a store of 12), so any floor that trims
-#: requests about nothing the user said would also empty such topics. The development halves of the
-#: three bilingual sets (top 8): answers kept 0.990 / 0.975 / 0.960 -> 0.988 / 0.970 / 0.955, lines per
-#: question 8 -> 6.5 / 6.2 / 6.0. LoCoMo is not touched (the search is). bench/bilingual_facts.py,
-#: "recall prompt".
+#: The ``recall_user_context`` prompt hands the model bare lines, not scored hits: only the results
+#: scoring at least this share of the best. No absolute floor: a one-word topic scores low against its
+#: memory ("food" 0.14 against a peanut allergy), so a floor that trims off-topic requests empties it.
+#: Dev halves of sets A/B/C, top 8: answers kept 0.990/0.975/0.960 -> 0.988/0.970/0.955, lines 8 -> ~6.
+#: bench/bilingual_facts.py, "recall prompt".
 RECALL_SHARE = 0.5
 #: Candidates a search takes from the vector search (at least; top_k x 4 if more, at most 200): 100, not
 #: the 50 of the full-text search, so that an answer 60th by cosine can be found again by the fusion.
@@ -224,9 +220,7 @@ _CHANGE_MARK = re.compile(
 
 
 #: A plan or a wish is no change yet: "用户在考虑明年跳槽" replaces nothing.
-_PLAN = re.compile(
-    r"打算|计划|(?<![理思感梦回联幻构冥])想(?!法)要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)"
-)
+_PLAN = PLAN_RE
 
 
 def states_a_change(text: str) -> bool:

@@ -19,6 +19,12 @@ from typing import Sequence
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
 _CJK_RE = re.compile(rf"^[{_CJK}]+$")
+#: A plan or a wish, not a fact ("用户在考虑跳槽", "The user wants to move"): neither a change that replaces
+#: a memory (retrieval.states_a_change) nor a value of a single-valued slot (extraction keys). 想 inside
+#: 理想 / 梦想 / 感想... and 想法 is no wish.
+PLAN_RE = re.compile(
+    r"打算|计划|(?<![理思感梦回联幻构冥])想(?!法)要?|考虑|希望|准备|如果|(?i:\b(?:plans?|planning|wants?|thinking|considering|hopes?|would like|might)\b)"
+)
 # Single characters too common to carry meaning on their own (bigrams containing them are kept).
 _CJK_STOP = set("的了是我你他她它们在和与也就都而及或这那有吗呢吧啊呀哦嗯个之其为以于")
 # Memories are written in the third person, so "user"/"用户" is in nearly all of them and says nothing.

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import re
 
+from ...terms import PLAN_RE
 from .lexicon import FAVOURITES_ZH
 
 __all__ = ["memory_key"]
 
 
-_PLAN = re.compile(
-    r"打算|计划|(?<![理思感梦回联幻构冥])想(?!法)要?|考虑|希望|准备|如果|plans?\b|planning|wants?\b|thinking|considering|hopes?\b|would like|might",
-    re.I,
-)
+_PLAN = PLAN_RE
 _PAST_ZH = re.compile(r"以前|之前|曾经|小时候|第一份|实习|当年|原来")
 _PAST_EN = re.compile(
     r"(?i)\b(?:used to|before|first|former|previous|once|as a (?:kid|child)|when he was|when she was)\b"
