@@ -655,6 +655,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in misses["shipped"][: args.show_misses]:
             print(f"  dev miss [{r['direction']}] {r['q']} -> want {r['a']}, got {r['top']} (rank {r['rank']})")
         print()
+        base = {r["q"]: r for r in misses["shipped"]}
+        for name, rows in misses.items():
+            if name == "shipped":
+                continue
+            mine = {r["q"]: r for r in rows}
+            for q in sorted(base.keys() - mine.keys()):
+                print(f"  {name} wins [{base[q]['direction']}] {q} (want {base[q]['a']}, shipped gave {base[q]['top']})")
+            for q in sorted(mine.keys() - base.keys()):
+                print(f"  {name} loses [{mine[q]['direction']}] {q} (want {mine[q]['a']}, now {mine[q]['top']})")
+        print()
     fl = results["shipped"]
     fl_rows = [
         [

@@ -246,8 +246,10 @@ def test_a_name_spelled_in_pinyin_finds_the_memory_that_writes_it_in_han(query, 
     assert _first(query, texts) == texts[answer]
     monkeypatch.setattr(retrieval, "LEXICON", False)
     assert _first(query, texts) == texts[answer]  # the name alone does it
-    # Without terms across languages a neighbour on the topic comes first.
+    # Without terms across languages (nor the person signal, which reads the name too) a neighbour on
+    # the topic comes first.
     monkeypatch.setattr(retrieval, "ACROSS_SHARE", 0.0)
+    monkeypatch.setattr(retrieval, "PERSON_WEIGHT", 0.0)
     assert _first(query, texts) != texts[answer]
 
 

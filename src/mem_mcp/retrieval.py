@@ -13,7 +13,7 @@ from typing import Callable, Literal, Sequence, get_args
 
 import numpy as np
 
-from . import aliases, lexicon, pinyin
+from . import aliases, lexicon, people, pinyin
 from .calibration import (  # noqa: F401  (re-exported: retrieval is where callers look)
     BACKGROUND,
     Calibration,
@@ -278,6 +278,9 @@ def fuse(
             weights = feature_weights()
             features = ranking_features(candidates, query, raw)
             raw = [sum(w * f for w, f in zip(weights, row)) for row in features]
+            if PERSON_WEIGHT:
+                away = people.elsewhere(query, [c.row.get("text", "") for c in candidates])
+                raw = [s - PERSON_WEIGHT * a for s, a in zip(raw, away)]
             if current_run:
                 raw = [
                     s + (CURRENT_RUN_BOOST if c.row.get("run_id") == current_run else 0.0)
@@ -370,13 +373,13 @@ def _dated(candidates: Sequence[Candidate]) -> tuple[list[int], np.ndarray, np.n
 #: says it replaces it: seconds later is enough; the recency steps above want a day); turns never.
 SLOT_SUPERSEDES = True
 REFER_SUPERSEDES = True
-#: The cosine such a change that names the older needs, as a share of the model's ``same_subject``: a
-#: stated change and a shared content term are evidence of one subject already ("用户用的是小米手机" /
-#: "用户换了一部华为Mate手机": 0.32). 0.5 was chosen on the development sets (bench/bilingual_facts.py:
-#: change pairs 0.935 -> 0.957 of 46 and 0.85 -> 0.975 of changes_dev2's 40, facts top-1 0.842 -> 0.840).
+#: The cosine such a change needs, as a share of ``same_subject``: a stated change and a shared term are
+#: evidence of one subject already ("用户用的是小米手机" / "用户换了一部华为Mate手机": 0.32). BENCHMARKS.md.
 REFER_SUBJECT_SHARE = 0.5
 #: A change about one person replaces nothing about another (:func:`aliases.different_people`).
 SAME_PERSON = True
+#: Lowers a candidate first about someone the question does not ask about (people.elsewhere).
+PERSON_WEIGHT = 0.1
 
 
 def supersessions(
