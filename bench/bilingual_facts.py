@@ -661,7 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             mine = {r["q"]: r for r in rows}
             for q in sorted(base.keys() - mine.keys()):
-                print(f"  {name} wins [{base[q]['direction']}] {q} (want {base[q]['a']}, shipped gave {base[q]['top']})")
+                print(
+                    f"  {name} wins [{base[q]['direction']}] {q} (want {base[q]['a']}, shipped gave {base[q]['top']})"
+                )
             for q in sorted(mine.keys() - base.keys()):
                 print(f"  {name} loses [{mine[q]['direction']}] {q} (want {mine[q]['a']}, now {mine[q]['top']})")
         print()
