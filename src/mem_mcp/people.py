@@ -32,7 +32,8 @@ Person = tuple[str, frozenset[str]]
 
 def asked_about(query: str, texts: list[str]) -> list[Person]:
     """The people ``query`` asks about: ("name", {name}), ("role", stems), or [("user", {})] alone."""
-    names: set[str] = set()
+    defined = [d for text in texts for d in aliases.definitions(text)]
+    names = {d.name for d in defined}
     for text in texts:
         subject = aliases.subject_of(text)
         if subject is not None and subject[0] == "name":
@@ -40,15 +41,13 @@ def asked_about(query: str, texts: list[str]) -> list[Person]:
             full = aliases._EN_FIRST.match(text.strip())
             if full:
                 names.add(full.group(0))
-        names |= {d.name for d in aliases.definitions(text)}
     people: list[Person] = [("name", frozenset({n})) for n in sorted(names) if aliases.name_in(n, query)]
     roles = {_stem(w.lower()) for w in _EN_WORD.findall(query)} & aliases.ROLES
     # A named person is also the role a memory defines for them (Lele is "her son", 周浩 "用户的丈夫").
     asked = {n for _, (n,) in people}
-    for text in texts:
-        for d in aliases.definitions(text):
-            if d.name in asked:
-                roles |= _role_stems(d.role)
+    for d in defined:
+        if d.name in asked:
+            roles |= _role_stems(d.role)
     if lexicon.installed():
         for word, _ in lexicon.words_of(query):
             # One character is a role only where it is one on its own (子 of 子墨 is no son, 大 no uncle).
