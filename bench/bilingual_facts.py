@@ -136,10 +136,22 @@ def change_records(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def score_questions(svc: Any, qs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def read_translations(data: Path, split: str) -> dict[str, str] | None:
+    """The questions of a split in the other language (``translated_<split>.jsonl``: {"q", "t"}),
+    written by a model that saw only the questions, as the calling model would; None without the file."""
+    path = data / f"translated_{split}.jsonl"
+    return {r["q"]: r["t"] for r in read_jsonl(path)} if path.exists() else None
+
+
+def score_questions(
+    svc: Any, qs: list[dict[str, Any]], translations: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Each question's rank of its answer; with ``translations``, each search also passes the
+    question in the other language (``search_memories(translation=...)``)."""
     rows = []
     for q in qs:
-        res = svc.search_memories(query=q["q"], scope=SCOPE, top_k=10, min_score=0.0)
+        other = translations[q["q"]] if translations is not None else None
+        res = svc.search_memories(query=q["q"], translation=other, scope=SCOPE, top_k=10, min_score=0.0)
         found = [h.memory.metadata["fact"] for h in res.results]
         rank = found.index(q["a"]) if q["a"] in found else None
         rows.append(
@@ -490,6 +502,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with a +aligned model: lda (the shipped map), lsar:K (ablation: K language directions removed) or "
         "npy:PATH (a candidate map saved with numpy.save, e.g. a refit on a larger corpus)",
     )
+    ap.add_argument(
+        "--translations",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score each split with its questions' translations (translated_<split>.jsonl), passed as "
+        "search_memories(translation=...)",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     qsplits = [s for s in SPLITS if s in {x.strip() for x in args.question_splits.split(",")}]
@@ -562,6 +581,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for split in qsplits:
                 rows = score_questions(svc, bset["questions"][split])
                 entry[split] = summarise(rows)
+                translations = read_translations(args.data, split) if args.translations else None
+                if translations is not None:
+                    entry[f"{split}_translated"] = summarise(
+                        score_questions(svc, bset["questions"][split], translations)
+                    )
                 entry[f"{split}_floors"] = floor_table(svc, rows, unanswerable, split)
                 entry[f"{split}_default_floor"] = default_floor(svc, bset["questions"][split], unanswerable, split)
                 entry[f"{split}_gates"] = gate_table(svc, bset["questions"][split], unanswerable, split)
@@ -593,12 +617,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     rows_md = []
     for name, entry in results.items():
-        for split in qsplits:
-            s = entry[split]
+        for split, key, label in [
+            (sp, k, n) for sp in qsplits for k, n in ((sp, name), (f"{sp}_translated", f"{name} + translation"))
+        ]:
+            if key not in entry:
+                continue
+            s = entry[key]
             cell = lambda d: f"{s[d]['top1']:.3f} / {s[d]['top3']:.3f}" if s[d]["n"] else "-"  # noqa: E731
             rows_md.append(
                 [
-                    name,
+                    label,
                     split,
                     cell("all"),
                     *[cell(d) for d in DIRECTIONS],

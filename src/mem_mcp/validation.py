@@ -81,19 +81,23 @@ def check_fraction(name: str, value: Any, alias: Any) -> None:
         raise InvalidArgumentError(f"{name} must be a number in [{low}, {high}], got {value!r}.", field=name)
 
 
-def check_text(text: Any, name: str, limit: int) -> str:
+def check_text(
+    text: Any,
+    name: str,
+    limit: int,
+    *,
+    empty: str = "give the fact to remember as a sentence",
+    too_long: str = "Split it into several shorter memories (one fact each).",
+) -> str:
+    """``text`` stripped, or a typed error naming ``name``; ``empty`` and ``too_long`` say the fix."""
     if not isinstance(text, str):
         raise InvalidArgumentError(f"`{name}` must be a string.", field=name)
     check_encodable(text, name)
     stripped = text.strip()
     if not stripped:
-        raise EmptyTextError(f"`{name}` is empty; give the fact to remember as a sentence.", field=name)
+        raise EmptyTextError(f"`{name}` is empty; {empty}.", field=name)
     if len(stripped) > limit:
-        raise TextTooLongError(
-            f"`{name}` has {len(stripped)} characters; the limit is {limit}. Split it into several "
-            "shorter memories (one fact each).",
-            field=name,
-        )
+        raise TextTooLongError(f"`{name}` has {len(stripped)} characters; the limit is {limit}. {too_long}", field=name)
     return stripped
 
 

@@ -28,6 +28,7 @@ FACTS = [
 SON = "用户的儿子叫乐乐，今年三岁"
 HOME_OLD = "用户住在上海浦东"
 HOME_NEW = "用户上个月从上海搬到了深圳南山区"
+ALLERGIES = ["用户对花生严重过敏", "The user is allergic to shellfish, especially shrimp", "用户的母亲住在杭州"]
 CAT = "The user has a cat named Mochi"
 CAT_NEW = "Mochi died, and the user adopted a rabbit called Bun"
 
@@ -60,6 +61,15 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             out["cat"] = (await call(client, "add_memories", {"text": CAT}))["events"]
             out["cat_change"] = (await call(client, "add_memories", {"text": CAT_NEW}))["events"]
             out["cat_search"] = await search(client, "What pet do I have now?")
+            # Another user, with a neighbour the English question alone ranks first; the calling model
+            # passes the question in Chinese too.
+            other = {"scope": {"tenant_id": "translated"}}
+            for text in ALLERGIES:
+                await call(client, "add_memories", {"text": text, **other})
+            out["nut_alone"] = await search(client, "Which nut am I allergic to?", **other)
+            out["nut_translated"] = await search(
+                client, "Which nut am I allergic to?", translation="我对哪种坚果过敏？", **other
+            )
             out["tools"] = {t.name: t for t in (await client.list_tools()).tools}
         return out
 
@@ -108,3 +118,11 @@ def test_a_change_the_server_cannot_key_lists_the_similar_memory_and_outranks_it
     assert CAT in texts(session["cat_search"]) and CAT_NEW in texts(session["cat_search"])
     description = session["tools"]["add_memories"].description or ""
     assert "similar" in description and "update_memory" in description
+
+
+def test_the_query_in_the_other_language_puts_the_answer_first(session: dict[str, Any]) -> None:
+    assert texts(session["nut_alone"])[0] == "The user is allergic to shellfish, especially shrimp"
+    assert texts(session["nut_translated"])[0] == "用户对花生严重过敏"
+    tool = session["tools"]["search_memories"]
+    assert "translation" in tool.input_schema["properties"]
+    assert "translation" in (tool.description or "")

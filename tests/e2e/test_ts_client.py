@@ -114,7 +114,10 @@ def _plan_calls(schema_id: str) -> list[dict[str, Any]]:
             "save": {"tea": "events.0.memory_id"},
         },
         {"name": "add_memories", "arguments": {"text": "用户住在北京"}, "save": {"city": "events.0.memory_id"}},
-        {"name": "search_memories", "arguments": {"query": "what does the user drink?", "top_k": 5}},
+        {
+            "name": "search_memories",
+            "arguments": {"query": "what does the user drink?", "translation": "用户喝什么？", "top_k": 5},
+        },
         {"name": "list_memories", "arguments": {"limit": 10}},
         {"name": "get_memory", "arguments": {"memory_id": "$tea"}},
         {"name": "update_memory", "arguments": {"memory_id": "$tea", "text": "The user prefers oolong tea"}},
@@ -142,6 +145,12 @@ def _plan_calls(schema_id: str) -> list[dict[str, Any]]:
             "arguments": {"query": "tea", "top_k": 500},
             "expect": "INVALID_ARGUMENT",
             "field": "top_k",
+        },
+        {
+            "name": "search_memories",
+            "arguments": {"query": "tea", "translation": " "},
+            "expect": "EMPTY_TEXT",
+            "field": "translation",
         },
         {
             "name": "get_user_profile",

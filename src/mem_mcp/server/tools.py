@@ -115,6 +115,10 @@ async def add_memories(
 async def search_memories(
     ctx: Ctx,
     query: Annotated[str | None, Field(description="A short topic in any language, e.g. 'food preferences'.")] = None,
+    translation: Annotated[
+        str | None,
+        Field(description="The query in the other language (English for Chinese, Chinese for English)."),
+    ] = None,
     messages: Annotated[MessagesArg, Field(description="Instead of query: the recent turns.")] = None,
     top_k: Annotated[TopK, Field(description="How many results, 1-50.")] = 10,
     min_score: Annotated[
@@ -136,8 +140,8 @@ async def search_memories(
     """Recall what is known about the user from all earlier conversations.
 
     Call it before answering anything personal or that depends on the user's history, preferences or
-    plans ("my usual", "as I said", "我上次说的"), and at the start of a conversation. Works across
-    languages. Each hit has an id, text, type and score (0-1); to change or forget one, pass its id to
+    plans ("my usual", "as I said", "我上次说的"), and at the start of a conversation. Memories are
+    saved in Chinese or English: give `translation` too, and both kinds are found. Each hit has an id, text, type and score (0-1); to change or forget one, pass its id to
     update_memory or delete_memory. Hits are the closest memories, not always relevant ones: use only
     those that bear on the question.
     """
@@ -155,6 +159,7 @@ async def search_memories(
         include_superseded=include_superseded,
         store=store,
         scope=scope,
+        translation=translation,
         ctx=call_context(ctx, state),
     )
     return SearchAnswer.of(found, detail)

@@ -159,6 +159,7 @@ class AsyncMemoryService:
         rerank: bool = True,
         include_superseded: bool = False,
         mode: retrieval.SearchMode = "hybrid",
+        translation: str | None = None,
         ctx: CallContext | None = None,
     ) -> SearchResult:
         """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'.
@@ -181,6 +182,7 @@ class AsyncMemoryService:
             rerank=rerank,
             include_superseded=include_superseded,
             mode=mode,
+            translation=translation,
             ctx=ctx,
         )
 

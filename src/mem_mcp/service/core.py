@@ -392,6 +392,7 @@ class MemoryService(ProfileOperations):
         rerank: bool = True,
         include_superseded: bool = False,
         mode: retrieval.SearchMode = "hybrid",
+        translation: str | None = None,
         ctx: CallContext | None = None,
     ) -> SearchResult:
         """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'.
@@ -413,6 +414,7 @@ class MemoryService(ProfileOperations):
             rerank=rerank,
             include_superseded=include_superseded,
             mode=mode,
+            translation=translation,
             ctx=ctx,
         )
 

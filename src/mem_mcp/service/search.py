@@ -4,7 +4,8 @@ per-query calibration, fusion and grouping (retrieval.py holds the ranking itsel
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -70,6 +71,51 @@ def pool_sizes(wanted: int) -> tuple[int, int, int]:
     return size(retrieval.CANDIDATES), size(retrieval.REFERENCE_CANDIDATES), size(retrieval.FTS_CANDIDATES)
 
 
+@dataclass(frozen=True)
+class _Lookup:
+    """Where one search looks, the same for each of its query texts."""
+
+    table: Any
+    where: str | None
+    match: Any
+    mode: retrieval.SearchMode
+    pool: int
+    reference: int
+    fts_pool: int
+
+
+def _share_candidates(found: list[tuple[dict[str, retrieval.Candidate], np.ndarray | None]]) -> None:
+    """Each query text scores the memories any of them found: a memory only the translation found
+    gets its similarity to the query too (no keyword score; it does not count as reference)."""
+    rows = {key: cand.row for cands, _ in found for key, cand in cands.items()}
+    for cands, qvec in found:
+        for key, row in rows.items():
+            if key not in cands:
+                vec = row.get("vector")
+                cosine = (
+                    float(np.asarray(vec, dtype=np.float32) @ qvec) if vec is not None and qvec is not None else 0.0
+                )
+                cands[key] = retrieval.Candidate(row, cosine, reference=False)
+
+
+def combine(rankings: list[list[tuple[dict, float]]]) -> list[tuple[dict, float]]:
+    """One ranking from the rankings of a query and its translation: each memory's score is the mean
+    of its scores (every ranking scored the same memories, :func:`_share_candidates`), best first,
+    ties in the first ranking's order."""
+    if len(rankings) == 1:
+        return rankings[0]
+    scores: dict[str, list[float]] = {}
+    rows: dict[str, dict] = {}
+    for ranking in rankings:
+        for row, score in ranking:
+            scores.setdefault(row["row_key"], []).append(score)
+            rows.setdefault(row["row_key"], row)
+    order = {key: i for i, key in enumerate(rows)}
+    merged = [(rows[key], sum(vals) / len(rankings)) for key, vals in scores.items()]
+    merged.sort(key=lambda item: (-item[1], order[item[0]["row_key"]]))
+    return merged
+
+
 class Search:
     """``search_memories`` and what it needs: the search pool and the background sentences per model."""
 
@@ -112,6 +158,7 @@ class Search:
         rerank: bool = True,
         include_superseded: bool = False,
         mode: retrieval.SearchMode = "hybrid",
+        translation: str | None = None,
         ctx: CallContext | None = None,
     ) -> SearchResult:
         """Hybrid search (meaning + keywords) within a scope; agent_id/run_id may be '*'.
@@ -119,7 +166,9 @@ class Search:
         ``mode`` picks the evidence: ``"hybrid"`` (default: vector and full-text candidates, fused),
         ``"vector"`` (nearest neighbours only) or ``"keyword"`` (full-text matches only; no embedding).
         ``min_score`` None is ``retrieval.DEFAULT_MIN_SCORE`` for the fused and vector scores, 0 for
-        keyword scores (relative to the best match, they say nothing absolute).
+        keyword scores (relative to the best match, they say nothing absolute). ``translation`` is the
+        query (or the last user turn) in the other language, written by the calling model: both are
+        searched and each memory's score is the mean of its two (:func:`combine`).
         """
         with self.envelope.operation("SearchMemories", ctx, store, scope, "read") as req:
             resolved = req.scope
@@ -135,56 +184,54 @@ class Search:
                     f"`mode` {mode!r} is not one of {list(retrieval.SEARCH_MODES)}.", field="mode"
                 )
             query_text, context_text = self._query_from(query, messages)
-            st, table, _ = self.stores.table_of(store)
-            where = memory_where(resolved, filter, types, include_superseded)
-            pool, reference, fts_pool = pool_sizes(top_k + offset)
-            # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
-            match = None if filter else row_match(resolved, types, include_superseded)
-            # The full-text search needs no query vector: it runs beside the embedding and the vector
-            # search (both release the GIL), which saves its whole latency on a machine with a spare core.
-            fts_rows = (
-                self._search_pool().submit(
-                    self.db.fts_search,
-                    table,
-                    terms.fts_text(query_text),
-                    where,
-                    fts_pool,
-                    READ_COLUMNS,
-                    mode == "hybrid",
-                    match,
+            texts = [query_text]
+            if translation is not None:
+                other = check_text(
+                    translation,
+                    "translation",
+                    self.settings.max_text_chars,
+                    empty="give the query in the other language (English for Chinese, Chinese for English), or "
+                    "leave it out",
+                    too_long="Give a short translation of the query.",
                 )
-                if mode != "vector"
-                else None
+                if other != query_text.strip():
+                    texts.append(other)
+            st, table, _ = self.stores.table_of(store)
+            # Without a `filter`, the rows are those a tenant's resident snapshot can pick (resident.py).
+            look = _Lookup(
+                table,
+                memory_where(resolved, filter, types, include_superseded),
+                None if filter else row_match(resolved, types, include_superseded),
+                mode,
+                *pool_sizes(top_k + offset),
             )
-            candidates: dict[str, retrieval.Candidate] = {}
-            qvec: np.ndarray | None = None
-            emb: Embedder | None = None
-            if mode != "keyword":
-                emb = self.stores.embedder_for(st)
-                qvec = self._query_vector(emb, query_text, context_text)
-                # With the vectors: the ranking compares candidates with each other (retrieval.recency).
-                rows = self.db.vector_search(table, qvec, where, pool, VECTOR_COLUMNS, match=match)
-                for i, row in enumerate(rows):
-                    candidates[row["row_key"]] = retrieval.Candidate(
-                        row, 1.0 - float(row["_distance"]), reference=i < reference
-                    )
-            if fts_rows is not None:
-                self._with_full_text(candidates, fts_rows.result(), qvec)
-            if emb is not None and qvec is not None and rerank and mode == "hybrid":
-                self._with_people(emb, query_text, candidates)
+            # The full-text searches need no query vector: they run beside the embedding and the vector
+            # search (both release the GIL), which saves their whole latency on a machine with a spare core.
+            fts = [self._full_text(look, text) for text in texts]
+            emb = self.stores.embedder_for(st) if mode != "keyword" else None
+            found = [self._candidates(look, emb, text, context_text, rows) for text, rows in zip(texts, fts)]
+            if len(found) > 1:
+                _share_candidates(found)
             current_run = req.ctx.defaults.run_id if resolved.run_id == "*" else None
-            calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
-            # The reference candidates first: a search reads at most aliases.MAX_PER_SEARCH definitions.
-            pooled = sorted(candidates.values(), key=lambda c: not c.reference)
-            ranked = retrieval.fuse(
-                pooled,
-                query_text,
-                calibration,
-                rerank=rerank,
-                current_run=current_run,
-                mode=mode,
-                slot_of=slot_of,
-            )
+            rankings = []
+            for text, (candidates, qvec) in zip(texts, found):
+                if emb is not None and qvec is not None and rerank and mode == "hybrid":
+                    self._with_people(emb, text, candidates)
+                calibration = self.query_calibration(emb, qvec) if emb is not None and qvec is not None else None
+                # The reference candidates first: a search reads at most aliases.MAX_PER_SEARCH definitions.
+                pooled = sorted(candidates.values(), key=lambda c: not c.reference)
+                rankings.append(
+                    retrieval.fuse(
+                        pooled,
+                        text,
+                        calibration,
+                        rerank=rerank,
+                        current_run=current_run,
+                        mode=mode,
+                        slot_of=slot_of,
+                    )
+                )
+            ranked = combine(rankings)
             ranked = [(row, score) for row, score in ranked if score >= min_score]
             if order_by != "relevance":
                 col, direction = ORDER_COLUMNS[order_by]
@@ -192,6 +239,44 @@ class Search:
             page = ranked[offset : offset + top_k]
             hits = [SearchHit(memory=memory_model(row, store), score=score) for row, score in page]
             return SearchResult(results=hits, groups=group(hits), total_candidates=len(ranked))
+
+    def _full_text(self, look: _Lookup, text: str) -> Future[list[dict]] | None:
+        """The full-text search of one query text, submitted to the search pool (None in vector mode)."""
+        if look.mode == "vector":
+            return None
+        return self._search_pool().submit(
+            self.db.fts_search,
+            look.table,
+            terms.fts_text(text),
+            look.where,
+            look.fts_pool,
+            READ_COLUMNS,
+            look.mode == "hybrid",
+            look.match,
+        )
+
+    def _candidates(
+        self,
+        look: _Lookup,
+        emb: Embedder | None,
+        text: str,
+        context_text: str,
+        fts_rows: Future[list[dict]] | None,
+    ) -> tuple[dict[str, retrieval.Candidate], np.ndarray | None]:
+        """One query text's candidates (its nearest neighbours and full-text matches) and its vector."""
+        candidates: dict[str, retrieval.Candidate] = {}
+        qvec: np.ndarray | None = None
+        if emb is not None:
+            qvec = self._query_vector(emb, text, context_text)
+            # With the vectors: the ranking compares candidates with each other (retrieval.recency).
+            rows = self.db.vector_search(look.table, qvec, look.where, look.pool, VECTOR_COLUMNS, match=look.match)
+            for i, row in enumerate(rows):
+                candidates[row["row_key"]] = retrieval.Candidate(
+                    row, 1.0 - float(row["_distance"]), reference=i < look.reference
+                )
+        if fts_rows is not None:
+            self._with_full_text(candidates, fts_rows.result(), qvec)
+        return candidates, qvec
 
     @staticmethod
     def _with_full_text(candidates: dict[str, retrieval.Candidate], rows: list[dict], qvec: np.ndarray | None) -> None:
@@ -257,7 +342,10 @@ class Search:
                 field="messages",
             )
         if query is not None:
-            return check_text(query, "query", limit), ""
+            text = check_text(
+                query, "query", limit, empty="say what to look for", too_long="Search with a short topic or question."
+            )
+            return text, ""
         if not messages:
             raise InvalidArgumentError(
                 "Give `query` (what to look for) or `messages` (the recent conversation).", field="query"
