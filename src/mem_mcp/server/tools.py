@@ -140,8 +140,9 @@ async def search_memories(
     """Recall what is known about the user from all earlier conversations.
 
     Call it before answering anything personal or that depends on the user's history, preferences or
-    plans ("my usual", "as I said", "我上次说的"), and at the start of a conversation. Memories are
-    saved in Chinese or English: give `translation` too, and both kinds are found. Each hit has an id, text, type and score (0-1); to change or forget one, pass its id to
+    plans ("my usual", "as I said", "我上次说的"), and at the start of a conversation. For a user who
+    writes both Chinese and English, give `translation` too: memories in either language are found.
+    Each hit has an id, text, type and score (0-1); to change or forget one, pass its id to
     update_memory or delete_memory. Hits are the closest memories, not always relevant ones: use only
     those that bear on the question.
     """
