@@ -114,22 +114,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             scope = {"app_id": "bench", "tenant_id": tenant}
             qs = queries[n * args.queries : (n + 1) * args.queries]
             t0 = time.perf_counter()
-            second = {
-                name: (lambda j: qs[(j + 1) % len(qs)])
-                if name == "after" and args.after_translation
-                else (lambda j: None)
-                for name in workers
-            }
+
+            def second(name: str, j: int, qs: list[str] = qs) -> str | None:
+                """With --after-translation, the after worker's translation of query j: the next query."""
+                return qs[(j + 1) % len(qs)] if name == "after" and args.after_translation else None
+
             for j, q in enumerate(qs):  # untimed: embeds each query once per worker, reads the tenant's vectors
                 for name, w in workers.items():
-                    w.search(q, scope, second[name](j))
+                    w.search(q, scope, second(name, j))
             log(f"[warm] {tenant}: {len(qs)} queries in {time.perf_counter() - t0:.1f}s")
             times: dict[str, list[float]] = {"before": [], "after": []}
             same = 0
             for j, q in enumerate(qs):
                 ids = {}
                 for name in ("after", "before") if j % 2 else ("before", "after"):
-                    r = workers[name].search(q, scope, second[name](j))
+                    r = workers[name].search(q, scope, second(name, j))
                     times[name].append(r["ms"])
                     ids[name] = r["ids"]
                 same += ids["before"] == ids["after"]

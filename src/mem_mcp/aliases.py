@@ -503,7 +503,8 @@ _EN_OWNED = re.compile(
     r"(?:(?:older|younger|elder|little|big|eldest|youngest|oldest|middle|baby|late)\s+)?([a-z-]+)",
     re.I,
 )
-_EN_FIRST = re.compile(r"^([A-Z][a-z]+)(?:\s([A-Z][a-z]+))?\b")
+#: A capitalised first word, and a second one after it: "Zhou Hao ...", "Mia's ...".
+EN_LEADING_NAME = re.compile(r"^([A-Z][a-z]+)(?:\s([A-Z][a-z]+))?\b")
 _EN_NOT_NAMES = frozenset(
     "the she he her his my their our they it this that there every each in on at for since after before "
     "when while once if as because although though until during last next".split()
@@ -532,7 +533,7 @@ def _subject_of(t: str) -> tuple[str, frozenset[str]] | None:
             return ("role", frozenset({_stem(m.group(1).lower())}))
         if _EN_USER.match(t):
             return ("user", frozenset())
-        m = _EN_FIRST.match(t)
+        m = EN_LEADING_NAME.match(t)
         if m and m.group(1).lower() not in _EN_NOT_NAMES:
             word = m.group(1).lower()
             if _stem(word) in ROLES:
@@ -545,15 +546,17 @@ def _subject_of(t: str) -> tuple[str, frozenset[str]] | None:
     if rest == t and _ZH_USER.match(t):
         return ("user", frozenset())
     if rest[:1] in _ZH_ORDER and len(rest) > 2:
-        rest = rest[1:] if _zh_role_stems(rest[1:3]) else rest
+        rest = rest[1:] if zh_role_stems(rest[1:3]) else rest
     for n in (3, 2):
-        stems = _zh_role_stems(rest[:n])
+        stems = zh_role_stems(rest[:n])
         if stems:
             return ("role", stems)
     return None
 
 
-def _zh_role_stems(word: str) -> frozenset[str]:
+def zh_role_stems(word: str) -> frozenset[str]:
+    """The English role stems (son, wife, dog...) a Chinese word is, where the dictionary reads it as
+    that one word (儿子 -> son); empty otherwise, or without the dictionary."""
     if not lexicon.installed():
         return frozenset()
     found = lexicon.words_of(word)
@@ -574,14 +577,16 @@ def different_people(a: str, b: str) -> bool:
     # a name one of them defines ("用户的女朋友叫小雨") that the other writes ("用户和小雨结婚了")
     if any(name_in(d.name, y) for x, y in ((a, b), (b, a)) for d in definitions(x)):
         return False
-    return not (_mentions(sa, b) or _mentions(sb, a))
+    return not (mentions(sa, b) or mentions(sb, a))
 
 
 _EN_USER_WORD = re.compile(r"\b(?:user|she|he|her|his|i|me|my)\b|用户|我", re.I)
 _OWNER_PREFIX = re.compile(r"^(?:(?:用户|她|他|我)的|(?:the user|she|he|i)'s\s|(?:her|his|my|their)\s)", re.I)
 
 
-def _mentions(subject: tuple[str, frozenset[str]], text: str) -> bool:
+def mentions(subject: tuple[str, frozenset[str]], text: str) -> bool:
+    """Whether ``text`` mentions ``subject`` (a :func:`subject_of` answer) anywhere: the user beyond an
+    owner prefix ("用户的"), the name in either script, or the role in either language."""
     kind, words = subject
     if kind == "user":
         return bool(_EN_USER_WORD.search(_OWNER_PREFIX.sub("", text.strip())))

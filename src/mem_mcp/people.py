@@ -38,7 +38,7 @@ def asked_about(query: str, texts: list[str]) -> list[Person]:
         subject = aliases.subject_of(text)
         if subject is not None and subject[0] == "name":
             names |= subject[1]
-            full = aliases._EN_FIRST.match(text.strip())
+            full = aliases.EN_LEADING_NAME.match(text.strip())
             if full:
                 names.add(full.group(0))
     people: list[Person] = [("name", frozenset({n})) for n in sorted(names) if aliases.name_in(n, query)]
@@ -52,7 +52,7 @@ def asked_about(query: str, texts: list[str]) -> list[Person]:
         for word, _ in lexicon.words_of(query):
             # One character is a role only where it is one on its own (子 of 子墨 is no son, 大 no uncle).
             if len(word) > 1 or word in _ZH_ONE_CHAR_ROLES:
-                roles |= aliases._zh_role_stems(word)
+                roles |= aliases.zh_role_stems(word)
     people += [("role", frozenset({r})) for r in sorted(roles)]
     if (not people and _USER_WORD.search(query)) or _WITH_USER.search(query):
         people.append(("user", frozenset()))
@@ -62,7 +62,7 @@ def asked_about(query: str, texts: list[str]) -> list[Person]:
 def _role_stems(role: str) -> frozenset[str]:
     if _EN_WORD.fullmatch(role):
         return frozenset({_stem(role.lower())}) & aliases.ROLES
-    return aliases._zh_role_stems(role)
+    return aliases.zh_role_stems(role)
 
 
 def elsewhere(query: str, texts: list[str]) -> list[bool]:
@@ -88,5 +88,5 @@ def elsewhere(query: str, texts: list[str]) -> list[bool]:
         if kind == "role" and any(k == "role" and not w.isdisjoint(subject[1]) for k, w in people):
             out.append(False)
             continue
-        out.append(not any(aliases._mentions(p, text) for p in people))
+        out.append(not any(aliases.mentions(p, text) for p in people))
     return out

@@ -84,6 +84,12 @@ class _Lookup:
     fts_pool: int
 
 
+def _cosine(row: Mapping[str, Any], qvec: np.ndarray | None) -> float:
+    """A row's similarity to a query vector; 0 without either (keyword mode reads no vectors)."""
+    vec = row.get("vector")
+    return float(np.asarray(vec, dtype=np.float32) @ qvec) if vec is not None and qvec is not None else 0.0
+
+
 def _share_candidates(found: list[tuple[dict[str, retrieval.Candidate], np.ndarray | None]]) -> None:
     """Each query text scores the memories any of them found: a memory only the translation found
     gets its similarity to the query too (no keyword score; it does not count as reference)."""
@@ -91,11 +97,7 @@ def _share_candidates(found: list[tuple[dict[str, retrieval.Candidate], np.ndarr
     for cands, qvec in found:
         for key, row in rows.items():
             if key not in cands:
-                vec = row.get("vector")
-                cosine = (
-                    float(np.asarray(vec, dtype=np.float32) @ qvec) if vec is not None and qvec is not None else 0.0
-                )
-                cands[key] = retrieval.Candidate(row, cosine, reference=False)
+                cands[key] = retrieval.Candidate(row, _cosine(row, qvec), reference=False)
 
 
 def combine(rankings: list[list[tuple[dict, float]]]) -> list[tuple[dict, float]]:
@@ -284,8 +286,7 @@ class Search:
         for row in rows:
             cand = candidates.get(row["row_key"])
             if cand is None:
-                cosine = float(row["vector"] @ qvec) if qvec is not None else 0.0
-                cand = candidates[row["row_key"]] = retrieval.Candidate(row, cosine)
+                cand = candidates[row["row_key"]] = retrieval.Candidate(row, _cosine(row, qvec))
             cand.bm25 = float(row["_score"])
             cand.reference = True
 
